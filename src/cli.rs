@@ -1,0 +1,213 @@
+//! What the four tools share at their edges: exit codes, error classification, signals,
+//! CPU pinning and CPU accounting, so the binaries stay thin.
+
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use nix::sys::resource::{getrusage, UsageWho};
+
+use crate::net::NetError;
+use crate::ring::{GeometryError, SysError, TxError};
+use crate::wire::SizeError;
+
+/// Exit codes, one per kind of failure (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 1: a runtime I/O error (the summary printed is partial).
+    Runtime = 1,
+    /// 2: a bad command line (clap's own code).
+    Usage = 2,
+    /// 3: missing privilege: `CAP_NET_RAW`.
+    Privilege = 3,
+    /// 4: unknown or down interface, or one without the address needed.
+    Interface = 4,
+    /// 5: impossible ring geometry.
+    Geometry = 5,
+    /// 6: size below the probe header or above the MTU.
+    Size = 6,
+    /// 7: unparseable rate.
+    Rate = 7,
+    /// 8: destination not resolvable.
+    Neighbour = 8,
+    /// 130: interrupted by SIGINT or SIGTERM (the summary printed is partial).
+    Interrupted = 130,
+}
+
+/// A failure with its one-line message.
+#[derive(Debug)]
+pub struct CliError {
+    /// The kind, which selects the exit code.
+    pub kind: Failure,
+    /// One line for the user.
+    pub message: String,
+}
+
+impl CliError {
+    /// A failure of `kind` saying `message`.
+    pub fn new(kind: Failure, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The process exit code.
+    pub fn code(&self) -> i32 {
+        self.kind as i32
+    }
+
+    /// Prints `TOOL: error: MESSAGE` to stderr and exits with the kind's code.
+    pub fn exit(&self, tool: &str) -> ! {
+        eprintln!("{tool}: error: {}", self.message);
+        std::process::exit(self.code())
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// The hint printed when `CAP_NET_RAW` is missing.
+pub fn cap_net_raw_hint(tool: &str) -> String {
+    format!(
+        "{tool} needs CAP_NET_RAW to open an AF_PACKET socket: run it as root, give the container --cap-add NET_RAW, or grant the binary: setcap cap_net_raw+ep $(command -v {tool})"
+    )
+}
+
+/// Classifies a syscall failure from setting up a socket or ring.
+pub fn from_sys(tool: &str, e: SysError) -> CliError {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => CliError::new(Failure::Privilege, format!("{}: {e}", cap_net_raw_hint(tool))),
+        Some(libc::ENODEV) | Some(libc::ENXIO) => CliError::new(Failure::Interface, format!("interface gone: {e}")),
+        Some(libc::ENETDOWN) => CliError::new(Failure::Interface, format!("interface is down: {e}")),
+        _ => CliError::new(Failure::Runtime, e.to_string()),
+    }
+}
+
+impl From<NetError> for CliError {
+    fn from(e: NetError) -> Self {
+        let kind = match &e {
+            NetError::Unresolved { .. } => Failure::Neighbour,
+            NetError::Sys(s) if s.is_permission_denied() => Failure::Privilege,
+            NetError::Io(_, io) if io.kind() == std::io::ErrorKind::PermissionDenied => Failure::Privilege,
+            NetError::Sys(_) | NetError::Io(..) => Failure::Runtime,
+            _ => Failure::Interface,
+        };
+        CliError::new(kind, e.to_string())
+    }
+}
+
+impl From<GeometryError> for CliError {
+    fn from(e: GeometryError) -> Self {
+        CliError::new(Failure::Geometry, format!("impossible ring geometry: {e}"))
+    }
+}
+
+impl From<SizeError> for CliError {
+    fn from(e: SizeError) -> Self {
+        CliError::new(Failure::Size, e.to_string())
+    }
+}
+
+impl From<TxError> for CliError {
+    fn from(e: TxError) -> Self {
+        CliError::new(Failure::Runtime, e.to_string())
+    }
+}
+
+/// A flag set by SIGINT or SIGTERM; the tools poll it between batches.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registration only fails for forbidden signals, which these are not.
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
+}
+
+/// Pins the calling thread to one CPU core.
+pub fn pin_to_cpu(core: usize) -> Result<(), CliError> {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(core)
+        .and_then(|_| nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set))
+        .map_err(|e| CliError::new(Failure::Usage, format!("cannot pin to CPU {core}: {e}")))
+}
+
+/// User and system CPU seconds used by this process so far.
+pub fn cpu_seconds() -> (f64, f64) {
+    match getrusage(UsageWho::RUSAGE_SELF) {
+        Ok(u) => {
+            let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+            (secs(u.user_time()), secs(u.system_time()))
+        }
+        Err(_) => (0.0, 0.0),
+    }
+}
+
+/// `CLOCK_REALTIME` in nanoseconds: the clock of the probe's send time and of the kernel's
+/// packet timestamps.
+pub fn realtime_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// A run id when none is given: different for every run, from the clock and the process id.
+pub fn fresh_run_id() -> u32 {
+    let t = realtime_ns();
+    let mixed = (t ^ (t >> 29) ^ (u64::from(std::process::id()) << 16)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> 32) as u32
+}
+
+/// Prints a summary: pretty JSON on stdout with `--json`, else readable text on stdout.
+pub fn emit<T: serde::Serialize>(summary: &T, text: impl FnOnce() -> String, json: bool) {
+    if json {
+        match serde_json::to_string(summary) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("cannot serialise the summary: {e}"),
+        }
+    } else {
+        println!("{}", text());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        let all = [
+            Failure::Runtime,
+            Failure::Usage,
+            Failure::Privilege,
+            Failure::Interface,
+            Failure::Geometry,
+            Failure::Size,
+            Failure::Rate,
+            Failure::Neighbour,
+            Failure::Interrupted,
+        ];
+        let mut codes: Vec<i32> = all.iter().map(|f| *f as i32).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+
+    #[test]
+    fn permission_errors_name_the_capability() {
+        let e = from_sys(
+            "mmap-rx",
+            SysError::new("socket(AF_PACKET)", std::io::Error::from_raw_os_error(libc::EPERM)),
+        );
+        assert_eq!(e.kind, Failure::Privilege);
+        assert!(e.message.contains("CAP_NET_RAW"), "{}", e.message);
+    }
+}

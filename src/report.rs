@@ -1,0 +1,262 @@
+//! What the tools print: a readable summary, or with `--json` one JSON object on stdout.
+//!
+//! Field names are part of the interface: the scenario runner and users' scripts read them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a tool stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// Sent or received the requested count.
+    Count,
+    /// No traffic for the idle timeout.
+    Idle,
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// A runtime error (see `error`).
+    Error,
+}
+
+/// One-way latency percentiles, from the probe's send time to the kernel's receive timestamp.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Probes whose latency was recorded.
+    #[serde(rename = "latency_samples")]
+    pub samples: u64,
+    /// Median, ns.
+    #[serde(rename = "latency_p50_ns")]
+    pub p50_ns: Option<u64>,
+    /// 90th percentile, ns.
+    #[serde(rename = "latency_p90_ns")]
+    pub p90_ns: Option<u64>,
+    /// 99th percentile, ns.
+    #[serde(rename = "latency_p99_ns")]
+    pub p99_ns: Option<u64>,
+    /// 99.9th percentile, ns.
+    #[serde(rename = "latency_p99_9_ns")]
+    pub p99_9_ns: Option<u64>,
+    /// Maximum, ns.
+    #[serde(rename = "latency_max_ns")]
+    pub max_ns: Option<u64>,
+    /// Probes whose send time was after their receive time (clocks disagree; not recorded).
+    pub clock_skew: u64,
+}
+
+/// Receive counts shared by both receivers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RxCounts {
+    /// The run followed (the first seen, or `--run-id`).
+    pub run_id: Option<u32>,
+    /// Well-formed UDPv4 datagrams to our port: the followed run's probes plus datagrams
+    /// without a probe.
+    pub received: u64,
+    /// Ethernet frame bytes of those datagrams (UDP payload + 42 each).
+    pub frame_bytes: u64,
+    /// Received datagrams carrying the followed run's probe.
+    pub probes: u64,
+    /// Received datagrams without a probe (no loss or latency figures for those).
+    pub no_probe: u64,
+    /// Probes of other runs: counted apart, not received.
+    pub other_run: u64,
+    /// Distinct sequence numbers.
+    pub unique: u64,
+    /// Sequence numbers never seen (of `--count` if given, else up to the highest seen).
+    pub lost: u64,
+    /// Arrivals of a sequence number already seen.
+    pub duplicates: u64,
+    /// First arrivals after a higher sequence number.
+    pub reordered: u64,
+    /// Arrivals too old for the tracking window (counted as lost).
+    pub late: u64,
+    /// Probes with a sequence number at or beyond `--count`.
+    pub out_of_range: u64,
+    /// Frames not counted, all reasons together.
+    pub ignored: u64,
+    /// Frames not counted, by reason (only reasons that occurred).
+    pub ignored_by_reason: BTreeMap<String, u64>,
+    /// Kernel timestamp of the first received datagram, ns since the epoch.
+    pub first_arrival_ns: Option<u64>,
+    /// Kernel timestamp of the last received datagram, ns since the epoch.
+    pub last_arrival_ns: Option<u64>,
+    /// Last minus first arrival, seconds.
+    pub duration_s: f64,
+    /// received / duration: the thesis's packets per second.
+    pub pps: f64,
+    /// frame_bytes * 8 / duration, in Mbit/s.
+    pub mbps: f64,
+    /// One-way latency.
+    #[serde(flatten)]
+    pub latency: LatencySummary,
+}
+
+/// A receiver's summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RxSummary {
+    /// `mmap-rx` or `udp-rx`.
+    pub tool: String,
+    /// Interface captured on (mmap-rx) or address bound (udp-rx).
+    pub endpoint: String,
+    /// UDP port.
+    pub port: u16,
+    /// What was counted.
+    #[serde(flatten)]
+    pub counts: RxCounts,
+    /// Frames the kernel offered the socket after its filter, including drops (mmap-rx).
+    pub kernel_packets: Option<u64>,
+    /// Frames the kernel dropped for lack of room in the ring or socket buffer.
+    pub kernel_drops: u64,
+    /// Times the V3 ring froze waiting for a free block (mmap-rx).
+    pub freeze_count: u64,
+    /// User CPU seconds of this process.
+    pub cpu_user_s: f64,
+    /// System CPU seconds of this process.
+    pub cpu_sys_s: f64,
+    /// True if the run was interrupted or failed: the figures cover only what was seen.
+    pub partial: bool,
+    /// Why it stopped.
+    pub stop_reason: StopReason,
+    /// The error that stopped it, if any.
+    pub error: Option<String>,
+}
+
+/// A sender's summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TxSummary {
+    /// `mmap-tx` or `udp-tx`.
+    pub tool: String,
+    /// How packets were sent: `tpacket_v3`, `tpacket_v2`, `sendto`, ...
+    pub method: String,
+    /// Destination address and port.
+    pub destination: String,
+    /// Run id in every probe.
+    pub run_id: u32,
+    /// UDP payload bytes per datagram.
+    pub size: usize,
+    /// Ethernet frame bytes per datagram (size + 42).
+    pub frame_bytes: usize,
+    /// The requested rate as given (`max`, `500Mbps`, ...).
+    pub requested_rate: String,
+    /// The requested rate in packets per second (none for max).
+    pub requested_pps: Option<f64>,
+    /// Packets requested.
+    pub count: u64,
+    /// Packets the kernel accepted for transmission.
+    pub sent: u64,
+    /// Times the device or socket buffer was full and sending was retried.
+    pub retries: u64,
+    /// `send()` calls that flushed the ring (mmap-tx) or send calls made (udp-tx).
+    pub syscalls: u64,
+    /// First to last send, seconds.
+    pub duration_s: f64,
+    /// sent / duration.
+    pub pps: f64,
+    /// Ethernet frame bits per second / 1e6.
+    pub mbps: f64,
+    /// User CPU seconds of this process.
+    pub cpu_user_s: f64,
+    /// System CPU seconds of this process.
+    pub cpu_sys_s: f64,
+    /// True if the run was interrupted or failed.
+    pub partial: bool,
+    /// Why it stopped.
+    pub stop_reason: StopReason,
+    /// The error that stopped it, if any.
+    pub error: Option<String>,
+}
+
+fn opt_us(v: Option<u64>) -> String {
+    v.map(|ns| format!("{:.1}", ns as f64 / 1e3))
+        .unwrap_or_else(|| "-".into())
+}
+
+impl RxSummary {
+    /// A readable multi-line summary.
+    pub fn to_text(&self) -> String {
+        let c = &self.counts;
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} on {} port {}{}",
+            self.tool,
+            self.endpoint,
+            self.port,
+            if self.partial { " (PARTIAL)" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "  received {} datagrams ({} with our probe, {} without; {} of other runs apart)",
+            c.received, c.probes, c.no_probe, c.other_run
+        );
+        let _ = writeln!(
+            s,
+            "  unique {}  lost {}  duplicates {}  reordered {}  late {}",
+            c.unique, c.lost, c.duplicates, c.reordered, c.late
+        );
+        let _ = writeln!(
+            s,
+            "  kernel drops {}  freezes {}  ignored {} {:?}",
+            self.kernel_drops, self.freeze_count, c.ignored, c.ignored_by_reason
+        );
+        let _ = writeln!(
+            s,
+            "  {:.0} pps  {:.1} Mbit/s  over {:.6} s (first to last arrival)",
+            c.pps, c.mbps, c.duration_s
+        );
+        let _ = writeln!(
+            s,
+            "  latency us: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            opt_us(c.latency.p50_ns),
+            opt_us(c.latency.p90_ns),
+            opt_us(c.latency.p99_ns),
+            opt_us(c.latency.p99_9_ns),
+            opt_us(c.latency.max_ns)
+        );
+        let _ = write!(
+            s,
+            "  cpu user {:.3} s  sys {:.3} s  stopped: {:?}",
+            self.cpu_user_s, self.cpu_sys_s, self.stop_reason
+        );
+        if let Some(e) = &self.error {
+            let _ = write!(s, "\n  error: {e}");
+        }
+        s
+    }
+}
+
+impl TxSummary {
+    /// A readable multi-line summary.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} ({}) to {}{}",
+            self.tool,
+            self.method,
+            self.destination,
+            if self.partial { " (PARTIAL)" } else { "" }
+        );
+        let _ = writeln!(
+            s,
+            "  sent {} of {} datagrams of {} B (frames {} B), run id {}",
+            self.sent, self.count, self.size, self.frame_bytes, self.run_id
+        );
+        let _ = writeln!(
+            s,
+            "  {:.0} pps  {:.1} Mbit/s over {:.6} s  (requested {})",
+            self.pps, self.mbps, self.duration_s, self.requested_rate
+        );
+        let _ = write!(
+            s,
+            "  syscalls {}  retries {}  cpu user {:.3} s  sys {:.3} s  stopped: {:?}",
+            self.syscalls, self.retries, self.cpu_user_s, self.cpu_sys_s, self.stop_reason
+        );
+        if let Some(e) = &self.error {
+            let _ = write!(s, "\n  error: {e}");
+        }
+        s
+    }
+}

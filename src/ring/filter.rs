@@ -1,0 +1,101 @@
+//! Classic BPF programs for the RX ring, so only the test flow enters it.
+
+/// `BPF_LD | BPF_H | BPF_ABS`: A = u16 at absolute offset k.
+const LDH_ABS: u16 = 0x28;
+/// `BPF_LD | BPF_B | BPF_ABS`: A = u8 at absolute offset k.
+const LDB_ABS: u16 = 0x30;
+/// `BPF_LD | BPF_H | BPF_IND`: A = u16 at offset X + k.
+const LDH_IND: u16 = 0x48;
+/// `BPF_LDX | BPF_B | BPF_MSH`: X = 4 * (u8 at k & 0xf), the IPv4 header length.
+const LDXB_MSH: u16 = 0xb1;
+/// `BPF_JMP | BPF_JEQ | BPF_K`.
+const JEQ: u16 = 0x15;
+/// `BPF_JMP | BPF_JSET | BPF_K`.
+const JSET: u16 = 0x45;
+/// `BPF_RET | BPF_K`.
+const RET: u16 = 0x06;
+
+const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+/// A program accepting IPv4 UDP datagrams to `port` (first fragments and unfragmented ones),
+/// the equivalent of tcpdump's `ip and udp dst port PORT`. Everything else is dropped in the
+/// kernel before it reaches the ring, and is not counted anywhere.
+pub fn ipv4_udp_dst_port(port: u16) -> Vec<libc::sock_filter> {
+    // Offsets are in the Ethernet frame: ethertype at 12, IPv4 header at 14.
+    vec![
+        op(LDH_ABS, 0, 0, 12),           // 0: A = ethertype
+        op(JEQ, 0, 8, 0x0800),           // 1: IPv4? else drop (10)
+        op(LDB_ABS, 0, 0, 14 + 9),       // 2: A = IP protocol
+        op(JEQ, 0, 6, 17),               // 3: UDP? else drop
+        op(LDH_ABS, 0, 0, 14 + 6),       // 4: A = flags + fragment offset
+        op(JSET, 4, 0, 0x1fff),          // 5: a later fragment? drop
+        op(LDXB_MSH, 0, 0, 14),          // 6: X = IP header length
+        op(LDH_IND, 0, 0, 14 + 2),       // 7: A = UDP destination port
+        op(JEQ, 0, 1, u32::from(port)),  // 8: our port? accept : drop
+        op(RET, 0, 0, 0x0004_0000),      // 9: accept (whole frame)
+        op(RET, 0, 0, 0),                // 10: drop
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tiny interpreter for exactly the opcodes above, to test the program's logic.
+    fn run(prog: &[libc::sock_filter], pkt: &[u8]) -> u32 {
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        let ld16 = |at: usize| pkt.get(at..at + 2).map(|b| u32::from(u16::from_be_bytes([b[0], b[1]])));
+        loop {
+            let i = prog[pc];
+            pc += 1;
+            match i.code {
+                LDH_ABS => match ld16(i.k as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                LDB_ABS => match pkt.get(i.k as usize) {
+                    Some(&v) => a = u32::from(v),
+                    None => return 0,
+                },
+                LDH_IND => match ld16((x + i.k) as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                LDXB_MSH => match pkt.get(i.k as usize) {
+                    Some(&v) => x = 4 * u32::from(v & 0xf),
+                    None => return 0,
+                },
+                JEQ => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                JSET => pc += usize::from(if a & i.k != 0 { i.jt } else { i.jf }),
+                RET => return i.k,
+                other => panic!("unexpected opcode {other:#x}"),
+            }
+        }
+    }
+
+    fn frame(ethertype: u16, proto: u8, frag: u16, ihl: u8, dport: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + usize::from(ihl) * 4 + 8];
+        f[12..14].copy_from_slice(&ethertype.to_be_bytes());
+        f[14] = 0x40 | ihl;
+        f[14 + 6..14 + 8].copy_from_slice(&frag.to_be_bytes());
+        f[14 + 9] = proto;
+        let udp = 14 + usize::from(ihl) * 4;
+        f[udp + 2..udp + 4].copy_from_slice(&dport.to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn admits_only_ipv4_udp_to_the_port() {
+        let p = ipv4_udp_dst_port(9000);
+        assert_ne!(run(&p, &frame(0x0800, 17, 0x4000, 5, 9000)), 0, "DF, no options");
+        assert_ne!(run(&p, &frame(0x0800, 17, 0x2000, 6, 9000)), 0, "first fragment with options");
+        assert_eq!(run(&p, &frame(0x0800, 17, 0, 5, 9001)), 0, "other port");
+        assert_eq!(run(&p, &frame(0x0800, 6, 0, 5, 9000)), 0, "TCP");
+        assert_eq!(run(&p, &frame(0x86dd, 17, 0, 5, 9000)), 0, "IPv6");
+        assert_eq!(run(&p, &frame(0x0806, 17, 0, 5, 9000)), 0, "ARP");
+        assert_eq!(run(&p, &frame(0x0800, 17, 0x0001, 5, 9000)), 0, "later fragment");
+        assert_eq!(run(&p, &[0u8; 20]), 0, "truncated");
+    }
+}

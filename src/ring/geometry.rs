@@ -1,0 +1,280 @@
+//! Ring geometry: blocks, frames and the rules the kernel enforces on them, checked before any
+//! syscall so a user gets a sentence instead of `PACKET_RX_RING: Invalid argument`.
+
+use std::fmt;
+
+/// Frame sizes and offsets inside a ring must be multiples of this (`TPACKET_ALIGNMENT`).
+pub const TPACKET_ALIGNMENT: u32 = 16;
+
+/// The most memory one ring may map: a guard against typos such as `--block-count 1000000`.
+pub const MAX_RING_BYTES: u64 = 1 << 30;
+
+/// Blocks, frames and their sizes, as passed to `PACKET_RX_RING` / `PACKET_TX_RING`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RingGeometry {
+    /// Bytes per block; a multiple of the page size.
+    pub block_size: u32,
+    /// Number of blocks.
+    pub block_count: u32,
+    /// Bytes per frame; a multiple of 16. On a V3 RX ring only used for the kernel's checks.
+    pub frame_size: u32,
+    /// Number of frames: `block_size / frame_size * block_count`.
+    pub frame_count: u32,
+}
+
+/// Why a geometry is impossible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GeometryError {
+    /// A size or count of zero.
+    Zero(&'static str),
+    /// The block size is not a multiple of the page size.
+    BlockNotPageAligned {
+        /// Requested block size.
+        block_size: u32,
+        /// The page size.
+        page_size: u32,
+    },
+    /// The frame size is not a multiple of 16.
+    FrameNotAligned(u32),
+    /// A frame cannot hold the ring header plus the largest frame the interface carries.
+    FrameTooSmall {
+        /// Requested frame size.
+        frame_size: u32,
+        /// Bytes needed: ring header plus Ethernet header plus MTU.
+        needed: u32,
+    },
+    /// The frame is larger than a block.
+    FrameLargerThanBlock {
+        /// Requested frame size.
+        frame_size: u32,
+        /// Requested block size.
+        block_size: u32,
+    },
+    /// An explicit frame count disagrees with frames per block times blocks.
+    FrameCountMismatch {
+        /// `block_size / frame_size * block_count`.
+        expected: u64,
+        /// What was asked for.
+        given: u32,
+    },
+    /// The ring would map more than [`MAX_RING_BYTES`] (or overflow 32 bits of frames).
+    TooLarge {
+        /// Total bytes requested.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+impl fmt::Display for GeometryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GeometryError::Zero(what) => write!(f, "{what} must be greater than zero"),
+            GeometryError::BlockNotPageAligned {
+                block_size,
+                page_size,
+            } => write!(
+                f,
+                "block size {block_size} is not a multiple of the page size {page_size}"
+            ),
+            GeometryError::FrameNotAligned(s) => {
+                write!(f, "frame size {s} is not a multiple of {TPACKET_ALIGNMENT}")
+            }
+            GeometryError::FrameTooSmall { frame_size, needed } => write!(
+                f,
+                "frame size {frame_size} is too small: the ring header plus a full-MTU frame need {needed} bytes"
+            ),
+            GeometryError::FrameLargerThanBlock {
+                frame_size,
+                block_size,
+            } => write!(
+                f,
+                "frame size {frame_size} is larger than the block size {block_size}"
+            ),
+            GeometryError::FrameCountMismatch { expected, given } => write!(
+                f,
+                "frame count {given} does not equal frames per block times blocks ({expected})"
+            ),
+            GeometryError::TooLarge { bytes, limit } => write!(
+                f,
+                "ring of {bytes} bytes exceeds the limit of {limit} bytes"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GeometryError {}
+
+impl RingGeometry {
+    /// Builds and checks a geometry.
+    ///
+    /// `frame_count`, when given, must equal `block_size / frame_size * block_count`.
+    /// `min_frame_size` is the ring header length plus the largest frame the interface can
+    /// carry (Ethernet header plus MTU); pass 0 when the interface is not known yet.
+    pub fn new(
+        block_size: u32,
+        block_count: u32,
+        frame_size: u32,
+        frame_count: Option<u32>,
+        page_size: u32,
+        min_frame_size: u32,
+    ) -> Result<Self, GeometryError> {
+        if block_size == 0 {
+            return Err(GeometryError::Zero("block size"));
+        }
+        if block_count == 0 {
+            return Err(GeometryError::Zero("block count"));
+        }
+        if frame_size == 0 {
+            return Err(GeometryError::Zero("frame size"));
+        }
+        if page_size == 0 || block_size % page_size != 0 {
+            return Err(GeometryError::BlockNotPageAligned {
+                block_size,
+                page_size,
+            });
+        }
+        if frame_size % TPACKET_ALIGNMENT != 0 {
+            return Err(GeometryError::FrameNotAligned(frame_size));
+        }
+        if frame_size < min_frame_size {
+            return Err(GeometryError::FrameTooSmall {
+                frame_size,
+                needed: min_frame_size,
+            });
+        }
+        if frame_size > block_size {
+            return Err(GeometryError::FrameLargerThanBlock {
+                frame_size,
+                block_size,
+            });
+        }
+        let bytes = u64::from(block_size) * u64::from(block_count);
+        if bytes > MAX_RING_BYTES {
+            return Err(GeometryError::TooLarge {
+                bytes,
+                limit: MAX_RING_BYTES,
+            });
+        }
+        let expected = u64::from(block_size / frame_size) * u64::from(block_count);
+        if let Some(given) = frame_count {
+            if u64::from(given) != expected {
+                return Err(GeometryError::FrameCountMismatch { expected, given });
+            }
+        }
+        Ok(Self {
+            block_size,
+            block_count,
+            frame_size,
+            // Bounded by MAX_RING_BYTES / TPACKET_ALIGNMENT, far below u32::MAX.
+            frame_count: expected as u32,
+        })
+    }
+
+    /// Frames in one block.
+    pub fn frames_per_block(&self) -> u32 {
+        self.block_size / self.frame_size
+    }
+
+    /// Bytes the whole ring maps.
+    pub fn total_bytes(&self) -> usize {
+        self.block_size as usize * self.block_count as usize
+    }
+
+    /// Byte offset of frame `index` from the start of the mapping.
+    pub fn frame_offset(&self, index: u32) -> usize {
+        let fpb = self.frames_per_block();
+        (index / fpb) as usize * self.block_size as usize
+            + (index % fpb) as usize * self.frame_size as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: u32 = 4096;
+
+    #[test]
+    fn accepts_a_typical_geometry_and_derives_the_frame_count() {
+        let g = RingGeometry::new(1 << 20, 16, 2048, None, PAGE, 48 + 14 + 1500).unwrap();
+        assert_eq!(g.frames_per_block(), 512);
+        assert_eq!(g.frame_count, 512 * 16);
+        assert_eq!(g.total_bytes(), 16 << 20);
+    }
+
+    #[test]
+    fn frame_offsets_skip_the_tail_of_each_block() {
+        // 3 frames of 1280 bytes per 4096-byte block: 256 bytes unused at each block's end.
+        let g = RingGeometry::new(4096, 2, 1280, Some(6), PAGE, 0).unwrap();
+        assert_eq!(g.frame_offset(0), 0);
+        assert_eq!(g.frame_offset(2), 2560);
+        assert_eq!(g.frame_offset(3), 4096);
+        assert_eq!(g.frame_offset(5), 4096 + 2560);
+    }
+
+    #[test]
+    fn rejects_each_impossible_geometry_with_its_reason() {
+        let cases = [
+            (
+                RingGeometry::new(0, 1, 2048, None, PAGE, 0),
+                GeometryError::Zero("block size"),
+            ),
+            (
+                RingGeometry::new(4096, 0, 2048, None, PAGE, 0),
+                GeometryError::Zero("block count"),
+            ),
+            (
+                RingGeometry::new(5000, 1, 2048, None, PAGE, 0),
+                GeometryError::BlockNotPageAligned {
+                    block_size: 5000,
+                    page_size: PAGE,
+                },
+            ),
+            (
+                RingGeometry::new(4096, 1, 2010, None, PAGE, 0),
+                GeometryError::FrameNotAligned(2010),
+            ),
+            (
+                RingGeometry::new(4096, 1, 1024, None, PAGE, 1562),
+                GeometryError::FrameTooSmall {
+                    frame_size: 1024,
+                    needed: 1562,
+                },
+            ),
+            (
+                RingGeometry::new(4096, 1, 8192, None, PAGE, 0),
+                GeometryError::FrameLargerThanBlock {
+                    frame_size: 8192,
+                    block_size: 4096,
+                },
+            ),
+            (
+                RingGeometry::new(4096, 4, 2048, Some(7), PAGE, 0),
+                GeometryError::FrameCountMismatch {
+                    expected: 8,
+                    given: 7,
+                },
+            ),
+            (
+                RingGeometry::new(1 << 22, 1024, 2048, None, PAGE, 0),
+                GeometryError::TooLarge {
+                    bytes: 1 << 32,
+                    limit: MAX_RING_BYTES,
+                },
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got.unwrap_err(), want);
+        }
+    }
+
+    #[test]
+    fn errors_read_as_one_sentence() {
+        let e = RingGeometry::new(4096, 1, 1024, None, PAGE, 1562).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "frame size 1024 is too small: the ring header plus a full-MTU frame need 1562 bytes"
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! The transmit ring: TPACKET_V3 (kernel >= 4.11; fixed-size frames, `tp_next_offset` 0) or
+//! TPACKET_V2.
+//!
+//! [`TxRing::claim`] lends the next free frame as a [`TxFrame`]; [`TxFrame::publish`] hands it
+//! to the kernel with a `Release` store of `TP_STATUS_SEND_REQUEST`; [`TxRing::flush`] asks the
+//! kernel to send everything published, without blocking. The kernel marks a frame
+//! `TP_STATUS_AVAILABLE` again once its skb is freed, and `claim` reuses it.
+
+use std::fmt;
+use std::mem::size_of;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use super::geometry::RingGeometry;
+use super::sys::{self, Mapping, SysError, TpacketVersion};
+
+/// How to build a TX ring.
+#[derive(Debug, Clone)]
+pub struct TxConfig {
+    /// Blocks and frames.
+    pub geometry: RingGeometry,
+    /// Frame header layout.
+    pub version: TpacketVersion,
+    /// Skip the qdisc layer (`PACKET_QDISC_BYPASS`).
+    pub qdisc_bypass: bool,
+    /// Pre-fault the mapping (`MAP_POPULATE`).
+    pub populate: bool,
+}
+
+/// Offsets of the words user space writes in a TX frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLayout {
+    /// `tp_status`.
+    pub status: usize,
+    /// `tp_len`.
+    pub len: usize,
+    /// `tp_next_offset` (V3 only; must stay 0 on TX).
+    pub next_offset: Option<usize>,
+    /// Where the frame's bytes start: the header length minus `sizeof(struct sockaddr_ll)`,
+    /// which is where the kernel reads them from when `PACKET_TX_HAS_OFF` is not set.
+    pub data: usize,
+}
+
+impl FrameLayout {
+    /// The layout for `version`.
+    pub const fn for_version(version: TpacketVersion) -> Self {
+        let sll = size_of::<libc::sockaddr_ll>();
+        match version {
+            TpacketVersion::V2 => FrameLayout {
+                status: 0,
+                len: 4,
+                next_offset: None,
+                data: libc::TPACKET2_HDRLEN - sll,
+            },
+            TpacketVersion::V3 => FrameLayout {
+                status: 20,
+                len: 16,
+                next_offset: Some(0),
+                data: libc::TPACKET3_HDRLEN - sll,
+            },
+        }
+    }
+}
+
+/// What went wrong on the TX path.
+#[derive(Debug)]
+pub enum TxError {
+    /// The kernel refused frame `frame` (`TP_STATUS_WRONG_FORMAT`): typically a length larger
+    /// than the device MTU allows or smaller than a link-layer header.
+    WrongFormat {
+        /// Index of the frame in the ring.
+        frame: u32,
+    },
+    /// A frame longer than a ring slot can hold.
+    FrameTooLong {
+        /// Requested length.
+        len: usize,
+        /// What a slot holds.
+        capacity: usize,
+    },
+    /// A syscall failed.
+    Sys(SysError),
+}
+
+impl fmt::Display for TxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TxError::WrongFormat { frame } => write!(
+                f,
+                "the kernel rejected TX ring frame {frame} (TP_STATUS_WRONG_FORMAT): bad length for the device"
+            ),
+            TxError::FrameTooLong { len, capacity } => write!(
+                f,
+                "frame of {len} bytes does not fit a TX ring slot of {capacity} bytes"
+            ),
+            TxError::Sys(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for TxError {}
+
+impl From<SysError> for TxError {
+    fn from(e: SysError) -> Self {
+        TxError::Sys(e)
+    }
+}
+
+/// What a flush achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Nothing was pending.
+    Idle,
+    /// The kernel took the pending frames (`send()` returned this many bytes).
+    Sent(usize),
+    /// The device or socket buffer is full (`ENOBUFS`/`EAGAIN`): the frames stay queued as
+    /// `TP_STATUS_SEND_REQUEST` and go out on a later flush.
+    Congested,
+}
+
+/// A TX ring bound to one interface.
+#[derive(Debug)]
+pub struct TxRing {
+    // Field order matters: the mapping is unmapped before the socket closes.
+    map: Mapping,
+    fd: OwnedFd,
+    geometry: RingGeometry,
+    version: TpacketVersion,
+    layout: FrameLayout,
+    cursor: u32,
+    unflushed: u32,
+}
+
+impl TxRing {
+    /// Opens a packet socket on `ifindex` with a TX ring. The socket is bound with protocol 0,
+    /// so it receives no copies of the interface's traffic.
+    pub fn open(ifindex: u32, config: &TxConfig) -> Result<Self, SysError> {
+        let fd = sys::packet_socket()?;
+        sys::set_packet_version(fd.as_fd(), config.version)?;
+        if config.qdisc_bypass {
+            sys::set_qdisc_bypass(fd.as_fd(), true)?;
+        }
+        let g = config.geometry;
+        sys::set_packet_tx_ring(
+            fd.as_fd(),
+            config.version,
+            g.block_size,
+            g.block_count,
+            g.frame_size,
+            g.frame_count,
+        )?;
+        let map = Mapping::new(fd.as_raw_fd(), g.total_bytes(), config.populate, false)?;
+        sys::bind_interface(fd.as_fd(), ifindex, 0)?;
+        Ok(Self {
+            map,
+            fd,
+            geometry: g,
+            version: config.version,
+            layout: FrameLayout::for_version(config.version),
+            cursor: 0,
+            unflushed: 0,
+        })
+    }
+
+    /// Frames in the ring.
+    pub fn capacity(&self) -> u32 {
+        self.geometry.frame_count
+    }
+
+    /// The largest frame (link-layer header included) one slot holds.
+    pub fn frame_capacity(&self) -> usize {
+        self.geometry.frame_size as usize - self.layout.data
+    }
+
+    /// The header version in use.
+    pub fn version(&self) -> TpacketVersion {
+        self.version
+    }
+
+    /// Frames published since the last successful flush.
+    pub fn unflushed(&self) -> u32 {
+        self.unflushed
+    }
+
+    fn header_ptr(&self, index: u32) -> *mut u8 {
+        let offset = self.geometry.frame_offset(index);
+        debug_assert!(offset + self.geometry.frame_size as usize <= self.map.len());
+        // SAFETY: frame_offset(index) + frame_size <= total_bytes for index < frame_count.
+        unsafe { self.map.as_ptr().add(offset) }
+    }
+
+    fn status(&self, index: u32) -> &AtomicU32 {
+        // SAFETY: the status word lies inside frame `index` (see header_ptr) and is 4-aligned
+        // (frames are 16-aligned, the field offset is 0 or 20). The kernel updates it from its
+        // send path and from skb destructors on any CPU, so it is only touched atomically.
+        unsafe { AtomicU32::from_ptr(self.header_ptr(index).add(self.layout.status).cast()) }
+    }
+
+    /// Lends the next frame if the kernel has finished with it.
+    ///
+    /// `Ok(None)` means the ring is full: flush, then wait with [`TxRing::wait_writable`].
+    pub fn claim(&mut self) -> Result<Option<TxFrame<'_>>, TxError> {
+        let index = self.cursor;
+        // Acquire: pairs with the kernel's store of TP_STATUS_AVAILABLE after it has finished
+        // reading the frame (skb destructor), so our writes below cannot overtake its reads.
+        match self.status(index).load(Ordering::Acquire) {
+            libc::TP_STATUS_AVAILABLE => Ok(Some(TxFrame { ring: self, index })),
+            s if s & libc::TP_STATUS_WRONG_FORMAT != 0 => Err(TxError::WrongFormat { frame: index }),
+            _ => Ok(None),
+        }
+    }
+
+    /// Asks the kernel to send every published frame, without waiting (`send(MSG_DONTWAIT)`).
+    pub fn flush(&mut self) -> Result<Flush, TxError> {
+        if self.unflushed == 0 {
+            return Ok(Flush::Idle);
+        }
+        match sys::send_pending(self.fd.as_fd(), false) {
+            Ok(n) => {
+                self.unflushed = 0;
+                Ok(Flush::Sent(n))
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::EAGAIN)) => {
+                Ok(Flush::Congested)
+            }
+            Err(e) => Err(self.wrong_format_or(e)),
+        }
+    }
+
+    /// After a failed send, names the frame the kernel marked as malformed, if any.
+    fn wrong_format_or(&self, e: SysError) -> TxError {
+        (0..self.capacity())
+            .find(|&i| self.status(i).load(Ordering::Acquire) & libc::TP_STATUS_WRONG_FORMAT != 0)
+            .map(|frame| TxError::WrongFormat { frame })
+            .unwrap_or(TxError::Sys(e))
+    }
+
+    /// Waits up to `timeout_ms` for the kernel to free a frame (`poll(POLLOUT)`).
+    pub fn wait_writable(&self, timeout_ms: i32) -> Result<(), SysError> {
+        let revents = sys::poll_one(self.fd.as_fd(), libc::POLLOUT | libc::POLLERR, timeout_ms)?;
+        if revents & libc::POLLERR != 0 {
+            let errno = sys::socket_error(self.fd.as_fd())?;
+            if errno != 0 {
+                return Err(SysError::new(
+                    "poll(PACKET_TX_RING)",
+                    std::io::Error::from_raw_os_error(errno),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Frames the kernel has not finished with (published, queued or being sent).
+    pub fn in_flight(&self) -> u32 {
+        (0..self.capacity())
+            .filter(|&i| self.status(i).load(Ordering::Acquire) != libc::TP_STATUS_AVAILABLE)
+            .count() as u32
+    }
+
+    /// Flushes until every frame is back with user space or `timeout` passes; returns the frames
+    /// still in flight (0 on success). A frame the kernel rejected is an error naming it.
+    pub fn drain(&mut self, timeout: Duration) -> Result<u32, TxError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.unflushed = self.unflushed.max(1);
+            self.flush()?;
+            let left = self.in_flight();
+            if left == 0 {
+                return Ok(0);
+            }
+            if let Some(frame) = (0..self.capacity())
+                .find(|&i| self.status(i).load(Ordering::Acquire) & libc::TP_STATUS_WRONG_FORMAT != 0)
+            {
+                return Err(TxError::WrongFormat { frame });
+            }
+            if Instant::now() >= deadline {
+                return Ok(left);
+            }
+            self.wait_writable(10)?;
+        }
+    }
+
+    /// Calls `fill` on the data area of every frame, to write the bytes that never change
+    /// (headers, padding) once instead of once per packet. Only frames the kernel does not own
+    /// are visited.
+    pub fn prefill(&mut self, mut fill: impl FnMut(&mut [u8])) {
+        for index in 0..self.capacity() {
+            if self.status(index).load(Ordering::Acquire) == libc::TP_STATUS_AVAILABLE {
+                fill(self.data_mut(index));
+            }
+        }
+    }
+
+    fn data_mut(&mut self, index: u32) -> &mut [u8] {
+        let cap = self.frame_capacity();
+        // SAFETY: the data area [data, frame_size) of frame `index` lies inside the mapping and
+        // does not overlap any status word. The kernel reads it only between our
+        // TP_STATUS_SEND_REQUEST store and its TP_STATUS_AVAILABLE store; callers reach here only
+        // for frames observed AVAILABLE, and the `&mut self` borrow keeps the slice unique.
+        unsafe { std::slice::from_raw_parts_mut(self.header_ptr(index).add(self.layout.data), cap) }
+    }
+
+    /// The packet socket, for options this type does not wrap.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// A free TX frame lent to the caller. Write the frame's bytes into [`TxFrame::data`], then
+/// [`TxFrame::publish`] it; dropping it unpublished leaves it free.
+#[derive(Debug)]
+pub struct TxFrame<'a> {
+    ring: &'a mut TxRing,
+    index: u32,
+}
+
+impl TxFrame<'_> {
+    /// The frame's bytes (Ethernet header first); [`TxRing::frame_capacity`] long. They keep
+    /// what was last written to this slot.
+    pub fn data(&mut self) -> &mut [u8] {
+        self.ring.data_mut(self.index)
+    }
+
+    /// Index of the frame in the ring.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Hands the first `len` bytes to the kernel for sending on the next flush.
+    pub fn publish(self, len: usize) -> Result<(), TxError> {
+        let capacity = self.ring.frame_capacity();
+        if len > capacity {
+            return Err(TxError::FrameTooLong { len, capacity });
+        }
+        let ring = self.ring;
+        let hdr = ring.header_ptr(self.index);
+        let layout = ring.layout;
+        // SAFETY: tp_len (and tp_next_offset on V3) are 4-aligned words inside this frame's
+        // header, which the kernel does not read while the frame is AVAILABLE; the Release
+        // store below publishes them together with the data.
+        unsafe {
+            hdr.add(layout.len).cast::<u32>().write(len as u32);
+            if let Some(off) = layout.next_offset {
+                hdr.add(off).cast::<u32>().write(0);
+            }
+        }
+        // Release: the frame's bytes and tp_len are visible to the kernel before it can see
+        // TP_STATUS_SEND_REQUEST (its send path reads the status, then the frame).
+        ring.status(self.index)
+            .store(libc::TP_STATUS_SEND_REQUEST, Ordering::Release);
+        ring.cursor = (self.index + 1) % ring.geometry.frame_count;
+        ring.unflushed += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::offset_of;
+
+    #[test]
+    fn frame_layouts_match_the_kernel_abi() {
+        let v2 = FrameLayout::for_version(TpacketVersion::V2);
+        assert_eq!(v2.status, offset_of!(libc::tpacket2_hdr, tp_status));
+        assert_eq!(v2.len, offset_of!(libc::tpacket2_hdr, tp_len));
+        assert_eq!(v2.data, 32);
+        let v3 = FrameLayout::for_version(TpacketVersion::V3);
+        assert_eq!(v3.status, offset_of!(libc::tpacket3_hdr, tp_status));
+        assert_eq!(v3.len, offset_of!(libc::tpacket3_hdr, tp_len));
+        assert_eq!(v3.next_offset, Some(offset_of!(libc::tpacket3_hdr, tp_next_offset)));
+        assert_eq!(v3.data, 48);
+    }
+}

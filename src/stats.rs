@@ -1,0 +1,376 @@
+//! Receive-side accounting shared by `mmap-rx` and `udp-rx`: which datagrams count, which run
+//! is followed, loss, duplicates, reordering and one-way latency.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::report::{LatencySummary, RxCounts};
+use crate::wire::{IgnoreReason, Probe, FRAME_OVERHEAD};
+
+/// Window of sequence numbers tracked when the expected count is unknown (bits; 512 KiB).
+pub const DEFAULT_WINDOW: u64 = 1 << 22;
+/// Largest window ever allocated (bits; 16 MiB), whatever count is expected.
+pub const MAX_WINDOW: u64 = 1 << 27;
+
+/// What one sequence number turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrival {
+    /// First sight, in order.
+    New,
+    /// First sight, after a higher sequence number.
+    Reordered,
+    /// Seen before.
+    Duplicate,
+    /// Older than the window: cannot tell duplicate from late; counted as lost.
+    Late,
+    /// At or beyond the expected count: not part of this run.
+    OutOfRange,
+}
+
+/// Tracks unique, duplicate and reordered sequence numbers in a sliding bitmap whose size is
+/// fixed when it is created (from the expected count, capped), never by the wire.
+#[derive(Debug, Clone)]
+pub struct SequenceTracker {
+    words: Vec<u64>,
+    window: u64,
+    base: u64,
+    highest: Option<u64>,
+    expected: Option<u64>,
+    unique: u64,
+    duplicates: u64,
+    reordered: u64,
+    late: u64,
+    out_of_range: u64,
+}
+
+impl SequenceTracker {
+    /// A tracker for a run of `expected` packets (sequence numbers `0..expected`), or of
+    /// unknown length.
+    pub fn new(expected: Option<u64>) -> Self {
+        let want = expected.unwrap_or(DEFAULT_WINDOW).max(64);
+        let window = want.min(MAX_WINDOW).next_power_of_two();
+        Self {
+            words: vec![0; (window / 64) as usize],
+            window,
+            base: 0,
+            highest: None,
+            expected,
+            unique: 0,
+            duplicates: 0,
+            reordered: 0,
+            late: 0,
+            out_of_range: 0,
+        }
+    }
+
+    fn bit(&self, seq: u64) -> (usize, u64) {
+        let i = seq & (self.window - 1);
+        ((i / 64) as usize, 1u64 << (i % 64))
+    }
+
+    fn slide_to(&mut self, new_base: u64) {
+        if new_base - self.base >= self.window {
+            self.words.iter_mut().for_each(|w| *w = 0);
+        } else {
+            for s in self.base..new_base {
+                let (w, m) = self.bit(s);
+                self.words[w] &= !m;
+            }
+        }
+        self.base = new_base;
+    }
+
+    /// Records one arrival.
+    pub fn record(&mut self, seq: u64) -> Arrival {
+        if self.expected.is_some_and(|n| seq >= n) {
+            self.out_of_range += 1;
+            return Arrival::OutOfRange;
+        }
+        if seq < self.base {
+            self.late += 1;
+            return Arrival::Late;
+        }
+        if seq - self.base >= self.window {
+            self.slide_to(seq - self.window + 1);
+        }
+        let (w, m) = self.bit(seq);
+        if self.words[w] & m != 0 {
+            self.duplicates += 1;
+            return Arrival::Duplicate;
+        }
+        self.words[w] |= m;
+        self.unique += 1;
+        match self.highest {
+            Some(h) if seq < h => {
+                self.reordered += 1;
+                Arrival::Reordered
+            }
+            _ => {
+                self.highest = Some(seq);
+                Arrival::New
+            }
+        }
+    }
+
+    /// Distinct sequence numbers seen.
+    pub fn unique(&self) -> u64 {
+        self.unique
+    }
+    /// Arrivals of a sequence number already seen.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+    /// First arrivals after a higher sequence number.
+    pub fn reordered(&self) -> u64 {
+        self.reordered
+    }
+    /// Arrivals older than the window.
+    pub fn late(&self) -> u64 {
+        self.late
+    }
+    /// Arrivals at or beyond the expected count.
+    pub fn out_of_range(&self) -> u64 {
+        self.out_of_range
+    }
+
+    /// Packets never seen: of the expected count if known, else up to the highest seen.
+    pub fn lost(&self) -> u64 {
+        let total = match (self.expected, self.highest) {
+            (Some(n), _) => n,
+            (None, Some(h)) => h + 1,
+            (None, None) => 0,
+        };
+        total.saturating_sub(self.unique)
+    }
+}
+
+/// Counts everything a receiver sees, for one followed run.
+#[derive(Debug)]
+pub struct RxAccounting {
+    follow: Option<u32>,
+    tracker: SequenceTracker,
+    latency: Histogram<u64>,
+    received: u64,
+    frame_bytes: u64,
+    probes: u64,
+    no_probe: u64,
+    other_run: u64,
+    clock_skew: u64,
+    ignored: [u64; IgnoreReason::ALL.len()],
+    first_ns: Option<u64>,
+    last_ns: u64,
+}
+
+impl RxAccounting {
+    /// Accounting for a run of `expected` packets (if known) with id `run_id` (or the first
+    /// run id seen).
+    pub fn new(expected: Option<u64>, run_id: Option<u32>) -> Self {
+        Self {
+            follow: run_id,
+            tracker: SequenceTracker::new(expected),
+            // One-way latency from 1 ns to one hour at 3 significant digits.
+            latency: Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
+                .expect("static histogram bounds are valid"),
+            received: 0,
+            frame_bytes: 0,
+            probes: 0,
+            no_probe: 0,
+            other_run: 0,
+            clock_skew: 0,
+            ignored: [0; IgnoreReason::ALL.len()],
+            first_ns: None,
+            last_ns: 0,
+        }
+    }
+
+    /// Accounts one well-formed UDP datagram to our port whose payload is `payload`, received
+    /// at `arrival_ns` (`CLOCK_REALTIME`). Returns true if it counts as received (probes of
+    /// other runs do not).
+    pub fn on_datagram(&mut self, payload: &[u8], arrival_ns: u64) -> bool {
+        match Probe::parse(payload) {
+            Some(p) => {
+                let follow = *self.follow.get_or_insert(p.run_id);
+                if p.run_id != follow {
+                    self.other_run += 1;
+                    return false;
+                }
+                self.probes += 1;
+                self.tracker.record(p.seq);
+                match arrival_ns.checked_sub(p.sent_ns) {
+                    Some(d) => self.latency.saturating_record(d.max(1)),
+                    None => self.clock_skew += 1,
+                }
+            }
+            None => self.no_probe += 1,
+        }
+        self.received += 1;
+        self.frame_bytes += (payload.len() + FRAME_OVERHEAD) as u64;
+        if self.first_ns.is_none() {
+            self.first_ns = Some(arrival_ns);
+        }
+        self.last_ns = arrival_ns;
+        true
+    }
+
+    /// Accounts one frame that was not a datagram for us.
+    pub fn on_ignored(&mut self, reason: IgnoreReason) {
+        self.ignored[reason.index()] += 1;
+    }
+
+    /// Datagrams counted as received so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The run id followed, once known.
+    pub fn run_id(&self) -> Option<u32> {
+        self.follow
+    }
+
+    /// The counts so far.
+    pub fn counts(&self) -> RxCounts {
+        let first = self.first_ns.unwrap_or(0);
+        let duration_ns = self.last_ns.saturating_sub(first);
+        let duration_s = duration_ns as f64 / 1e9;
+        let (pps, mbps) = if duration_ns > 0 {
+            (
+                self.received as f64 / duration_s,
+                self.frame_bytes as f64 * 8.0 / duration_s / 1e6,
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let q = |p: f64| (self.latency.len() > 0).then(|| self.latency.value_at_quantile(p));
+        RxCounts {
+            run_id: self.follow,
+            received: self.received,
+            frame_bytes: self.frame_bytes,
+            probes: self.probes,
+            no_probe: self.no_probe,
+            other_run: self.other_run,
+            unique: self.tracker.unique(),
+            lost: if self.probes > 0 || self.tracker.expected.is_some() {
+                self.tracker.lost()
+            } else {
+                0
+            },
+            duplicates: self.tracker.duplicates(),
+            reordered: self.tracker.reordered(),
+            late: self.tracker.late(),
+            out_of_range: self.tracker.out_of_range(),
+            ignored: self.ignored.iter().sum(),
+            ignored_by_reason: IgnoreReason::ALL
+                .iter()
+                .filter(|r| self.ignored[r.index()] > 0)
+                .map(|r| (r.as_str().to_string(), self.ignored[r.index()]))
+                .collect::<BTreeMap<_, _>>(),
+            first_arrival_ns: self.first_ns,
+            last_arrival_ns: self.first_ns.map(|_| self.last_ns),
+            duration_s,
+            pps,
+            mbps,
+            latency: LatencySummary {
+                samples: self.latency.len(),
+                p50_ns: q(0.5),
+                p90_ns: q(0.9),
+                p99_ns: q(0.99),
+                p99_9_ns: q(0.999),
+                max_ns: (self.latency.len() > 0).then(|| self.latency.max()),
+                clock_skew: self.clock_skew,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::PROBE_LEN;
+
+    #[test]
+    fn counts_loss_duplicates_and_reordering() {
+        let mut t = SequenceTracker::new(Some(10));
+        for s in [0, 1, 3, 2, 2, 5, 4, 9, 9, 12] {
+            t.record(s);
+        }
+        assert_eq!(t.unique(), 7); // 0 1 2 3 4 5 9
+        assert_eq!(t.duplicates(), 2);
+        assert_eq!(t.reordered(), 2); // 2 after 3, 4 after 5
+        assert_eq!(t.out_of_range(), 1);
+        assert_eq!(t.lost(), 3); // 6 7 8
+    }
+
+    #[test]
+    fn without_an_expected_count_loss_is_counted_up_to_the_highest() {
+        let mut t = SequenceTracker::new(None);
+        for s in [0, 2, 4] {
+            t.record(s);
+        }
+        assert_eq!(t.lost(), 2);
+    }
+
+    #[test]
+    fn memory_is_bounded_and_the_window_slides() {
+        let mut t = SequenceTracker::new(None);
+        assert_eq!(t.words.len() as u64 * 64, DEFAULT_WINDOW);
+        t.record(0);
+        assert_eq!(t.record(DEFAULT_WINDOW + 10), Arrival::New);
+        assert_eq!(t.record(5), Arrival::Late, "fell out of the window");
+        assert_eq!(t.record(DEFAULT_WINDOW + 9), Arrival::Reordered);
+        assert_eq!(t.record(DEFAULT_WINDOW + 10), Arrival::Duplicate);
+        assert_eq!(t.record(u64::MAX - 1), Arrival::New, "a hostile jump clears, never grows");
+        assert_eq!(t.words.len() as u64 * 64, DEFAULT_WINDOW);
+        let big = SequenceTracker::new(Some(u64::MAX));
+        assert_eq!(big.words.len() as u64 * 64, MAX_WINDOW);
+    }
+
+    #[test]
+    fn the_window_covers_the_expected_count_exactly() {
+        let n = 100_000;
+        let mut t = SequenceTracker::new(Some(n));
+        for s in (0..n).rev() {
+            assert_eq!(t.record(s), if s == n - 1 { Arrival::New } else { Arrival::Reordered });
+        }
+        assert_eq!((t.unique(), t.lost(), t.late()), (n, 0, 0));
+    }
+
+    fn probe(run_id: u32, seq: u64, sent_ns: u64) -> Vec<u8> {
+        let mut p = vec![0u8; 64];
+        Probe { run_id, seq, sent_ns }.write(&mut p);
+        p
+    }
+
+    #[test]
+    fn follows_the_first_run_and_counts_others_apart() {
+        let mut a = RxAccounting::new(Some(3), None);
+        assert!(a.on_datagram(&probe(7, 0, 1_000), 2_000));
+        assert!(!a.on_datagram(&probe(8, 0, 1_000), 2_100));
+        assert!(a.on_datagram(&probe(7, 2, 1_000), 3_000));
+        assert!(a.on_datagram(b"no probe here", 4_000));
+        a.on_ignored(IgnoreReason::OtherPort);
+        let c = a.counts();
+        assert_eq!(c.run_id, Some(7));
+        assert_eq!((c.received, c.probes, c.no_probe, c.other_run), (3, 2, 1, 1));
+        assert_eq!((c.unique, c.lost), (2, 1));
+        assert_eq!(c.ignored, 1);
+        assert_eq!(c.ignored_by_reason, BTreeMap::from([("other_port".to_string(), 1)]));
+        assert_eq!(c.frame_bytes, 64 + 42 + 64 + 42 + 13 + 42);
+        assert_eq!((c.first_arrival_ns, c.last_arrival_ns), (Some(2_000), Some(4_000)));
+        assert_eq!(c.latency.samples, 2);
+        assert_eq!(c.latency.max_ns, Some(2_000));
+    }
+
+    #[test]
+    fn rate_is_received_over_first_to_last_arrival() {
+        let mut a = RxAccounting::new(None, Some(1));
+        for i in 0..1_001u64 {
+            a.on_datagram(&probe(1, i, 0), 1_000_000_000 + i * 1_000_000);
+        }
+        let c = a.counts();
+        assert_eq!(c.duration_s, 1.0);
+        assert_eq!(c.pps, 1_001.0);
+        assert!((c.mbps - 1_001.0 * 106.0 * 8.0 / 1e6).abs() < 1e-9);
+        assert_eq!(PROBE_LEN, 24);
+    }
+}

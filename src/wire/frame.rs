@@ -1,0 +1,261 @@
+//! Building test frames: Ethernet II + IPv4 (valid header checksum, DF, TTL 64) + UDP (valid
+//! checksum) + probe + zero padding.
+//!
+//! Everything but the probe's sequence number and send time is the same in every frame of a run,
+//! so a [`FrameTemplate`] builds the frame once and keeps the UDP checksum of its constant part.
+//! Per packet, [`FrameTemplate::stamp`] writes 16 bytes and folds them into that sum: no
+//! allocation and no pass over the payload on the hot path.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use super::checksum;
+use super::probe::{self, Probe, PROBE_LEN};
+
+/// Ethernet II header length.
+pub const ETH_HEADER_LEN: usize = 14;
+/// IPv4 header length without options.
+pub const IPV4_HEADER_LEN: usize = 20;
+/// UDP header length.
+pub const UDP_HEADER_LEN: usize = 8;
+/// Bytes a frame adds to its UDP payload: 14 + 20 + 8 = 42, as the thesis counted.
+pub const FRAME_OVERHEAD: usize = ETH_HEADER_LEN + IPV4_HEADER_LEN + UDP_HEADER_LEN;
+/// Where the UDP payload (and so the probe) starts in a frame.
+pub const PAYLOAD_OFFSET: usize = FRAME_OVERHEAD;
+/// Where the UDP checksum sits in a frame.
+pub const UDP_CHECKSUM_OFFSET: usize = ETH_HEADER_LEN + IPV4_HEADER_LEN + 6;
+
+/// Ethertype of IPv4.
+pub const ETHERTYPE_IPV4: u16 = 0x0800;
+/// IP protocol number of UDP.
+pub const IPPROTO_UDP: u8 = 17;
+
+/// The addresses and ports of the test flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    /// Sender's MAC address.
+    pub src_mac: [u8; 6],
+    /// Receiver's (next hop's) MAC address.
+    pub dst_mac: [u8; 6],
+    /// Sender's IPv4 address.
+    pub src_ip: Ipv4Addr,
+    /// Receiver's IPv4 address.
+    pub dst_ip: Ipv4Addr,
+    /// UDP source port.
+    pub src_port: u16,
+    /// UDP destination port.
+    pub dst_port: u16,
+}
+
+/// A UDP payload size outside what a probe frame can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeError {
+    /// Requested UDP payload size.
+    pub size: usize,
+    /// Smallest allowed: the probe header.
+    pub min: usize,
+    /// Largest allowed: MTU minus IPv4 and UDP headers.
+    pub max: usize,
+}
+
+impl fmt::Display for SizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.size < self.min {
+            write!(
+                f,
+                "size {} B is below the {}-byte probe header (allowed: {}..={} B of UDP payload)",
+                self.size, self.min, self.min, self.max
+            )
+        } else {
+            write!(
+                f,
+                "size {} B does not fit the MTU (allowed: {}..={} B of UDP payload, MTU - 28)",
+                self.size, self.min, self.max
+            )
+        }
+    }
+}
+
+impl std::error::Error for SizeError {}
+
+/// Checks a UDP payload size against the probe header and an MTU.
+pub fn check_payload_size(size: usize, mtu: u32) -> Result<(), SizeError> {
+    let max = (mtu as usize).saturating_sub(IPV4_HEADER_LEN + UDP_HEADER_LEN);
+    if size < PROBE_LEN || size > max {
+        return Err(SizeError {
+            size,
+            min: PROBE_LEN,
+            max,
+        });
+    }
+    Ok(())
+}
+
+/// One run's frame, built once.
+#[derive(Debug, Clone)]
+pub struct FrameTemplate {
+    bytes: Vec<u8>,
+    /// One's-complement sum of the UDP pseudo-header, UDP header and payload, with the probe's
+    /// sequence and send-time fields zero.
+    udp_sum: u64,
+}
+
+impl FrameTemplate {
+    /// Builds the frame for `flow` with a UDP payload of `payload_len` bytes (checked against
+    /// `mtu`) and a probe carrying `run_id`.
+    pub fn new(flow: &Flow, payload_len: usize, mtu: u32, run_id: u32) -> Result<Self, SizeError> {
+        check_payload_size(payload_len, mtu)?;
+        let udp_len = UDP_HEADER_LEN + payload_len;
+        let ip_len = IPV4_HEADER_LEN + udp_len;
+        let mut f = vec![0u8; ETH_HEADER_LEN + ip_len];
+
+        f[0..6].copy_from_slice(&flow.dst_mac);
+        f[6..12].copy_from_slice(&flow.src_mac);
+        f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+
+        let ip = &mut f[ETH_HEADER_LEN..ETH_HEADER_LEN + IPV4_HEADER_LEN];
+        ip[0] = 0x45; // version 4, IHL 5
+        ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
+        // Identification 0: with DF set the datagram is never fragmented (RFC 6864).
+        ip[6..8].copy_from_slice(&0x4000u16.to_be_bytes()); // DF
+        ip[8] = 64; // TTL
+        ip[9] = IPPROTO_UDP;
+        ip[12..16].copy_from_slice(&flow.src_ip.octets());
+        ip[16..20].copy_from_slice(&flow.dst_ip.octets());
+        let ip_csum = checksum::checksum(ip);
+        ip[10..12].copy_from_slice(&ip_csum.to_be_bytes());
+
+        let udp = ETH_HEADER_LEN + IPV4_HEADER_LEN;
+        f[udp..udp + 2].copy_from_slice(&flow.src_port.to_be_bytes());
+        f[udp + 2..udp + 4].copy_from_slice(&flow.dst_port.to_be_bytes());
+        f[udp + 4..udp + 6].copy_from_slice(&(udp_len as u16).to_be_bytes());
+        Probe {
+            run_id,
+            seq: 0,
+            sent_ns: 0,
+        }
+        .write(&mut f[PAYLOAD_OFFSET..]);
+
+        let mut sum = checksum::accumulate(0, &flow.src_ip.octets());
+        sum = checksum::accumulate(sum, &flow.dst_ip.octets());
+        sum += u64::from(IPPROTO_UDP) + udp_len as u64;
+        sum = checksum::accumulate(sum, &f[udp..]);
+        Ok(Self {
+            bytes: f,
+            udp_sum: sum,
+        })
+    }
+
+    /// Length of the Ethernet frame: UDP payload + 42.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always false: a frame has headers.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The frame with a zero sequence number and send time (and a checksum for them).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The UDP payload, for senders that let the kernel build the headers.
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes[PAYLOAD_OFFSET..]
+    }
+
+    /// Writes the whole frame into `buf`, then stamps it.
+    pub fn write(&self, buf: &mut [u8], seq: u64, sent_ns: u64) {
+        buf[..self.bytes.len()].copy_from_slice(&self.bytes);
+        self.stamp(buf, seq, sent_ns);
+    }
+
+    /// Stamps a frame previously written with [`FrameTemplate::write`]: the probe's sequence
+    /// number and send time, and the UDP checksum that covers them.
+    pub fn stamp(&self, buf: &mut [u8], seq: u64, sent_ns: u64) {
+        probe::stamp(&mut buf[PAYLOAD_OFFSET..], seq, sent_ns);
+        let sum = checksum::accumulate_u64(checksum::accumulate_u64(self.udp_sum, seq), sent_ns);
+        let mut c = !checksum::fold(sum);
+        if c == 0 {
+            c = 0xffff; // 0 means "no checksum" in UDP over IPv4
+        }
+        buf[UDP_CHECKSUM_OFFSET..UDP_CHECKSUM_OFFSET + 2].copy_from_slice(&c.to_be_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+
+    fn flow() -> Flow {
+        Flow {
+            src_mac: [0x02, 0, 0, 0, 0, 1],
+            dst_mac: [0x02, 0, 0, 0, 0, 2],
+            src_ip: Ipv4Addr::new(10, 77, 0, 1),
+            dst_ip: Ipv4Addr::new(10, 77, 0, 2),
+            src_port: 9001,
+            dst_port: 9000,
+        }
+    }
+
+    #[test]
+    fn frames_parse_back_with_both_checksums_valid() {
+        for size in [PROBE_LEN, 64, 65, 128, 1024, 1472] {
+            let t = FrameTemplate::new(&flow(), size, 1500, 42).unwrap();
+            assert_eq!(t.len(), size + FRAME_OVERHEAD);
+            for (seq, ts) in [(0u64, 0u64), (1, 1_763_000_000_000_000_001), (u64::MAX, u64::MAX)] {
+                let mut buf = vec![0xaa; 2048];
+                t.write(&mut buf, seq, ts);
+                let frame = &buf[..t.len()];
+                let p = SlicedPacket::from_ethernet(frame).expect("parses");
+                let Some(NetSlice::Ipv4(ip)) = &p.net else {
+                    panic!("not IPv4")
+                };
+                let h = ip.header().to_header();
+                assert_eq!(h.header_checksum, h.calc_header_checksum(), "IPv4 checksum");
+                assert!(h.dont_fragment);
+                assert_eq!(h.time_to_live, 64);
+                let Some(TransportSlice::Udp(udp)) = &p.transport else {
+                    panic!("not UDP")
+                };
+                let uh = udp.to_header();
+                let want = uh.calc_checksum_ipv4(&h, udp.payload()).unwrap();
+                assert_eq!(uh.checksum, want, "UDP checksum, size {size} seq {seq}");
+                assert_eq!(uh.destination_port, 9000);
+                let probe = Probe::parse(udp.payload()).unwrap();
+                assert_eq!((probe.run_id, probe.seq, probe.sent_ns), (42, seq, ts));
+            }
+        }
+    }
+
+    #[test]
+    fn stamping_a_reused_slot_keeps_the_checksum_valid() {
+        let t = FrameTemplate::new(&flow(), 64, 1500, 7).unwrap();
+        let mut buf = vec![0u8; 256];
+        t.write(&mut buf, 5, 500);
+        t.stamp(&mut buf, 6, 600);
+        let p = SlicedPacket::from_ethernet(&buf[..t.len()]).unwrap();
+        let (Some(NetSlice::Ipv4(ip)), Some(TransportSlice::Udp(udp))) = (&p.net, &p.transport) else {
+            panic!("not IPv4/UDP")
+        };
+        let h = ip.header().to_header();
+        let uh = udp.to_header();
+        assert_eq!(uh.checksum, uh.calc_checksum_ipv4(&h, udp.payload()).unwrap());
+        assert_eq!(Probe::parse(udp.payload()).unwrap().seq, 6);
+    }
+
+    #[test]
+    fn sizes_outside_probe_and_mtu_are_refused() {
+        assert_eq!(
+            FrameTemplate::new(&flow(), 23, 1500, 0).unwrap_err(),
+            SizeError { size: 23, min: 24, max: 1472 }
+        );
+        let e = FrameTemplate::new(&flow(), 1473, 1500, 0).unwrap_err();
+        assert_eq!(e.max, 1472);
+        assert!(e.to_string().contains("does not fit the MTU"), "{e}");
+        assert!(FrameTemplate::new(&flow(), 1472, 1500, 0).is_ok());
+    }
+}

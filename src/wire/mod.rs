@@ -1,0 +1,13 @@
+//! Bytes on the wire: building test frames, parsing captured ones, and the probe header.
+//!
+//! Frames are built from a [`FrameTemplate`] made once per run; captured frames are untrusted
+//! and parsed by [`parse_ipv4_udp`], which classifies anything it will not count.
+
+pub mod checksum;
+pub mod frame;
+pub mod parse;
+pub mod probe;
+
+pub use frame::{check_payload_size, Flow, FrameTemplate, SizeError, FRAME_OVERHEAD};
+pub use parse::{parse_ipv4_udp, Datagram, IgnoreReason};
+pub use probe::{Probe, PROBE_LEN};

@@ -1,0 +1,297 @@
+//! Parsing captured frames, which anyone on the segment can send: every length and offset is
+//! checked before use, and a frame that is not a well-formed IPv4 UDP datagram to our port is
+//! classified by an [`IgnoreReason`] instead of being trusted.
+
+use super::checksum;
+use super::frame::{ETHERTYPE_IPV4, ETH_HEADER_LEN, IPPROTO_UDP, IPV4_HEADER_LEN, UDP_HEADER_LEN};
+use std::net::Ipv4Addr;
+
+/// Why a captured frame was not counted as a received datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IgnoreReason {
+    /// The kernel captured fewer bytes than were on the wire.
+    TruncatedCapture,
+    /// Shorter than an Ethernet header.
+    TruncatedEthernet,
+    /// Carries an 802.1Q / 802.1ad tag in the frame.
+    VlanTagged,
+    /// Ethertype other than IPv4 (ARP, IPv6, ...).
+    NotIpv4,
+    /// Shorter than its IPv4 header.
+    TruncatedIpv4,
+    /// IP version not 4, or IHL below 5.
+    BadIpv4Header,
+    /// Total length smaller than the header or larger than the frame.
+    BadIpv4Length,
+    /// IPv4 header checksum wrong.
+    BadIpv4Checksum,
+    /// A fragment (more-fragments set or non-zero offset).
+    Fragment,
+    /// IP protocol other than UDP.
+    NotUdp,
+    /// Shorter than a UDP header.
+    TruncatedUdp,
+    /// UDP length smaller than its header or larger than the IP payload.
+    BadUdpLength,
+    /// UDP checksum wrong.
+    BadUdpChecksum,
+    /// UDP to another destination port.
+    OtherPort,
+    /// A ring block whose packet chain was corrupt (the rest of the block is skipped).
+    CorruptBlock,
+}
+
+impl IgnoreReason {
+    /// Every reason, in report order.
+    pub const ALL: [IgnoreReason; 15] = [
+        IgnoreReason::TruncatedCapture,
+        IgnoreReason::TruncatedEthernet,
+        IgnoreReason::VlanTagged,
+        IgnoreReason::NotIpv4,
+        IgnoreReason::TruncatedIpv4,
+        IgnoreReason::BadIpv4Header,
+        IgnoreReason::BadIpv4Length,
+        IgnoreReason::BadIpv4Checksum,
+        IgnoreReason::Fragment,
+        IgnoreReason::NotUdp,
+        IgnoreReason::TruncatedUdp,
+        IgnoreReason::BadUdpLength,
+        IgnoreReason::BadUdpChecksum,
+        IgnoreReason::OtherPort,
+        IgnoreReason::CorruptBlock,
+    ];
+
+    /// The reason's name in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IgnoreReason::TruncatedCapture => "truncated_capture",
+            IgnoreReason::TruncatedEthernet => "truncated_ethernet",
+            IgnoreReason::VlanTagged => "vlan_tagged",
+            IgnoreReason::NotIpv4 => "not_ipv4",
+            IgnoreReason::TruncatedIpv4 => "truncated_ipv4",
+            IgnoreReason::BadIpv4Header => "bad_ipv4_header",
+            IgnoreReason::BadIpv4Length => "bad_ipv4_length",
+            IgnoreReason::BadIpv4Checksum => "bad_ipv4_checksum",
+            IgnoreReason::Fragment => "fragment",
+            IgnoreReason::NotUdp => "not_udp",
+            IgnoreReason::TruncatedUdp => "truncated_udp",
+            IgnoreReason::BadUdpLength => "bad_udp_length",
+            IgnoreReason::BadUdpChecksum => "bad_udp_checksum",
+            IgnoreReason::OtherPort => "other_port",
+            IgnoreReason::CorruptBlock => "corrupt_block",
+        }
+    }
+
+    /// Position in [`IgnoreReason::ALL`], for counter arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A well-formed IPv4 UDP datagram to our port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Datagram<'a> {
+    /// Source address.
+    pub src_ip: Ipv4Addr,
+    /// Source port.
+    pub src_port: u16,
+    /// The UDP payload (exactly the UDP length, without Ethernet padding).
+    pub payload: &'a [u8],
+}
+
+/// Parses an Ethernet frame as an IPv4 UDP datagram to `port`.
+///
+/// `verify_udp_checksum` is false when the kernel says the checksum is not filled in yet
+/// (`TP_STATUS_CSUMNOTREADY`: a locally generated packet with checksum offload) or already
+/// verified it. A UDP checksum of 0 means "none" and is accepted, as the kernel does.
+pub fn parse_ipv4_udp(frame: &[u8], port: u16, verify_udp_checksum: bool) -> Result<Datagram<'_>, IgnoreReason> {
+    if frame.len() < ETH_HEADER_LEN {
+        return Err(IgnoreReason::TruncatedEthernet);
+    }
+    match u16::from_be_bytes([frame[12], frame[13]]) {
+        ETHERTYPE_IPV4 => {}
+        0x8100 | 0x88a8 => return Err(IgnoreReason::VlanTagged),
+        _ => return Err(IgnoreReason::NotIpv4),
+    }
+    let ip = &frame[ETH_HEADER_LEN..];
+    if ip.len() < IPV4_HEADER_LEN {
+        return Err(IgnoreReason::TruncatedIpv4);
+    }
+    let ihl = usize::from(ip[0] & 0x0f) * 4;
+    if ip[0] >> 4 != 4 || ihl < IPV4_HEADER_LEN {
+        return Err(IgnoreReason::BadIpv4Header);
+    }
+    if ihl > ip.len() {
+        return Err(IgnoreReason::TruncatedIpv4);
+    }
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    if total < ihl || total > ip.len() {
+        return Err(IgnoreReason::BadIpv4Length);
+    }
+    if checksum::fold(checksum::accumulate(0, &ip[..ihl])) != 0xffff {
+        return Err(IgnoreReason::BadIpv4Checksum);
+    }
+    let frag = u16::from_be_bytes([ip[6], ip[7]]);
+    if frag & 0x3fff != 0 {
+        return Err(IgnoreReason::Fragment);
+    }
+    if ip[9] != IPPROTO_UDP {
+        return Err(IgnoreReason::NotUdp);
+    }
+    let udp = &ip[ihl..total];
+    if udp.len() < UDP_HEADER_LEN {
+        return Err(IgnoreReason::TruncatedUdp);
+    }
+    if u16::from_be_bytes([udp[2], udp[3]]) != port {
+        return Err(IgnoreReason::OtherPort);
+    }
+    let udp_len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
+    if udp_len < UDP_HEADER_LEN || udp_len > udp.len() {
+        return Err(IgnoreReason::BadUdpLength);
+    }
+    let udp = &udp[..udp_len];
+    if verify_udp_checksum && (udp[6] != 0 || udp[7] != 0) {
+        let mut sum = checksum::accumulate(0, &ip[12..20]);
+        sum += u64::from(IPPROTO_UDP) + udp_len as u64;
+        sum = checksum::accumulate(sum, udp);
+        if checksum::fold(sum) != 0xffff {
+            return Err(IgnoreReason::BadUdpChecksum);
+        }
+    }
+    Ok(Datagram {
+        src_ip: Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]),
+        src_port: u16::from_be_bytes([udp[0], udp[1]]),
+        payload: &udp[UDP_HEADER_LEN..],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::frame::{Flow, FrameTemplate, PAYLOAD_OFFSET, UDP_CHECKSUM_OFFSET};
+    use crate::wire::probe::Probe;
+
+    fn good() -> Vec<u8> {
+        let flow = Flow {
+            src_mac: [2, 0, 0, 0, 0, 1],
+            dst_mac: [2, 0, 0, 0, 0, 2],
+            src_ip: Ipv4Addr::new(10, 77, 0, 1),
+            dst_ip: Ipv4Addr::new(10, 77, 0, 2),
+            src_port: 9001,
+            dst_port: 9000,
+        };
+        let t = FrameTemplate::new(&flow, 64, 1500, 3).unwrap();
+        let mut b = vec![0u8; t.len()];
+        t.write(&mut b, 11, 22);
+        b
+    }
+
+    /// Recomputes the IPv4 header checksum after a test edited the header.
+    fn fix_ip_checksum(f: &mut [u8]) {
+        let ihl = usize::from(f[14] & 0xf) * 4;
+        f[24] = 0;
+        f[25] = 0;
+        let c = checksum::checksum(&f[14..14 + ihl.min(f.len() - 14)]);
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+    }
+
+    #[test]
+    fn accepts_our_frame_and_returns_the_probe_payload() {
+        let f = good();
+        let d = parse_ipv4_udp(&f, 9000, true).unwrap();
+        assert_eq!(d.src_ip, Ipv4Addr::new(10, 77, 0, 1));
+        assert_eq!(d.src_port, 9001);
+        assert_eq!(d.payload.len(), 64);
+        assert_eq!(Probe::parse(d.payload).unwrap().seq, 11);
+    }
+
+    #[test]
+    fn ethernet_padding_after_the_ip_total_length_is_ignored() {
+        let mut f = good();
+        f.extend_from_slice(&[0u8; 30]);
+        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap().payload.len(), 64);
+    }
+
+    #[test]
+    fn ip_options_are_accepted() {
+        let f = good();
+        let mut g = f[..34].to_vec();
+        g.extend_from_slice(&[1, 1, 1, 1]); // four NOP options
+        g.extend_from_slice(&f[34..]);
+        g[14] = 0x46;
+        let total = u16::from_be_bytes([g[16], g[17]]) + 4;
+        g[16..18].copy_from_slice(&total.to_be_bytes());
+        fix_ip_checksum(&mut g);
+        assert_eq!(parse_ipv4_udp(&g, 9000, true).unwrap().payload.len(), 64);
+    }
+
+    #[test]
+    fn each_malformation_has_its_reason() {
+        use IgnoreReason::*;
+        type Edit = fn(&mut Vec<u8>);
+        let cases: [(Edit, IgnoreReason); 14] = [
+            (|f| f.truncate(13), TruncatedEthernet),
+            (|f| f[12..14].copy_from_slice(&[0x81, 0x00]), VlanTagged),
+            (|f| f[12..14].copy_from_slice(&[0x86, 0xdd]), NotIpv4),
+            (|f| f[12..14].copy_from_slice(&[0x08, 0x06]), NotIpv4),
+            (|f| f.truncate(14 + 19), TruncatedIpv4),
+            (|f| { f[14] = 0x44; fix_ip_checksum(f) }, BadIpv4Header),
+            (|f| { f[14] = 0x65; fix_ip_checksum(f) }, BadIpv4Header),
+            (|f| { f[14] = 0x4f; f.truncate(14 + 40) }, TruncatedIpv4),
+            (|f| { f[16..18].copy_from_slice(&2000u16.to_be_bytes()); fix_ip_checksum(f) }, BadIpv4Length),
+            (|f| f[24] ^= 0xff, BadIpv4Checksum),
+            (|f| { f[20] = 0x20; fix_ip_checksum(f) }, Fragment),
+            (|f| { f[23] = 6; fix_ip_checksum(f) }, NotUdp),
+            (|f| f[36..38].copy_from_slice(&9999u16.to_be_bytes()), OtherPort),
+            (|f| f[PAYLOAD_OFFSET + 30] ^= 1, BadUdpChecksum),
+        ];
+        for (edit, want) in cases {
+            let mut f = good();
+            edit(&mut f);
+            assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), want, "{want:?}");
+        }
+    }
+
+    #[test]
+    fn udp_length_and_truncation_are_checked() {
+        let mut f = good();
+        f[38..40].copy_from_slice(&4u16.to_be_bytes());
+        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), IgnoreReason::BadUdpLength);
+        let mut f = good();
+        f[38..40].copy_from_slice(&500u16.to_be_bytes());
+        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), IgnoreReason::BadUdpLength);
+        let mut f = good();
+        let total = (IPV4_HEADER_LEN + 4) as u16;
+        f[16..18].copy_from_slice(&total.to_be_bytes());
+        fix_ip_checksum(&mut f);
+        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), IgnoreReason::TruncatedUdp);
+    }
+
+    #[test]
+    fn checksum_zero_or_unverified_is_accepted() {
+        let mut f = good();
+        f[PAYLOAD_OFFSET + 30] ^= 1;
+        assert!(parse_ipv4_udp(&f, 9000, false).is_ok(), "kernel says not ready");
+        f[UDP_CHECKSUM_OFFSET..UDP_CHECKSUM_OFFSET + 2].copy_from_slice(&[0, 0]);
+        assert!(parse_ipv4_udp(&f, 9000, true).is_ok(), "0 means no checksum");
+    }
+
+    #[test]
+    fn never_panics_on_any_prefix() {
+        let f = good();
+        for n in 0..f.len() {
+            let _ = parse_ipv4_udp(&f[..n], 9000, true);
+        }
+    }
+
+    #[test]
+    fn reason_names_are_unique_and_indexed_in_order() {
+        for (i, r) in IgnoreReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+        let mut names: Vec<_> = IgnoreReason::ALL.iter().map(|r| r.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), IgnoreReason::ALL.len());
+    }
+}
