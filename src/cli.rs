@@ -2,13 +2,14 @@
 //! CPU pinning and CPU accounting, so the binaries stay thin.
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::resource::{getrusage, UsageWho};
 
 use crate::net::NetError;
+use crate::report::StopReason;
 use crate::ring::{GeometryError, SysError, TxError};
 use crate::wire::SizeError;
 
@@ -83,9 +84,16 @@ pub fn cap_net_raw_hint(tool: &str) -> String {
 /// Classifies a syscall failure from setting up a socket or ring.
 pub fn from_sys(tool: &str, e: SysError) -> CliError {
     match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => CliError::new(Failure::Privilege, format!("{}: {e}", cap_net_raw_hint(tool))),
-        Some(libc::ENODEV) | Some(libc::ENXIO) => CliError::new(Failure::Interface, format!("interface gone: {e}")),
-        Some(libc::ENETDOWN) => CliError::new(Failure::Interface, format!("interface is down: {e}")),
+        Some(libc::EPERM) | Some(libc::EACCES) => CliError::new(
+            Failure::Privilege,
+            format!("{}: {e}", cap_net_raw_hint(tool)),
+        ),
+        Some(libc::ENODEV) | Some(libc::ENXIO) => {
+            CliError::new(Failure::Interface, format!("interface gone: {e}"))
+        }
+        Some(libc::ENETDOWN) => {
+            CliError::new(Failure::Interface, format!("interface is down: {e}"))
+        }
         _ => CliError::new(Failure::Runtime, e.to_string()),
     }
 }
@@ -95,7 +103,9 @@ impl From<NetError> for CliError {
         let kind = match &e {
             NetError::Unresolved { .. } => Failure::Neighbour,
             NetError::Sys(s) if s.is_permission_denied() => Failure::Privilege,
-            NetError::Io(_, io) if io.kind() == std::io::ErrorKind::PermissionDenied => Failure::Privilege,
+            NetError::Io(_, io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                Failure::Privilege
+            }
             NetError::Sys(_) | NetError::Io(..) => Failure::Runtime,
             _ => Failure::Interface,
         };
@@ -131,6 +141,70 @@ pub fn stop_flag() -> Arc<AtomicBool> {
     flag
 }
 
+/// When a receiver stops: after `count` datagrams, after `idle` without a new one (counted
+/// from the start too, so a receiver that never sees traffic ends with an honest zero), or on
+/// a signal.
+#[derive(Debug)]
+pub struct StopRule {
+    count: Option<u64>,
+    idle: Option<Duration>,
+    last_received: u64,
+    last_activity: Instant,
+}
+
+impl StopRule {
+    /// A rule for `count` datagrams and an idle timeout in seconds.
+    pub fn new(count: Option<u64>, idle_timeout_s: Option<f64>) -> Result<Self, CliError> {
+        let idle = match idle_timeout_s {
+            Some(s) if !(s.is_finite() && s > 0.0) => {
+                return Err(CliError::new(
+                    Failure::Usage,
+                    format!("--idle-timeout must be a positive number of seconds, not {s}"),
+                ))
+            }
+            Some(s) => Some(Duration::from_secs_f64(s)),
+            None => None,
+        };
+        Ok(Self {
+            count,
+            idle,
+            last_received: 0,
+            last_activity: Instant::now(),
+        })
+    }
+
+    /// How long a receiver may block waiting for traffic before checking again.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(100).min(self.idle.unwrap_or(Duration::MAX))
+    }
+
+    /// Whether to stop, given `received` so far and the signal flag.
+    pub fn check(&mut self, received: u64, stop: &AtomicBool) -> Option<StopReason> {
+        if stop.load(Ordering::Relaxed) {
+            return Some(StopReason::Signal);
+        }
+        if self.count.is_some_and(|n| received >= n) {
+            return Some(StopReason::Count);
+        }
+        if received != self.last_received {
+            self.last_received = received;
+            self.last_activity = Instant::now();
+        } else if self.idle.is_some_and(|d| self.last_activity.elapsed() >= d) {
+            return Some(StopReason::Idle);
+        }
+        None
+    }
+}
+
+/// The exit code for a run that ended for `reason`.
+pub fn exit_code_for(reason: StopReason) -> i32 {
+    match reason {
+        StopReason::Count | StopReason::Idle => 0,
+        StopReason::Signal => Failure::Interrupted as i32,
+        StopReason::Error => Failure::Runtime as i32,
+    }
+}
+
 /// Pins the calling thread to one CPU core.
 pub fn pin_to_cpu(core: usize) -> Result<(), CliError> {
     let mut set = nix::sched::CpuSet::new();
@@ -162,7 +236,8 @@ pub fn realtime_ns() -> u64 {
 /// A run id when none is given: different for every run, from the clock and the process id.
 pub fn fresh_run_id() -> u32 {
     let t = realtime_ns();
-    let mixed = (t ^ (t >> 29) ^ (u64::from(std::process::id()) << 16)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mixed =
+        (t ^ (t >> 29) ^ (u64::from(std::process::id()) << 16)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (mixed >> 32) as u32
 }
 
@@ -205,7 +280,10 @@ mod tests {
     fn permission_errors_name_the_capability() {
         let e = from_sys(
             "mmap-rx",
-            SysError::new("socket(AF_PACKET)", std::io::Error::from_raw_os_error(libc::EPERM)),
+            SysError::new(
+                "socket(AF_PACKET)",
+                std::io::Error::from_raw_os_error(libc::EPERM),
+            ),
         );
         assert_eq!(e.kind, Failure::Privilege);
         assert!(e.message.contains("CAP_NET_RAW"), "{}", e.message);

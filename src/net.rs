@@ -128,7 +128,8 @@ pub fn interface(name: &str) -> Result<Interface, NetError> {
     }
     let mut i = found.ok_or_else(|| NetError::NotFound(name.to_string()))?;
     if i.index == 0 {
-        i.index = nix::net::if_::if_nametoindex(name).map_err(|_| NetError::NotFound(name.to_string()))?;
+        i.index = nix::net::if_::if_nametoindex(name)
+            .map_err(|_| NetError::NotFound(name.to_string()))?;
     }
     i.mtu = sys::interface_mtu(name).map_err(NetError::Sys)?;
     Ok(i)
@@ -168,7 +169,8 @@ pub fn format_mac(m: &[u8; 6]) -> String {
 /// The complete entry for `ip` on `interface` in the kernel's neighbour table, read from
 /// `/proc/net/arp` (which shows the caller's network namespace).
 pub fn neighbour_mac(ip: Ipv4Addr, interface: &str) -> Result<Option<[u8; 6]>, NetError> {
-    let table = std::fs::read_to_string("/proc/net/arp").map_err(|e| NetError::Io("reading /proc/net/arp", e))?;
+    let table = std::fs::read_to_string("/proc/net/arp")
+        .map_err(|e| NetError::Io("reading /proc/net/arp", e))?;
     Ok(parse_arp_table(&table, ip, interface))
 }
 
@@ -190,13 +192,22 @@ pub fn parse_arp_table(table: &str, ip: Ipv4Addr, interface: &str) -> Option<[u8
 /// The MAC address of `ip` on `interface`: from the neighbour table, or, if it is not there,
 /// after making the kernel resolve it by sending one empty UDP datagram to port 9 (discard)
 /// through a socket bound to `interface` (so the probe cannot leave by another interface).
-pub fn resolve_neighbour(ip: Ipv4Addr, interface: &str, timeout: Duration) -> Result<[u8; 6], NetError> {
+pub fn resolve_neighbour(
+    ip: Ipv4Addr,
+    interface: &str,
+    timeout: Duration,
+) -> Result<[u8; 6], NetError> {
     if let Some(mac) = neighbour_mac(ip, interface)? {
         return Ok(mac);
     }
-    let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(|e| NetError::Io("binding a UDP socket", e))?;
-    setsockopt(&sock, sockopt::BindToDevice, &std::ffi::OsString::from(interface))
-        .map_err(|e| NetError::Io("SO_BINDTODEVICE", e.into()))?;
+    let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .map_err(|e| NetError::Io("binding a UDP socket", e))?;
+    setsockopt(
+        &sock,
+        sockopt::BindToDevice,
+        &std::ffi::OsString::from(interface),
+    )
+    .map_err(|e| NetError::Io("SO_BINDTODEVICE", e.into()))?;
     let start = Instant::now();
     let mut last_trigger: Option<Instant> = None;
     loop {
@@ -219,11 +230,28 @@ pub fn resolve_neighbour(ip: Ipv4Addr, interface: &str, timeout: Duration) -> Re
     }
 }
 
+/// The kernel's drop counter for the UDP socket with inode `inode`, from `/proc/net/udp`
+/// (receive-buffer overflows and datagrams the kernel discarded for that socket).
+pub fn udp_socket_drops(inode: u64) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/udp").ok()?;
+    parse_udp_drops(&table, inode)
+}
+
+/// Finds the `drops` column for socket `inode` in `/proc/net/udp` text.
+pub fn parse_udp_drops(table: &str, inode: u64) -> Option<u64> {
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+        (f.len() >= 13 && f[9].parse::<u64>().ok()? == inode).then(|| f[12].parse().ok())?
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ARP: &str = "IP address       HW type     Flags       HW address            Mask     Device
+    const ARP: &str =
+        "IP address       HW type     Flags       HW address            Mask     Device
 10.77.0.2        0x1         0x2         02:aa:bb:cc:dd:02     *        pkm0
 10.77.0.3        0x1         0x0         00:00:00:00:00:00     *        pkm0
 10.77.0.4        0x1         0x2         02:aa:bb:cc:dd:04     *        other
@@ -235,15 +263,40 @@ mod tests {
             parse_arp_table(ARP, "10.77.0.2".parse().unwrap(), "pkm0"),
             Some([2, 0xaa, 0xbb, 0xcc, 0xdd, 2])
         );
-        assert_eq!(parse_arp_table(ARP, "10.77.0.3".parse().unwrap(), "pkm0"), None, "incomplete");
-        assert_eq!(parse_arp_table(ARP, "10.77.0.4".parse().unwrap(), "pkm0"), None, "other device");
+        assert_eq!(
+            parse_arp_table(ARP, "10.77.0.3".parse().unwrap(), "pkm0"),
+            None,
+            "incomplete"
+        );
+        assert_eq!(
+            parse_arp_table(ARP, "10.77.0.4".parse().unwrap(), "pkm0"),
+            None,
+            "other device"
+        );
+    }
+
+    #[test]
+    fn reads_the_drops_of_one_udp_socket() {
+        let t = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  121: 00000000:2328 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 41234 2 0000000000000000 17
+  122: 00000000:2329 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 41235 2 0000000000000000 0
+";
+        assert_eq!(parse_udp_drops(t, 41234), Some(17));
+        assert_eq!(parse_udp_drops(t, 41235), Some(0));
+        assert_eq!(parse_udp_drops(t, 1), None);
     }
 
     #[test]
     fn macs_round_trip_and_bad_ones_are_refused() {
         let m = parse_mac("02:0a:ff:00:10:01").unwrap();
         assert_eq!(format_mac(&m), "02:0a:ff:00:10:01");
-        for bad in ["", "02:0a:ff:00:10", "02:0a:ff:00:10:01:02", "zz:0a:ff:00:10:01", "002:0a:ff:00:10:01"] {
+        for bad in [
+            "",
+            "02:0a:ff:00:10",
+            "02:0a:ff:00:10:01:02",
+            "zz:0a:ff:00:10:01",
+            "002:0a:ff:00:10:01",
+        ] {
             assert_eq!(parse_mac(bad), None, "{bad}");
         }
     }
@@ -261,6 +314,9 @@ mod tests {
     #[test]
     fn a_missing_interface_is_named_in_the_error() {
         let e = interface("pkm-nonexist0").unwrap_err();
-        assert_eq!(e.to_string(), "interface pkm-nonexist0 does not exist in this network namespace");
+        assert_eq!(
+            e.to_string(),
+            "interface pkm-nonexist0 does not exist in this network namespace"
+        );
     }
 }

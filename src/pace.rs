@@ -84,11 +84,15 @@ impl fmt::Display for Rate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Rate::Max => f.write_str("max"),
-            Rate::BitsPerSecond(b) if b % 1_000_000_000 == 0 => write!(f, "{}Gbps", b / 1_000_000_000),
+            Rate::BitsPerSecond(b) if b % 1_000_000_000 == 0 => {
+                write!(f, "{}Gbps", b / 1_000_000_000)
+            }
             Rate::BitsPerSecond(b) if b % 1_000_000 == 0 => write!(f, "{}Mbps", b / 1_000_000),
             Rate::BitsPerSecond(b) if b % 1_000 == 0 => write!(f, "{}kbps", b / 1_000),
             Rate::BitsPerSecond(b) => write!(f, "{b}bps"),
-            Rate::MilliPacketsPerSecond(m) if m % 1_000_000 == 0 => write!(f, "{}kpps", m / 1_000_000),
+            Rate::MilliPacketsPerSecond(m) if m % 1_000_000 == 0 => {
+                write!(f, "{}kpps", m / 1_000_000)
+            }
             Rate::MilliPacketsPerSecond(m) if m % 1_000 == 0 => write!(f, "{}pps", m / 1_000),
             Rate::MilliPacketsPerSecond(m) => write!(f, "{}.{:03}pps", m / 1_000, m % 1_000),
         }
@@ -101,7 +105,9 @@ impl Rate {
     pub fn interval_ns(&self, frame_bytes: usize) -> Option<(u128, u128)> {
         match *self {
             Rate::Max => None,
-            Rate::BitsPerSecond(bps) => Some((8 * frame_bytes as u128 * 1_000_000_000, u128::from(bps))),
+            Rate::BitsPerSecond(bps) => {
+                Some((8 * frame_bytes as u128 * 1_000_000_000, u128::from(bps)))
+            }
             Rate::MilliPacketsPerSecond(m) => Some((1_000_000_000_000, u128::from(m))),
         }
     }
@@ -238,7 +244,17 @@ mod tests {
         for (s, want) in ok {
             assert_eq!(s.parse::<Rate>(), Ok(want), "{s}");
         }
-        for bad in ["", "500", "fast", "500 Mbit", "-5Mbps", "0Mbps", "1.2.3Mbps", "Mbps", "99999999999999Gbps"] {
+        for bad in [
+            "",
+            "500",
+            "fast",
+            "500 Mbit",
+            "-5Mbps",
+            "0Mbps",
+            "1.2.3Mbps",
+            "Mbps",
+            "99999999999999Gbps",
+        ] {
             let e = bad.parse::<Rate>().unwrap_err();
             assert!(e.to_string().starts_with("cannot parse rate"), "{bad}: {e}");
         }
@@ -254,7 +270,9 @@ mod tests {
     #[test]
     fn bit_rates_count_ethernet_frame_bytes() {
         // 500 Mbps of 64-byte payloads: 106-byte frames, 589,622.6 packets per second.
-        let pps = Rate::BitsPerSecond(500_000_000).packets_per_second(64 + 42).unwrap();
+        let pps = Rate::BitsPerSecond(500_000_000)
+            .packets_per_second(64 + 42)
+            .unwrap();
         assert!((pps - 589_622.64).abs() < 0.01, "{pps}");
     }
 

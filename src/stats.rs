@@ -241,7 +241,7 @@ impl RxAccounting {
         } else {
             (0.0, 0.0)
         };
-        let q = |p: f64| (self.latency.len() > 0).then(|| self.latency.value_at_quantile(p));
+        let q = |p: f64| (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(p));
         RxCounts {
             run_id: self.follow,
             received: self.received,
@@ -276,7 +276,7 @@ impl RxAccounting {
                 p90_ns: q(0.9),
                 p99_ns: q(0.99),
                 p99_9_ns: q(0.999),
-                max_ns: (self.latency.len() > 0).then(|| self.latency.max()),
+                max_ns: (!self.latency.is_empty()).then(|| self.latency.max()),
                 clock_skew: self.clock_skew,
             },
         }
@@ -319,7 +319,11 @@ mod tests {
         assert_eq!(t.record(5), Arrival::Late, "fell out of the window");
         assert_eq!(t.record(DEFAULT_WINDOW + 9), Arrival::Reordered);
         assert_eq!(t.record(DEFAULT_WINDOW + 10), Arrival::Duplicate);
-        assert_eq!(t.record(u64::MAX - 1), Arrival::New, "a hostile jump clears, never grows");
+        assert_eq!(
+            t.record(u64::MAX - 1),
+            Arrival::New,
+            "a hostile jump clears, never grows"
+        );
         assert_eq!(t.words.len() as u64 * 64, DEFAULT_WINDOW);
         let big = SequenceTracker::new(Some(u64::MAX));
         assert_eq!(big.words.len() as u64 * 64, MAX_WINDOW);
@@ -330,14 +334,26 @@ mod tests {
         let n = 100_000;
         let mut t = SequenceTracker::new(Some(n));
         for s in (0..n).rev() {
-            assert_eq!(t.record(s), if s == n - 1 { Arrival::New } else { Arrival::Reordered });
+            assert_eq!(
+                t.record(s),
+                if s == n - 1 {
+                    Arrival::New
+                } else {
+                    Arrival::Reordered
+                }
+            );
         }
         assert_eq!((t.unique(), t.lost(), t.late()), (n, 0, 0));
     }
 
     fn probe(run_id: u32, seq: u64, sent_ns: u64) -> Vec<u8> {
         let mut p = vec![0u8; 64];
-        Probe { run_id, seq, sent_ns }.write(&mut p);
+        Probe {
+            run_id,
+            seq,
+            sent_ns,
+        }
+        .write(&mut p);
         p
     }
 
@@ -351,12 +367,21 @@ mod tests {
         a.on_ignored(IgnoreReason::OtherPort);
         let c = a.counts();
         assert_eq!(c.run_id, Some(7));
-        assert_eq!((c.received, c.probes, c.no_probe, c.other_run), (3, 2, 1, 1));
+        assert_eq!(
+            (c.received, c.probes, c.no_probe, c.other_run),
+            (3, 2, 1, 1)
+        );
         assert_eq!((c.unique, c.lost), (2, 1));
         assert_eq!(c.ignored, 1);
-        assert_eq!(c.ignored_by_reason, BTreeMap::from([("other_port".to_string(), 1)]));
+        assert_eq!(
+            c.ignored_by_reason,
+            BTreeMap::from([("other_port".to_string(), 1)])
+        );
         assert_eq!(c.frame_bytes, 64 + 42 + 64 + 42 + 13 + 42);
-        assert_eq!((c.first_arrival_ns, c.last_arrival_ns), (Some(2_000), Some(4_000)));
+        assert_eq!(
+            (c.first_arrival_ns, c.last_arrival_ns),
+            (Some(2_000), Some(4_000))
+        );
         assert_eq!(c.latency.samples, 2);
         assert_eq!(c.latency.max_ns, Some(2_000));
     }

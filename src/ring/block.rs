@@ -85,7 +85,10 @@ impl fmt::Display for BlockError {
             BlockError::DescriptorTruncated => f.write_str("block shorter than its descriptor"),
             BlockError::UnknownVersion(v) => write!(f, "unknown block descriptor version {v}"),
             BlockError::HeaderOutOfBounds { index, offset } => {
-                write!(f, "packet {index} header at offset {offset} is outside the block")
+                write!(
+                    f,
+                    "packet {index} header at offset {offset} is outside the block"
+                )
             }
             BlockError::DataOutOfBounds { index } => {
                 write!(f, "packet {index} data is outside the block")
@@ -157,7 +160,8 @@ impl<'a> BlockView<'a> {
         if bytes.len() < block_field::LEN {
             return Err(BlockError::DescriptorTruncated);
         }
-        let version = read_u32(bytes, block_field::VERSION).ok_or(BlockError::DescriptorTruncated)?;
+        let version =
+            read_u32(bytes, block_field::VERSION).ok_or(BlockError::DescriptorTruncated)?;
         // The kernel copies the socket's tp_version into every descriptor it opens.
         if version != TPACKET_V3 {
             return Err(BlockError::UnknownVersion(version));
@@ -269,17 +273,26 @@ pub mod synth {
     /// `tp_mac` is `mac_offset` and whose timestamp is `ts_ns + index`.
     pub fn block(block_size: usize, frames: &[&[u8]], ts_ns: u64, mac_offset: u16) -> Vec<u8> {
         let mut b = vec![0u8; block_size];
-        let put32 = |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+        let put32 =
+            |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
         put32(&mut b, block_field::VERSION, TPACKET_V3);
         put32(&mut b, block_field::NUM_PKTS, frames.len() as u32);
-        put32(&mut b, block_field::OFFSET_TO_FIRST_PKT, block_field::LEN as u32);
+        put32(
+            &mut b,
+            block_field::OFFSET_TO_FIRST_PKT,
+            block_field::LEN as u32,
+        );
         let mut at = block_field::LEN;
         for (i, f) in frames.iter().enumerate() {
             let total = mac_offset as usize + f.len();
             let next = (total + 15) & !15;
             let ts = ts_ns + i as u64;
             let is_last = i + 1 == frames.len();
-            put32(&mut b, at + packet_field::NEXT_OFFSET, if is_last { 0 } else { next as u32 });
+            put32(
+                &mut b,
+                at + packet_field::NEXT_OFFSET,
+                if is_last { 0 } else { next as u32 },
+            );
             put32(&mut b, at + packet_field::SEC, (ts / 1_000_000_000) as u32);
             put32(&mut b, at + packet_field::NSEC, (ts % 1_000_000_000) as u32);
             put32(&mut b, at + packet_field::SNAPLEN, f.len() as u32);
@@ -348,7 +361,8 @@ mod tests {
     fn a_huge_packet_count_ends_at_the_block_boundary() {
         let frames: [&[u8]; 1] = [b"x"];
         let mut b = synth::block(256, &frames, 0, 48);
-        b[block_field::NUM_PKTS..block_field::NUM_PKTS + 4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        b[block_field::NUM_PKTS..block_field::NUM_PKTS + 4]
+            .copy_from_slice(&u32::MAX.to_ne_bytes());
         // Packet 0 chains to 64 bytes later, again and again, until a header falls off the end.
         b[block_field::LEN..block_field::LEN + 4].copy_from_slice(&64u32.to_ne_bytes());
         let got: Vec<_> = BlockView::parse(&b).unwrap().packets().collect();
@@ -372,26 +386,45 @@ mod tests {
     fn field_offsets_match_the_kernel_abi() {
         use std::mem::{offset_of, size_of};
         assert_eq!(size_of::<libc::tpacket3_hdr>(), packet_field::HEADER_LEN);
-        assert_eq!(offset_of!(libc::tpacket3_hdr, tp_next_offset), packet_field::NEXT_OFFSET);
+        assert_eq!(
+            offset_of!(libc::tpacket3_hdr, tp_next_offset),
+            packet_field::NEXT_OFFSET
+        );
         assert_eq!(offset_of!(libc::tpacket3_hdr, tp_sec), packet_field::SEC);
         assert_eq!(offset_of!(libc::tpacket3_hdr, tp_nsec), packet_field::NSEC);
-        assert_eq!(offset_of!(libc::tpacket3_hdr, tp_snaplen), packet_field::SNAPLEN);
+        assert_eq!(
+            offset_of!(libc::tpacket3_hdr, tp_snaplen),
+            packet_field::SNAPLEN
+        );
         assert_eq!(offset_of!(libc::tpacket3_hdr, tp_len), packet_field::LEN);
-        assert_eq!(offset_of!(libc::tpacket3_hdr, tp_status), packet_field::STATUS);
+        assert_eq!(
+            offset_of!(libc::tpacket3_hdr, tp_status),
+            packet_field::STATUS
+        );
         assert_eq!(offset_of!(libc::tpacket3_hdr, tp_mac), packet_field::MAC);
         assert_eq!(
-            offset_of!(libc::tpacket3_hdr, hv1) + offset_of!(libc::tpacket_hdr_variant1, tp_vlan_tci),
+            offset_of!(libc::tpacket3_hdr, hv1)
+                + offset_of!(libc::tpacket_hdr_variant1, tp_vlan_tci),
             packet_field::VLAN_TCI
         );
         assert_eq!(size_of::<libc::tpacket_block_desc>(), block_field::LEN);
         assert_eq!(offset_of!(libc::tpacket_block_desc, hdr), 8);
         assert_eq!(offset_of!(libc::tpacket_hdr_v1, block_status), 0);
-        assert_eq!(offset_of!(libc::tpacket_hdr_v1, num_pkts), block_field::NUM_PKTS - 8);
+        assert_eq!(
+            offset_of!(libc::tpacket_hdr_v1, num_pkts),
+            block_field::NUM_PKTS - 8
+        );
         assert_eq!(
             offset_of!(libc::tpacket_hdr_v1, offset_to_first_pkt),
             block_field::OFFSET_TO_FIRST_PKT - 8
         );
-        assert_eq!(offset_of!(libc::tpacket_hdr_v1, blk_len), block_field::BLK_LEN - 8);
-        assert_eq!(offset_of!(libc::tpacket_hdr_v1, seq_num), block_field::SEQ_NUM - 8);
+        assert_eq!(
+            offset_of!(libc::tpacket_hdr_v1, blk_len),
+            block_field::BLK_LEN - 8
+        );
+        assert_eq!(
+            offset_of!(libc::tpacket_hdr_v1, seq_num),
+            block_field::SEQ_NUM - 8
+        );
     }
 }

@@ -25,17 +25,17 @@ const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 pub fn ipv4_udp_dst_port(port: u16) -> Vec<libc::sock_filter> {
     // Offsets are in the Ethernet frame: ethertype at 12, IPv4 header at 14.
     vec![
-        op(LDH_ABS, 0, 0, 12),           // 0: A = ethertype
-        op(JEQ, 0, 8, 0x0800),           // 1: IPv4? else drop (10)
-        op(LDB_ABS, 0, 0, 14 + 9),       // 2: A = IP protocol
-        op(JEQ, 0, 6, 17),               // 3: UDP? else drop
-        op(LDH_ABS, 0, 0, 14 + 6),       // 4: A = flags + fragment offset
-        op(JSET, 4, 0, 0x1fff),          // 5: a later fragment? drop
-        op(LDXB_MSH, 0, 0, 14),          // 6: X = IP header length
-        op(LDH_IND, 0, 0, 14 + 2),       // 7: A = UDP destination port
-        op(JEQ, 0, 1, u32::from(port)),  // 8: our port? accept : drop
-        op(RET, 0, 0, 0x0004_0000),      // 9: accept (whole frame)
-        op(RET, 0, 0, 0),                // 10: drop
+        op(LDH_ABS, 0, 0, 12),          // 0: A = ethertype
+        op(JEQ, 0, 8, 0x0800),          // 1: IPv4? else drop (10)
+        op(LDB_ABS, 0, 0, 14 + 9),      // 2: A = IP protocol
+        op(JEQ, 0, 6, 17),              // 3: UDP? else drop
+        op(LDH_ABS, 0, 0, 14 + 6),      // 4: A = flags + fragment offset
+        op(JSET, 4, 0, 0x1fff),         // 5: a later fragment? drop
+        op(LDXB_MSH, 0, 0, 14),         // 6: X = IP header length
+        op(LDH_IND, 0, 0, 14 + 2),      // 7: A = UDP destination port
+        op(JEQ, 0, 1, u32::from(port)), // 8: our port? accept : drop
+        op(RET, 0, 0, 0x0004_0000),     // 9: accept (whole frame)
+        op(RET, 0, 0, 0),               // 10: drop
     ]
 }
 
@@ -46,7 +46,10 @@ mod tests {
     /// A tiny interpreter for exactly the opcodes above, to test the program's logic.
     fn run(prog: &[libc::sock_filter], pkt: &[u8]) -> u32 {
         let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
-        let ld16 = |at: usize| pkt.get(at..at + 2).map(|b| u32::from(u16::from_be_bytes([b[0], b[1]])));
+        let ld16 = |at: usize| {
+            pkt.get(at..at + 2)
+                .map(|b| u32::from(u16::from_be_bytes([b[0], b[1]])))
+        };
         loop {
             let i = prog[pc];
             pc += 1;
@@ -89,13 +92,25 @@ mod tests {
     #[test]
     fn admits_only_ipv4_udp_to_the_port() {
         let p = ipv4_udp_dst_port(9000);
-        assert_ne!(run(&p, &frame(0x0800, 17, 0x4000, 5, 9000)), 0, "DF, no options");
-        assert_ne!(run(&p, &frame(0x0800, 17, 0x2000, 6, 9000)), 0, "first fragment with options");
+        assert_ne!(
+            run(&p, &frame(0x0800, 17, 0x4000, 5, 9000)),
+            0,
+            "DF, no options"
+        );
+        assert_ne!(
+            run(&p, &frame(0x0800, 17, 0x2000, 6, 9000)),
+            0,
+            "first fragment with options"
+        );
         assert_eq!(run(&p, &frame(0x0800, 17, 0, 5, 9001)), 0, "other port");
         assert_eq!(run(&p, &frame(0x0800, 6, 0, 5, 9000)), 0, "TCP");
         assert_eq!(run(&p, &frame(0x86dd, 17, 0, 5, 9000)), 0, "IPv6");
         assert_eq!(run(&p, &frame(0x0806, 17, 0, 5, 9000)), 0, "ARP");
-        assert_eq!(run(&p, &frame(0x0800, 17, 0x0001, 5, 9000)), 0, "later fragment");
+        assert_eq!(
+            run(&p, &frame(0x0800, 17, 0x0001, 5, 9000)),
+            0,
+            "later fragment"
+        );
         assert_eq!(run(&p, &[0u8; 20]), 0, "truncated");
     }
 }

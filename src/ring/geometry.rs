@@ -128,13 +128,13 @@ impl RingGeometry {
         if frame_size == 0 {
             return Err(GeometryError::Zero("frame size"));
         }
-        if page_size == 0 || block_size % page_size != 0 {
+        if page_size == 0 || !block_size.is_multiple_of(page_size) {
             return Err(GeometryError::BlockNotPageAligned {
                 block_size,
                 page_size,
             });
         }
-        if frame_size % TPACKET_ALIGNMENT != 0 {
+        if !frame_size.is_multiple_of(TPACKET_ALIGNMENT) {
             return Err(GeometryError::FrameNotAligned(frame_size));
         }
         if frame_size < min_frame_size {
@@ -187,6 +187,20 @@ impl RingGeometry {
         (index / fpb) as usize * self.block_size as usize
             + (index % fpb) as usize * self.frame_size as usize
     }
+}
+
+/// Smallest V3 RX frame that captures a whole frame of `mtu` bytes of IP: the kernel puts the
+/// Ethernet header at `TPACKET_ALIGN(TPACKET3_HDRLEN + 16) - 14` and truncates at the frame end.
+pub fn rx_min_frame_size(mtu: u32) -> u32 {
+    let netoff =
+        (libc::TPACKET3_HDRLEN as u32 + 16).div_ceil(TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT;
+    netoff + mtu
+}
+
+/// Smallest TX frame that holds a frame of `mtu` bytes of IP behind a header whose data starts
+/// at `data_offset`.
+pub fn tx_min_frame_size(data_offset: usize, mtu: u32) -> u32 {
+    (data_offset as u32 + 14 + mtu).div_ceil(TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT
 }
 
 #[cfg(test)]
@@ -267,6 +281,13 @@ mod tests {
         for (got, want) in cases {
             assert_eq!(got.unwrap_err(), want);
         }
+    }
+
+    #[test]
+    fn minimum_frames_hold_a_full_mtu() {
+        assert_eq!(rx_min_frame_size(1500), 96 + 1500);
+        assert_eq!(tx_min_frame_size(48, 1500), 1568);
+        assert_eq!(tx_min_frame_size(32, 1500), 1552);
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl RxRing {
     pub fn open(ifindex: u32, config: &RxConfig) -> Result<Self, SysError> {
         let fd = sys::packet_socket()?;
         sys::set_packet_version(fd.as_fd(), TpacketVersion::V3)?;
+        sys::set_ignore_outgoing(fd.as_fd(), true)?;
         if let Some(program) = &config.filter {
             sys::attach_filter(fd.as_fd(), program)?;
         }

@@ -159,12 +159,24 @@ fn setsockopt<T>(
 
 /// `setsockopt(SOL_PACKET, PACKET_VERSION)`: selects the ring header layout.
 pub fn set_packet_version(fd: BorrowedFd<'_>, version: TpacketVersion) -> Result<(), SysError> {
-    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version.as_raw(), "PACKET_VERSION")
+    setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_VERSION,
+        &version.as_raw(),
+        "PACKET_VERSION",
+    )
 }
 
 /// `setsockopt(SOL_PACKET, PACKET_RX_RING)` with a `tpacket_req3` (TPACKET_V3 only).
 pub fn set_packet_rx_ring(fd: BorrowedFd<'_>, req: &libc::tpacket_req3) -> Result<(), SysError> {
-    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_RX_RING, req, "PACKET_RX_RING")
+    setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_RX_RING,
+        req,
+        "PACKET_RX_RING",
+    )
 }
 
 /// `setsockopt(SOL_PACKET, PACKET_TX_RING)`: a `tpacket_req3` for V3 (no retire timeout, no
@@ -188,7 +200,13 @@ pub fn set_packet_tx_ring(
                 tp_sizeof_priv: 0,
                 tp_feature_req_word: 0,
             };
-            setsockopt(fd, libc::SOL_PACKET, libc::PACKET_TX_RING, &req, "PACKET_TX_RING")
+            setsockopt(
+                fd,
+                libc::SOL_PACKET,
+                libc::PACKET_TX_RING,
+                &req,
+                "PACKET_TX_RING",
+            )
         }
         TpacketVersion::V2 => {
             let req = libc::tpacket_req {
@@ -197,7 +215,13 @@ pub fn set_packet_tx_ring(
                 tp_frame_size: frame_size,
                 tp_frame_nr: frame_nr,
             };
-            setsockopt(fd, libc::SOL_PACKET, libc::PACKET_TX_RING, &req, "PACKET_TX_RING")
+            setsockopt(
+                fd,
+                libc::SOL_PACKET,
+                libc::PACKET_TX_RING,
+                &req,
+                "PACKET_TX_RING",
+            )
         }
     }
 }
@@ -206,7 +230,13 @@ pub fn set_packet_tx_ring(
 /// the qdisc layer (and its drops and shaping).
 pub fn set_qdisc_bypass(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
     let v: libc::c_int = on.into();
-    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_QDISC_BYPASS, &v, "PACKET_QDISC_BYPASS")
+    setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_QDISC_BYPASS,
+        &v,
+        "PACKET_QDISC_BYPASS",
+    )
 }
 
 /// `setsockopt(SOL_PACKET, PACKET_LOSS)`: when on, the kernel skips TX frames with a wrong
@@ -216,11 +246,50 @@ pub fn set_packet_loss(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
     setsockopt(fd, libc::SOL_PACKET, libc::PACKET_LOSS, &v, "PACKET_LOSS")
 }
 
+/// `setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING)`: do not capture frames this host sends
+/// on the interface (kernel >= 4.20), such as the receiver's own ICMP replies.
+pub fn set_ignore_outgoing(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
+    let v: libc::c_int = on.into();
+    setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_IGNORE_OUTGOING,
+        &v,
+        "PACKET_IGNORE_OUTGOING",
+    )
+}
+
+/// `setsockopt(IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)`: set DF on every datagram and
+/// refuse (`EMSGSIZE`) what does not fit the path MTU, like the frames `mmap-tx` builds.
+pub fn set_ip_pmtudisc_do(fd: BorrowedFd<'_>) -> Result<(), SysError> {
+    let v: libc::c_int = libc::IP_PMTUDISC_DO;
+    setsockopt(
+        fd,
+        libc::IPPROTO_IP,
+        libc::IP_MTU_DISCOVER,
+        &v,
+        "IP_MTU_DISCOVER",
+    )
+}
+
+/// `setsockopt(IPPROTO_IP, IP_RECVERR)`: report local drops (`ENOBUFS`) and ICMP errors to
+/// the sender instead of dropping datagrams silently.
+pub fn set_ip_recverr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
+    let v: libc::c_int = on.into();
+    setsockopt(fd, libc::IPPROTO_IP, libc::IP_RECVERR, &v, "IP_RECVERR")
+}
+
 /// `setsockopt(SOL_PACKET, PACKET_FANOUT)`: joins fanout group `group_id` with `mode`
 /// (`PACKET_FANOUT_HASH`, `_LB`, `_CPU`, ... possibly or-ed with flags).
 pub fn set_fanout(fd: BorrowedFd<'_>, group_id: u16, mode: u16) -> Result<(), SysError> {
     let v: libc::c_int = (group_id as libc::c_int) | ((mode as libc::c_int) << 16);
-    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_FANOUT, &v, "PACKET_FANOUT")
+    setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_FANOUT,
+        &v,
+        "PACKET_FANOUT",
+    )
 }
 
 /// `setsockopt(SOL_SOCKET, SO_ATTACH_FILTER)`: a classic BPF program that decides which
@@ -233,7 +302,13 @@ pub fn attach_filter(fd: BorrowedFd<'_>, program: &[libc::sock_filter]) -> Resul
         // The kernel copies the program and never writes through this pointer.
         filter: program.as_ptr() as *mut libc::sock_filter,
     };
-    setsockopt(fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &prog, "SO_ATTACH_FILTER")
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        &prog,
+        "SO_ATTACH_FILTER",
+    )
 }
 
 /// Counters from `getsockopt(SOL_PACKET, PACKET_STATISTICS)` for a TPACKET_V3 socket.
@@ -331,7 +406,10 @@ pub fn interface_mtu(name: &str) -> Result<u32, SysError> {
     // SAFETY: ifreq is plain old data; all-zero is valid.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     if bytes.len() > req.ifr_name.len() {
-        return Err(SysError::new("SIOCGIFMTU", io::ErrorKind::InvalidInput.into()));
+        return Err(SysError::new(
+            "SIOCGIFMTU",
+            io::ErrorKind::InvalidInput.into(),
+        ));
     }
     for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
         *dst = src as libc::c_char;

@@ -206,7 +206,9 @@ impl TxRing {
         // reading the frame (skb destructor), so our writes below cannot overtake its reads.
         match self.status(index).load(Ordering::Acquire) {
             libc::TP_STATUS_AVAILABLE => Ok(Some(TxFrame { ring: self, index })),
-            s if s & libc::TP_STATUS_WRONG_FORMAT != 0 => Err(TxError::WrongFormat { frame: index }),
+            s if s & libc::TP_STATUS_WRONG_FORMAT != 0 => {
+                Err(TxError::WrongFormat { frame: index })
+            }
             _ => Ok(None),
         }
     }
@@ -269,9 +271,9 @@ impl TxRing {
             if left == 0 {
                 return Ok(0);
             }
-            if let Some(frame) = (0..self.capacity())
-                .find(|&i| self.status(i).load(Ordering::Acquire) & libc::TP_STATUS_WRONG_FORMAT != 0)
-            {
+            if let Some(frame) = (0..self.capacity()).find(|&i| {
+                self.status(i).load(Ordering::Acquire) & libc::TP_STATUS_WRONG_FORMAT != 0
+            }) {
                 return Err(TxError::WrongFormat { frame });
             }
             if Instant::now() >= deadline {
@@ -369,7 +371,10 @@ mod tests {
         let v3 = FrameLayout::for_version(TpacketVersion::V3);
         assert_eq!(v3.status, offset_of!(libc::tpacket3_hdr, tp_status));
         assert_eq!(v3.len, offset_of!(libc::tpacket3_hdr, tp_len));
-        assert_eq!(v3.next_offset, Some(offset_of!(libc::tpacket3_hdr, tp_next_offset)));
+        assert_eq!(
+            v3.next_offset,
+            Some(offset_of!(libc::tpacket3_hdr, tp_next_offset))
+        );
         assert_eq!(v3.data, 48);
     }
 }

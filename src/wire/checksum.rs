@@ -46,7 +46,10 @@ mod tests {
     #[test]
     fn a_u64_adds_like_its_bytes() {
         let v = 0x0123_4567_89ab_cdefu64;
-        assert_eq!(fold(accumulate_u64(7, v)), fold(accumulate(7, &v.to_be_bytes())));
+        assert_eq!(
+            fold(accumulate_u64(7, v)),
+            fold(accumulate(7, &v.to_be_bytes()))
+        );
     }
 
     #[test]

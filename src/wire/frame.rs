@@ -206,7 +206,11 @@ mod tests {
         for size in [PROBE_LEN, 64, 65, 128, 1024, 1472] {
             let t = FrameTemplate::new(&flow(), size, 1500, 42).unwrap();
             assert_eq!(t.len(), size + FRAME_OVERHEAD);
-            for (seq, ts) in [(0u64, 0u64), (1, 1_763_000_000_000_000_001), (u64::MAX, u64::MAX)] {
+            for (seq, ts) in [
+                (0u64, 0u64),
+                (1, 1_763_000_000_000_000_001),
+                (u64::MAX, u64::MAX),
+            ] {
                 let mut buf = vec![0xaa; 2048];
                 t.write(&mut buf, seq, ts);
                 let frame = &buf[..t.len()];
@@ -238,12 +242,16 @@ mod tests {
         t.write(&mut buf, 5, 500);
         t.stamp(&mut buf, 6, 600);
         let p = SlicedPacket::from_ethernet(&buf[..t.len()]).unwrap();
-        let (Some(NetSlice::Ipv4(ip)), Some(TransportSlice::Udp(udp))) = (&p.net, &p.transport) else {
+        let (Some(NetSlice::Ipv4(ip)), Some(TransportSlice::Udp(udp))) = (&p.net, &p.transport)
+        else {
             panic!("not IPv4/UDP")
         };
         let h = ip.header().to_header();
         let uh = udp.to_header();
-        assert_eq!(uh.checksum, uh.calc_checksum_ipv4(&h, udp.payload()).unwrap());
+        assert_eq!(
+            uh.checksum,
+            uh.calc_checksum_ipv4(&h, udp.payload()).unwrap()
+        );
         assert_eq!(Probe::parse(udp.payload()).unwrap().seq, 6);
     }
 
@@ -251,7 +259,11 @@ mod tests {
     fn sizes_outside_probe_and_mtu_are_refused() {
         assert_eq!(
             FrameTemplate::new(&flow(), 23, 1500, 0).unwrap_err(),
-            SizeError { size: 23, min: 24, max: 1472 }
+            SizeError {
+                size: 23,
+                min: 24,
+                max: 1472
+            }
         );
         let e = FrameTemplate::new(&flow(), 1473, 1500, 0).unwrap_err();
         assert_eq!(e.max, 1472);

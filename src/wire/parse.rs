@@ -104,7 +104,11 @@ pub struct Datagram<'a> {
 /// `verify_udp_checksum` is false when the kernel says the checksum is not filled in yet
 /// (`TP_STATUS_CSUMNOTREADY`: a locally generated packet with checksum offload) or already
 /// verified it. A UDP checksum of 0 means "none" and is accepted, as the kernel does.
-pub fn parse_ipv4_udp(frame: &[u8], port: u16, verify_udp_checksum: bool) -> Result<Datagram<'_>, IgnoreReason> {
+pub fn parse_ipv4_udp(
+    frame: &[u8],
+    port: u16,
+    verify_udp_checksum: bool,
+) -> Result<Datagram<'_>, IgnoreReason> {
     if frame.len() < ETH_HEADER_LEN {
         return Err(IgnoreReason::TruncatedEthernet);
     }
@@ -235,20 +239,63 @@ mod tests {
             (|f| f[12..14].copy_from_slice(&[0x86, 0xdd]), NotIpv4),
             (|f| f[12..14].copy_from_slice(&[0x08, 0x06]), NotIpv4),
             (|f| f.truncate(14 + 19), TruncatedIpv4),
-            (|f| { f[14] = 0x44; fix_ip_checksum(f) }, BadIpv4Header),
-            (|f| { f[14] = 0x65; fix_ip_checksum(f) }, BadIpv4Header),
-            (|f| { f[14] = 0x4f; f.truncate(14 + 40) }, TruncatedIpv4),
-            (|f| { f[16..18].copy_from_slice(&2000u16.to_be_bytes()); fix_ip_checksum(f) }, BadIpv4Length),
+            (
+                |f| {
+                    f[14] = 0x44;
+                    fix_ip_checksum(f)
+                },
+                BadIpv4Header,
+            ),
+            (
+                |f| {
+                    f[14] = 0x65;
+                    fix_ip_checksum(f)
+                },
+                BadIpv4Header,
+            ),
+            (
+                |f| {
+                    f[14] = 0x4f;
+                    f.truncate(14 + 40)
+                },
+                TruncatedIpv4,
+            ),
+            (
+                |f| {
+                    f[16..18].copy_from_slice(&2000u16.to_be_bytes());
+                    fix_ip_checksum(f)
+                },
+                BadIpv4Length,
+            ),
             (|f| f[24] ^= 0xff, BadIpv4Checksum),
-            (|f| { f[20] = 0x20; fix_ip_checksum(f) }, Fragment),
-            (|f| { f[23] = 6; fix_ip_checksum(f) }, NotUdp),
-            (|f| f[36..38].copy_from_slice(&9999u16.to_be_bytes()), OtherPort),
+            (
+                |f| {
+                    f[20] = 0x20;
+                    fix_ip_checksum(f)
+                },
+                Fragment,
+            ),
+            (
+                |f| {
+                    f[23] = 6;
+                    fix_ip_checksum(f)
+                },
+                NotUdp,
+            ),
+            (
+                |f| f[36..38].copy_from_slice(&9999u16.to_be_bytes()),
+                OtherPort,
+            ),
             (|f| f[PAYLOAD_OFFSET + 30] ^= 1, BadUdpChecksum),
         ];
         for (edit, want) in cases {
             let mut f = good();
             edit(&mut f);
-            assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), want, "{want:?}");
+            assert_eq!(
+                parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+                want,
+                "{want:?}"
+            );
         }
     }
 
@@ -256,24 +303,39 @@ mod tests {
     fn udp_length_and_truncation_are_checked() {
         let mut f = good();
         f[38..40].copy_from_slice(&4u16.to_be_bytes());
-        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), IgnoreReason::BadUdpLength);
+        assert_eq!(
+            parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+            IgnoreReason::BadUdpLength
+        );
         let mut f = good();
         f[38..40].copy_from_slice(&500u16.to_be_bytes());
-        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), IgnoreReason::BadUdpLength);
+        assert_eq!(
+            parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+            IgnoreReason::BadUdpLength
+        );
         let mut f = good();
         let total = (IPV4_HEADER_LEN + 4) as u16;
         f[16..18].copy_from_slice(&total.to_be_bytes());
         fix_ip_checksum(&mut f);
-        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap_err(), IgnoreReason::TruncatedUdp);
+        assert_eq!(
+            parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+            IgnoreReason::TruncatedUdp
+        );
     }
 
     #[test]
     fn checksum_zero_or_unverified_is_accepted() {
         let mut f = good();
         f[PAYLOAD_OFFSET + 30] ^= 1;
-        assert!(parse_ipv4_udp(&f, 9000, false).is_ok(), "kernel says not ready");
+        assert!(
+            parse_ipv4_udp(&f, 9000, false).is_ok(),
+            "kernel says not ready"
+        );
         f[UDP_CHECKSUM_OFFSET..UDP_CHECKSUM_OFFSET + 2].copy_from_slice(&[0, 0]);
-        assert!(parse_ipv4_udp(&f, 9000, true).is_ok(), "0 means no checksum");
+        assert!(
+            parse_ipv4_udp(&f, 9000, true).is_ok(),
+            "0 means no checksum"
+        );
     }
 
     #[test]

@@ -45,8 +45,10 @@ impl Probe {
         if p[field::MAGIC] != MAGIC {
             return None;
         }
-        let u32_at = |r: std::ops::Range<usize>| u32::from_be_bytes(p[r].try_into().unwrap_or([0; 4]));
-        let u64_at = |r: std::ops::Range<usize>| u64::from_be_bytes(p[r].try_into().unwrap_or([0; 8]));
+        let u32_at =
+            |r: std::ops::Range<usize>| u32::from_be_bytes(p[r].try_into().unwrap_or([0; 4]));
+        let u64_at =
+            |r: std::ops::Range<usize>| u64::from_be_bytes(p[r].try_into().unwrap_or([0; 8]));
         Some(Probe {
             run_id: u32_at(field::RUN_ID),
             seq: u64_at(field::SEQ),
@@ -90,7 +92,12 @@ mod tests {
     #[test]
     fn rejects_short_or_foreign_payloads() {
         let mut buf = [0u8; PROBE_LEN];
-        Probe { run_id: 1, seq: 2, sent_ns: 3 }.write(&mut buf);
+        Probe {
+            run_id: 1,
+            seq: 2,
+            sent_ns: 3,
+        }
+        .write(&mut buf);
         assert_eq!(Probe::parse(&buf[..PROBE_LEN - 1]), None);
         buf[0] = b'X';
         assert_eq!(Probe::parse(&buf), None);

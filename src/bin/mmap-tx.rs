@@ -1,0 +1,312 @@
+//! mmap-tx: send test datagrams through a packet_mmap TX ring.
+#![forbid(unsafe_code)]
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use pktmmap::cli::{self, CliError, Failure};
+use pktmmap::net;
+use pktmmap::pace::{MonotonicClock, Pacer, Rate};
+use pktmmap::report::{StopReason, TxSummary};
+use pktmmap::ring::{
+    self, geometry, Flush, FrameLayout, RingGeometry, TpacketVersion, TxConfig, TxRing,
+};
+use pktmmap::wire::{Flow, FrameTemplate};
+
+const TOOL: &str = "mmap-tx";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RingVersion {
+    V3,
+    V2,
+}
+
+/// Send test datagrams with packet_mmap: frames are written into a TX ring shared with the
+/// kernel and flushed in batches with one send() each.
+///
+/// Frames are Ethernet II + IPv4 (valid checksum, DF, TTL 64) + UDP (valid checksum), whose
+/// payload starts with a pktmmap probe (run id, sequence number, send time). The destination
+/// MAC comes from the kernel's neighbour table (resolved if needed). Needs CAP_NET_RAW.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Interface to send on.
+    #[arg(long, short = 'i')]
+    interface: String,
+    /// Destination IPv4 address (on the interface's segment).
+    #[arg(long)]
+    dst_ip: Ipv4Addr,
+    /// Destination MAC, skipping neighbour resolution (aa:bb:cc:dd:ee:ff).
+    #[arg(long)]
+    dst_mac: Option<String>,
+    /// UDP destination port.
+    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT)]
+    port: u16,
+    /// UDP source port.
+    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT + 1)]
+    src_port: u16,
+    /// Datagrams to send.
+    #[arg(long)]
+    count: u64,
+    /// UDP payload bytes per datagram (the Ethernet frame is size + 42); at least the 24-byte
+    /// probe, at most MTU - 28.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Transmit rate: 500Mbps, 1Gbps (Ethernet frame bits), 250kpps, or max.
+    #[arg(long, default_value = "max")]
+    rate: String,
+    /// Run id carried in every probe (default: fresh for every run).
+    #[arg(long)]
+    run_id: Option<u32>,
+    /// Pin to this CPU core.
+    #[arg(long, value_name = "CORE")]
+    cpu: Option<usize>,
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    json: bool,
+    /// TX ring header version; v3 falls back to v2 (with a note) where the kernel lacks it.
+    #[arg(long, value_enum, default_value_t = RingVersion::V3)]
+    ring_version: RingVersion,
+    /// Ring block size in bytes (a multiple of the page size).
+    #[arg(long, default_value_t = 1 << 16)]
+    block_size: u32,
+    /// Number of ring blocks.
+    #[arg(long, default_value_t = 64)]
+    block_count: u32,
+    /// Frame slot size in bytes (multiple of 16; must hold a full-MTU frame plus the header).
+    #[arg(long, default_value_t = 2048)]
+    frame_size: u32,
+    /// Total frames; if given, must equal block_size / frame_size * block_count.
+    #[arg(long)]
+    frame_count: Option<u32>,
+    /// Frames published per send() when unpaced.
+    #[arg(long, default_value_t = 256)]
+    batch: u32,
+    /// Bypass the qdisc layer (PACKET_QDISC_BYPASS).
+    #[arg(long)]
+    qdisc_bypass: bool,
+    /// Seconds to wait for the destination's MAC to resolve.
+    #[arg(long, default_value_t = 3.0)]
+    resolve_timeout: f64,
+}
+
+fn main() {
+    let args = Args::parse();
+    let stop = cli::stop_flag();
+    match run(&args, &stop) {
+        Ok((summary, code)) => {
+            cli::emit(&summary, || summary.to_text(), args.json);
+            std::process::exit(code);
+        }
+        Err(e) => e.exit(TOOL),
+    }
+}
+
+fn open_ring(args: &Args, ifindex: u32, mtu: u32) -> Result<TxRing, CliError> {
+    let config = |version| -> Result<TxConfig, CliError> {
+        let data = FrameLayout::for_version(version).data;
+        let geometry = RingGeometry::new(
+            args.block_size,
+            args.block_count,
+            args.frame_size,
+            args.frame_count,
+            ring::sys::page_size() as u32,
+            geometry::tx_min_frame_size(data, mtu),
+        )?;
+        Ok(TxConfig {
+            geometry,
+            version,
+            qdisc_bypass: args.qdisc_bypass,
+            populate: true,
+        })
+    };
+    let wanted = match args.ring_version {
+        RingVersion::V3 => TpacketVersion::V3,
+        RingVersion::V2 => TpacketVersion::V2,
+    };
+    match TxRing::open(ifindex, &config(wanted)?) {
+        Ok(r) => Ok(r),
+        Err(e) if wanted == TpacketVersion::V3 && e.raw_os_error() == Some(libc::EINVAL) => {
+            eprintln!(
+                "{TOOL}: this kernel has no TPACKET_V3 TX ring ({e}); falling back to TPACKET_V2"
+            );
+            TxRing::open(ifindex, &config(TpacketVersion::V2)?).map_err(|e| cli::from_sys(TOOL, e))
+        }
+        Err(e) => Err(cli::from_sys(TOOL, e)),
+    }
+}
+
+fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
+    let rate: Rate = args
+        .rate
+        .parse()
+        .map_err(|e| CliError::new(Failure::Rate, format!("{e}")))?;
+    if let Some(core) = args.cpu {
+        cli::pin_to_cpu(core)?;
+    }
+    let iface = net::interface_up(&args.interface)?;
+    let src_mac = iface
+        .mac
+        .ok_or_else(|| net::NetError::NoMac(iface.name.clone()))?;
+    let src_ip = iface
+        .ipv4
+        .ok_or_else(|| net::NetError::NoIpv4(iface.name.clone()))?;
+    pktmmap::wire::check_payload_size(args.size, iface.mtu)?;
+    let mut ring = open_ring(args, iface.index, iface.mtu)?;
+    let dst_mac = match &args.dst_mac {
+        Some(s) => net::parse_mac(s).ok_or_else(|| {
+            CliError::new(
+                Failure::Usage,
+                format!("--dst-mac {s:?} is not a MAC address"),
+            )
+        })?,
+        None => net::resolve_neighbour(
+            args.dst_ip,
+            &iface.name,
+            Duration::from_secs_f64(args.resolve_timeout.max(0.0)),
+        )?,
+    };
+    let run_id = args.run_id.unwrap_or_else(cli::fresh_run_id);
+    let flow = Flow {
+        src_mac,
+        dst_mac,
+        src_ip,
+        dst_ip: args.dst_ip,
+        src_port: args.src_port,
+        dst_port: args.port,
+    };
+    let template = FrameTemplate::new(&flow, args.size, iface.mtu, run_id)?;
+    let len = template.len();
+    // Headers and padding are the same in every frame: write them into every slot once.
+    ring.prefill(|slot| slot[..len].copy_from_slice(template.bytes()));
+
+    let batch = u64::from(args.batch.max(1));
+    let mut pacer = Pacer::new(rate, len, MonotonicClock::default());
+    let paced = rate != Rate::Max;
+    let (mut published, mut syscalls, mut retries) = (0u64, 0u64, 0u64);
+    let mut error: Option<String> = None;
+    let started = Instant::now();
+    pacer.restart();
+
+    let mut reason = StopReason::Count;
+    'send: while published < args.count {
+        if stop.load(Ordering::Relaxed) {
+            reason = StopReason::Signal;
+            break;
+        }
+        let allowance = pacer.allowance(published);
+        if allowance == 0 {
+            if let Err(e) = flush(&mut ring, &mut syscalls, &mut retries) {
+                error = Some(e.to_string());
+                reason = StopReason::Error;
+                break;
+            }
+            pacer.wait_for(published);
+            continue;
+        }
+        let want = allowance.min(batch).min(args.count - published);
+        let mut filled = 0;
+        while filled < want {
+            match ring.claim() {
+                Ok(Some(mut frame)) => {
+                    template.stamp(frame.data(), published, cli::realtime_ns());
+                    if let Err(e) = frame.publish(len) {
+                        error = Some(e.to_string());
+                        reason = StopReason::Error;
+                        break 'send;
+                    }
+                    published += 1;
+                    filled += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e.to_string());
+                    reason = StopReason::Error;
+                    break 'send;
+                }
+            }
+        }
+        let ring_full = filled < want;
+        if paced || ring_full || u64::from(ring.unflushed()) >= batch || published == args.count {
+            if let Err(e) = flush(&mut ring, &mut syscalls, &mut retries) {
+                error = Some(e.to_string());
+                reason = StopReason::Error;
+                break;
+            }
+        }
+        if ring_full {
+            if let Err(e) = ring.wait_writable(1) {
+                error = Some(e.to_string());
+                reason = StopReason::Error;
+                break;
+            }
+        }
+    }
+    // Whatever was published goes out (or is accounted as not sent) before we report.
+    let in_flight = match ring.drain(Duration::from_secs(5)) {
+        Ok(n) => n,
+        Err(e) => {
+            error.get_or_insert(e.to_string());
+            reason = StopReason::Error;
+            ring.in_flight()
+        }
+    };
+    let duration_s = started.elapsed().as_secs_f64();
+    let sent = published.saturating_sub(u64::from(in_flight));
+    let (cpu_user_s, cpu_sys_s) = cli::cpu_seconds();
+    let summary = TxSummary {
+        tool: TOOL.into(),
+        method: match ring.version() {
+            TpacketVersion::V3 => "tpacket_v3".into(),
+            TpacketVersion::V2 => "tpacket_v2".into(),
+        },
+        destination: format!(
+            "{}:{} ({})",
+            args.dst_ip,
+            args.port,
+            net::format_mac(&dst_mac)
+        ),
+        run_id,
+        size: args.size,
+        frame_bytes: len,
+        requested_rate: rate.to_string(),
+        requested_pps: rate.packets_per_second(len),
+        count: args.count,
+        sent,
+        retries,
+        syscalls,
+        duration_s,
+        pps: if duration_s > 0.0 {
+            sent as f64 / duration_s
+        } else {
+            0.0
+        },
+        mbps: if duration_s > 0.0 {
+            (sent * len as u64 * 8) as f64 / duration_s / 1e6
+        } else {
+            0.0
+        },
+        cpu_user_s,
+        cpu_sys_s,
+        partial: matches!(reason, StopReason::Signal | StopReason::Error),
+        stop_reason: reason,
+        error,
+    };
+    Ok((summary, cli::exit_code_for(reason)))
+}
+
+/// One non-blocking send() of everything published; a full device queue is a retry later.
+fn flush(ring: &mut TxRing, syscalls: &mut u64, retries: &mut u64) -> Result<(), ring::TxError> {
+    match ring.flush()? {
+        Flush::Idle => {}
+        Flush::Sent(_) => *syscalls += 1,
+        Flush::Congested => {
+            *syscalls += 1;
+            *retries += 1;
+            ring.wait_writable(1)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Test fixtures: network namespaces joined by veth, and the tools run inside them.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Network tests send real traffic on 2 cores: run them one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Takes the lock that serialises network tests (a failed test does not poison the others).
+pub fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// True if the tests can create namespaces. Outside CI a non-root run skips (loudly); in CI a
+/// test that needs root and cannot get it fails.
+pub fn root_or_skip(test: &str) -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test} needs root (network namespaces, CAP_NET_RAW) and CI must run it");
+    }
+    eprintln!("SKIPPED {test}: needs root for network namespaces");
+    false
+}
+
+/// Runs `ip` with `args`, panicking with its stderr on failure.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Two namespaces, `tx` and `rx`, joined by a veth pair: `tx_if` 10.77.N.1/24 and `rx_if`
+/// 10.77.N.2/24. Removed on drop, also when the test fails.
+pub struct VethPair {
+    pub tx_ns: String,
+    pub rx_ns: String,
+    pub tx_if: String,
+    pub rx_if: String,
+    pub tx_ip: String,
+    pub rx_ip: String,
+}
+
+impl VethPair {
+    pub fn new() -> Self {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let id = format!("{}{}", std::process::id() % 100_000, n);
+        let subnet = 100 + (std::process::id() % 100) + n;
+        let p = VethPair {
+            tx_ns: format!("pktmmap-t{id}-tx"),
+            rx_ns: format!("pktmmap-t{id}-rx"),
+            tx_if: format!("pkt{id}a"),
+            rx_if: format!("pkt{id}b"),
+            tx_ip: format!("10.77.{}.1", subnet % 250),
+            rx_ip: format!("10.77.{}.2", subnet % 250),
+        };
+        ip(&["netns", "add", &p.tx_ns]);
+        ip(&["netns", "add", &p.rx_ns]);
+        ip(&[
+            "link", "add", &p.tx_if, "netns", &p.tx_ns, "type", "veth", "peer", "name", &p.rx_if,
+            "netns", &p.rx_ns,
+        ]);
+        ip(&[
+            "-n",
+            &p.tx_ns,
+            "addr",
+            "add",
+            &format!("{}/24", p.tx_ip),
+            "dev",
+            &p.tx_if,
+        ]);
+        ip(&[
+            "-n",
+            &p.rx_ns,
+            "addr",
+            "add",
+            &format!("{}/24", p.rx_ip),
+            "dev",
+            &p.rx_if,
+        ]);
+        for (ns, dev) in [(&p.tx_ns, &p.tx_if), (&p.rx_ns, &p.rx_if)] {
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        p
+    }
+
+    /// A command running `tool` inside namespace `ns`.
+    pub fn cmd(ns: &str, tool: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, tool]).args(args);
+        c
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes the veth end in it, and so the pair.
+        for ns in [&self.tx_ns, &self.rx_ns] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// A running receiver: killed on drop if still running.
+pub struct Receiver {
+    child: Option<Child>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Receiver {
+    /// Starts `tool args` in `ns` and waits until it prints its `ready` line.
+    pub fn start(ns: &str, tool: &str, args: &[&str]) -> Self {
+        let mut child = VethPair::cmd(ns, tool, args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn receiver");
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut lines = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(l) if l.contains("ready") => break,
+                Ok(l) => lines.push(l),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("{tool} never said ready; stderr: {lines:?}");
+                }
+            }
+        }
+        Receiver {
+            child: Some(child),
+            stderr: rx,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    /// Waits for the receiver to exit; returns its exit code and parsed JSON summary.
+    pub fn finish(mut self) -> (i32, serde_json::Value) {
+        let out = self
+            .child
+            .take()
+            .unwrap()
+            .wait_with_output()
+            .expect("wait receiver");
+        let err: Vec<String> = self.stderr.try_iter().collect();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "receiver printed no JSON ({e}): stdout {:?} stderr {err:?}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        (out.status.code().unwrap_or(-1), json)
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs a sender to completion; panics if it fails; returns its JSON summary.
+pub fn send(ns: &str, tool: &str, args: &[&str]) -> serde_json::Value {
+    let out = VethPair::cmd(ns, tool, args).output().expect("run sender");
+    assert!(
+        out.status.success(),
+        "{tool} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("sender JSON")
+}
+
+/// Runs a command to completion and returns its output.
+pub fn run(ns: &str, tool: &str, args: &[&str]) -> Output {
+    VethPair::cmd(ns, tool, args).output().expect("run tool")
+}
+
+/// A JSON field as u64.
+pub fn u(v: &serde_json::Value, key: &str) -> u64 {
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing or not a number in {v}"))
+}
+
+/// A JSON field as f64.
+pub fn f(v: &serde_json::Value, key: &str) -> f64 {
+    v[key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} missing or not a number in {v}"))
+}
+
+pub const MMAP_TX: &str = env!("CARGO_BIN_EXE_mmap-tx");
+pub const MMAP_RX: &str = env!("CARGO_BIN_EXE_mmap-rx");
+pub const UDP_TX: &str = env!("CARGO_BIN_EXE_udp-tx");
+pub const UDP_RX: &str = env!("CARGO_BIN_EXE_udp-rx");

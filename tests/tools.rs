@@ -1,0 +1,551 @@
+//! The four tools end to end, in two network namespaces joined by a veth pair.
+//! Needs root (CI runs it as root); every test removes what it creates.
+
+mod common;
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// A receiver started in `p.rx_ns`, then a sender in `p.tx_ns`; returns both summaries.
+fn pair(
+    p: &VethPair,
+    rx: (&str, &[&str]),
+    tx: (&str, &[&str]),
+) -> (serde_json::Value, serde_json::Value) {
+    let r = Receiver::start(&p.rx_ns, rx.0, rx.1);
+    let t = send(&p.tx_ns, tx.0, tx.1);
+    let (code, r) = r.finish();
+    assert_eq!(code, 0, "receiver exit code; summary {r}");
+    (t, r)
+}
+
+#[test]
+fn mmap_tx_to_mmap_rx_delivers_every_packet() {
+    if !root_or_skip("mmap_tx_to_mmap_rx_delivers_every_packet") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let (t, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "100000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "100000", "--rate", "100kpps",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&t, "sent"), 100_000);
+    assert_eq!(t["method"], "tpacket_v3");
+    assert_eq!(u(&r, "received"), 100_000);
+    assert_eq!(u(&r, "unique"), 100_000);
+    assert_eq!(u(&r, "lost"), 0);
+    assert_eq!(u(&r, "duplicates"), 0);
+    assert_eq!(u(&r, "kernel_drops"), 0);
+    assert_eq!(u(&r, "ignored"), 0);
+    assert_eq!(u(&r, "run_id"), u(&t, "run_id"));
+    assert_eq!(u(&r, "frame_bytes"), 100_000 * 106);
+    assert_eq!(u(&r, "latency_samples"), 100_000);
+    assert_eq!(r["partial"], false);
+    assert_eq!(r["stop_reason"], "count");
+}
+
+#[test]
+fn tpacket_v2_tx_ring_delivers_every_packet() {
+    if !root_or_skip("tpacket_v2_tx_ring_delivers_every_packet") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let (t, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "20000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i",
+                &p.tx_if,
+                "--dst-ip",
+                &p.rx_ip,
+                "--count",
+                "20000",
+                "--ring-version",
+                "v2",
+                "--size",
+                "1472",
+                "--rate",
+                "50kpps",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(t["method"], "tpacket_v2");
+    assert_eq!(
+        (u(&t, "sent"), u(&r, "unique"), u(&r, "lost")),
+        (20_000, 20_000, 0)
+    );
+    assert_eq!(u(&r, "frame_bytes"), 20_000 * 1514);
+}
+
+#[test]
+fn the_kernel_udp_stack_accepts_mmap_tx_frames() {
+    if !root_or_skip("the_kernel_udp_stack_accepts_mmap_tx_frames") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let (t, r) = pair(
+        &p,
+        (
+            UDP_RX,
+            &[
+                "--count",
+                "20000",
+                "--idle-timeout",
+                "3",
+                "--rcvbuf",
+                "4194304",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "20000", "--rate", "20kpps",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&t, "sent"), 20_000);
+    // Bad checksums would make the kernel drop every frame before the socket.
+    assert_eq!(u(&r, "received") + u(&r, "kernel_drops"), 20_000, "{r}");
+    assert_eq!(u(&r, "received"), 20_000, "no socket drops at 20 kpps: {r}");
+    assert_eq!(u(&r, "lost"), 0);
+}
+
+#[test]
+fn udp_tx_to_mmap_rx_delivers_every_packet() {
+    if !root_or_skip("udp_tx_to_mmap_rx_delivers_every_packet") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let (t, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "50000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        ),
+        (
+            UDP_TX,
+            &[
+                "--dst-ip", &p.rx_ip, "--count", "50000", "--rate", "50kpps", "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&t, "sent"), 50_000);
+    assert_eq!(
+        (u(&r, "received"), u(&r, "unique"), u(&r, "lost")),
+        (50_000, 50_000, 0)
+    );
+    assert_eq!(
+        u(&r, "ignored"),
+        0,
+        "checksum offload must not look like bad checksums: {r}"
+    );
+}
+
+#[test]
+fn udp_tx_to_udp_rx_accounts_for_every_packet() {
+    if !root_or_skip("udp_tx_to_udp_rx_accounts_for_every_packet") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let (t, r) = pair(
+        &p,
+        (
+            UDP_RX,
+            &["--count", "50000", "--idle-timeout", "3", "--json"],
+        ),
+        (
+            UDP_TX,
+            &[
+                "--dst-ip", &p.rx_ip, "--count", "50000", "--size", "512", "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&t, "sent"), 50_000);
+    assert_eq!(u(&r, "unique") + u(&r, "lost"), 50_000);
+    assert_eq!(
+        u(&r, "lost"),
+        u(&r, "kernel_drops"),
+        "every loss is a socket drop: {r}"
+    );
+}
+
+#[test]
+fn a_tiny_rx_ring_overruns_and_the_numbers_add_up() {
+    if !root_or_skip("a_tiny_rx_ring_overruns_and_the_numbers_add_up") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let (t, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "300000",
+                "--idle-timeout",
+                "1",
+                "--block-size",
+                "4096",
+                "--block-count",
+                "2",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "300000", "--json",
+            ],
+        ),
+    );
+    let sent = u(&t, "sent");
+    assert_eq!(sent, 300_000);
+    let (recv, lost, drops) = (u(&r, "unique"), u(&r, "lost"), u(&r, "kernel_drops"));
+    assert!(drops > 0, "an 8 KiB ring must overrun at full speed: {r}");
+    assert_eq!(recv + lost, sent, "{r}");
+    assert_eq!(
+        lost, drops,
+        "every lost sequence number is a kernel ring drop: {r}"
+    );
+    assert_eq!(u(&r, "kernel_packets"), recv + drops);
+    assert_eq!(r["stop_reason"], "idle");
+}
+
+fn check_pacing(p: &VethPair, tx: &str, rate: &str, count: &str, want_pps: f64) {
+    let mut tx_args = vec![
+        "--dst-ip",
+        p.rx_ip.as_str(),
+        "--count",
+        count,
+        "--rate",
+        rate,
+        "--json",
+    ];
+    if tx == MMAP_TX {
+        tx_args.extend(["-i", p.tx_if.as_str()]);
+    }
+    let (_t, r) = pair(
+        p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                count,
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        ),
+        (tx, &tx_args),
+    );
+    assert_eq!(u(&r, "lost"), 0);
+    let pps = f(&r, "pps");
+    let err = (pps / want_pps - 1.0).abs();
+    assert!(
+        err < 0.01,
+        "{tx} at {rate}: receiver saw {pps:.1} pps, want {want_pps:.1} (error {:.2}%)",
+        err * 100.0
+    );
+}
+
+#[test]
+fn pacing_is_within_one_percent_at_the_receiver() {
+    if !root_or_skip("pacing_is_within_one_percent_at_the_receiver") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    check_pacing(&p, MMAP_TX, "20kpps", "40000", 20_000.0);
+    // 50 Mbit/s of 106-byte frames is 58,962.3 packets per second.
+    check_pacing(&p, MMAP_TX, "50Mbps", "120000", 50e6 / (106.0 * 8.0));
+    check_pacing(&p, UDP_TX, "30kpps", "60000", 30_000.0);
+}
+
+#[test]
+fn flow_filter_keeps_other_ports_out_and_no_filter_classifies_them() {
+    if !root_or_skip("flow_filter_keeps_other_ports_out_and_no_filter_classifies_them") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for (filter, ignored_other_port) in [("flow", 0u64), ("none", 1000)] {
+        let r = Receiver::start(
+            &p.rx_ns,
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--filter",
+                filter,
+                "--idle-timeout",
+                "1",
+                "--json",
+            ],
+        );
+        send(
+            &p.tx_ns,
+            UDP_TX,
+            &[
+                "--dst-ip", &p.rx_ip, "--port", "9100", "--count", "1000", "--json",
+            ],
+        );
+        let (code, r) = r.finish();
+        assert_eq!(code, 0);
+        assert_eq!(u(&r, "received"), 0, "{filter}: {r}");
+        assert_eq!(
+            r["ignored_by_reason"]["other_port"].as_u64().unwrap_or(0),
+            ignored_other_port,
+            "{filter}: {r}"
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_receiver_prints_a_partial_summary() {
+    if !root_or_skip("an_interrupted_receiver_prints_a_partial_summary") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for (rx, args) in [
+        (MMAP_RX, vec!["-i", p.rx_if.as_str(), "--json"]),
+        (UDP_RX, vec!["--json"]),
+    ] {
+        let r = Receiver::start(&p.rx_ns, rx, &args);
+        send(
+            &p.tx_ns,
+            UDP_TX,
+            &[
+                "--dst-ip", &p.rx_ip, "--count", "1000", "--rate", "100kpps", "--json",
+            ],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        kill(Pid::from_raw(r.pid()), Signal::SIGINT).unwrap();
+        let (code, r) = r.finish();
+        assert_eq!(code, 130, "{rx}");
+        assert_eq!(r["partial"], true);
+        assert_eq!(r["stop_reason"], "signal");
+        // What was seen is kept; a socket-buffer overflow is counted, not lost silently.
+        assert_eq!(u(&r, "received") + u(&r, "kernel_drops"), 1000, "{rx}: {r}");
+        assert!(u(&r, "received") > 0, "{rx}: {r}");
+    }
+}
+
+#[test]
+fn a_receiver_without_traffic_stops_at_the_idle_timeout_with_zero() {
+    if !root_or_skip("a_receiver_without_traffic_stops_at_the_idle_timeout_with_zero") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let r = Receiver::start(
+        &p.rx_ns,
+        MMAP_RX,
+        &[
+            "-i",
+            &p.rx_if,
+            "--count",
+            "10",
+            "--idle-timeout",
+            "0.5",
+            "--json",
+        ],
+    );
+    let (code, r) = r.finish();
+    assert_eq!(code, 0);
+    assert_eq!((u(&r, "received"), u(&r, "lost")), (0, 10));
+    assert_eq!(r["stop_reason"], "idle");
+    assert_eq!(r["pps"], 0.0);
+}
+
+/// Runs a tool expecting failure; returns (exit code, the one line of stderr).
+fn fails(ns: &str, tool: &str, args: &[&str]) -> (i32, String) {
+    let out = run(ns, tool, args);
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "one line of error, got {err:?}");
+    assert!(out.stdout.is_empty());
+    (out.status.code().unwrap_or(-1), err)
+}
+
+#[test]
+fn bad_input_gets_one_line_and_its_own_exit_code() {
+    if !root_or_skip("bad_input_gets_one_line_and_its_own_exit_code") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let tx = |extra: &[&str]| {
+        let mut a = vec![
+            "-i",
+            p.tx_if.as_str(),
+            "--dst-ip",
+            p.rx_ip.as_str(),
+            "--count",
+            "1",
+        ];
+        a.extend_from_slice(extra);
+        fails(&p.tx_ns, MMAP_TX, &a)
+    };
+    let cases: Vec<((i32, String), i32, &str)> = vec![
+        (
+            fails(
+                &p.tx_ns,
+                MMAP_TX,
+                &["-i", "nosuch0", "--dst-ip", &p.rx_ip, "--count", "1"],
+            ),
+            4,
+            "does not exist",
+        ),
+        (tx(&["--rate", "fast"]), 7, "cannot parse rate"),
+        (tx(&["--size", "1473"]), 6, "does not fit the MTU"),
+        (tx(&["--size", "23"]), 6, "below the 24-byte probe"),
+        (tx(&["--frame-size", "1000"]), 5, "not a multiple of 16"),
+        (tx(&["--frame-size", "1024"]), 5, "too small"),
+        (tx(&["--block-size", "5000"]), 5, "page size"),
+        (
+            tx(&["--block-size", "4096", "--frame-count", "7"]),
+            5,
+            "frame count",
+        ),
+        (
+            fails(
+                &p.tx_ns,
+                MMAP_TX,
+                &[
+                    "-i",
+                    &p.tx_if,
+                    "--dst-ip",
+                    "10.77.249.99",
+                    "--count",
+                    "1",
+                    "--resolve-timeout",
+                    "0.5",
+                ],
+            ),
+            8,
+            "did not resolve",
+        ),
+        (
+            fails(&p.rx_ns, MMAP_RX, &["-i", &p.rx_if, "--block-count", "0"]),
+            5,
+            "block count",
+        ),
+        (
+            fails(
+                &p.tx_ns,
+                UDP_TX,
+                &["--dst-ip", &p.rx_ip, "--count", "1", "--rate", "12"],
+            ),
+            7,
+            "no unit",
+        ),
+        (
+            fails(
+                &p.tx_ns,
+                UDP_TX,
+                &["--dst-ip", &p.rx_ip, "--count", "1", "--size", "2000"],
+            ),
+            6,
+            "does not fit the MTU",
+        ),
+        (
+            fails(
+                &p.tx_ns,
+                "setpriv",
+                &[
+                    "--bounding-set",
+                    "-net_raw",
+                    "--inh-caps",
+                    "-net_raw",
+                    MMAP_TX,
+                    "-i",
+                    &p.tx_if,
+                    "--dst-ip",
+                    &p.rx_ip,
+                    "--count",
+                    "1",
+                ],
+            ),
+            3,
+            "CAP_NET_RAW",
+        ),
+        (
+            fails(
+                &p.rx_ns,
+                "setpriv",
+                &[
+                    "--bounding-set",
+                    "-net_raw",
+                    "--inh-caps",
+                    "-net_raw",
+                    MMAP_RX,
+                    "-i",
+                    &p.rx_if,
+                ],
+            ),
+            3,
+            "CAP_NET_RAW",
+        ),
+    ];
+    for ((code, err), want_code, want_text) in cases {
+        assert_eq!(code, want_code, "{err}");
+        assert!(err.contains(want_text), "{err:?} should say {want_text:?}");
+    }
+    ip(&["-n", &p.rx_ns, "link", "set", &p.rx_if, "down"]);
+    let (code, err) = fails(&p.rx_ns, MMAP_RX, &["-i", &p.rx_if]);
+    assert_eq!(code, 4);
+    assert!(err.contains("is down"), "{err}");
+}
