@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# macvlan: a macvlan interface in bridge mode for each namespace, on a parent made for the
+# purpose: one end of a veth pair in the host namespace (never a real uplink such as eth0).
+# Two macvlans on one parent in bridge mode switch frames to each other inside the driver.
+#
+#   pkmmv0 (parent) ==veth== pkmmv1
+#     |- macvlan -> [pktmmap-macvlan-tx] pkm0 10.77.4.1
+#     `- macvlan -> [pktmmap-macvlan-rx] pkm0 10.77.4.2
+. "$(dirname "$0")/lib.sh"
+
+S=macvlan; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=4; PARENT=pkmmv0
+
+case "${1:-}" in
+  up)
+    ns_add "$TX"; ns_add "$RX"
+    if ! ip link show $PARENT >/dev/null 2>&1; then
+      ip link add $PARENT type veth peer name pkmmv1
+    fi
+    quiet_host_link $PARENT; quiet_host_link pkmmv1
+    ip link set $PARENT up; ip link set pkmmv1 up
+    for side in tx rx; do
+      ns=$TX; [ $side = rx ] && ns=$RX
+      if ! ns_has_link "$ns" pkm0; then
+        ip link add pkmmv$side link $PARENT type macvlan mode bridge
+        ip link set pkmmv$side netns "$ns"
+        ip -n "$ns" link set pkmmv$side name pkm0
+      fi
+    done
+    addr_up "$TX" pkm0 10.77.$NET.1/24
+    addr_up "$RX" pkm0 10.77.$NET.2/24
+    ;;
+  down) ns_del "$TX"; ns_del "$RX"; link_del $PARENT ;;
+  env) print_env $S "$TX" "$RX" pkm0 pkm0 $NET macvlan-bridge "parent $PARENT (veth)" ;;
+  *) usage $S ;;
+esac
