@@ -10,10 +10,12 @@
 //! - [`report`]: the summaries the tools print.
 //! - [`net`]: interface facts and neighbour resolution.
 //! - [`cli`]: exit codes, signals and other edges shared by the binaries.
+//! - [`experiment`]: set-ups, scenario profiles, the runner, results and charts.
 #![deny(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod cli;
+pub mod experiment;
 pub mod net;
 pub mod pace;
 pub mod report;

@@ -1,0 +1,18 @@
+//! Experiments: network set-ups, scenario profiles, the runner, the results CSV, the
+//! comparison with the thesis, and charts.
+//!
+//! - [`setup`]: the set-up scripts in `experiments/setups/` (up, down, env).
+//! - [`profile`]: scenario profiles in `experiments/scenarios/` expanded into points.
+//! - [`run`]: one measured run of one app at one point.
+//! - [`runner`]: every set-up x point x repetition x app, a CSV row each.
+//! - [`results`]: the CSV schema and the append-only results file.
+//! - [`compare`]: mmap/udp ratios beside the thesis's published ones.
+//! - [`chart`]: SVG and PNG charts of a results directory.
+
+pub mod chart;
+pub mod compare;
+pub mod profile;
+pub mod results;
+pub mod run;
+pub mod runner;
+pub mod setup;

@@ -1,0 +1,231 @@
+//! Scenario profiles: data files (`experiments/scenarios/*.toml`) expanded into run points.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::pace::Rate;
+use crate::wire::PROBE_LEN;
+
+/// The parameter a scenario varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Param {
+    /// Packets per run.
+    Count,
+    /// Transmit rate.
+    Rate,
+    /// UDP payload size.
+    Size,
+}
+
+impl fmt::Display for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Param::Count => "count",
+            Param::Rate => "rate",
+            Param::Size => "size",
+        })
+    }
+}
+
+/// One scenario as written in a profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Its name (`count`, `rate`, `size`).
+    pub name: String,
+    /// The parameter varied.
+    pub vary: Param,
+    /// The values it takes, in order.
+    pub values: Vec<String>,
+    /// Packets per run, unless varied.
+    pub count: Option<u64>,
+    /// UDP payload bytes, unless varied.
+    pub size: Option<usize>,
+    /// Transmit rate, unless varied.
+    pub rate: Option<String>,
+}
+
+/// A profile: scenarios and how often to repeat them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Its name.
+    pub name: String,
+    /// One line on what it is for.
+    pub description: String,
+    /// Repetitions of every point.
+    pub repetitions: u32,
+    /// The scenarios.
+    #[serde(rename = "scenario")]
+    pub scenarios: Vec<Scenario>,
+}
+
+/// One fully specified run configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// Scenario name.
+    pub scenario: String,
+    /// The parameter varied.
+    pub param: Param,
+    /// The value it has here, as written.
+    pub value: String,
+    /// Packets.
+    pub count: u64,
+    /// UDP payload bytes.
+    pub size: usize,
+    /// Transmit rate.
+    pub rate: Rate,
+}
+
+impl Profile {
+    /// Reads and checks a profile file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
+        let p: Profile =
+            toml::from_str(&text).map_err(|e| format!("profile {}: {e}", path.display()))?;
+        p.points()
+            .map_err(|e| format!("profile {}: {e}", path.display()))?;
+        Ok(p)
+    }
+
+    /// Every point of every scenario, in file order.
+    pub fn points(&self) -> Result<Vec<Point>, String> {
+        let mut out = Vec::new();
+        for s in &self.scenarios {
+            if s.values.is_empty() {
+                return Err(format!("scenario {} has no values", s.name));
+            }
+            for v in &s.values {
+                let count = match s.vary {
+                    Param::Count => v
+                        .parse()
+                        .map_err(|_| format!("scenario {}: count {v:?} is not a number", s.name))?,
+                    _ => s
+                        .count
+                        .ok_or_else(|| format!("scenario {} needs a count", s.name))?,
+                };
+                let size = match s.vary {
+                    Param::Size => v
+                        .parse()
+                        .map_err(|_| format!("scenario {}: size {v:?} is not a number", s.name))?,
+                    _ => s
+                        .size
+                        .ok_or_else(|| format!("scenario {} needs a size", s.name))?,
+                };
+                let rate_text = match s.vary {
+                    Param::Rate => v.clone(),
+                    _ => s
+                        .rate
+                        .clone()
+                        .ok_or_else(|| format!("scenario {} needs a rate", s.name))?,
+                };
+                let rate = rate_text
+                    .parse::<Rate>()
+                    .map_err(|e| format!("scenario {}: {e}", s.name))?;
+                if count == 0 || size < PROBE_LEN {
+                    return Err(format!(
+                        "scenario {}: count must be > 0 and size >= {PROBE_LEN}",
+                        s.name
+                    ));
+                }
+                out.push(Point {
+                    scenario: s.name.clone(),
+                    param: s.vary,
+                    value: v.clone(),
+                    count,
+                    size,
+                    rate,
+                });
+            }
+        }
+        if self.repetitions == 0 {
+            return Err("repetitions must be at least 1".into());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str) -> Profile {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("experiments/scenarios")
+            .join(format!("{name}.toml"));
+        Profile::load(&path).unwrap()
+    }
+
+    #[test]
+    fn the_thesis_profile_has_exactly_the_thesis_values() {
+        let p = profile("thesis");
+        assert_eq!(p.repetitions, 3);
+        let pts = p.points().unwrap();
+        let of = |s: &str| {
+            pts.iter()
+                .filter(|p| p.scenario == s)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let count = of("count");
+        assert_eq!(
+            count.iter().map(|p| p.count).collect::<Vec<_>>(),
+            [2_000_000, 4_000_000, 6_000_000, 8_000_000, 10_000_000]
+        );
+        assert!(count
+            .iter()
+            .all(|p| p.size == 64 && p.rate == Rate::BitsPerSecond(500_000_000)));
+        let rate = of("rate");
+        assert_eq!(
+            rate.iter().map(|p| p.rate).collect::<Vec<_>>(),
+            [200, 400, 600, 800]
+                .map(|m| Rate::BitsPerSecond(m * 1_000_000))
+                .into_iter()
+                .chain([Rate::Max])
+                .collect::<Vec<_>>()
+        );
+        assert!(rate.iter().all(|p| p.count == 1_000_000 && p.size == 64));
+        let size = of("size");
+        assert_eq!(
+            size.iter().map(|p| p.size).collect::<Vec<_>>(),
+            [64, 128, 256, 512, 1024]
+        );
+        assert!(size
+            .iter()
+            .all(|p| p.count == 1_000_000 && p.rate == Rate::BitsPerSecond(500_000_000)));
+    }
+
+    #[test]
+    fn default_and_quick_have_the_same_shape() {
+        for name in ["default", "quick"] {
+            let pts = profile(name).points().unwrap();
+            for s in ["count", "rate", "size"] {
+                assert!(pts.iter().any(|p| p.scenario == s), "{name} lacks {s}");
+            }
+            assert!(
+                pts.iter().any(|p| p.rate == Rate::Max),
+                "{name} lacks a max point"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_profiles_say_what_is_wrong() {
+        let bad = r#"name = "x"
+description = "x"
+repetitions = 1
+[[scenario]]
+name = "rate"
+vary = "rate"
+values = ["fast"]
+count = 10
+size = 64
+"#;
+        let p: Profile = toml::from_str(bad).unwrap();
+        assert!(p.points().unwrap_err().contains("cannot parse rate"));
+    }
+}

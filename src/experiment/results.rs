@@ -1,0 +1,382 @@
+//! The results CSV: one row per run, appended whole, never rewritten.
+//!
+//! The file name carries the schema version (`runs-v1.csv`); a schema change starts a new file
+//! instead of mixing columns. Each row is written with a single `write(2)` to a file opened
+//! with `O_APPEND` and then synced, and a file found with a torn last line (a writer killed
+//! mid-row) has that fragment cut off before anything is appended.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the column set below; bump it whenever a column changes.
+pub const SCHEMA: u32 = 1;
+
+/// One run, as one CSV row. Column order is field order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Schema version of this row.
+    pub schema: u32,
+    /// When the runner started this run (UTC, RFC 3339).
+    pub time: String,
+    /// Set-up name.
+    pub setup: String,
+    /// `netns` (tools in namespaces) or `docker` (tools in containers).
+    pub engine: String,
+    /// What switched the frames.
+    pub datapath: String,
+    /// Receive-side fate of test packets: `stack`, `ingress-drop` (mmap) or `socket` (udp).
+    pub fate: String,
+    /// Whether RPS moved the receiver's softirq to another core.
+    pub rps: bool,
+    /// Profile name.
+    pub profile: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Parameter varied.
+    pub param: String,
+    /// Its value in this run.
+    pub value: String,
+    /// `mmap` or `udp`.
+    pub app: String,
+    /// Repetition number, from 1.
+    pub repetition: u32,
+    /// Requested rate.
+    pub requested_rate: String,
+    /// Packets requested.
+    pub count: u64,
+    /// UDP payload bytes.
+    pub size: usize,
+    /// Packets the sender handed to the kernel.
+    pub sent: Option<u64>,
+    /// Sender's rate, packets per second.
+    pub tx_pps: Option<f64>,
+    /// Sender's retries on a full queue.
+    pub tx_retries: Option<u64>,
+    /// Well-formed datagrams received.
+    pub received: Option<u64>,
+    /// Distinct sequence numbers.
+    pub unique: Option<u64>,
+    /// Sequence numbers never seen.
+    pub lost: Option<u64>,
+    /// Duplicate arrivals.
+    pub duplicates: Option<u64>,
+    /// Reordered arrivals.
+    pub reordered: Option<u64>,
+    /// Kernel drops at the receiver (ring or socket buffer).
+    pub kernel_drops: Option<u64>,
+    /// Frames the receiver ignored.
+    pub ignored: Option<u64>,
+    /// First arrival, ns since the epoch.
+    pub first_arrival_ns: Option<u64>,
+    /// Last arrival, ns since the epoch.
+    pub last_arrival_ns: Option<u64>,
+    /// Last minus first arrival, seconds.
+    pub duration_s: Option<f64>,
+    /// Received packets per second (the thesis's throughput).
+    pub pps: Option<f64>,
+    /// Received Ethernet frame Mbit/s.
+    pub mbps: Option<f64>,
+    /// Latency median, ns.
+    pub latency_p50_ns: Option<u64>,
+    /// Latency 90th percentile, ns.
+    pub latency_p90_ns: Option<u64>,
+    /// Latency 99th percentile, ns.
+    pub latency_p99_ns: Option<u64>,
+    /// Latency 99.9th percentile, ns.
+    pub latency_p99_9_ns: Option<u64>,
+    /// Latency maximum, ns.
+    pub latency_max_ns: Option<u64>,
+    /// Sender CPU seconds (user + system).
+    pub tx_cpu_s: Option<f64>,
+    /// Receiver CPU seconds (user + system).
+    pub rx_cpu_s: Option<f64>,
+    /// `ok`, `partial`, `failed` or `skipped`.
+    pub status: String,
+    /// Why, when not ok.
+    pub reason: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// pktmmap version.
+    pub tool_version: String,
+    /// Git commit of the tools.
+    pub git_commit: String,
+}
+
+/// The header line for the current schema.
+pub fn header() -> String {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(true)
+        .from_writer(Vec::new());
+    // Serialising a default row writes the header, then the row; keep the first line.
+    let _ = w.serialize(Row::default());
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// An open results file.
+#[derive(Debug)]
+pub struct ResultsFile {
+    path: PathBuf,
+    file: File,
+}
+
+impl ResultsFile {
+    /// Opens (or creates) the current schema's file in `dir` for appending. An existing file
+    /// with another header is left alone and a new numbered file is used.
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let head = header();
+        for n in 1.. {
+            let name = if n == 1 {
+                format!("runs-v{SCHEMA}.csv")
+            } else {
+                format!("runs-v{SCHEMA}-{n}.csv")
+            };
+            let path = dir.join(name);
+            if !path.exists() {
+                let mut file = OpenOptions::new()
+                    .create_new(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                file.write_all(format!("{head}\n").as_bytes())
+                    .and_then(|_| file.sync_data())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                return Ok(Self { path, file });
+            }
+            let mut file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            let mut text = String::new();
+            file.read_to_string(&mut text)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if text.lines().next() != Some(head.as_str()) {
+                continue;
+            }
+            if !text.ends_with('\n') {
+                // A writer died mid-row: drop the fragment, keep every whole row.
+                let keep = text.rfind('\n').map_or(0, |i| i + 1);
+                file.set_len(keep as u64)
+                    .and_then(|_| file.seek(SeekFrom::End(0)).map(|_| ()))
+                    .map_err(|e| format!("cannot repair {}: {e}", path.display()))?;
+                eprintln!("note: removed a torn last line from {}", path.display());
+            }
+            return Ok(Self { path, file });
+        }
+        unreachable!("the loop above returns")
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one row, whole, and syncs it to disk.
+    pub fn append(&mut self, row: &Row) -> Result<(), String> {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.serialize(row)
+            .map_err(|e| format!("cannot format a row: {e}"))?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| format!("cannot format a row: {e}"))?;
+        self.file
+            .write_all(&bytes)
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| format!("cannot append to {}: {e}", self.path.display()))
+    }
+}
+
+/// Reads every row of every `runs-v*.csv` of the current schema in `dir`.
+pub fn read_rows(dir: &Path) -> Result<Vec<Row>, String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("runs-v{SCHEMA}")) && n.ends_with(".csv"))
+        })
+        .collect();
+    files.sort();
+    let mut rows = Vec::new();
+    for f in files {
+        let mut r = csv::Reader::from_path(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        for row in r.deserialize() {
+            rows.push(row.map_err(|e| format!("{}: {e}", f.display()))?);
+        }
+    }
+    Ok(rows)
+}
+
+/// Facts about this machine recorded in every row.
+#[derive(Debug, Clone, Default)]
+pub struct Machine {
+    /// Kernel release.
+    pub kernel: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// Git commit of the tools, or `unknown`.
+    pub git_commit: String,
+}
+
+impl Machine {
+    /// Reads the kernel release and CPU model, and asks git (in `repo`) for the commit.
+    pub fn probe(repo: &Path) -> Self {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let git_commit = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["rev-parse", "--short=12", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Self {
+            kernel,
+            cpu_model,
+            git_commit,
+        }
+    }
+}
+
+/// Now as RFC 3339 UTC (`2026-11-22T01:02:03Z`).
+pub fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    utc(secs)
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+pub fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("pktmmap-results-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn row(value: &str) -> Row {
+        Row {
+            schema: SCHEMA,
+            setup: "native".into(),
+            app: "mmap".into(),
+            value: value.into(),
+            pps: Some(123.5),
+            status: "ok".into(),
+            reason: "a, \"quoted\" reason".into(),
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_and_appending_keeps_earlier_rows() {
+        let d = tmpdir("roundtrip");
+        ResultsFile::open(&d).unwrap().append(&row("1")).unwrap();
+        ResultsFile::open(&d).unwrap().append(&row("2")).unwrap();
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows, vec![row("1"), row("2")]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_and_whole_rows_stay() {
+        let d = tmpdir("torn");
+        ResultsFile::open(&d).unwrap().append(&row("1")).unwrap();
+        let path = d.join(format!("runs-v{SCHEMA}.csv"));
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"1,2026-11-22T00:00:00Z,nat").unwrap();
+        ResultsFile::open(&d).unwrap().append(&row("2")).unwrap();
+        assert_eq!(read_rows(&d).unwrap(), vec![row("1"), row("2")]);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_file_with_other_columns_is_never_appended_to() {
+        let d = tmpdir("schema");
+        std::fs::create_dir_all(&d).unwrap();
+        let old = d.join(format!("runs-v{SCHEMA}.csv"));
+        std::fs::write(&old, "some,other,columns\n1,2,3\n").unwrap();
+        let f = ResultsFile::open(&d).unwrap();
+        assert_eq!(f.path(), d.join(format!("runs-v{SCHEMA}-2.csv")));
+        assert_eq!(
+            std::fs::read_to_string(&old).unwrap(),
+            "some,other,columns\n1,2,3\n"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_header_names_every_column_once() {
+        let h = header();
+        assert!(h.starts_with("schema,time,setup,engine,datapath,fate,rps,"));
+        let cols: Vec<&str> = h.split(',').collect();
+        let mut sorted = cols.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), cols.len());
+        assert!(
+            cols.contains(&"kernel_drops")
+                && cols.contains(&"latency_p99_9_ns")
+                && cols.contains(&"git_commit")
+        );
+    }
+
+    #[test]
+    fn formats_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_795_306_596), "2026-11-22T00:16:36Z");
+    }
+}

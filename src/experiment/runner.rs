@@ -1,0 +1,228 @@
+//! The scenario runner: every set-up x point x repetition x app, one CSV row each.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::profile::{Point, Profile};
+use super::results::{utc_now, Machine, ResultsFile, Row, SCHEMA};
+use super::run::{run_point, App, Fate, RunConfig, RunResult, RunStatus};
+use super::setup::{self, SetupEnv};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The profile.
+    pub profile: Profile,
+    /// Set-ups, in order.
+    pub setups: Vec<String>,
+    /// Apps; each point runs them alternately.
+    pub apps: Vec<App>,
+    /// Repetitions of every point.
+    pub repetitions: u32,
+    /// Receive-side fate for mmap runs.
+    pub fate: Fate,
+    /// Receiver idle timeout, seconds.
+    pub idle_timeout_s: f64,
+    /// Where the results go.
+    pub out: PathBuf,
+    /// `experiments/`.
+    pub experiments: PathBuf,
+    /// Where the four tools are.
+    pub bin_dir: PathBuf,
+}
+
+/// What a whole run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Every row written.
+    pub rows: Vec<Row>,
+    /// The CSV file.
+    pub csv: PathBuf,
+    /// True if the user stopped it early.
+    pub interrupted: bool,
+}
+
+/// Tears a set-up down when dropped, also on error or interruption.
+struct SetupGuard<'a> {
+    experiments: &'a Path,
+    name: &'a str,
+}
+
+impl Drop for SetupGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = setup::down(self.experiments, self.name) {
+            eprintln!("warning: {e}");
+        }
+    }
+}
+
+fn base_row(plan: &Plan, machine: &Machine, setup: &str) -> Row {
+    Row {
+        schema: SCHEMA,
+        time: utc_now(),
+        setup: setup.to_string(),
+        engine: "netns".into(),
+        profile: plan.profile.name.clone(),
+        kernel: machine.kernel.clone(),
+        cpu_model: machine.cpu_model.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit: machine.git_commit.clone(),
+        ..Row::default()
+    }
+}
+
+fn fill_row(
+    mut row: Row,
+    env: &SetupEnv,
+    plan: &Plan,
+    p: &Point,
+    app: App,
+    rep: u32,
+    r: &RunResult,
+) -> Row {
+    row.datapath = env.datapath.clone();
+    row.fate = plan.fate.label(app).into();
+    row.scenario = p.scenario.clone();
+    row.param = p.param.to_string();
+    row.value = p.value.clone();
+    row.app = app.as_str().into();
+    row.repetition = rep;
+    row.requested_rate = p.rate.to_string();
+    row.count = p.count;
+    row.size = p.size;
+    if let Some(t) = &r.tx {
+        row.sent = Some(t.sent);
+        row.tx_pps = Some(t.pps);
+        row.tx_retries = Some(t.retries);
+        row.tx_cpu_s = Some(t.cpu_user_s + t.cpu_sys_s);
+    }
+    if let Some(x) = &r.rx {
+        let c = &x.counts;
+        row.received = Some(c.received);
+        row.unique = Some(c.unique);
+        row.lost = Some(c.lost);
+        row.duplicates = Some(c.duplicates);
+        row.reordered = Some(c.reordered);
+        row.kernel_drops = Some(x.kernel_drops);
+        row.ignored = Some(c.ignored);
+        row.first_arrival_ns = c.first_arrival_ns;
+        row.last_arrival_ns = c.last_arrival_ns;
+        row.duration_s = Some(c.duration_s);
+        row.pps = Some(c.pps);
+        row.mbps = Some(c.mbps);
+        row.latency_p50_ns = c.latency.p50_ns;
+        row.latency_p90_ns = c.latency.p90_ns;
+        row.latency_p99_ns = c.latency.p99_ns;
+        row.latency_p99_9_ns = c.latency.p99_9_ns;
+        row.latency_max_ns = c.latency.max_ns;
+        row.rx_cpu_s = Some(x.cpu_user_s + x.cpu_sys_s);
+    }
+    row.status = r.status.as_str().into();
+    row.reason = r.reason.clone();
+    row
+}
+
+/// Runs the plan, appending a row per run to the results file in `plan.out`.
+pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
+    let points = plan.profile.points()?;
+    let mut csv = ResultsFile::open(&plan.out)?;
+    let machine = Machine::probe(&plan.experiments);
+    let per_setup: u64 = points.iter().map(|p| p.count).sum::<u64>()
+        * u64::from(plan.repetitions)
+        * plan.apps.len() as u64;
+    let bar = ProgressBar::with_draw_target(
+        Some(per_setup * plan.setups.len() as u64),
+        ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent}% ETA {eta} {msg}")
+            .map_err(|e| e.to_string())?
+            .progress_chars("=> "),
+    );
+    let mut rows = Vec::new();
+    let mut write = |row: Row, rows: &mut Vec<Row>| -> Result<(), String> {
+        csv.append(&row)?;
+        rows.push(row);
+        Ok(())
+    };
+
+    'setups: for name in &plan.setups {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        // Start clean: a killed earlier run may have left this set-up half made.
+        let _ = setup::down(&plan.experiments, name);
+        bar.set_message(format!("{name}: setting up"));
+        let outcome = setup::up(&plan.experiments, name)?;
+        let _guard = SetupGuard {
+            experiments: &plan.experiments,
+            name,
+        };
+        let env = match outcome.into_env() {
+            Ok(env) => env,
+            Err((status, reason)) => {
+                bar.suspend(|| eprintln!("{name}: {status}: {reason}"));
+                let mut row = base_row(plan, &machine, name);
+                row.status = status.into();
+                row.reason = reason;
+                write(row, &mut rows)?;
+                bar.inc(per_setup);
+                continue;
+            }
+        };
+        for p in &points {
+            for rep in 1..=plan.repetitions {
+                for &app in &plan.apps {
+                    if stop.load(Ordering::Relaxed) {
+                        break 'setups;
+                    }
+                    bar.set_message(format!(
+                        "{name} {} {}={} {} #{rep}",
+                        p.scenario,
+                        p.param,
+                        p.value,
+                        app.as_str()
+                    ));
+                    let row = base_row(plan, &machine, name);
+                    let result = run_point(&RunConfig {
+                        env: &env,
+                        bin_dir: &plan.bin_dir,
+                        app,
+                        point: p,
+                        fate: plan.fate,
+                        tx_cpu: 0,
+                        rx_cpu: 1,
+                        idle_timeout_s: plan.idle_timeout_s,
+                        stop,
+                    });
+                    let row = fill_row(row, &env, plan, p, app, rep, &result);
+                    bar.suspend(|| {
+                        eprintln!(
+                            "{name:<13} {:<5} {:>9} {:<4} #{rep} {:>9} pps  received {}/{}  lost {} drops {}  {}{}",
+                            p.scenario,
+                            p.value,
+                            app.as_str(),
+                            row.pps.map_or("-".into(), |v| format!("{v:.0}")),
+                            row.received.map_or("-".into(), |v| v.to_string()),
+                            p.count,
+                            row.lost.map_or("-".into(), |v| v.to_string()),
+                            row.kernel_drops.map_or("-".into(), |v| v.to_string()),
+                            row.status,
+                            if result.status == RunStatus::Ok { String::new() } else { format!(": {}", row.reason) }
+                        )
+                    });
+                    write(row, &mut rows)?;
+                    bar.inc(p.count);
+                }
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(Outcome {
+        rows,
+        csv: csv.path().to_path_buf(),
+        interrupted: stop.load(Ordering::Relaxed),
+    })
+}

@@ -1,0 +1,190 @@
+//! The network set-ups: scripts in `experiments/setups/NAME.sh`, run with fixed arguments
+//! (never a shell string), whose `env` output says where to run the tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The set-ups, in the order the runner visits them.
+pub const SETUPS: [&str; 5] = ["native", "bridge", "ovs", "macvlan", "macvlan-trunk"];
+
+/// Exit code of a set-up script that cannot exist on this machine.
+pub const SKIP_EXIT: i32 = 3;
+
+/// Where the sender and receiver of a set-up live.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SetupEnv {
+    /// Set-up name.
+    pub setup: String,
+    /// Sender's network namespace.
+    pub tx_ns: String,
+    /// Receiver's network namespace.
+    pub rx_ns: String,
+    /// Sender's interface.
+    pub tx_if: String,
+    /// Receiver's interface.
+    pub rx_if: String,
+    /// Sender's address.
+    pub tx_ip: String,
+    /// Receiver's address.
+    pub rx_ip: String,
+    /// What switches the frames (veth, linux-bridge, ovs-netdev, macvlan-bridge, ...).
+    pub datapath: String,
+    /// Anything else worth recording.
+    pub note: String,
+}
+
+/// What bringing a set-up up gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupOutcome {
+    /// Ready.
+    Up(SetupEnv),
+    /// Not possible on this machine, with the script's reason.
+    Skipped(String),
+    /// The script failed.
+    Failed(String),
+}
+
+impl SetupOutcome {
+    /// The set-up's environment, or `(status, reason)` with status `skipped` or `failed`.
+    pub fn into_env(self) -> Result<SetupEnv, (&'static str, String)> {
+        match self {
+            SetupOutcome::Up(env) => Ok(env),
+            SetupOutcome::Skipped(reason) => Err(("skipped", reason)),
+            SetupOutcome::Failed(reason) => Err(("failed", reason)),
+        }
+    }
+}
+
+/// Finds `experiments/` : the given directory, `$PKTMMAP_EXPERIMENTS`, `./experiments`, or
+/// next to the executable's repository (`target/release/../../experiments`).
+pub fn experiments_dir(given: Option<&Path>) -> Result<PathBuf, String> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(g) = given {
+        candidates.push(g.to_path_buf());
+    }
+    if let Some(e) = std::env::var_os("PKTMMAP_EXPERIMENTS") {
+        candidates.push(PathBuf::from(e));
+    }
+    candidates.push(PathBuf::from("experiments"));
+    if let Ok(exe) = std::env::current_exe() {
+        for up in exe.ancestors().skip(1).take(4) {
+            candidates.push(up.join("experiments"));
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|c| c.join("setups/lib.sh").is_file())
+        .ok_or_else(|| "cannot find the experiments/ directory: run from the repository, or set PKTMMAP_EXPERIMENTS".into())
+}
+
+fn script(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    if !SETUPS.contains(&name) {
+        return Err(format!(
+            "unknown set-up {name:?}: choose from {}",
+            SETUPS.join(", ")
+        ));
+    }
+    Ok(dir.join("setups").join(format!("{name}.sh")))
+}
+
+fn run_script(path: &Path, verb: &str) -> Result<(i32, String, String), String> {
+    let out = Command::new("bash")
+        .arg(path)
+        .arg(verb)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// Parses the `KEY=VALUE` lines of a script's `env` output.
+pub fn parse_env(text: &str) -> SetupEnv {
+    let mut e = SetupEnv::default();
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let v = v.trim().trim_matches('"').to_string();
+        match k.trim() {
+            "SETUP" => e.setup = v,
+            "TX_NS" => e.tx_ns = v,
+            "RX_NS" => e.rx_ns = v,
+            "TX_IF" => e.tx_if = v,
+            "RX_IF" => e.rx_if = v,
+            "TX_IP" => e.tx_ip = v,
+            "RX_IP" => e.rx_ip = v,
+            "DATAPATH" => e.datapath = v,
+            "NOTE" => e.note = v,
+            _ => {}
+        }
+    }
+    e
+}
+
+/// Brings set-up `name` up (idempotent).
+pub fn up(dir: &Path, name: &str) -> Result<SetupOutcome, String> {
+    let path = script(dir, name)?;
+    let (code, out, err) = run_script(&path, "up")?;
+    if code == SKIP_EXIT {
+        let reason = out
+            .lines()
+            .chain(err.lines())
+            .find_map(|l| l.strip_prefix("SKIP: "))
+            .unwrap_or("skipped");
+        return Ok(SetupOutcome::Skipped(reason.to_string()));
+    }
+    if code != 0 {
+        return Ok(SetupOutcome::Failed(format!(
+            "{name}.sh up exited {code}: {}",
+            err.trim()
+        )));
+    }
+    let (code, out, err) = run_script(&path, "env")?;
+    if code != 0 {
+        return Ok(SetupOutcome::Failed(format!(
+            "{name}.sh env exited {code}: {}",
+            err.trim()
+        )));
+    }
+    Ok(SetupOutcome::Up(parse_env(&out)))
+}
+
+/// Tears set-up `name` down.
+pub fn down(dir: &Path, name: &str) -> Result<(), String> {
+    let path = script(dir, name)?;
+    match run_script(&path, "down")? {
+        (0, _, _) => Ok(()),
+        (code, _, err) => Err(format!("{name}.sh down exited {code}: {}", err.trim())),
+    }
+}
+
+/// Removes every set-up's leftovers by name prefix; returns what it removed.
+pub fn down_all(dir: &Path) -> Result<String, String> {
+    match run_script(&dir.join("setups/down-all.sh"), "all")? {
+        (0, out, _) => Ok(out),
+        (code, _, err) => Err(format!("down-all.sh exited {code}: {}", err.trim())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_scripts_env_output() {
+        let e = parse_env("SETUP=ovs\nTX_NS=a\nRX_NS=b\nTX_IF=pkm0\nRX_IF=pkm0\nTX_IP=10.77.3.1\nRX_IP=10.77.3.2\nDATAPATH=ovs-netdev\nNOTE=\"Open vSwitch netdev datapath\"\n");
+        assert_eq!(e.setup, "ovs");
+        assert_eq!(e.rx_ip, "10.77.3.2");
+        assert_eq!(e.datapath, "ovs-netdev");
+        assert_eq!(e.note, "Open vSwitch netdev datapath");
+    }
+
+    #[test]
+    fn only_known_setups_are_run() {
+        let e = script(Path::new("/x"), "eth0; rm -rf /").unwrap_err();
+        assert!(e.starts_with("unknown set-up"), "{e}");
+    }
+}

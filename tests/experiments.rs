@@ -1,0 +1,379 @@
+//! The scenario runner and the network set-ups, end to end. Needs root (CI runs it as root).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{root_or_skip, serial};
+use pktmmap::experiment::results::{header, read_rows};
+
+const PKTMMAP: &str = env!("CARGO_BIN_EXE_pktmmap");
+
+fn pktmmap(args: &[&str]) -> Output {
+    Command::new(PKTMMAP)
+        .args(args)
+        .output()
+        .expect("run pktmmap")
+}
+
+fn tmp(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("pktmmap-exp-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// Everything a set-up could leave behind: namespaces, host links and OVS bridges of ours.
+fn leftovers() -> Vec<String> {
+    let text = |c: &mut Command| {
+        c.output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let mut found: Vec<String> = text(Command::new("ip").args(["netns", "list"]))
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("pktmmap-") && !n.starts_with("pktmmap-t"))
+        .map(|n| format!("netns {n}"))
+        .collect();
+    found.extend(
+        text(Command::new("ip").args(["-o", "link", "show"]))
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n))
+            .filter(|n| n.starts_with("pkm") && !n.starts_with("pkt"))
+            .map(|n| format!("link {n}")),
+    );
+    found.extend(
+        text(Command::new("ovs-vsctl").args(["--timeout=3", "list-br"]))
+            .lines()
+            .filter(|b| b.starts_with("pkm"))
+            .map(|b| format!("ovs bridge {b}")),
+    );
+    found
+}
+
+#[test]
+fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
+    if !root_or_skip("the_quick_profile_runs_end_to_end_on_native_with_both_apps") {
+        return;
+    }
+    let _g = serial();
+    let out = tmp("quick");
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        "quick",
+        "--setup",
+        "native",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success(),
+        "pktmmap run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("mmap/udp ours"),
+        "ratio table missing: {stdout}"
+    );
+    let csv = std::fs::read_to_string(out.join("runs-v1.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some(header().as_str()));
+    let rows = read_rows(&out).unwrap();
+    // quick: 2 counts + 2 rates + 2 sizes, 1 repetition, 2 apps, alternating per point.
+    assert_eq!(rows.len(), 12);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!(r.app, if i % 2 == 0 { "mmap" } else { "udp" });
+        assert_eq!(
+            (r.setup.as_str(), r.engine.as_str(), r.datapath.as_str()),
+            ("native", "netns", "veth")
+        );
+        assert_eq!(r.fate, if r.app == "mmap" { "stack" } else { "socket" });
+        assert_eq!(r.sent, Some(r.count), "{r:?}");
+        let (unique, lost) = (r.unique.unwrap(), r.lost.unwrap());
+        assert_eq!(
+            unique + lost,
+            r.count,
+            "every packet is received or lost: {r:?}"
+        );
+        assert!(r.pps.unwrap() > 0.0 && r.duration_s.unwrap() > 0.0);
+        assert!(!r.kernel.is_empty() && !r.tool_version.is_empty());
+        if r.requested_rate == "100Mbps" {
+            assert_eq!(lost, 0, "a paced point loses nothing: {r:?}");
+        }
+    }
+    let charts = out.join("charts");
+    for f in [
+        "native-netns-count.png",
+        "native-netns-rate.svg",
+        "native-netns-size.png",
+        "ratio-vs-thesis.svg",
+    ] {
+        assert!(
+            std::fs::metadata(charts.join(f))
+                .map(|m| m.len() > 1000)
+                .unwrap_or(false),
+            "{f}"
+        );
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+fn experiments() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments")
+}
+
+#[test]
+fn every_setup_comes_up_carries_traffic_and_leaves_nothing_behind() {
+    if !root_or_skip("every_setup_comes_up_carries_traffic_and_leaves_nothing_behind") {
+        return;
+    }
+    let _g = serial();
+    for name in ["native", "bridge", "ovs", "macvlan"] {
+        let up = pktmmap(&["setup", "up", name]);
+        assert!(
+            up.status.success(),
+            "{name} up: {}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        // Up is idempotent.
+        assert!(
+            pktmmap(&["setup", "up", name]).status.success(),
+            "{name} up twice"
+        );
+        let env = Command::new("bash")
+            .arg(experiments().join(format!("setups/{name}.sh")))
+            .arg("env")
+            .output()
+            .unwrap();
+        let env = pktmmap::experiment::setup::parse_env(&String::from_utf8_lossy(&env.stdout));
+        if name == "ovs" {
+            assert!(
+                env.datapath.starts_with("ovs-"),
+                "the datapath is recorded: {env:?}"
+            );
+            let ports = Command::new("ovs-vsctl")
+                .args(["list-ports", "pkmovs0"])
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&ports.stdout)
+                    .split_whitespace()
+                    .collect::<Vec<_>>(),
+                ["pkmovsrx", "pkmovstx"]
+            );
+        }
+        let r = common::Receiver::start(
+            &env.rx_ns,
+            common::MMAP_RX,
+            &[
+                "-i",
+                &env.rx_if,
+                "--count",
+                "2000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        );
+        common::send(
+            &env.tx_ns,
+            common::MMAP_TX,
+            &[
+                "-i", &env.tx_if, "--dst-ip", &env.rx_ip, "--count", "2000", "--rate", "20kpps",
+                "--json",
+            ],
+        );
+        let (_, summary) = r.finish();
+        assert_eq!(common::u(&summary, "received"), 2000, "{name}: {summary}");
+        let down = pktmmap(&["setup", "down", name]);
+        assert!(
+            down.status.success(),
+            "{name} down: {}",
+            String::from_utf8_lossy(&down.stderr)
+        );
+        assert_eq!(leftovers(), Vec::<String>::new(), "after {name} down");
+    }
+}
+
+#[test]
+fn the_trunk_setup_reports_its_skip_where_the_kernel_lacks_8021q() {
+    if !root_or_skip("the_trunk_setup_reports_its_skip_where_the_kernel_lacks_8021q") {
+        return;
+    }
+    let _g = serial();
+    let has_vlan = Command::new("ip")
+        .args([
+            "link", "add", "pkmvq0", "type", "veth", "peer", "name", "pkmvq1",
+        ])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+        && Command::new("ip")
+            .args([
+                "link", "add", "link", "pkmvq0", "name", "pkmvq0.7", "type", "vlan", "id", "7",
+            ])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+    let _ = Command::new("ip").args(["link", "del", "pkmvq0"]).status();
+    let o = pktmmap(&["setup", "up", "macvlan-trunk"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    if has_vlan {
+        assert!(o.status.success(), "{out}");
+        assert!(pktmmap(&["setup", "down", "macvlan-trunk"])
+            .status
+            .success());
+    } else {
+        assert_eq!(o.status.code(), Some(3), "skip exit code; {out}");
+        assert!(out.contains("skipped") && out.contains("802.1Q"), "{out}");
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+#[test]
+fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
+    if !root_or_skip("a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up") {
+        return;
+    }
+    let _g = serial();
+    let out = tmp("failed");
+    std::fs::create_dir_all(&out).unwrap();
+    // A point whose frames cannot fit the MTU: the senders refuse it with exit code 6.
+    let profile = out.join("too-big.toml");
+    std::fs::write(
+        &profile,
+        "name = \"too-big\"\ndescription = \"a point that must fail\"\nrepetitions = 1\n[[scenario]]\nname = \"size\"\nvary = \"size\"\nvalues = [\"2000\", \"64\"]\ncount = 1000\nrate = \"10kpps\"\n",
+    )
+    .unwrap();
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--setup",
+        "bridge",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed point makes the run exit 1"
+    );
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].status, "failed");
+    assert!(
+        rows[0].reason.contains("does not fit the MTU"),
+        "{}",
+        rows[0].reason
+    );
+    assert_eq!(rows[1].status, "failed");
+    assert!(
+        rows[2..]
+            .iter()
+            .all(|r| r.status == "ok" && r.received == Some(1000)),
+        "it kept going: {rows:?}"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new(), "teardown after failures");
+
+    // SIGKILL mid-run leaves the set-up behind; the next run (or down --all) removes it.
+    let mut child = Command::new(PKTMMAP)
+        .args([
+            "run",
+            "--profile",
+            "quick",
+            "--setup",
+            "macvlan",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while leftovers().is_empty() && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !leftovers().is_empty(),
+        "the killed runner left its set-up behind"
+    );
+    let o = pktmmap(&["setup", "down", "--all"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("removed namespace pktmmap-macvlan-"));
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn the_runner_refuses_without_cap_net_admin() {
+    if !root_or_skip("the_runner_refuses_without_cap_net_admin") {
+        return;
+    }
+    let o = Command::new("setpriv")
+        .args([
+            "--bounding-set",
+            "-net_admin",
+            "--inh-caps",
+            "-net_admin",
+            PKTMMAP,
+            "run",
+            "--profile",
+            "quick",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("CAP_NET_ADMIN"));
+}
+
+#[test]
+fn the_ingress_drop_fate_is_applied_and_recorded() {
+    if !root_or_skip("the_ingress_drop_fate_is_applied_and_recorded") {
+        return;
+    }
+    let _g = serial();
+    let out = tmp("fate");
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        "quick",
+        "--setup",
+        "native",
+        "--app",
+        "mmap",
+        "--fate",
+        "ingress-drop",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        assert_eq!(
+            (r.status.as_str(), r.fate.as_str()),
+            ("ok", "ingress-drop"),
+            "{r:?}"
+        );
+        // The drop sits after the packet tap: mmap-rx still sees every packet.
+        assert_eq!(r.unique.unwrap() + r.lost.unwrap(), r.count);
+        assert_eq!(r.received, Some(r.count), "{r:?}");
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
