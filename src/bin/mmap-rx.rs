@@ -105,6 +105,7 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
         fanout: None,
     };
     let mut ring = RxRing::open(iface.index, &config).map_err(|e| cli::from_sys(TOOL, e))?;
+    cli::drop_capabilities()?;
     eprintln!(
         "{TOOL}: ready on {} port {} (ring {} x {} B)",
         iface.name, args.port, geometry.block_count, geometry.block_size
@@ -125,11 +126,16 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
             }
         }
     };
-    // Blocks already filled when we stopped are counted too: nothing seen is thrown away.
-    if reason != StopReason::Error {
-        while let Ok(Some(block)) = ring.next_block(Duration::ZERO) {
-            count_block(&block, args.port, &mut acct);
-        }
+    // Nothing seen is thrown away: packets in the block the kernel is still filling reach us
+    // when it retires that block (its timer runs even after the interface went away), so wait
+    // for that, then count every block handed over.
+    if reason != StopReason::Count {
+        std::thread::sleep(Duration::from_millis(
+            2 * u64::from(args.block_timeout_ms) + 5,
+        ));
+    }
+    while let Ok(Some(block)) = ring.next_block(Duration::ZERO) {
+        count_block(&block, args.port, &mut acct);
     }
     let kernel = ring.statistics().ok();
     let (cpu_user_s, cpu_sys_s) = cli::cpu_seconds();
@@ -143,6 +149,7 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
         freeze_count: kernel.map_or(0, |k| k.freeze_count),
         cpu_user_s,
         cpu_sys_s,
+        max_rss_kib: cli::max_rss_kib(),
         partial: matches!(reason, StopReason::Signal | StopReason::Error),
         stop_reason: reason,
         error,
@@ -163,6 +170,12 @@ fn count_block(block: &ring::Block<'_>, port: u16, acct: &mut RxAccounting) {
         };
         if (p.data.len() as u64) < u64::from(p.wire_len) {
             acct.on_ignored(IgnoreReason::TruncatedCapture);
+            continue;
+        }
+        // The kernel moves an 802.1Q tag into metadata before the tap: a frame that arrived
+        // tagged is not the untagged test flow of this interface.
+        if p.status & libc::TP_STATUS_VLAN_VALID != 0 {
+            acct.on_ignored(IgnoreReason::VlanTagged);
             continue;
         }
         // A locally generated packet with checksum offload has no UDP checksum yet
