@@ -11,11 +11,13 @@
 //! - [`net`]: interface facts and neighbour resolution.
 //! - [`cli`]: exit codes, signals and other edges shared by the binaries.
 //! - [`experiment`]: set-ups, scenario profiles, the runner, results and charts.
+//! - [`inject`]: sending crafted frames, to test receivers against odd traffic.
 #![deny(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 
 pub mod cli;
 pub mod experiment;
+pub mod inject;
 pub mod net;
 pub mod pace;
 pub mod report;

@@ -79,6 +79,15 @@ enum Cmd {
         /// A results directory.
         dir: PathBuf,
     },
+    /// Send raw Ethernet frames through a TX ring, to test a receiver against odd traffic.
+    /// Needs CAP_NET_RAW.
+    Inject {
+        /// Interface to send on.
+        #[arg(long, short = 'i')]
+        interface: String,
+        /// File of frames, one per line in hex (`#` comments); - for standard input.
+        frames: PathBuf,
+    },
     /// Bring one network set-up up or down.
     Setup {
         /// up or down.
@@ -145,6 +154,27 @@ fn run(args: Args) -> Result<i32, CliError> {
                 dir.join("charts").display()
             );
             Ok(0)
+        }
+        Cmd::Inject { interface, frames } => {
+            let text = if frames.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&frames)
+            }
+            .map_err(|e| {
+                CliError::new(
+                    Failure::Usage,
+                    format!("cannot read {}: {e}", frames.display()),
+                )
+            })?;
+            let list = pktmmap::inject::parse_hex_frames(&text).map_err(err(Failure::Usage))?;
+            let sent = pktmmap::inject::send_frames(&interface, &list)?;
+            println!("sent {sent} of {} frames on {interface}", list.len());
+            Ok(if sent == list.len() as u64 {
+                0
+            } else {
+                Failure::Runtime as i32
+            })
         }
         Cmd::Ratios { dir } => {
             let rows = read_rows(&dir).map_err(err(Failure::Runtime))?;

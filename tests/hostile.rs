@@ -1,0 +1,423 @@
+//! Hostile traffic end to end: crafted frames injected into the receiver's interface while
+//! mmap-rx (every frame into the ring) and udp-rx run; every category must land in the counter
+//! it belongs to. Needs root.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
+
+use common::*;
+use pktmmap::inject::to_hex_line;
+use pktmmap::wire::checksum::checksum;
+use pktmmap::wire::{Flow, FrameTemplate};
+
+const PKTMMAP: &str = env!("CARGO_BIN_EXE_pktmmap");
+const RUN: u32 = 4242;
+
+fn mac_of(ns: &str, dev: &str) -> [u8; 6] {
+    let out = Command::new("ip")
+        .args(["-n", ns, "-j", "link", "show", dev])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    pktmmap::net::parse_mac(v[0]["address"].as_str().unwrap()).unwrap()
+}
+
+fn fix_ip_checksum(f: &mut [u8]) {
+    let ihl = usize::from(f[14] & 0xf) * 4;
+    f[24] = 0;
+    f[25] = 0;
+    let end = (14 + ihl).min(f.len());
+    let c = checksum(&f[14..end]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Recomputes the UDP checksum of an unmodified-IHL (20-byte header) frame.
+fn fix_udp_checksum(f: &mut [u8]) {
+    use pktmmap::wire::checksum::{accumulate, fold};
+    f[40] = 0;
+    f[41] = 0;
+    let udp_len = u16::from_be_bytes([f[38], f[39]]) as u64;
+    let mut sum = accumulate(0, &f[26..34]) + 17 + udp_len;
+    sum = accumulate(sum, &f[34..34 + udp_len as usize]);
+    let c = !fold(sum);
+    f[40..42].copy_from_slice(&c.to_be_bytes());
+}
+
+#[test]
+fn every_kind_of_hostile_frame_lands_in_its_counter() {
+    if !root_or_skip("every_kind_of_hostile_frame_lands_in_its_counter") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    // No IPv6 chatter (router solicitations, MLD) in the capture.
+    for ns in [&p.tx_ns, &p.rx_ns] {
+        let _ = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "sysctl",
+                "-qw",
+                "net.ipv6.conf.all.disable_ipv6=1",
+            ])
+            .status();
+    }
+    let flow = Flow {
+        src_mac: mac_of(&p.tx_ns, &p.tx_if),
+        dst_mac: mac_of(&p.rx_ns, &p.rx_if),
+        src_ip: p.tx_ip.parse::<Ipv4Addr>().unwrap(),
+        dst_ip: p.rx_ip.parse::<Ipv4Addr>().unwrap(),
+        src_port: 9001,
+        dst_port: 9000,
+    };
+    // The "other port" frame makes the receiver's kernel answer with ICMP port unreachable;
+    // a permanent neighbour entry keeps the ARP exchange for that answer off the wire.
+    ip(&[
+        "-n",
+        &p.rx_ns,
+        "neigh",
+        "replace",
+        &p.tx_ip,
+        "lladdr",
+        &pktmmap::net::format_mac(&flow.src_mac),
+        "dev",
+        &p.rx_if,
+        "nud",
+        "permanent",
+    ]);
+    let t = FrameTemplate::new(&flow, 64, 1500, RUN).unwrap();
+    let probe = |seq: u64| {
+        let mut f = vec![0u8; t.len()];
+        t.write(&mut f, seq, 1);
+        f
+    };
+    let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut want: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut expect = |frames: &mut Vec<Vec<u8>>, f: Vec<u8>, reason: &'static str| {
+        frames.push(f);
+        *want.entry(reason).or_default() += 1;
+    };
+
+    // Counted as received.
+    for seq in 0..100 {
+        frames.push(probe(seq));
+    }
+    frames.push(probe(5)); // duplicate
+    frames.push(probe(6)); // duplicate
+    frames.push(probe(101));
+    frames.push(probe(100)); // reordered
+    frames.push(probe(9_999_999_999)); // beyond --count: out of range
+    {
+        // IP options (four NOPs): valid, seq 102.
+        let f = probe(102);
+        let mut g = f[..34].to_vec();
+        g.extend_from_slice(&[1, 1, 1, 1]);
+        g.extend_from_slice(&f[34..]);
+        g[14] = 0x46;
+        let total = u16::from_be_bytes([g[16], g[17]]) + 4;
+        g[16..18].copy_from_slice(&total.to_be_bytes());
+        fix_ip_checksum(&mut g);
+        frames.push(g);
+    }
+    {
+        // Total length smaller than the frame: trailing bytes are padding. seq 103.
+        let mut f = probe(103);
+        f.extend_from_slice(&[0xee; 20]);
+        frames.push(f);
+    }
+    {
+        // The largest frame the MTU allows: 1472 B of payload. seq 104.
+        let big = FrameTemplate::new(&flow, 1472, 1500, RUN).unwrap();
+        let mut f = vec![0u8; big.len()];
+        big.write(&mut f, 104, 1);
+        frames.push(f);
+    }
+    {
+        // A payload without the probe.
+        let mut f = probe(0);
+        f[42..46].copy_from_slice(b"NOPE");
+        fix_udp_checksum(&mut f);
+        frames.push(f);
+    }
+    {
+        // A probe of another run.
+        let other = FrameTemplate::new(&flow, 64, 1500, RUN + 1).unwrap();
+        let mut f = vec![0u8; other.len()];
+        other.write(&mut f, 0, 1);
+        frames.push(f);
+    }
+    let received = 100 + 2 + 2 + 1 + 3 + 1;
+
+    // Ignored, by reason.
+    expect(&mut frames, probe(0)[..24].to_vec(), "truncated_ipv4");
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[14] = 0x4f;
+            f.truncate(50);
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "truncated_ipv4",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[14] = 0x44;
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "bad_ipv4_header",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[14] = 0x65;
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "bad_ipv4_header",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[16..18].copy_from_slice(&3000u16.to_be_bytes());
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "bad_ipv4_length",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[24] ^= 0x5a;
+            f
+        },
+        "bad_ipv4_checksum",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[20] = 0x20;
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "fragment",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[20..22].copy_from_slice(&0x0010u16.to_be_bytes());
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "fragment",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[23] = 6;
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "not_udp",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[16..18].copy_from_slice(&24u16.to_be_bytes());
+            fix_ip_checksum(&mut f);
+            f
+        },
+        "truncated_udp",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[38..40].copy_from_slice(&5u16.to_be_bytes());
+            f
+        },
+        "bad_udp_length",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[60] ^= 1;
+            f
+        },
+        "bad_udp_checksum",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[36..38].copy_from_slice(&9999u16.to_be_bytes());
+            fix_udp_checksum(&mut f);
+            f
+        },
+        "other_port",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+            f
+        },
+        "not_ipv4",
+    );
+    expect(
+        &mut frames,
+        {
+            let mut f = probe(0);
+            f[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+            f.truncate(42);
+            f
+        },
+        "not_ipv4",
+    );
+    expect(
+        &mut frames,
+        {
+            // An 802.1Q-tagged copy of a valid probe.
+            let f = probe(0);
+            let mut g = f[..12].to_vec();
+            g.extend_from_slice(&[0x81, 0x00, 0x00, 0x07]);
+            g.extend_from_slice(&f[12..]);
+            g
+        },
+        "vlan_tagged",
+    );
+
+    let mmap = Receiver::start(
+        &p.rx_ns,
+        MMAP_RX,
+        &[
+            "-i",
+            &p.rx_if,
+            "--filter",
+            "none",
+            "--run-id",
+            &RUN.to_string(),
+            "--count",
+            "200",
+            "--idle-timeout",
+            "1",
+            "--json",
+        ],
+    );
+    let udp = Receiver::start(
+        &p.rx_ns,
+        UDP_RX,
+        &[
+            "--run-id",
+            &RUN.to_string(),
+            "--count",
+            "200",
+            "--idle-timeout",
+            "1",
+            "--json",
+        ],
+    );
+    let mut child = VethPair::cmd(&p.tx_ns, PKTMMAP, &["inject", "-i", &p.tx_if, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text: String = frames.iter().map(|f| to_hex_line(f) + "\n").collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "inject: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("sent {0} of {0} frames on {1}", frames.len(), p.tx_if)
+    );
+
+    let (code, m) = mmap.finish();
+    assert_eq!(code, 0, "mmap-rx kept running: {m}");
+    assert_eq!(u(&m, "received"), received, "{m}");
+    assert_eq!(u(&m, "unique"), 105);
+    assert_eq!(u(&m, "duplicates"), 2);
+    assert_eq!(u(&m, "reordered"), 1);
+    assert_eq!(u(&m, "out_of_range"), 1);
+    assert_eq!(u(&m, "no_probe"), 1);
+    assert_eq!(u(&m, "other_run"), 1);
+    assert_eq!(u(&m, "lost"), 200 - 105);
+    let got: BTreeMap<String, u64> =
+        serde_json::from_value(m["ignored_by_reason"].clone()).unwrap();
+    let want: BTreeMap<String, u64> = want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    assert_eq!(got, want, "ignored by reason");
+    assert_eq!(u(&m, "ignored"), want.values().sum::<u64>());
+
+    // The kernel's UDP stack drops every malformed frame itself; udp-rx sees what is valid.
+    let (code, d) = udp.finish();
+    assert_eq!(code, 0, "{d}");
+    assert_eq!(u(&d, "received"), received, "{d}");
+    assert_eq!(
+        (
+            u(&d, "unique"),
+            u(&d, "duplicates"),
+            u(&d, "other_run"),
+            u(&d, "no_probe")
+        ),
+        (105, 2, 1, 1),
+        "{d}"
+    );
+}
+
+#[test]
+fn deleting_the_interface_mid_run_is_a_clear_error_with_a_partial_summary() {
+    if !root_or_skip("deleting_the_interface_mid_run_is_a_clear_error_with_a_partial_summary") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let r = Receiver::start(&p.rx_ns, MMAP_RX, &["-i", &p.rx_if, "--json"]);
+    send(
+        &p.tx_ns,
+        UDP_TX,
+        &[
+            "--dst-ip", &p.rx_ip, "--count", "500", "--rate", "50kpps", "--json",
+        ],
+    );
+    ip(&["-n", &p.rx_ns, "link", "del", &p.rx_if]);
+    let (code, s) = r.finish();
+    assert_eq!(code, 1, "{s}");
+    assert_eq!(s["partial"], true);
+    assert_eq!(s["stop_reason"], "error");
+    assert!(
+        s["error"].as_str().unwrap().contains("Network is down"),
+        "{s}"
+    );
+    assert_eq!(
+        u(&s, "received"),
+        500,
+        "what was received before is kept: {s}"
+    );
+}
