@@ -205,6 +205,26 @@ pub fn exit_code_for(reason: StopReason) -> i32 {
     }
 }
 
+/// Gives up every capability (effective, permitted, inheritable, ambient) once the sockets and
+/// rings exist: the open fds keep working, and nothing later in the run can use CAP_NET_RAW.
+pub fn drop_capabilities() -> Result<(), CliError> {
+    use caps::CapSet;
+    for set in [
+        CapSet::Ambient,
+        CapSet::Inheritable,
+        CapSet::Effective,
+        CapSet::Permitted,
+    ] {
+        caps::clear(None, set).map_err(|e| {
+            CliError::new(
+                Failure::Runtime,
+                format!("cannot drop capabilities ({set:?}): {e}"),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// Pins the calling thread to one CPU core.
 pub fn pin_to_cpu(core: usize) -> Result<(), CliError> {
     let mut set = nix::sched::CpuSet::new();
@@ -222,6 +242,13 @@ pub fn cpu_seconds() -> (f64, f64) {
         }
         Err(_) => (0.0, 0.0),
     }
+}
+
+/// Peak resident memory of this process in KiB (`getrusage` `ru_maxrss`).
+pub fn max_rss_kib() -> u64 {
+    getrusage(UsageWho::RUSAGE_SELF)
+        .map(|u| u.max_rss().max(0) as u64)
+        .unwrap_or(0)
 }
 
 /// `CLOCK_REALTIME` in nanoseconds: the clock of the probe's send time and of the kernel's

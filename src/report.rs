@@ -115,6 +115,8 @@ pub struct RxSummary {
     pub cpu_user_s: f64,
     /// System CPU seconds of this process.
     pub cpu_sys_s: f64,
+    /// Peak resident memory of this process, KiB.
+    pub max_rss_kib: u64,
     /// True if the run was interrupted or failed: the figures cover only what was seen.
     pub partial: bool,
     /// Why it stopped.
@@ -160,6 +162,8 @@ pub struct TxSummary {
     pub cpu_user_s: f64,
     /// System CPU seconds of this process.
     pub cpu_sys_s: f64,
+    /// Peak resident memory of this process, KiB.
+    pub max_rss_kib: u64,
     /// True if the run was interrupted or failed.
     pub partial: bool,
     /// Why it stopped.

@@ -168,6 +168,8 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
             Duration::from_secs_f64(args.resolve_timeout.max(0.0)),
         )?,
     };
+    // The socket, the ring and the neighbour's address are all we needed privileges for.
+    cli::drop_capabilities()?;
     let run_id = args.run_id.unwrap_or_else(cli::fresh_run_id);
     let flow = Flow {
         src_mac,
@@ -290,6 +292,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
         },
         cpu_user_s,
         cpu_sys_s,
+        max_rss_kib: cli::max_rss_kib(),
         partial: matches!(reason, StopReason::Signal | StopReason::Error),
         stop_reason: reason,
         error,

@@ -136,6 +136,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
         freeze_count: 0,
         cpu_user_s,
         cpu_sys_s,
+        max_rss_kib: cli::max_rss_kib(),
         partial: matches!(reason, StopReason::Signal | StopReason::Error),
         stop_reason: reason,
         error,

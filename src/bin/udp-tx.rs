@@ -185,6 +185,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
         },
         cpu_user_s,
         cpu_sys_s,
+        max_rss_kib: cli::max_rss_kib(),
         partial: matches!(reason, StopReason::Signal | StopReason::Error),
         stop_reason: reason,
         error,

@@ -1,0 +1,206 @@
+//! Faults mid-run and least privilege. Needs root (to make namespaces; the tools themselves
+//! are then run with CAP_NET_RAW alone).
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// A small deterministic pseudo-random sequence (xorshift), so failures can be replayed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+/// Runs `args` in `ns`, sends `sig` after `delay`, and checks what an interrupted tool owes:
+/// exit 130 with a JSON summary marked partial (or exit 0 and a complete one if it finished
+/// first). Returns the summary.
+fn interrupt(
+    ns: &str,
+    tool: &str,
+    args: &[&str],
+    delay: Duration,
+    sig: Signal,
+) -> serde_json::Value {
+    let child = VethPair::cmd(ns, tool, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = kill(Pid::from_raw(child.id() as i32), sig);
+    let out = child.wait_with_output().unwrap();
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{tool} after {sig} at {delay:?}: no whole JSON summary ({e}): {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    match out.status.code() {
+        Some(130) => {
+            assert_eq!(s["partial"], true, "{tool}: {s}");
+            assert_eq!(s["stop_reason"], "signal");
+        }
+        Some(0) => assert_eq!(s["partial"], false, "{tool}: {s}"),
+        other => panic!("{tool} after {sig} at {delay:?}: exit {other:?}: {s}"),
+    }
+    s
+}
+
+#[test]
+fn sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries() {
+    if !root_or_skip("sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    for round in 0..4 {
+        let sig = if round % 2 == 0 {
+            Signal::SIGINT
+        } else {
+            Signal::SIGTERM
+        };
+        let delay = Duration::from_millis(50 + rng.next(400));
+        // Senders with more than they can finish in the delay.
+        let s = interrupt(
+            &p.tx_ns,
+            MMAP_TX,
+            &[
+                "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "50000000", "--json",
+            ],
+            delay,
+            sig,
+        );
+        assert!(u(&s, "sent") < 50_000_000);
+        assert_eq!(u(&s, "sent"), u(&s, "sent").min(u(&s, "count")));
+        let s = interrupt(
+            &p.tx_ns,
+            UDP_TX,
+            &[
+                "--dst-ip", &p.rx_ip, "--count", "50000000", "--rate", "200kpps", "--json",
+            ],
+            delay,
+            sig,
+        );
+        assert!(u(&s, "sent") < 50_000_000);
+        // Receivers, with traffic arriving while they are interrupted.
+        for (rx, args) in [
+            (MMAP_RX, vec!["-i", p.rx_if.as_str(), "--json"]),
+            (UDP_RX, vec!["--json"]),
+        ] {
+            let r = Receiver::start(&p.rx_ns, rx, &args);
+            let sender = VethPair::cmd(
+                &p.tx_ns,
+                UDP_TX,
+                &[
+                    "--dst-ip", &p.rx_ip, "--count", "1000000", "--rate", "100kpps",
+                ],
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+            std::thread::sleep(delay);
+            kill(Pid::from_raw(r.pid()), sig).unwrap();
+            let (code, s) = r.finish();
+            assert_eq!(code, 130, "{rx}: {s}");
+            assert_eq!(s["partial"], true);
+            let _ = kill(Pid::from_raw(sender.id() as i32), Signal::SIGINT);
+            let _ = sender.wait_with_output();
+        }
+    }
+}
+
+#[test]
+fn the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability() {
+    if !root_or_skip("the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    // Inside the namespace, become nobody with CAP_NET_RAW as the only capability.
+    let only_net_raw = |bin: &str| -> Vec<String> {
+        [
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all,+net_raw",
+            "--ambient-caps=-all,+net_raw",
+            "--bounding-set=-all,+net_raw",
+            bin,
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let mut rx_args = only_net_raw(MMAP_RX);
+    rx_args.extend(
+        [
+            "-i",
+            &p.rx_if,
+            "--count",
+            "5000",
+            "--idle-timeout",
+            "3",
+            "--json",
+        ]
+        .map(String::from),
+    );
+    let rx_args: Vec<&str> = rx_args.iter().map(String::as_str).collect();
+    let r = Receiver::start(&p.rx_ns, "setpriv", &rx_args);
+    // While it runs: it gave up every capability once its ring existed.
+    let status = std::fs::read_to_string(format!("/proc/{}/status", r.pid())).unwrap();
+    let cap = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(cap("CapEff:"), "0000000000000000", "{status}");
+    assert_eq!(cap("CapPrm:"), "0000000000000000");
+    assert_eq!(cap("Uid:").split_whitespace().next(), Some("65534"));
+
+    let mut tx_args = only_net_raw(MMAP_TX);
+    tx_args.extend(
+        [
+            "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "5000", "--rate", "50kpps", "--json",
+        ]
+        .map(String::from),
+    );
+    let tx_args: Vec<&str> = tx_args.iter().map(String::as_str).collect();
+    let t = send(&p.tx_ns, "setpriv", &tx_args);
+    assert_eq!(u(&t, "sent"), 5000);
+    let (code, s) = r.finish();
+    assert_eq!(code, 0);
+    assert_eq!((u(&s, "received"), u(&s, "lost")), (5000, 0), "{s}");
+
+    // Without CAP_NET_RAW, nobody gets the one-line error and exit code 3.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &p.rx_ns,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            MMAP_RX,
+            "-i",
+            &p.rx_if,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CAP_NET_RAW"));
+}
