@@ -218,6 +218,12 @@ impl TxRing {
         if self.unflushed == 0 {
             return Ok(Flush::Idle);
         }
+        self.send()
+    }
+
+    /// One `send(MSG_DONTWAIT)`, whatever `unflushed` says: the kernel may have stopped part
+    /// way through an earlier batch and left frames marked `TP_STATUS_SEND_REQUEST`.
+    fn send(&mut self) -> Result<Flush, TxError> {
         match sys::send_pending(self.fd.as_fd(), false) {
             Ok(n) => {
                 self.unflushed = 0;
@@ -226,16 +232,16 @@ impl TxRing {
             Err(e) if matches!(e.raw_os_error(), Some(libc::ENOBUFS) | Some(libc::EAGAIN)) => {
                 Ok(Flush::Congested)
             }
-            Err(e) => Err(self.wrong_format_or(e)),
+            Err(e) => Err(self
+                .wrong_format()
+                .map_or(TxError::Sys(e), |frame| TxError::WrongFormat { frame })),
         }
     }
 
-    /// After a failed send, names the frame the kernel marked as malformed, if any.
-    fn wrong_format_or(&self, e: SysError) -> TxError {
+    /// The first frame the kernel marked `TP_STATUS_WRONG_FORMAT`, if any.
+    fn wrong_format(&self) -> Option<u32> {
         (0..self.capacity())
             .find(|&i| self.status(i).load(Ordering::Acquire) & libc::TP_STATUS_WRONG_FORMAT != 0)
-            .map(|frame| TxError::WrongFormat { frame })
-            .unwrap_or(TxError::Sys(e))
     }
 
     /// Waits up to `timeout_ms` for the kernel to free a frame (`poll(POLLOUT)`).
@@ -265,15 +271,12 @@ impl TxRing {
     pub fn drain(&mut self, timeout: Duration) -> Result<u32, TxError> {
         let deadline = Instant::now() + timeout;
         loop {
-            self.unflushed = self.unflushed.max(1);
-            self.flush()?;
+            self.send()?;
             let left = self.in_flight();
             if left == 0 {
                 return Ok(0);
             }
-            if let Some(frame) = (0..self.capacity()).find(|&i| {
-                self.status(i).load(Ordering::Acquire) & libc::TP_STATUS_WRONG_FORMAT != 0
-            }) {
+            if let Some(frame) = self.wrong_format() {
                 return Err(TxError::WrongFormat { frame });
             }
             if Instant::now() >= deadline {
