@@ -169,6 +169,11 @@ impl<C: Clock> Pacer<C> {
         self.start_ns = self.clock.now_ns();
     }
 
+    /// False for [`Rate::Max`].
+    pub fn is_paced(&self) -> bool {
+        self.interval.is_some()
+    }
+
     /// When packet `k` is due, in nanoseconds after the start.
     pub fn due_ns(&self, k: u64) -> u64 {
         match self.interval {
@@ -307,6 +312,7 @@ mod tests {
     #[test]
     fn unpaced_allows_everything() {
         let p = Pacer::new(Rate::Max, 106, FakeClock::default());
+        assert!(!p.is_paced());
         assert_eq!(p.allowance(123), u64::MAX);
         assert_eq!(p.time_until_due(123), Duration::ZERO);
     }

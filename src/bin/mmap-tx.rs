@@ -184,68 +184,20 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     // Headers and padding are the same in every frame: write them into every slot once.
     ring.prefill(|slot| slot[..len].copy_from_slice(template.bytes()));
 
-    let batch = u64::from(args.batch.max(1));
     let mut pacer = Pacer::new(rate, len, MonotonicClock::default());
-    let paced = rate != Rate::Max;
-    let (mut published, mut syscalls, mut retries) = (0u64, 0u64, 0u64);
-    let mut error: Option<String> = None;
+    let mut progress = Progress::default();
     let started = Instant::now();
     pacer.restart();
-
-    let mut reason = StopReason::Count;
-    'send: while published < args.count {
-        if stop.load(Ordering::Relaxed) {
-            reason = StopReason::Signal;
-            break;
-        }
-        let allowance = pacer.allowance(published);
-        if allowance == 0 {
-            if let Err(e) = flush(&mut ring, &mut syscalls, &mut retries) {
-                error = Some(e.to_string());
-                reason = StopReason::Error;
-                break;
-            }
-            pacer.wait_for(published);
-            continue;
-        }
-        let want = allowance.min(batch).min(args.count - published);
-        let mut filled = 0;
-        while filled < want {
-            match ring.claim() {
-                Ok(Some(mut frame)) => {
-                    template.stamp(frame.data(), published, cli::realtime_ns());
-                    if let Err(e) = frame.publish(len) {
-                        error = Some(e.to_string());
-                        reason = StopReason::Error;
-                        break 'send;
-                    }
-                    published += 1;
-                    filled += 1;
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    error = Some(e.to_string());
-                    reason = StopReason::Error;
-                    break 'send;
-                }
-            }
-        }
-        let ring_full = filled < want;
-        if paced || ring_full || u64::from(ring.unflushed()) >= batch || published == args.count {
-            if let Err(e) = flush(&mut ring, &mut syscalls, &mut retries) {
-                error = Some(e.to_string());
-                reason = StopReason::Error;
-                break;
-            }
-        }
-        if ring_full {
-            if let Err(e) = ring.wait_writable(1) {
-                error = Some(e.to_string());
-                reason = StopReason::Error;
-                break;
-            }
-        }
-    }
+    let (mut reason, mut error) =
+        match send_all(&mut ring, &template, &mut pacer, args, stop, &mut progress) {
+            Ok(reason) => (reason, None),
+            Err(e) => (StopReason::Error, Some(e.to_string())),
+        };
+    let Progress {
+        published,
+        syscalls,
+        retries,
+    } = progress;
     // Whatever was published goes out (or is accounted as not sent) before we report.
     let in_flight = match ring.drain(Duration::from_secs(5)) {
         Ok(n) => n,
@@ -300,14 +252,76 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     Ok((summary, cli::exit_code_for(reason)))
 }
 
+/// What the send loop has done so far.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Frames handed to the kernel.
+    published: u64,
+    /// send() calls.
+    syscalls: u64,
+    /// Flushes that found the device queue full.
+    retries: u64,
+}
+
+/// Fills and flushes the ring until `args.count` frames are published or a signal arrives.
+///
+/// Unpaced, it publishes `--batch` frames per send(). Paced, it publishes the frames that are
+/// due (all of them at once when behind schedule) and flushes at once.
+fn send_all(
+    ring: &mut TxRing,
+    template: &FrameTemplate,
+    pacer: &mut Pacer<MonotonicClock>,
+    args: &Args,
+    stop: &AtomicBool,
+    progress: &mut Progress,
+) -> Result<StopReason, ring::TxError> {
+    let batch = u64::from(args.batch.max(1));
+    let paced = pacer.is_paced();
+    let len = template.len();
+    while progress.published < args.count {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(StopReason::Signal);
+        }
+        let allowance = pacer.allowance(progress.published);
+        if allowance == 0 {
+            flush(ring, progress)?;
+            pacer.wait_for(progress.published);
+            continue;
+        }
+        let want = allowance.min(batch).min(args.count - progress.published);
+        let mut filled = 0;
+        while filled < want {
+            let Some(mut frame) = ring.claim()? else {
+                break;
+            };
+            template.stamp(frame.data(), progress.published, cli::realtime_ns());
+            frame.publish(len)?;
+            progress.published += 1;
+            filled += 1;
+        }
+        let ring_full = filled < want;
+        if paced
+            || ring_full
+            || u64::from(ring.unflushed()) >= batch
+            || progress.published == args.count
+        {
+            flush(ring, progress)?;
+        }
+        if ring_full {
+            ring.wait_writable(1)?;
+        }
+    }
+    Ok(StopReason::Count)
+}
+
 /// One non-blocking send() of everything published; a full device queue is a retry later.
-fn flush(ring: &mut TxRing, syscalls: &mut u64, retries: &mut u64) -> Result<(), ring::TxError> {
+fn flush(ring: &mut TxRing, progress: &mut Progress) -> Result<(), ring::TxError> {
     match ring.flush()? {
         Flush::Idle => {}
-        Flush::Sent(_) => *syscalls += 1,
+        Flush::Sent(_) => progress.syscalls += 1,
         Flush::Congested => {
-            *syscalls += 1;
-            *retries += 1;
+            progress.syscalls += 1;
+            progress.retries += 1;
             ring.wait_writable(1)?;
         }
     }
