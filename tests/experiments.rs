@@ -310,6 +310,12 @@ fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
         !leftovers().is_empty(),
         "the killed runner left its set-up behind"
     );
+    // Every row it wrote is whole: the CSV still parses, with the earlier rows first.
+    let after = read_rows(&out).unwrap();
+    assert!(
+        after.len() >= 4 && after[..4] == rows[..],
+        "earlier rows kept"
+    );
     let o = pktmmap(&["setup", "down", "--all"]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("removed namespace pktmmap-macvlan-"));
@@ -376,4 +382,57 @@ fn the_ingress_drop_fate_is_applied_and_recorded() {
     }
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
+    if !root_or_skip("sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up") {
+        return;
+    }
+    let _g = serial();
+    for (i, (sig, delay_ms)) in [
+        (nix::sys::signal::Signal::SIGINT, 1700u64),
+        (nix::sys::signal::Signal::SIGTERM, 2900),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = tmp(&format!("sig{i}"));
+        let child = Command::new(PKTMMAP)
+            .args([
+                "run",
+                "--profile",
+                "quick",
+                "--setup",
+                "native,bridge",
+                "--out",
+                out.to_str().unwrap(),
+                "--plot",
+                "false",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{sig}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("mmap/udp ours"),
+            "the table is printed"
+        );
+        let rows = read_rows(&out).unwrap();
+        assert!(
+            !rows.is_empty() && rows.len() < 24,
+            "{sig}: stopped early with rows kept ({})",
+            rows.len()
+        );
+        // Only the run that was under way when the signal came may be partial.
+        let (last, done) = rows.split_last().unwrap();
+        assert!(done.iter().all(|r| r.status == "ok"), "{done:?}");
+        assert!(last.status == "ok" || last.status == "partial", "{last:?}");
+        assert_eq!(leftovers(), Vec::<String>::new(), "{sig}: torn down");
+        let _ = std::fs::remove_dir_all(&out);
+    }
 }
