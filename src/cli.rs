@@ -13,6 +13,90 @@ use crate::report::StopReason;
 use crate::ring::{GeometryError, SysError, TxError};
 use crate::wire::SizeError;
 
+/// Options every sender takes (`mmap-tx`, `udp-tx`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SendOptions {
+    /// Destination IPv4 address (for mmap-tx: on the interface's segment).
+    #[arg(long)]
+    pub dst_ip: std::net::Ipv4Addr,
+    /// UDP destination port.
+    #[arg(long, default_value_t = crate::DEFAULT_PORT)]
+    pub port: u16,
+    /// UDP source port.
+    #[arg(long, default_value_t = crate::DEFAULT_PORT + 1)]
+    pub src_port: u16,
+    /// Datagrams to send.
+    #[arg(long)]
+    pub count: u64,
+    /// UDP payload bytes per datagram (the Ethernet frame is size + 42); at least the 24-byte
+    /// probe, at most MTU - 28.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Transmit rate: 500Mbps, 1Gbps (Ethernet frame bits), 250kpps, or max.
+    #[arg(long, default_value = "max")]
+    pub rate: String,
+    /// Run id carried in every probe (default: fresh for every run).
+    #[arg(long)]
+    pub run_id: Option<u32>,
+    /// Pin to this CPU core.
+    #[arg(long, value_name = "CORE")]
+    pub cpu: Option<usize>,
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl SendOptions {
+    /// The parsed `--rate` (exit code 7 if it does not parse).
+    pub fn rate(&self) -> Result<crate::pace::Rate, CliError> {
+        self.rate
+            .parse()
+            .map_err(|e| CliError::new(Failure::Rate, format!("{e}")))
+    }
+}
+
+/// Options every receiver takes (`mmap-rx`, `udp-rx`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReceiveOptions {
+    /// UDP destination port of the test flow.
+    #[arg(long, default_value_t = crate::DEFAULT_PORT)]
+    pub port: u16,
+    /// Stop after this many datagrams (also sizes the loss tracker).
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Stop after this many seconds without a new datagram (fractions allowed).
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_timeout: Option<f64>,
+    /// Follow this run id instead of the first one seen.
+    #[arg(long)]
+    pub run_id: Option<u32>,
+    /// Pin to this CPU core.
+    #[arg(long, value_name = "CORE")]
+    pub cpu: Option<usize>,
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Every tool's `main`: install the stop flag, run, print the summary (text, or JSON with
+/// `--json`) and exit with the run's code; a failure before anything was measured prints one
+/// line and exits with its kind's code.
+pub fn run_tool<S: serde::Serialize>(
+    tool: &str,
+    json: bool,
+    text: fn(&S) -> String,
+    run: impl FnOnce(&AtomicBool) -> Result<(S, i32), CliError>,
+) -> ! {
+    let stop = stop_flag();
+    match run(&stop) {
+        Ok((summary, code)) => {
+            emit(&summary, || text(&summary), json);
+            std::process::exit(code)
+        }
+        Err(e) => e.exit(tool),
+    }
+}
+
 /// Exit codes, one per kind of failure (documented in the README).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {

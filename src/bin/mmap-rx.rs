@@ -30,27 +30,11 @@ enum FilterMode {
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    #[command(flatten)]
+    recv: cli::ReceiveOptions,
     /// Interface to capture on.
     #[arg(long, short = 'i')]
     interface: String,
-    /// UDP destination port of the test flow.
-    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT)]
-    port: u16,
-    /// Stop after this many datagrams (also sizes the loss tracker).
-    #[arg(long)]
-    count: Option<u64>,
-    /// Stop after this many seconds without a new datagram (fractions allowed).
-    #[arg(long, value_name = "SECONDS")]
-    idle_timeout: Option<f64>,
-    /// Follow this run id instead of the first one seen.
-    #[arg(long)]
-    run_id: Option<u32>,
-    /// Pin to this CPU core.
-    #[arg(long, value_name = "CORE")]
-    cpu: Option<usize>,
-    /// Print one JSON object instead of the readable summary.
-    #[arg(long)]
-    json: bool,
     /// Which frames enter the ring.
     #[arg(long, value_enum, default_value_t = FilterMode::Flow)]
     filter: FilterMode,
@@ -73,19 +57,14 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let stop = cli::stop_flag();
-    match run(&args, &stop) {
-        Ok((summary, code)) => {
-            cli::emit(&summary, || summary.to_text(), args.json);
-            std::process::exit(code);
-        }
-        Err(e) => e.exit(TOOL),
-    }
+    cli::run_tool(TOOL, args.recv.json, RxSummary::to_text, |stop| {
+        run(&args, stop)
+    });
 }
 
 fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, i32), CliError> {
-    let mut rule = StopRule::new(args.count, args.idle_timeout)?;
-    if let Some(core) = args.cpu {
+    let mut rule = StopRule::new(args.recv.count, args.recv.idle_timeout)?;
+    if let Some(core) = args.recv.cpu {
         cli::pin_to_cpu(core)?;
     }
     let iface = net::interface_up(&args.interface)?;
@@ -101,24 +80,25 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
         geometry,
         retire_timeout_ms: args.block_timeout_ms,
         populate: true,
-        filter: (args.filter == FilterMode::Flow).then(|| filter::ipv4_udp_dst_port(args.port)),
+        filter: (args.filter == FilterMode::Flow)
+            .then(|| filter::ipv4_udp_dst_port(args.recv.port)),
         fanout: None,
     };
     let mut ring = RxRing::open(iface.index, &config).map_err(|e| cli::from_sys(TOOL, e))?;
     cli::drop_capabilities()?;
     eprintln!(
         "{TOOL}: ready on {} port {} (ring {} x {} B)",
-        iface.name, args.port, geometry.block_count, geometry.block_size
+        iface.name, args.recv.port, geometry.block_count, geometry.block_size
     );
 
-    let mut acct = RxAccounting::new(args.count, args.run_id);
+    let mut acct = RxAccounting::new(args.recv.count, args.recv.run_id);
     let mut error = None;
     let reason = loop {
         if let Some(r) = rule.check(acct.received(), stop) {
             break r;
         }
         match ring.next_block(rule.poll_interval()) {
-            Ok(Some(block)) => count_block(&block, args.port, &mut acct),
+            Ok(Some(block)) => count_block(&block, args.recv.port, &mut acct),
             Ok(None) => {}
             Err(e) => {
                 error = Some(e.to_string());
@@ -135,14 +115,14 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
         ));
     }
     while let Ok(Some(block)) = ring.next_block(Duration::ZERO) {
-        count_block(&block, args.port, &mut acct);
+        count_block(&block, args.recv.port, &mut acct);
     }
     let kernel = ring.statistics().ok();
     let (cpu_user_s, cpu_sys_s) = cli::cpu_seconds();
     let summary = RxSummary {
         tool: TOOL.into(),
         endpoint: iface.name.clone(),
-        port: args.port,
+        port: args.recv.port,
         counts: acct.counts(),
         kernel_packets: kernel.map(|k| k.packets),
         kernel_drops: kernel.map_or(0, |k| k.drops),

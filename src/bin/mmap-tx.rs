@@ -1,14 +1,13 @@
 //! mmap-tx: send test datagrams through a packet_mmap TX ring.
 #![forbid(unsafe_code)]
 
-use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use pktmmap::cli::{self, CliError, Failure};
 use pktmmap::net;
-use pktmmap::pace::{MonotonicClock, Pacer, Rate};
+use pktmmap::pace::{MonotonicClock, Pacer};
 use pktmmap::report::{StopReason, TxSummary};
 use pktmmap::ring::{
     self, geometry, Flush, FrameLayout, RingGeometry, TpacketVersion, TxConfig, TxRing,
@@ -32,40 +31,14 @@ enum RingVersion {
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    #[command(flatten)]
+    send: cli::SendOptions,
     /// Interface to send on.
     #[arg(long, short = 'i')]
     interface: String,
-    /// Destination IPv4 address (on the interface's segment).
-    #[arg(long)]
-    dst_ip: Ipv4Addr,
     /// Destination MAC, skipping neighbour resolution (aa:bb:cc:dd:ee:ff).
     #[arg(long)]
     dst_mac: Option<String>,
-    /// UDP destination port.
-    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT)]
-    port: u16,
-    /// UDP source port.
-    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT + 1)]
-    src_port: u16,
-    /// Datagrams to send.
-    #[arg(long)]
-    count: u64,
-    /// UDP payload bytes per datagram (the Ethernet frame is size + 42); at least the 24-byte
-    /// probe, at most MTU - 28.
-    #[arg(long, default_value_t = 64)]
-    size: usize,
-    /// Transmit rate: 500Mbps, 1Gbps (Ethernet frame bits), 250kpps, or max.
-    #[arg(long, default_value = "max")]
-    rate: String,
-    /// Run id carried in every probe (default: fresh for every run).
-    #[arg(long)]
-    run_id: Option<u32>,
-    /// Pin to this CPU core.
-    #[arg(long, value_name = "CORE")]
-    cpu: Option<usize>,
-    /// Print one JSON object instead of the readable summary.
-    #[arg(long)]
-    json: bool,
     /// TX ring header version; v3 falls back to v2 (with a note) where the kernel lacks it.
     #[arg(long, value_enum, default_value_t = RingVersion::V3)]
     ring_version: RingVersion,
@@ -94,14 +67,9 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let stop = cli::stop_flag();
-    match run(&args, &stop) {
-        Ok((summary, code)) => {
-            cli::emit(&summary, || summary.to_text(), args.json);
-            std::process::exit(code);
-        }
-        Err(e) => e.exit(TOOL),
-    }
+    cli::run_tool(TOOL, args.send.json, TxSummary::to_text, |stop| {
+        run(&args, stop)
+    });
 }
 
 fn open_ring(args: &Args, ifindex: u32, mtu: u32) -> Result<TxRing, CliError> {
@@ -139,11 +107,8 @@ fn open_ring(args: &Args, ifindex: u32, mtu: u32) -> Result<TxRing, CliError> {
 }
 
 fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
-    let rate: Rate = args
-        .rate
-        .parse()
-        .map_err(|e| CliError::new(Failure::Rate, format!("{e}")))?;
-    if let Some(core) = args.cpu {
+    let rate = args.send.rate()?;
+    if let Some(core) = args.send.cpu {
         cli::pin_to_cpu(core)?;
     }
     let iface = net::interface_up(&args.interface)?;
@@ -153,7 +118,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     let src_ip = iface
         .ipv4
         .ok_or_else(|| net::NetError::NoIpv4(iface.name.clone()))?;
-    pktmmap::wire::check_payload_size(args.size, iface.mtu)?;
+    pktmmap::wire::check_payload_size(args.send.size, iface.mtu)?;
     let mut ring = open_ring(args, iface.index, iface.mtu)?;
     let dst_mac = match &args.dst_mac {
         Some(s) => net::parse_mac(s).ok_or_else(|| {
@@ -163,23 +128,23 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
             )
         })?,
         None => net::resolve_neighbour(
-            args.dst_ip,
+            args.send.dst_ip,
             &iface.name,
             Duration::from_secs_f64(args.resolve_timeout.max(0.0)),
         )?,
     };
     // The socket, the ring and the neighbour's address are all we needed privileges for.
     cli::drop_capabilities()?;
-    let run_id = args.run_id.unwrap_or_else(cli::fresh_run_id);
+    let run_id = args.send.run_id.unwrap_or_else(cli::fresh_run_id);
     let flow = Flow {
         src_mac,
         dst_mac,
         src_ip,
-        dst_ip: args.dst_ip,
-        src_port: args.src_port,
-        dst_port: args.port,
+        dst_ip: args.send.dst_ip,
+        src_port: args.send.src_port,
+        dst_port: args.send.port,
     };
-    let template = FrameTemplate::new(&flow, args.size, iface.mtu, run_id)?;
+    let template = FrameTemplate::new(&flow, args.send.size, iface.mtu, run_id)?;
     let len = template.len();
     // Headers and padding are the same in every frame: write them into every slot once.
     ring.prefill(|slot| slot[..len].copy_from_slice(template.bytes()));
@@ -218,16 +183,16 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
         },
         destination: format!(
             "{}:{} ({})",
-            args.dst_ip,
-            args.port,
+            args.send.dst_ip,
+            args.send.port,
             net::format_mac(&dst_mac)
         ),
         run_id,
-        size: args.size,
+        size: args.send.size,
         frame_bytes: len,
         requested_rate: rate.to_string(),
         requested_pps: rate.packets_per_second(len),
-        count: args.count,
+        count: args.send.count,
         sent,
         retries,
         syscalls,
@@ -263,7 +228,7 @@ struct Progress {
     retries: u64,
 }
 
-/// Fills and flushes the ring until `args.count` frames are published or a signal arrives.
+/// Fills and flushes the ring until `args.send.count` frames are published or a signal arrives.
 ///
 /// Unpaced, it publishes `--batch` frames per send(). Paced, it publishes the frames that are
 /// due (all of them at once when behind schedule) and flushes at once.
@@ -278,7 +243,7 @@ fn send_all(
     let batch = u64::from(args.batch.max(1));
     let paced = pacer.is_paced();
     let len = template.len();
-    while progress.published < args.count {
+    while progress.published < args.send.count {
         if stop.load(Ordering::Relaxed) {
             return Ok(StopReason::Signal);
         }
@@ -288,7 +253,9 @@ fn send_all(
             pacer.wait_for(progress.published);
             continue;
         }
-        let want = allowance.min(batch).min(args.count - progress.published);
+        let want = allowance
+            .min(batch)
+            .min(args.send.count - progress.published);
         let mut filled = 0;
         while filled < want {
             let Some(mut frame) = ring.claim()? else {
@@ -303,7 +270,7 @@ fn send_all(
         if paced
             || ring_full
             || u64::from(ring.unflushed()) >= batch
-            || progress.published == args.count
+            || progress.published == args.send.count
         {
             flush(ring, progress)?;
         }

@@ -23,27 +23,11 @@ const TOOL: &str = "udp-rx";
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    #[command(flatten)]
+    recv: cli::ReceiveOptions,
     /// Local address to bind.
     #[arg(long, default_value_t = Ipv4Addr::UNSPECIFIED)]
     bind: Ipv4Addr,
-    /// UDP port to receive on.
-    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT)]
-    port: u16,
-    /// Stop after this many datagrams (also sizes the loss tracker).
-    #[arg(long)]
-    count: Option<u64>,
-    /// Stop after this many seconds without a new datagram (fractions allowed).
-    #[arg(long, value_name = "SECONDS")]
-    idle_timeout: Option<f64>,
-    /// Follow this run id instead of the first one seen.
-    #[arg(long)]
-    run_id: Option<u32>,
-    /// Pin to this CPU core.
-    #[arg(long, value_name = "CORE")]
-    cpu: Option<usize>,
-    /// Print one JSON object instead of the readable summary.
-    #[arg(long)]
-    json: bool,
     /// Socket receive buffer in bytes (SO_RCVBUF; the kernel caps it at net.core.rmem_max).
     #[arg(long)]
     rcvbuf: Option<usize>,
@@ -51,14 +35,9 @@ struct Args {
 
 fn main() {
     let args = Args::parse();
-    let stop = cli::stop_flag();
-    match run(&args, &stop) {
-        Ok((summary, code)) => {
-            cli::emit(&summary, || summary.to_text(), args.json);
-            std::process::exit(code);
-        }
-        Err(e) => e.exit(TOOL),
-    }
+    cli::run_tool(TOOL, args.recv.json, RxSummary::to_text, |stop| {
+        run(&args, stop)
+    });
 }
 
 fn io_err(what: &str, e: impl std::fmt::Display) -> CliError {
@@ -66,11 +45,11 @@ fn io_err(what: &str, e: impl std::fmt::Display) -> CliError {
 }
 
 fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
-    let mut rule = StopRule::new(args.count, args.idle_timeout)?;
-    if let Some(core) = args.cpu {
+    let mut rule = StopRule::new(args.recv.count, args.recv.idle_timeout)?;
+    if let Some(core) = args.recv.cpu {
         cli::pin_to_cpu(core)?;
     }
-    let sock = UdpSocket::bind((args.bind, args.port)).map_err(|e| {
+    let sock = UdpSocket::bind((args.bind, args.recv.port)).map_err(|e| {
         let kind = if e.kind() == std::io::ErrorKind::AddrNotAvailable {
             Failure::Interface
         } else {
@@ -78,7 +57,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
         };
         CliError::new(
             kind,
-            format!("cannot bind {}:{}: {e}", args.bind, args.port),
+            format!("cannot bind {}:{}: {e}", args.bind, args.recv.port),
         )
     })?;
     setsockopt(&sock, sockopt::ReceiveTimestampns, &true)
@@ -89,9 +68,9 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
     sock.set_read_timeout(Some(rule.poll_interval()))
         .map_err(|e| io_err("SO_RCVTIMEO", e))?;
     let inode = nix::sys::stat::fstat(&sock).map(|s| s.st_ino).ok();
-    eprintln!("{TOOL}: ready on {}:{}", args.bind, args.port);
+    eprintln!("{TOOL}: ready on {}:{}", args.bind, args.recv.port);
 
-    let mut acct = RxAccounting::new(args.count, args.run_id);
+    let mut acct = RxAccounting::new(args.recv.count, args.recv.run_id);
     let mut buf = vec![0u8; 65536];
     let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
     let mut error = None;
@@ -129,7 +108,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
     let summary = RxSummary {
         tool: TOOL.into(),
         endpoint: args.bind.to_string(),
-        port: args.port,
+        port: args.recv.port,
         counts: acct.counts(),
         kernel_packets: None,
         kernel_drops: inode.and_then(pktmmap::net::udp_socket_drops).unwrap_or(0),

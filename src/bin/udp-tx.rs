@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use pktmmap::cli::{self, CliError, Failure};
-use pktmmap::pace::{MonotonicClock, Pacer, Rate};
+use pktmmap::pace::{MonotonicClock, Pacer};
 use pktmmap::report::{StopReason, TxSummary};
 use pktmmap::ring::sys;
 use pktmmap::wire::{probe, Probe, FRAME_OVERHEAD, PROBE_LEN};
@@ -26,85 +26,51 @@ const MAX_UDP_PAYLOAD: usize = 65_507;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Destination IPv4 address.
-    #[arg(long)]
-    dst_ip: Ipv4Addr,
-    /// UDP destination port.
-    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT)]
-    port: u16,
-    /// UDP source port (0: any).
-    #[arg(long, default_value_t = pktmmap::DEFAULT_PORT + 1)]
-    src_port: u16,
-    /// Datagrams to send.
-    #[arg(long)]
-    count: u64,
-    /// UDP payload bytes per datagram (the Ethernet frame is size + 42); at least the 24-byte
-    /// probe, at most the path MTU - 28.
-    #[arg(long, default_value_t = 64)]
-    size: usize,
-    /// Transmit rate: 500Mbps, 1Gbps (Ethernet frame bits), 250kpps, or max.
-    #[arg(long, default_value = "max")]
-    rate: String,
-    /// Run id carried in every probe (default: fresh for every run).
-    #[arg(long)]
-    run_id: Option<u32>,
-    /// Pin to this CPU core.
-    #[arg(long, value_name = "CORE")]
-    cpu: Option<usize>,
-    /// Print one JSON object instead of the readable summary.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    send: cli::SendOptions,
 }
 
 fn main() {
     let args = Args::parse();
-    let stop = cli::stop_flag();
-    match run(&args, &stop) {
-        Ok((summary, code)) => {
-            cli::emit(&summary, || summary.to_text(), args.json);
-            std::process::exit(code);
-        }
-        Err(e) => e.exit(TOOL),
-    }
+    cli::run_tool(TOOL, args.send.json, TxSummary::to_text, |stop| {
+        run(&args, stop)
+    });
 }
 
 fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
-    let rate: Rate = args
-        .rate
-        .parse()
-        .map_err(|e| CliError::new(Failure::Rate, format!("{e}")))?;
-    if args.size < PROBE_LEN || args.size > MAX_UDP_PAYLOAD {
+    let rate = args.send.rate()?;
+    if args.send.size < PROBE_LEN || args.send.size > MAX_UDP_PAYLOAD {
         return Err(CliError::new(
             Failure::Size,
             format!(
                 "size {} B is outside {PROBE_LEN}..={MAX_UDP_PAYLOAD} B of UDP payload",
-                args.size
+                args.send.size
             ),
         ));
     }
-    if let Some(core) = args.cpu {
+    if let Some(core) = args.send.cpu {
         cli::pin_to_cpu(core)?;
     }
-    let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, args.src_port)).map_err(|e| {
+    let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, args.send.src_port)).map_err(|e| {
         CliError::new(
             Failure::Runtime,
-            format!("cannot bind UDP port {}: {e}", args.src_port),
+            format!("cannot bind UDP port {}: {e}", args.send.src_port),
         )
     })?;
     let fd = std::os::fd::AsFd::as_fd(&sock);
     sys::set_ip_pmtudisc_do(fd).map_err(|e| CliError::new(Failure::Runtime, e.to_string()))?;
     sys::set_ip_recverr(fd, true).map_err(|e| CliError::new(Failure::Runtime, e.to_string()))?;
-    let dst = SocketAddrV4::new(args.dst_ip, args.port);
+    let dst = SocketAddrV4::new(args.send.dst_ip, args.send.port);
 
-    let run_id = args.run_id.unwrap_or_else(cli::fresh_run_id);
-    let mut payload = vec![0u8; args.size];
+    let run_id = args.send.run_id.unwrap_or_else(cli::fresh_run_id);
+    let mut payload = vec![0u8; args.send.size];
     Probe {
         run_id,
         seq: 0,
         sent_ns: 0,
     }
     .write(&mut payload);
-    let frame_bytes = args.size + FRAME_OVERHEAD;
+    let frame_bytes = args.send.size + FRAME_OVERHEAD;
     let mut pacer = Pacer::new(rate, frame_bytes, MonotonicClock::default());
 
     let (mut sent, mut syscalls, mut retries) = (0u64, 0u64, 0u64);
@@ -112,7 +78,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     let mut reason = StopReason::Count;
     let started = Instant::now();
     pacer.restart();
-    while sent < args.count {
+    while sent < args.send.count {
         if stop.load(Ordering::Relaxed) {
             reason = StopReason::Signal;
             break;
@@ -139,7 +105,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
                         Failure::Size,
                         format!(
                             "size {} B does not fit the MTU of the path to {} (EMSGSIZE)",
-                            args.size, args.dst_ip
+                            args.send.size, args.send.dst_ip
                         ),
                     ))
                 }
@@ -164,11 +130,11 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
         method: "sendto".into(),
         destination: dst.to_string(),
         run_id,
-        size: args.size,
+        size: args.send.size,
         frame_bytes,
         requested_rate: rate.to_string(),
         requested_pps: rate.packets_per_second(frame_bytes),
-        count: args.count,
+        count: args.send.count,
         sent,
         retries,
         syscalls,
