@@ -16,8 +16,7 @@ fi
 for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$IF_PREFIX" | sort -r || true); do
   if ip link show "$l" >/dev/null 2>&1; then ip link del "$l" && echo "removed link $l"; fi
 done
-if [ -e /run/pktmmap/ovs-started-by-pktmmap ]; then
-  /usr/share/openvswitch/scripts/ovs-ctl stop >/dev/null 2>&1 || true
-  rm -f /run/pktmmap/ovs-started-by-pktmmap && echo "stopped the OVS daemons pktmmap started"
+if [ -e "$OVS_STARTED" ]; then
+  ovs_stop_if_ours && echo "stopped the OVS daemons pktmmap started"
 fi
 exit 0

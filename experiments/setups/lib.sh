@@ -63,5 +63,77 @@ NOTE="${8:-}"
 EOF
 }
 
+# --- 802.1Q (the macvlan-trunk set-ups of both engines) ---------------------------------------
+# vlan_id: PKTMMAP_VLAN_ID (default 100), checked.
+vlan_id() {
+  local vid=${PKTMMAP_VLAN_ID:-100}
+  case "$vid" in ''|*[!0-9]*) die "PKTMMAP_VLAN_ID must be a number from 1 to 4094" ;; esac
+  [ "$vid" -ge 1 ] && [ "$vid" -le 4094 ] || die "PKTMMAP_VLAN_ID must be from 1 to 4094"
+  echo "$vid"
+}
+
+# vlan_add PARENT SUB VID: create the 802.1Q sub-interface SUB. On a kernel without 802.1Q
+# support it returns 1 with the reason in VLAN_SKIP (the caller cleans up, then skips).
+vlan_add() {
+  local err cfg=""
+  if err=$(ip link add link "$1" name "$2" type vlan id "$3" 2>&1); then return 0; fi
+  if [ -r /proc/config.gz ] && zcat /proc/config.gz | grep -q '^# CONFIG_VLAN_8021Q is not set'; then
+    cfg=" (CONFIG_VLAN_8021Q is not set in /proc/config.gz)"
+  fi
+  VLAN_SKIP="this kernel has no 802.1Q VLAN support$cfg: ip link add ... type vlan failed: $err"
+  return 1
+}
+
+# --- Open vSwitch (the ovs set-ups of both engines) -------------------------------------------
+# ovsdb-server and ovs-vswitchd are started if they are not running, and stopped on tear-down
+# only if a pktmmap set-up started them (a marker file says so).
+OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
+OVS_STARTED=/run/pktmmap/ovs-started-by-pktmmap
+
+ovs_running() { [ -x $OVS_CTL ] && $OVS_CTL status >/dev/null 2>&1; }
+
+# ovs_datapath: "system" where the openvswitch kernel module exists, else "netdev" (userspace).
+ovs_datapath() {
+  if [ -d /sys/module/openvswitch ] || modprobe -q openvswitch 2>/dev/null; then echo system; else echo netdev; fi
+}
+
+# ovs_start: make sure the daemons run (skip, exit 3, if Open vSwitch is not installed).
+ovs_start() {
+  command -v ovs-vsctl >/dev/null || skip "Open vSwitch is not installed (apt-get install openvswitch-switch)"
+  if ! ovs_running; then
+    [ -x $OVS_CTL ] || skip "ovs-ctl not found at $OVS_CTL"
+    $OVS_CTL --system-id=random --no-mlockall --no-record-hostname start >/dev/null 2>&1 \
+      || die "could not start ovsdb-server and ovs-vswitchd with ovs-ctl"
+    mkdir -p "$(dirname $OVS_STARTED)"; touch $OVS_STARTED
+  fi
+}
+
+# ovs_stop_if_ours: stop the daemons if a pktmmap set-up started them.
+ovs_stop_if_ours() {
+  if [ -e $OVS_STARTED ]; then
+    $OVS_CTL stop >/dev/null 2>&1 || true
+    rm -f $OVS_STARTED
+  fi
+}
+
+# ovs_add_bridge BR DATAPATH: the bridge (idempotent). With the userspace datapath OVS copies
+# frames between veths byte for byte, so attached veths need TX checksum offload off (ethtool).
+ovs_add_bridge() {
+  if [ "$2" = netdev ] && ! command -v ethtool >/dev/null; then
+    die "the userspace datapath needs ethtool to turn off TX checksum offload (apt-get install ethtool)"
+  fi
+  ovs-vsctl --timeout=10 --may-exist add-br "$1" -- set bridge "$1" datapath_type="$2"
+  ip link set "$1" up 2>/dev/null || true
+}
+
+# ovs_bridge_datapath BR: the bridge's datapath type, or "unknown".
+ovs_bridge_datapath() {
+  if command -v ovs-vsctl >/dev/null && ovs_running; then
+    ovs-vsctl --timeout=5 get bridge "$1" datapath_type 2>/dev/null | tr -d '"' || echo unknown
+  else
+    echo unknown
+  fi
+}
+
 # usage SETUP
 usage() { echo "usage: $1.sh up|down|env" >&2; exit 2; }

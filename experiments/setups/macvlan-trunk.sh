@@ -13,9 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 S=macvlan-trunk; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=5; PARENT=pkmtr0
-VID=${PKTMMAP_VLAN_ID:-100}
-case "$VID" in ''|*[!0-9]*) die "PKTMMAP_VLAN_ID must be a number from 1 to 4094" ;; esac
-[ "$VID" -ge 1 ] && [ "$VID" -le 4094 ] || die "PKTMMAP_VLAN_ID must be from 1 to 4094"
+VID=$(vlan_id)
 SUB=$PARENT.$VID
 
 down() { ns_del "$TX"; ns_del "$RX"; link_del "$SUB"; link_del $PARENT; }
@@ -28,14 +26,7 @@ case "${1:-}" in
     quiet_host_link $PARENT; quiet_host_link pkmtr1
     ip link set $PARENT up; ip link set pkmtr1 up
     if ! ip link show "$SUB" >/dev/null 2>&1; then
-      if ! err=$(ip link add link $PARENT name "$SUB" type vlan id "$VID" 2>&1); then
-        down
-        cfg=""
-        if [ -r /proc/config.gz ] && zcat /proc/config.gz | grep -q '^# CONFIG_VLAN_8021Q is not set'; then
-          cfg=" (CONFIG_VLAN_8021Q is not set in /proc/config.gz)"
-        fi
-        skip "this kernel has no 802.1Q VLAN support$cfg: ip link add ... type vlan failed: $err"
-      fi
+      vlan_add $PARENT "$SUB" "$VID" || { down; skip "$VLAN_SKIP"; }
     fi
     quiet_host_link "$SUB"
     ip link set "$SUB" up

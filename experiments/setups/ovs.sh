@@ -17,30 +17,12 @@
 . "$(dirname "$0")/lib.sh"
 
 S=ovs; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=3; BR=pkmovs0
-STATE=/run/pktmmap; STARTED=$STATE/ovs-started-by-pktmmap
-OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
-
-datapath() {
-  if [ -d /sys/module/openvswitch ] || modprobe -q openvswitch 2>/dev/null; then echo system; else echo netdev; fi
-}
-
-ovs_running() { [ -x $OVS_CTL ] && $OVS_CTL status >/dev/null 2>&1; }
 
 case "${1:-}" in
   up)
-    command -v ovs-vsctl >/dev/null || skip "Open vSwitch is not installed (apt-get install openvswitch-switch)"
-    if ! ovs_running; then
-      [ -x $OVS_CTL ] || skip "ovs-ctl not found at $OVS_CTL"
-      $OVS_CTL --system-id=random --no-mlockall --no-record-hostname start >/dev/null 2>&1 \
-        || die "could not start ovsdb-server and ovs-vswitchd with ovs-ctl"
-      mkdir -p $STATE; touch $STARTED
-    fi
-    DP=$(datapath)
-    if [ "$DP" = netdev ] && ! command -v ethtool >/dev/null; then
-      die "the userspace datapath needs ethtool to turn off TX checksum offload (apt-get install ethtool)"
-    fi
-    ovs-vsctl --timeout=10 --may-exist add-br $BR -- set bridge $BR datapath_type=$DP
-    ip link set $BR up 2>/dev/null || true
+    ovs_start
+    DP=$(ovs_datapath)
+    ovs_add_bridge $BR "$DP"
     ns_add "$TX"; ns_add "$RX"
     for side in tx rx; do
       ns=$TX; [ $side = rx ] && ns=$RX
@@ -61,16 +43,10 @@ case "${1:-}" in
     fi
     link_del pkmovstx; link_del pkmovsrx
     ns_del "$TX"; ns_del "$RX"
-    if [ -e $STARTED ]; then
-      $OVS_CTL stop >/dev/null 2>&1 || true
-      rm -f $STARTED
-    fi
+    ovs_stop_if_ours
     ;;
   env)
-    DP=unknown
-    if command -v ovs-vsctl >/dev/null && ovs_running; then
-      DP=$(ovs-vsctl --timeout=5 get bridge $BR datapath_type 2>/dev/null | tr -d '"' || echo unknown)
-    fi
+    DP=$(ovs_bridge_datapath $BR)
     print_env $S "$TX" "$RX" pkm0 pkm0 $NET "ovs-$DP" "Open vSwitch $DP datapath"
     ;;
   *) usage $S ;;
