@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# ovs (docker engine): the tool containers, started with no network, attached to an Open
+# vSwitch bridge the way `ovs-docker add-port BRIDGE eth0 CONTAINER` does it: a veth pair, one
+# end moved into the container's namespace as eth0, the other a port of the bridge carrying
+# external_ids container_id and container_iface.
+#
+# Datapath: the kernel one where the openvswitch module exists, otherwise OVS's userspace
+# datapath (netdev), with TX checksum offload off on the containers' veths; `env` says which.
+#
+#   [pktmmap-ovs-tx] eth0 10.77.13.1 --veth-- pkmdovstx \
+#                                                      pkmdovs0 (OVS, host namespace)
+#   [pktmmap-ovs-rx] eth0 10.77.13.2 --veth-- pkmdovsrx /
+. "$(dirname "$0")/lib.sh"
+
+M=ovs; NET=13; BR=pkmdovs0
+
+case "${1:-}" in
+  up)
+    docker_ready
+    ovs_start
+    DP=$(ovs_datapath)
+    ovs_add_bridge $BR "$DP"
+    compose_up $M
+    for side in tx rx; do
+      ns=$NS_PREFIX-dk-$M-$side; host=pkmdovs$side; n=1; [ $side = rx ] && n=2
+      if ! ns_has_link "$ns" eth0; then
+        link_del $host
+        ip link add $host type veth peer name ${host}c
+        ip link set ${host}c netns "$ns"
+        ip -n "$ns" link set ${host}c name eth0
+      fi
+      quiet_host_link $host
+      ip link set $host up
+      ovs-vsctl --timeout=10 --may-exist add-port $BR $host \
+        -- set interface $host external_ids:container_id=pktmmap-$M-$side external_ids:container_iface=eth0
+      if [ "$DP" = netdev ]; then ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null; fi
+      addr_up "$ns" eth0 10.77.$NET.$n/24
+    done
+    ;;
+  down)
+    if command -v ovs-vsctl >/dev/null && ovs_running; then
+      ovs-vsctl --timeout=10 --if-exists del-br $BR
+    fi
+    link_del pkmdovstx; link_del pkmdovsrx
+    compose_down $M
+    ovs_stop_if_ours
+    ;;
+  env)
+    DP=$(ovs_bridge_datapath $BR)
+    docker_env $M $NET "ovs-$DP" "containers on Open vSwitch, $DP datapath (ovs-docker style)"
+    ;;
+  *) usage $M ;;
+esac
