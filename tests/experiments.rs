@@ -3,56 +3,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{root_or_skip, serial};
+use common::{leftovers, pktmmap, root_or_skip, serial, tmp, PKTMMAP};
 use pktmmap::experiment::results::{header, read_rows};
-
-const PKTMMAP: &str = env!("CARGO_BIN_EXE_pktmmap");
-
-fn pktmmap(args: &[&str]) -> Output {
-    Command::new(PKTMMAP)
-        .args(args)
-        .output()
-        .expect("run pktmmap")
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pktmmap-exp-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-/// Everything a set-up could leave behind: namespaces, host links and OVS bridges of ours.
-fn leftovers() -> Vec<String> {
-    let text = |c: &mut Command| {
-        c.output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    };
-    let mut found: Vec<String> = text(Command::new("ip").args(["netns", "list"]))
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with("pktmmap-") && !n.starts_with("pktmmap-t"))
-        .map(|n| format!("netns {n}"))
-        .collect();
-    found.extend(
-        text(Command::new("ip").args(["-o", "link", "show"]))
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n))
-            .filter(|n| n.starts_with("pkm") && !n.starts_with("pkt"))
-            .map(|n| format!("link {n}")),
-    );
-    found.extend(
-        text(Command::new("ovs-vsctl").args(["--timeout=3", "list-br"]))
-            .lines()
-            .filter(|b| b.starts_with("pkm"))
-            .map(|b| format!("ovs bridge {b}")),
-    );
-    found
-}
 
 #[test]
 fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {

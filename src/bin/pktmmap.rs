@@ -11,7 +11,7 @@ use pktmmap::experiment::profile::Profile;
 use pktmmap::experiment::results::{read_rows, utc_now};
 use pktmmap::experiment::run::{App, Fate};
 use pktmmap::experiment::runner::{execute, Plan};
-use pktmmap::experiment::setup::{self, SetupOutcome, SETUPS};
+use pktmmap::experiment::setup::{self, Engine, SetupOutcome, Setups};
 
 const TOOL: &str = "pktmmap";
 
@@ -26,6 +26,27 @@ struct Args {
     /// when run from the repository.
     #[arg(long, global = true)]
     experiments: Option<PathBuf>,
+    /// Where the tools run: netns (network namespaces, no Docker needed) or docker
+    /// (containers of the pktmmap image, built by docker/build.sh).
+    #[arg(long, global = true, value_enum, default_value_t = EngineArg::Netns)]
+    engine: EngineArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineArg {
+    /// Network namespaces: native, bridge, ovs, macvlan, macvlan-trunk.
+    Netns,
+    /// Docker containers: bridge, ovs, macvlan, macvlan-trunk.
+    Docker,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Netns => Engine::Netns,
+            EngineArg::Docker => Engine::Docker,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,12 +64,8 @@ enum Cmd {
         /// Profile: thesis, default, quick, or a path to a .toml file.
         #[arg(long, default_value = "default")]
         profile: String,
-        /// Set-ups, comma-separated.
-        #[arg(
-            long,
-            value_delimiter = ',',
-            default_value = "native,bridge,ovs,macvlan,macvlan-trunk"
-        )]
+        /// Set-ups, comma-separated (default: every set-up of the engine).
+        #[arg(long, value_delimiter = ',')]
         setup: Vec<String>,
         /// Apps, comma-separated; each point runs them alternately.
         #[arg(long, value_delimiter = ',', default_value = "mmap,udp")]
@@ -93,8 +110,9 @@ enum Cmd {
         /// up or down.
         #[arg(value_parser = ["up", "down"])]
         action: String,
-        /// The set-up.
-        #[arg(value_parser = SETUPS, required_unless_present = "all")]
+        /// The set-up (netns: native, bridge, ovs, macvlan, macvlan-trunk; docker: bridge,
+        /// ovs, macvlan, macvlan-trunk).
+        #[arg(required_unless_present = "all")]
         name: Option<String>,
         /// With down: remove every set-up's leftovers, found by name prefix.
         #[arg(long)]
@@ -185,25 +203,30 @@ fn run(args: Args) -> Result<i32, CliError> {
             require_net_admin()?;
             let dir =
                 setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
+            let scripts = Setups::new(args.engine.into(), &dir).map_err(err(Failure::Usage))?;
             match (action.as_str(), name, all) {
                 ("down", _, true) => {
-                    print!("{}", setup::down_all(&dir).map_err(err(Failure::Runtime))?);
+                    print!("{}", scripts.down_all().map_err(err(Failure::Runtime))?);
                     Ok(0)
                 }
                 ("down", Some(n), false) => {
-                    setup::down(&dir, &n).map_err(err(Failure::Runtime))?;
+                    scripts.down(&n).map_err(err(Failure::Usage))?;
                     Ok(0)
                 }
-                ("up", Some(n), false) => match setup::up(&dir, &n).map_err(err(Failure::Usage))? {
+                ("up", Some(n), false) => match scripts.up(&n).map_err(err(Failure::Usage))? {
                     SetupOutcome::Up(e) => {
+                        let place = |container: &Option<String>, ns: &str| match container {
+                            Some(c) => format!("container {c}"),
+                            None => format!("netns {ns}"),
+                        };
                         println!(
                             "{}: up ({}); sender {} {} {} -> receiver {} {} {}",
                             e.setup,
                             e.datapath,
-                            e.tx_ns,
+                            place(&e.tx_container, &e.tx_ns),
                             e.tx_if,
                             e.tx_ip,
-                            e.rx_ns,
+                            place(&e.rx_container, &e.rx_ns),
                             e.rx_if,
                             e.rx_ip
                         );
@@ -236,11 +259,21 @@ fn run(args: Args) -> Result<i32, CliError> {
                 setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
             let profile = Profile::load(&profile_path(&experiments, &profile))
                 .map_err(err(Failure::Usage))?;
+            let engine = Engine::from(args.engine);
+            let scripts = Setups::new(engine, &experiments).map_err(err(Failure::Usage))?;
+            let setups = if setups.is_empty() {
+                engine.setups().iter().map(|s| s.to_string()).collect()
+            } else {
+                setups
+            };
             for s in &setups {
-                if !SETUPS.contains(&s.as_str()) {
+                if !engine.setups().contains(&s.as_str()) {
                     return Err(CliError::new(
                         Failure::Usage,
-                        format!("unknown set-up {s:?}: choose from {}", SETUPS.join(", ")),
+                        format!(
+                            "unknown set-up {s:?} for the {engine} engine: choose from {}",
+                            engine.setups().join(", ")
+                        ),
                     ));
                 }
             }
@@ -262,8 +295,12 @@ fn run(args: Args) -> Result<i32, CliError> {
                     CliError::new(Failure::Runtime, "cannot locate the tools next to pktmmap")
                 })?;
             let out = out.unwrap_or_else(|| {
+                let suffix = match engine {
+                    Engine::Netns => String::new(),
+                    Engine::Docker => "-docker".into(),
+                };
                 PathBuf::from("results").join(format!(
-                    "{}-{}",
+                    "{}-{}{suffix}",
                     utc_now().replace(':', "-"),
                     profile.name
                 ))
@@ -280,11 +317,12 @@ fn run(args: Args) -> Result<i32, CliError> {
                 idle_timeout_s: idle_timeout,
                 out: out.clone(),
                 experiments,
+                setups_scripts: scripts,
                 bin_dir,
             };
             let stop = cli::stop_flag();
             eprintln!(
-                "pktmmap: profile {} ({}), {} repetition(s), set-ups {}, results in {}",
+                "pktmmap: profile {} ({}), {} repetition(s), {engine} engine, set-ups {}, results in {}",
                 plan.profile.name,
                 plan.profile.description,
                 plan.repetitions,

@@ -1,5 +1,5 @@
-//! One measured run: a receiver started in the receiving namespace and awaited until ready, a
-//! sender pinned to the other core, both JSON summaries collected.
+//! One measured run: a receiver started in the receiving namespace (or container) and awaited
+//! until ready, a sender pinned to the other core, both JSON summaries collected.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -88,7 +88,7 @@ impl RunStatus {
 pub struct RunConfig<'a> {
     /// Where the tools run.
     pub env: &'a SetupEnv,
-    /// Directory holding the four tools.
+    /// Directory holding the four tools (netns engine; containers have their own).
     pub bin_dir: &'a Path,
     /// Which tools.
     pub app: App,
@@ -119,18 +119,91 @@ pub struct RunResult {
     pub reason: String,
 }
 
+/// Where one tool runs.
+#[derive(Debug, Clone, Copy)]
+enum Place<'a> {
+    /// `ip netns exec NS BIN_DIR/TOOL`.
+    Netns { ns: &'a str, bin_dir: &'a Path },
+    /// `docker exec CONTAINER TOOL` (the image's PATH holds the tools).
+    Container(&'a str),
+}
+
+impl<'a> Place<'a> {
+    fn of(container: Option<&'a str>, ns: &'a str, bin_dir: &'a Path) -> Self {
+        match container {
+            Some(c) => Place::Container(c),
+            None => Place::Netns { ns, bin_dir },
+        }
+    }
+
+    fn command(self, tool: &str) -> Command {
+        match self {
+            Place::Netns { ns, bin_dir } => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(bin_dir.join(tool));
+                c
+            }
+            Place::Container(name) => {
+                let mut c = Command::new("docker");
+                c.args(["exec", name, tool]);
+                c
+            }
+        }
+    }
+}
+
+/// Sends `signal` to every process named `tool` inside `container`'s PID namespace, as seen
+/// from the host. `docker exec` does not forward signals to what it started, so stopping a
+/// tool in a container means finding it.
+fn signal_in_container(container: &str, tool: &str, signal: Signal) {
+    let Ok(out) = Command::new("docker")
+        .args(["inspect", "--format", "{{.State.Pid}}", container])
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return;
+    };
+    let init = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let Ok(pid_ns) = std::fs::read_link(format!("/proc/{init}/ns/pid")) else {
+        return;
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let same_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|n| n == pid_ns);
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if same_ns && comm.trim_end() == tool {
+            let _ = kill(Pid::from_raw(pid), signal);
+        }
+    }
+}
+
 /// A child process with its stderr collected line by line; killed on drop.
 struct Tool {
     child: Child,
     stderr: mpsc::Receiver<String>,
     name: &'static str,
+    /// `(container, tool)` when it runs in a container.
+    inside: Option<(String, String)>,
 }
 
 impl Tool {
-    fn spawn(ns: &str, bin: &Path, args: &[String], name: &'static str) -> Result<Tool, String> {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .arg(bin)
+    fn spawn(
+        place: Place<'_>,
+        tool: &str,
+        args: &[String],
+        name: &'static str,
+    ) -> Result<Tool, String> {
+        let mut child = place
+            .command(tool)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -146,15 +219,32 @@ impl Tool {
                 }
             }
         });
+        let inside = match place {
+            Place::Container(c) => Some((c.to_string(), tool.to_string())),
+            Place::Netns { .. } => None,
+        };
         Ok(Tool {
             child,
             stderr: rx,
             name,
+            inside,
         })
     }
 
+    /// Signals the tool. In a container the signal goes to the tool itself: the `docker exec`
+    /// client must live on to relay the tool's summary, so only SIGKILL also ends the client.
+    fn signal(&self, signal: Signal) {
+        if let Some((container, tool)) = &self.inside {
+            signal_in_container(container, tool, signal);
+            if signal != Signal::SIGKILL {
+                return;
+            }
+        }
+        let _ = kill(Pid::from_raw(self.child.id() as i32), signal);
+    }
+
     fn interrupt(&self) {
-        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT);
+        self.signal(Signal::SIGINT);
     }
 
     /// Waits for exit until `deadline`, interrupting (then killing) it if `stop` is set or the
@@ -187,7 +277,7 @@ impl Tool {
                     interrupted_at = Some(now);
                 }
                 Some(t) if now.duration_since(t) > Duration::from_secs(5) => {
-                    let _ = self.child.kill();
+                    self.signal(Signal::SIGKILL);
                 }
                 _ => {}
             }
@@ -199,7 +289,7 @@ impl Tool {
 impl Drop for Tool {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
+            self.signal(Signal::SIGKILL);
             let _ = self.child.wait();
         }
     }
@@ -336,7 +426,9 @@ fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
         _ => None,
     };
 
-    let receiver = Tool::spawn(&env.rx_ns, &cfg.bin_dir.join(rx_bin), &rx_args, "receiver")?;
+    let rx_place = Place::of(env.rx_container.as_deref(), &env.rx_ns, cfg.bin_dir);
+    let tx_place = Place::of(env.tx_container.as_deref(), &env.tx_ns, cfg.bin_dir);
+    let receiver = Tool::spawn(rx_place, rx_bin, &rx_args, "receiver")?;
     let ready_by = Instant::now() + Duration::from_secs(10);
     let mut early = Vec::new();
     loop {
@@ -353,7 +445,7 @@ fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
 
     // Generous: a slow path (OVS userspace) at 20 kpps, plus start-up.
     let send_budget = Duration::from_secs(30 + p.count / 20_000);
-    let sender = Tool::spawn(&env.tx_ns, &cfg.bin_dir.join(tx_bin), &tx_args, "sender")?;
+    let sender = Tool::spawn(tx_place, tx_bin, &tx_args, "sender")?;
     let (tx_code, tx_out, tx_err) = sender.wait(Instant::now() + send_budget, cfg.stop);
     let rx_deadline = Instant::now() + Duration::from_secs_f64(cfg.idle_timeout_s + 15.0);
     let (rx_code, rx_out, rx_err) = receiver.wait(rx_deadline, cfg.stop);

@@ -1,6 +1,6 @@
 //! The scenario runner: every set-up x point x repetition x app, one CSV row each.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::profile::{Point, Profile};
 use super::results::{utc_now, Machine, ResultsFile, Row, SCHEMA};
 use super::run::{run_point, App, Fate, RunConfig, RunResult, RunStatus};
-use super::setup::{self, SetupEnv};
+use super::setup::{SetupEnv, Setups};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -29,6 +29,8 @@ pub struct Plan {
     pub out: PathBuf,
     /// `experiments/`.
     pub experiments: PathBuf,
+    /// The engine's set-up scripts.
+    pub setups_scripts: Setups,
     /// Where the four tools are.
     pub bin_dir: PathBuf,
 }
@@ -46,13 +48,13 @@ pub struct Outcome {
 
 /// Tears a set-up down when dropped, also on error or interruption.
 struct SetupGuard<'a> {
-    experiments: &'a Path,
+    scripts: &'a Setups,
     name: &'a str,
 }
 
 impl Drop for SetupGuard<'_> {
     fn drop(&mut self) {
-        if let Err(e) = setup::down(self.experiments, self.name) {
+        if let Err(e) = self.scripts.down(self.name) {
             eprintln!("warning: {e}");
         }
     }
@@ -63,7 +65,7 @@ fn base_row(plan: &Plan, machine: &Machine, setup: &str) -> Row {
         schema: SCHEMA,
         time: utc_now(),
         setup: setup.to_string(),
-        engine: "netns".into(),
+        engine: plan.setups_scripts.engine().as_str().into(),
         profile: plan.profile.name.clone(),
         kernel: machine.kernel.clone(),
         cpu_model: machine.cpu_model.clone(),
@@ -153,11 +155,11 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
             break;
         }
         // Start clean: a killed earlier run may have left this set-up half made.
-        let _ = setup::down(&plan.experiments, name);
+        let _ = plan.setups_scripts.down(name);
         bar.set_message(format!("{name}: setting up"));
-        let outcome = setup::up(&plan.experiments, name)?;
+        let outcome = plan.setups_scripts.up(name)?;
         let _guard = SetupGuard {
-            experiments: &plan.experiments,
+            scripts: &plan.setups_scripts,
             name,
         };
         let env = match outcome.into_env() {

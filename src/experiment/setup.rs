@@ -1,11 +1,51 @@
-//! The network set-ups: scripts in `experiments/setups/NAME.sh`, run with fixed arguments
-//! (never a shell string), whose `env` output says where to run the tools.
+//! The network set-ups: scripts `up | down | env` per set-up, run with fixed arguments (never
+//! a shell string), whose `env` output says where to run the tools. Two engines: `netns`
+//! (`experiments/setups/NAME.sh`, the tools in plain network namespaces) and `docker`
+//! (`docker/setups/NAME.sh`, the tools inside containers on Docker networks).
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The set-ups, in the order the runner visits them.
+/// The netns engine's set-ups, in the order the runner visits them.
 pub const SETUPS: [&str; 5] = ["native", "bridge", "ovs", "macvlan", "macvlan-trunk"];
+
+/// The docker engine's network modes, in the order the runner visits them.
+pub const DOCKER_SETUPS: [&str; 4] = ["bridge", "ovs", "macvlan", "macvlan-trunk"];
+
+/// Where the tools run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Network namespaces made by `ip netns`; no Docker needed.
+    #[default]
+    Netns,
+    /// Docker containers of the `pktmmap` image on Docker networks (or OVS ports).
+    Docker,
+}
+
+impl Engine {
+    /// `netns` or `docker`, as recorded in the CSV.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Netns => "netns",
+            Engine::Docker => "docker",
+        }
+    }
+
+    /// The set-ups this engine offers.
+    pub fn setups(self) -> &'static [&'static str] {
+        match self {
+            Engine::Netns => &SETUPS,
+            Engine::Docker => &DOCKER_SETUPS,
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Exit code of a set-up script that cannot exist on this machine.
 pub const SKIP_EXIT: i32 = 3;
@@ -31,13 +71,17 @@ pub struct SetupEnv {
     pub datapath: String,
     /// Anything else worth recording.
     pub note: String,
+    /// The sender's container (docker engine), where the tools run with `docker exec`.
+    pub tx_container: Option<String>,
+    /// The receiver's container (docker engine).
+    pub rx_container: Option<String>,
 }
 
 /// What bringing a set-up up gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupOutcome {
     /// Ready.
-    Up(SetupEnv),
+    Up(Box<SetupEnv>),
     /// Not possible on this machine, with the script's reason.
     Skipped(String),
     /// The script failed.
@@ -48,7 +92,7 @@ impl SetupOutcome {
     /// The set-up's environment, or `(status, reason)` with status `skipped` or `failed`.
     pub fn into_env(self) -> Result<SetupEnv, (&'static str, String)> {
         match self {
-            SetupOutcome::Up(env) => Ok(env),
+            SetupOutcome::Up(env) => Ok(*env),
             SetupOutcome::Skipped(reason) => Err(("skipped", reason)),
             SetupOutcome::Failed(reason) => Err(("failed", reason)),
         }
@@ -77,14 +121,94 @@ pub fn experiments_dir(given: Option<&Path>) -> Result<PathBuf, String> {
         .ok_or_else(|| "cannot find the experiments/ directory: run from the repository, or set PKTMMAP_EXPERIMENTS".into())
 }
 
-fn script(dir: &Path, name: &str) -> Result<PathBuf, String> {
-    if !SETUPS.contains(&name) {
-        return Err(format!(
-            "unknown set-up {name:?}: choose from {}",
-            SETUPS.join(", ")
-        ));
+/// The set-up scripts of one engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setups {
+    engine: Engine,
+    dir: PathBuf,
+}
+
+impl Setups {
+    /// The scripts of `engine`, given `experiments/` (the docker scripts live in the
+    /// repository's `docker/setups`, next to it, or in `$PKTMMAP_DOCKER/setups`).
+    pub fn new(engine: Engine, experiments: &Path) -> Result<Self, String> {
+        let dir = match engine {
+            Engine::Netns => experiments.join("setups"),
+            Engine::Docker => std::env::var_os("PKTMMAP_DOCKER")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| experiments.join("..").join("docker"))
+                .join("setups"),
+        };
+        if !dir.join("lib.sh").is_file() {
+            return Err(format!(
+                "cannot find the {engine} set-up scripts in {}",
+                dir.display()
+            ));
+        }
+        Ok(Self { engine, dir })
     }
-    Ok(dir.join("setups").join(format!("{name}.sh")))
+
+    /// The engine.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    fn script(&self, name: &str) -> Result<PathBuf, String> {
+        if !self.engine.setups().contains(&name) {
+            return Err(format!(
+                "unknown set-up {name:?} for the {} engine: choose from {}",
+                self.engine,
+                self.engine.setups().join(", ")
+            ));
+        }
+        Ok(self.dir.join(format!("{name}.sh")))
+    }
+
+    /// Brings set-up `name` up (idempotent).
+    pub fn up(&self, name: &str) -> Result<SetupOutcome, String> {
+        let path = self.script(name)?;
+        let (code, out, err) = run_script(&path, "up")?;
+        if code == SKIP_EXIT {
+            let reason = out
+                .lines()
+                .chain(err.lines())
+                .find_map(|l| l.strip_prefix("SKIP: "))
+                .unwrap_or("skipped");
+            return Ok(SetupOutcome::Skipped(reason.to_string()));
+        }
+        if code != 0 {
+            return Ok(SetupOutcome::Failed(format!(
+                "{name}.sh up exited {code}: {}",
+                err.trim()
+            )));
+        }
+        let (code, out, err) = run_script(&path, "env")?;
+        if code != 0 {
+            return Ok(SetupOutcome::Failed(format!(
+                "{name}.sh env exited {code}: {}",
+                err.trim()
+            )));
+        }
+        Ok(SetupOutcome::Up(Box::new(parse_env(&out))))
+    }
+
+    /// Tears set-up `name` down.
+    pub fn down(&self, name: &str) -> Result<(), String> {
+        let path = self.script(name)?;
+        match run_script(&path, "down")? {
+            (0, _, _) => Ok(()),
+            (code, _, err) => Err(format!("{name}.sh down exited {code}: {}", err.trim())),
+        }
+    }
+
+    /// Removes every set-up's leftovers by name prefix (the docker engine's also removes the
+    /// netns engine's); returns what it removed.
+    pub fn down_all(&self) -> Result<String, String> {
+        match run_script(&self.dir.join("down-all.sh"), "all")? {
+            (0, out, _) => Ok(out),
+            (code, _, err) => Err(format!("down-all.sh exited {code}: {}", err.trim())),
+        }
+    }
 }
 
 fn run_script(path: &Path, verb: &str) -> Result<(i32, String, String), String> {
@@ -118,55 +242,12 @@ pub fn parse_env(text: &str) -> SetupEnv {
             "RX_IP" => e.rx_ip = v,
             "DATAPATH" => e.datapath = v,
             "NOTE" => e.note = v,
+            "TX_CONTAINER" if !v.is_empty() => e.tx_container = Some(v),
+            "RX_CONTAINER" if !v.is_empty() => e.rx_container = Some(v),
             _ => {}
         }
     }
     e
-}
-
-/// Brings set-up `name` up (idempotent).
-pub fn up(dir: &Path, name: &str) -> Result<SetupOutcome, String> {
-    let path = script(dir, name)?;
-    let (code, out, err) = run_script(&path, "up")?;
-    if code == SKIP_EXIT {
-        let reason = out
-            .lines()
-            .chain(err.lines())
-            .find_map(|l| l.strip_prefix("SKIP: "))
-            .unwrap_or("skipped");
-        return Ok(SetupOutcome::Skipped(reason.to_string()));
-    }
-    if code != 0 {
-        return Ok(SetupOutcome::Failed(format!(
-            "{name}.sh up exited {code}: {}",
-            err.trim()
-        )));
-    }
-    let (code, out, err) = run_script(&path, "env")?;
-    if code != 0 {
-        return Ok(SetupOutcome::Failed(format!(
-            "{name}.sh env exited {code}: {}",
-            err.trim()
-        )));
-    }
-    Ok(SetupOutcome::Up(parse_env(&out)))
-}
-
-/// Tears set-up `name` down.
-pub fn down(dir: &Path, name: &str) -> Result<(), String> {
-    let path = script(dir, name)?;
-    match run_script(&path, "down")? {
-        (0, _, _) => Ok(()),
-        (code, _, err) => Err(format!("{name}.sh down exited {code}: {}", err.trim())),
-    }
-}
-
-/// Removes every set-up's leftovers by name prefix; returns what it removed.
-pub fn down_all(dir: &Path) -> Result<String, String> {
-    match run_script(&dir.join("setups/down-all.sh"), "all")? {
-        (0, out, _) => Ok(out),
-        (code, _, err) => Err(format!("down-all.sh exited {code}: {}", err.trim())),
-    }
 }
 
 #[cfg(test)]
@@ -180,11 +261,30 @@ mod tests {
         assert_eq!(e.rx_ip, "10.77.3.2");
         assert_eq!(e.datapath, "ovs-netdev");
         assert_eq!(e.note, "Open vSwitch netdev datapath");
+        assert_eq!(e.tx_container, None);
+    }
+
+    #[test]
+    fn parses_a_docker_scripts_containers() {
+        let e = parse_env("SETUP=bridge\nTX_IF=eth0\nTX_CONTAINER=pktmmap-bridge-tx\nRX_CONTAINER=pktmmap-bridge-rx\n");
+        assert_eq!(e.tx_container.as_deref(), Some("pktmmap-bridge-tx"));
+        assert_eq!(e.rx_container.as_deref(), Some("pktmmap-bridge-rx"));
     }
 
     #[test]
     fn only_known_setups_are_run() {
-        let e = script(Path::new("/x"), "eth0; rm -rf /").unwrap_err();
+        let netns = Setups {
+            engine: Engine::Netns,
+            dir: PathBuf::from("/x"),
+        };
+        let e = netns.script("eth0; rm -rf /").unwrap_err();
         assert!(e.starts_with("unknown set-up"), "{e}");
+        assert!(netns.script("native").is_ok());
+        let docker = Setups {
+            engine: Engine::Docker,
+            dir: PathBuf::from("/x"),
+        };
+        let e = docker.script("native").unwrap_err();
+        assert!(e.contains("docker engine: choose from bridge, ovs"), "{e}");
     }
 }

@@ -218,3 +218,65 @@ pub const MMAP_TX: &str = env!("CARGO_BIN_EXE_mmap-tx");
 pub const MMAP_RX: &str = env!("CARGO_BIN_EXE_mmap-rx");
 pub const UDP_TX: &str = env!("CARGO_BIN_EXE_udp-tx");
 pub const UDP_RX: &str = env!("CARGO_BIN_EXE_udp-rx");
+
+/// The runner's binary.
+pub const PKTMMAP: &str = env!("CARGO_BIN_EXE_pktmmap");
+
+/// Runs the runner with `args`.
+pub fn pktmmap(args: &[&str]) -> Output {
+    Command::new(PKTMMAP)
+        .args(args)
+        .output()
+        .expect("run pktmmap")
+}
+
+/// A fresh temporary directory path (not created) for results.
+pub fn tmp(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pktmmap-exp-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn stdout_of(c: &mut Command) -> String {
+    c.output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Everything a set-up of either engine could leave behind: namespaces, host links and OVS
+/// bridges of ours, and Docker containers and networks named pktmmap-*.
+pub fn leftovers() -> Vec<String> {
+    let mut found: Vec<String> = stdout_of(Command::new("ip").args(["netns", "list"]))
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("pktmmap-") && !n.starts_with("pktmmap-t"))
+        .map(|n| format!("netns {n}"))
+        .collect();
+    found.extend(
+        stdout_of(Command::new("ip").args(["-o", "link", "show"]))
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n))
+            .filter(|n| n.starts_with("pkm") && !n.starts_with("pkt"))
+            .map(|n| format!("link {n}")),
+    );
+    found.extend(
+        stdout_of(Command::new("ovs-vsctl").args(["--timeout=3", "list-br"]))
+            .lines()
+            .filter(|b| b.starts_with("pkm"))
+            .map(|b| format!("ovs bridge {b}")),
+    );
+    found.extend(
+        stdout_of(Command::new("docker").args(["ps", "--all", "--format", "{{.Names}}"]))
+            .lines()
+            .filter(|n| n.starts_with("pktmmap-"))
+            .map(|n| format!("container {n}")),
+    );
+    found.extend(
+        stdout_of(Command::new("docker").args(["network", "ls", "--format", "{{.Name}}"]))
+            .lines()
+            .filter(|n| n.starts_with("pktmmap-"))
+            .map(|n| format!("docker network {n}")),
+    );
+    found
+}
