@@ -317,6 +317,13 @@ pub fn pin_to_cpu(core: usize) -> Result<(), CliError> {
         .map_err(|e| CliError::new(Failure::Usage, format!("cannot pin to CPU {core}: {e}")))
 }
 
+/// The core for thread `i` of a tool started with `--cpu base`: the cores after `base`, in
+/// turn, wrapping around the machine's cores (so 4 threads on 2 cores share them 2 by 2).
+pub fn core_for_thread(base: usize, i: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (base + i) % cores.max(base + 1)
+}
+
 /// User and system CPU seconds used by this process so far.
 pub fn cpu_seconds() -> (f64, f64) {
     match getrusage(UsageWho::RUSAGE_SELF) {

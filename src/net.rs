@@ -246,6 +246,22 @@ pub fn parse_udp_drops(table: &str, inode: u64) -> Option<u64> {
     })
 }
 
+/// Packets dropped on the per-CPU receive backlogs since boot, summed over CPUs.
+pub fn softnet_drops() -> Option<u64> {
+    parse_softnet_drops(&std::fs::read_to_string("/proc/net/softnet_stat").ok()?)
+}
+
+/// Sums the second column (drops, hex) of `/proc/net/softnet_stat` text, one line per CPU.
+pub fn parse_softnet_drops(text: &str) -> Option<u64> {
+    text.lines()
+        .map(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|d| u64::from_str_radix(d, 16).ok())
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,6 +272,14 @@ mod tests {
 10.77.0.3        0x1         0x0         00:00:00:00:00:00     *        pkm0
 10.77.0.4        0x1         0x2         02:aa:bb:cc:dd:04     *        other
 ";
+
+    #[test]
+    fn sums_backlog_drops_over_cpus() {
+        let t = "0004a2b1 0000001f 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000\n\
+                 00012345 00000101 00000003 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000001 00000000\n";
+        assert_eq!(parse_softnet_drops(t), Some(0x1f + 0x101));
+        assert_eq!(parse_softnet_drops("garbage\n"), None);
+    }
 
     #[test]
     fn reads_only_complete_entries_on_the_interface() {

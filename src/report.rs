@@ -8,10 +8,11 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 /// Why a tool stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// Sent or received the requested count.
+    #[default]
     Count,
     /// No traffic for the idle timeout.
     Idle,
@@ -111,6 +112,11 @@ pub struct RxSummary {
     pub kernel_drops: u64,
     /// Times the V3 ring froze waiting for a free block (mmap-rx).
     pub freeze_count: u64,
+    /// Packets this host dropped on its per-CPU receive backlogs during the run
+    /// (`/proc/net/softnet_stat`): lost before any socket or ring saw them, e.g. when RPS
+    /// hands the receiving core more than it can take. Host-wide, so other traffic counts too.
+    #[serde(default)]
+    pub backlog_drops: u64,
     /// User CPU seconds of this process.
     pub cpu_user_s: f64,
     /// System CPU seconds of this process.
@@ -202,8 +208,12 @@ impl RxSummary {
         );
         let _ = writeln!(
             s,
-            "  kernel drops {}  freezes {}  ignored {} {:?}",
-            self.kernel_drops, self.freeze_count, c.ignored, c.ignored_by_reason
+            "  kernel drops {}  backlog drops {}  freezes {}  ignored {} {:?}",
+            self.kernel_drops,
+            self.backlog_drops,
+            self.freeze_count,
+            c.ignored,
+            c.ignored_by_reason
         );
         let _ = writeln!(
             s,

@@ -134,6 +134,37 @@ impl SequenceTracker {
         self.out_of_range
     }
 
+    /// True if the bitmap covers every expected sequence number, so it never slides and two
+    /// trackers of the same run can be merged exactly.
+    pub fn covers_run(&self) -> bool {
+        self.expected.is_some_and(|n| n <= self.window)
+    }
+
+    /// Adds what another tracker of the same run saw (receive threads of one fanout group
+    /// each see a part of the flow). Exact only if both cover the whole run; otherwise an
+    /// error says so and nothing changes. Reordering stays per tracker: across threads
+    /// arrival order is not defined.
+    pub fn merge(&mut self, other: &SequenceTracker) -> Result<(), String> {
+        if !self.covers_run() || self.expected != other.expected || self.window != other.window {
+            return Err(
+                "sequence trackers can be merged only for a known --count of at most 2^27 packets"
+                    .into(),
+            );
+        }
+        let mut overlap = 0u64;
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            overlap += u64::from((*a & *b).count_ones());
+            *a |= *b;
+        }
+        self.unique = self.unique + other.unique - overlap;
+        self.duplicates += other.duplicates + overlap;
+        self.reordered += other.reordered;
+        self.late += other.late;
+        self.out_of_range += other.out_of_range;
+        self.highest = self.highest.max(other.highest);
+        Ok(())
+    }
+
     /// Packets never seen: of the expected count if known, else up to the highest seen.
     pub fn lost(&self) -> u64 {
         let total = match (self.expected, self.highest) {
@@ -213,6 +244,39 @@ impl RxAccounting {
         true
     }
 
+    /// Adds another receive thread's accounting of the same run (see
+    /// [`SequenceTracker::merge`]); both must follow the same run id.
+    pub fn merge(&mut self, other: &RxAccounting) -> Result<(), String> {
+        match (self.follow, other.follow) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!(
+                    "receive threads followed different runs ({a} and {b}): give --run-id"
+                ))
+            }
+            (None, b) => self.follow = b,
+            _ => {}
+        }
+        self.tracker.merge(&other.tracker)?;
+        self.latency
+            .add(&other.latency)
+            .map_err(|e| format!("latency histograms: {e:?}"))?;
+        self.received += other.received;
+        self.frame_bytes += other.frame_bytes;
+        self.probes += other.probes;
+        self.no_probe += other.no_probe;
+        self.other_run += other.other_run;
+        self.clock_skew += other.clock_skew;
+        for (a, b) in self.ignored.iter_mut().zip(other.ignored) {
+            *a += b;
+        }
+        self.first_ns = match (self.first_ns, other.first_ns) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last_ns = self.last_ns.max(other.last_ns);
+        Ok(())
+    }
+
     /// Accounts one frame that was not a datagram for us.
     pub fn on_ignored(&mut self, reason: IgnoreReason) {
         self.ignored[reason.index()] += 1;
@@ -287,6 +351,30 @@ impl RxAccounting {
 mod tests {
     use super::*;
     use crate::wire::PROBE_LEN;
+
+    #[test]
+    fn trackers_of_one_run_merge_exactly() {
+        // Two threads of a fanout group: each sees part of 0..10, with one seq in both.
+        let mut a = SequenceTracker::new(Some(10));
+        let mut b = SequenceTracker::new(Some(10));
+        for s in [0, 2, 4, 6, 5] {
+            a.record(s);
+        }
+        for s in [1, 3, 6, 7, 7, 11] {
+            b.record(s);
+        }
+        a.merge(&b).unwrap();
+        assert_eq!(a.unique(), 8, "0..=7");
+        assert_eq!(a.duplicates(), 2, "7 twice in b, 6 in both");
+        assert_eq!(a.lost(), 2, "8 and 9");
+        assert_eq!(a.reordered(), 1, "5 after 6 in a");
+        assert_eq!(a.out_of_range(), 1, "11");
+        // Without a known count the bitmap slides and a merge cannot be exact.
+        let mut open = SequenceTracker::new(None);
+        open.record(1);
+        assert!(open.merge(&SequenceTracker::new(None)).is_err());
+        assert_eq!(open.unique(), 1, "a refused merge changes nothing");
+    }
 
     #[test]
     fn counts_loss_duplicates_and_reordering() {

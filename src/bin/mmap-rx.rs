@@ -1,6 +1,8 @@
 //! mmap-rx: count test datagrams from a TPACKET_V3 RX ring.
 #![forbid(unsafe_code)]
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -8,7 +10,7 @@ use pktmmap::cli::{self, CliError, StopRule};
 use pktmmap::net;
 use pktmmap::report::{RxSummary, StopReason};
 use pktmmap::ring::{self, filter, geometry, RingGeometry, RxConfig, RxRing};
-use pktmmap::stats::RxAccounting;
+use pktmmap::stats::{RxAccounting, MAX_WINDOW};
 use pktmmap::wire::{parse_ipv4_udp, IgnoreReason};
 
 const TOOL: &str = "mmap-rx";
@@ -19,6 +21,26 @@ enum FilterMode {
     Flow,
     /// Every frame on the interface enters the ring and is classified (for hostile traffic).
     None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FanoutMode {
+    /// Round robin over the threads: spreads even a single flow.
+    Lb,
+    /// By flow hash: one flow stays on one thread, in order (for many flows).
+    Hash,
+    /// By the CPU that received the packet (follows RSS/RPS).
+    Cpu,
+}
+
+impl FanoutMode {
+    fn kernel(self) -> u16 {
+        (match self {
+            FanoutMode::Lb => libc::PACKET_FANOUT_LB,
+            FanoutMode::Hash => libc::PACKET_FANOUT_HASH,
+            FanoutMode::Cpu => libc::PACKET_FANOUT_CPU,
+        }) as u16
+    }
 }
 
 /// Receive test datagrams with packet_mmap: a TPACKET_V3 RX ring shared with the kernel.
@@ -53,6 +75,14 @@ struct Args {
     /// Milliseconds after which a partly filled block is handed over.
     #[arg(long, default_value_t = 10)]
     block_timeout_ms: u32,
+    /// Receive threads, each with its own ring, in one PACKET_FANOUT group; their counts are
+    /// merged exactly (needs --count). With --cpu C, thread i runs on core C + i (wrapping
+    /// around the machine's cores).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: u16,
+    /// How the kernel spreads packets over the threads.
+    #[arg(long, value_enum, default_value_t = FanoutMode::Lb)]
+    fanout: FanoutMode,
 }
 
 fn main() {
@@ -62,8 +92,15 @@ fn main() {
     });
 }
 
-fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, i32), CliError> {
+fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
     let mut rule = StopRule::new(args.recv.count, args.recv.idle_timeout)?;
+    let threads = usize::from(args.threads);
+    if threads > 1 && args.recv.count.is_none_or(|n| n > MAX_WINDOW) {
+        return Err(CliError::new(
+            cli::Failure::Usage,
+            format!("--threads needs --count (at most {MAX_WINDOW}) to merge the threads' counts exactly"),
+        ));
+    }
     if let Some(core) = args.recv.cpu {
         cli::pin_to_cpu(core)?;
     }
@@ -82,30 +119,66 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
         populate: true,
         filter: (args.filter == FilterMode::Flow)
             .then(|| filter::ipv4_udp_dst_port(args.recv.port)),
-        fanout: None,
+        // One group per process: the id only has to differ from other groups on this host.
+        fanout: (threads > 1).then(|| (std::process::id() as u16, args.fanout.kernel())),
     };
-    let mut ring = RxRing::open(iface.index, &config).map_err(|e| cli::from_sys(TOOL, e))?;
+    let mut rings = (0..threads)
+        .map(|_| RxRing::open(iface.index, &config).map_err(|e| cli::from_sys(TOOL, e)))
+        .collect::<Result<Vec<_>, _>>()?;
     cli::drop_capabilities()?;
+    let backlog_start = net::softnet_drops();
     eprintln!(
-        "{TOOL}: ready on {} port {} (ring {} x {} B)",
-        iface.name, args.recv.port, geometry.block_count, geometry.block_size
+        "{TOOL}: ready on {} port {} (ring {} x {} B{})",
+        iface.name,
+        args.recv.port,
+        geometry.block_count,
+        geometry.block_size,
+        if threads > 1 {
+            format!(" per thread, {threads} threads, fanout {:?}", args.fanout).to_lowercase()
+        } else {
+            String::new()
+        }
     );
 
-    let mut acct = RxAccounting::new(args.recv.count, args.recv.run_id);
-    let mut error = None;
-    let reason = loop {
-        if let Some(r) = rule.check(acct.received(), stop) {
-            break r;
+    let mut accts: Vec<RxAccounting> = (0..threads)
+        .map(|_| RxAccounting::new(args.recv.count, args.recv.run_id))
+        .collect();
+    let total = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    let failure: Mutex<Option<String>> = Mutex::new(None);
+    let reason = std::thread::scope(|scope| {
+        for (i, (ring, acct)) in rings.iter_mut().zip(accts.iter_mut()).enumerate() {
+            let (total, done, failure) = (&total, &done, &failure);
+            let core = args.recv.cpu.map(|c| cli::core_for_thread(c, i));
+            scope.spawn(move || {
+                let result = match core {
+                    Some(c) if threads > 1 => cli::pin_to_cpu(c).map_err(|e| e.to_string()),
+                    _ => Ok(()),
+                }
+                .and_then(|()| receive(ring, args.recv.port, acct, total, done));
+                if let Err(e) = result {
+                    failure
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                    done.store(true, Ordering::Relaxed);
+                }
+            });
         }
-        match ring.next_block(rule.poll_interval()) {
-            Ok(Some(block)) => count_block(&block, args.recv.port, &mut acct),
-            Ok(None) => {}
-            Err(e) => {
-                error = Some(e.to_string());
+        // This thread only watches the stop rule; the receive threads do the work.
+        let reason = loop {
+            if done.load(Ordering::Relaxed) {
                 break StopReason::Error;
             }
-        }
-    };
+            if let Some(r) = rule.check(total.load(Ordering::Relaxed), stop) {
+                break r;
+            }
+            std::thread::sleep(rule.poll_interval().min(Duration::from_millis(2)));
+        };
+        done.store(true, Ordering::Relaxed);
+        reason
+    });
+    let mut error = failure.into_inner().unwrap_or_else(|p| p.into_inner());
     // Nothing seen is thrown away: packets in the block the kernel is still filling reach us
     // when it retires that block (its timer runs even after the interface went away), so wait
     // for that, then count every block handed over.
@@ -114,10 +187,32 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
             2 * u64::from(args.block_timeout_ms) + 5,
         ));
     }
-    while let Ok(Some(block)) = ring.next_block(Duration::ZERO) {
-        count_block(&block, args.recv.port, &mut acct);
+    let mut kernel = Some(ring::PacketStats::default());
+    for (ring, acct) in rings.iter_mut().zip(accts.iter_mut()) {
+        while let Ok(Some(block)) = ring.next_block(Duration::ZERO) {
+            count_block(&block, args.recv.port, acct);
+        }
+        kernel = match (kernel, ring.statistics()) {
+            (Some(k), Ok(s)) => Some(ring::PacketStats {
+                packets: k.packets + s.packets,
+                drops: k.drops + s.drops,
+                freeze_count: k.freeze_count + s.freeze_count,
+            }),
+            _ => None,
+        };
     }
-    let kernel = ring.statistics().ok();
+    let mut acct = accts.swap_remove(0);
+    for other in &accts {
+        if let Err(e) = acct.merge(other) {
+            error.get_or_insert(e);
+        }
+    }
+    let reason = if error.is_some() {
+        StopReason::Error
+    } else {
+        reason
+    };
+    let backlog_end = net::softnet_drops();
     let (cpu_user_s, cpu_sys_s) = cli::cpu_seconds();
     let summary = RxSummary {
         tool: TOOL.into(),
@@ -126,6 +221,9 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
         counts: acct.counts(),
         kernel_packets: kernel.map(|k| k.packets),
         kernel_drops: kernel.map_or(0, |k| k.drops),
+        backlog_drops: backlog_end
+            .zip(backlog_start)
+            .map_or(0, |(end, start)| end.saturating_sub(start)),
         freeze_count: kernel.map_or(0, |k| k.freeze_count),
         cpu_user_s,
         cpu_sys_s,
@@ -135,6 +233,28 @@ fn run(args: &Args, stop: &std::sync::atomic::AtomicBool) -> Result<(RxSummary, 
         error,
     };
     Ok((summary, cli::exit_code_for(reason)))
+}
+
+/// One receive thread: counts blocks until told to stop, adding to the shared total.
+fn receive(
+    ring: &mut RxRing,
+    port: u16,
+    acct: &mut RxAccounting,
+    total: &AtomicU64,
+    done: &AtomicBool,
+) -> Result<(), String> {
+    while !done.load(Ordering::Relaxed) {
+        match ring.next_block(Duration::from_millis(20)) {
+            Ok(Some(block)) => {
+                let before = acct.received();
+                count_block(&block, port, acct);
+                total.fetch_add(acct.received() - before, Ordering::Relaxed);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
 }
 
 /// Counts every packet of one block; a corrupt packet chain skips the rest of the block.

@@ -68,6 +68,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
     sock.set_read_timeout(Some(rule.poll_interval()))
         .map_err(|e| io_err("SO_RCVTIMEO", e))?;
     let inode = nix::sys::stat::fstat(&sock).map(|s| s.st_ino).ok();
+    let backlog_start = pktmmap::net::softnet_drops();
     eprintln!("{TOOL}: ready on {}:{}", args.bind, args.recv.port);
 
     let mut acct = RxAccounting::new(args.recv.count, args.recv.run_id);
@@ -104,6 +105,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
         };
         acct.on_datagram(&buf[..len], ts.unwrap_or_else(cli::realtime_ns));
     };
+    let backlog_end = pktmmap::net::softnet_drops();
     let (cpu_user_s, cpu_sys_s) = cli::cpu_seconds();
     let summary = RxSummary {
         tool: TOOL.into(),
@@ -112,6 +114,9 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
         counts: acct.counts(),
         kernel_packets: None,
         kernel_drops: inode.and_then(pktmmap::net::udp_socket_drops).unwrap_or(0),
+        backlog_drops: backlog_end
+            .zip(backlog_start)
+            .map_or(0, |(end, start)| end.saturating_sub(start)),
         freeze_count: 0,
         cpu_user_s,
         cpu_sys_s,
