@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::cli::{self, CliError, Failure};
 use crate::net;
 use crate::ring::{
-    self, geometry, Flush, FrameLayout, RingGeometry, TpacketVersion, TxConfig, TxRing,
+    self, geometry, Flush, FrameLayout, RingGeometry, SkbLayout, TpacketVersion, TxConfig, TxRing,
 };
 
 /// Parses frames written one per line in hex (white space inside a line is ignored).
@@ -71,6 +71,8 @@ pub fn send_frames(name: &str, frames: &[Vec<u8>]) -> Result<u64, CliError> {
         version,
         qdisc_bypass: false,
         populate: false,
+        // Exactly the bytes given, as the kernel attaches them by default.
+        skb: SkbLayout::Fragments,
     };
     let mut ring =
         TxRing::open(iface.index, &config).map_err(|e| cli::from_sys("pktmmap inject", e))?;

@@ -112,6 +112,16 @@ impl Rate {
         }
     }
 
+    /// One of `n` equal shares of this rate (for `n` sending threads); `Max` stays `Max`.
+    pub fn share(&self, n: u64) -> Rate {
+        let n = n.max(1);
+        match *self {
+            Rate::Max => Rate::Max,
+            Rate::BitsPerSecond(b) => Rate::BitsPerSecond((b / n).max(1)),
+            Rate::MilliPacketsPerSecond(m) => Rate::MilliPacketsPerSecond((m / n).max(1)),
+        }
+    }
+
     /// Packets per second for frames of `frame_bytes`; `None` for [`Rate::Max`].
     pub fn packets_per_second(&self, frame_bytes: usize) -> Option<f64> {
         self.interval_ns(frame_bytes)
@@ -315,5 +325,15 @@ mod tests {
         assert!(!p.is_paced());
         assert_eq!(p.allowance(123), u64::MAX);
         assert_eq!(p.time_until_due(123), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_rate_shared_by_threads_adds_up() {
+        let r: Rate = "300kpps".parse().unwrap();
+        assert_eq!(r.share(3).packets_per_second(100), Some(100_000.0));
+        let b: Rate = "500Mbps".parse().unwrap();
+        assert_eq!(b.share(2), "250Mbps".parse().unwrap());
+        assert_eq!(Rate::Max.share(4), Rate::Max);
+        assert_eq!(r.share(0), r, "zero threads is one");
     }
 }

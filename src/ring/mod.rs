@@ -27,4 +27,4 @@ pub use block::{BlockError, BlockView, RawPacket};
 pub use geometry::{GeometryError, RingGeometry};
 pub use rx::{Block, PacketStats, RxConfig, RxRing};
 pub use sys::{SysError, TpacketVersion};
-pub use tx::{Flush, FrameLayout, TxConfig, TxError, TxFrame, TxRing};
+pub use tx::{Flush, FrameLayout, SkbLayout, TxConfig, TxError, TxFrame, TxRing};

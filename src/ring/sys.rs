@@ -228,6 +228,27 @@ pub fn set_packet_tx_ring(
 
 /// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS)`: transmit straight to the driver, skipping
 /// the qdisc layer (and its drops and shaping).
+/// `setsockopt(SOL_PACKET, PACKET_VNET_HDR, on)`: every frame starts with a
+/// `struct virtio_net_hdr` (10 bytes). Must be set before a ring is created.
+pub fn set_vnet_hdr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
+    let v: libc::c_int = on.into();
+    setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_VNET_HDR,
+        &v,
+        "PACKET_VNET_HDR",
+    )
+}
+
+/// Size of `struct virtio_net_hdr` (flags u8, gso_type u8, hdr_len, gso_size, csum_start,
+/// csum_offset: u16 each).
+pub const VIRTIO_NET_HDR_LEN: usize = 10;
+
+/// Offset of `hdr_len` in `struct virtio_net_hdr`.
+pub const VIRTIO_NET_HDR_HDR_LEN: usize = 2;
+
+/// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, on)`.
 pub fn set_qdisc_bypass(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
     let v: libc::c_int = on.into();
     setsockopt(

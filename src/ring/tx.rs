@@ -26,6 +26,23 @@ pub struct TxConfig {
     pub qdisc_bypass: bool,
     /// Pre-fault the mapping (`MAP_POPULATE`).
     pub populate: bool,
+    /// How the kernel builds each frame's skb.
+    pub skb: SkbLayout,
+}
+
+/// How the kernel turns a TX ring frame into an skb.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SkbLayout {
+    /// The kernel's default: the link-layer header is copied into the skb head and the rest
+    /// is attached as fragments pointing at the ring's pages. Anything that forwards the skb
+    /// to another namespace (veth, bridges into containers) must then copy those fragments
+    /// (`skb_copy_ubufs`), with a page allocation per packet.
+    Fragments,
+    /// Every frame is prefixed with a `struct virtio_net_hdr` (`PACKET_VNET_HDR`) whose
+    /// `hdr_len` covers the whole frame, so the kernel copies the frame into the skb head: one
+    /// small copy and no page references. Cheaper for small frames on virtual links.
+    #[default]
+    Linear,
 }
 
 /// Offsets of the words user space writes in a TX frame header.
@@ -130,6 +147,8 @@ pub struct TxRing {
     layout: FrameLayout,
     cursor: u32,
     unflushed: u32,
+    /// Bytes of `virtio_net_hdr` before each frame (0 without `PACKET_VNET_HDR`).
+    vnet: usize,
 }
 
 impl TxRing {
@@ -141,6 +160,13 @@ impl TxRing {
         if config.qdisc_bypass {
             sys::set_qdisc_bypass(fd.as_fd(), true)?;
         }
+        let vnet = match config.skb {
+            SkbLayout::Linear => {
+                sys::set_vnet_hdr(fd.as_fd(), true)?;
+                sys::VIRTIO_NET_HDR_LEN
+            }
+            SkbLayout::Fragments => 0,
+        };
         let g = config.geometry;
         sys::set_packet_tx_ring(
             fd.as_fd(),
@@ -160,6 +186,7 @@ impl TxRing {
             layout: FrameLayout::for_version(config.version),
             cursor: 0,
             unflushed: 0,
+            vnet,
         })
     }
 
@@ -170,7 +197,16 @@ impl TxRing {
 
     /// The largest frame (link-layer header included) one slot holds.
     pub fn frame_capacity(&self) -> usize {
-        self.geometry.frame_size as usize - self.layout.data
+        self.geometry.frame_size as usize - self.layout.data - self.vnet
+    }
+
+    /// How the kernel builds the skbs.
+    pub fn skb_layout(&self) -> SkbLayout {
+        if self.vnet > 0 {
+            SkbLayout::Linear
+        } else {
+            SkbLayout::Fragments
+        }
     }
 
     /// The header version in use.
@@ -303,7 +339,12 @@ impl TxRing {
         // does not overlap any status word. The kernel reads it only between our
         // TP_STATUS_SEND_REQUEST store and its TP_STATUS_AVAILABLE store; callers reach here only
         // for frames observed AVAILABLE, and the `&mut self` borrow keeps the slice unique.
-        unsafe { std::slice::from_raw_parts_mut(self.header_ptr(index).add(self.layout.data), cap) }
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.header_ptr(index).add(self.layout.data + self.vnet),
+                cap,
+            )
+        }
     }
 
     /// The packet socket, for options this type does not wrap.
@@ -341,11 +382,25 @@ impl TxFrame<'_> {
         let ring = self.ring;
         let hdr = ring.header_ptr(self.index);
         let layout = ring.layout;
+        if ring.vnet > 0 {
+            // A virtio_net_hdr with no offloads whose hdr_len is the whole frame: the kernel
+            // copies that much into the skb head. Native byte order, as the kernel reads it.
+            let mut vnet = [0u8; sys::VIRTIO_NET_HDR_LEN];
+            vnet[sys::VIRTIO_NET_HDR_HDR_LEN..sys::VIRTIO_NET_HDR_HDR_LEN + 2]
+                .copy_from_slice(&(len.min(usize::from(u16::MAX)) as u16).to_ne_bytes());
+            // SAFETY: [data, data + vnet) lies inside this frame after its header (the
+            // geometry reserves it: frame_capacity subtracts it) and the kernel does not read
+            // it while the frame is AVAILABLE; the Release store below publishes it.
+            unsafe {
+                std::ptr::copy_nonoverlapping(vnet.as_ptr(), hdr.add(layout.data), vnet.len());
+            }
+        }
+        let tp_len = len + ring.vnet;
         // SAFETY: tp_len (and tp_next_offset on V3) are 4-aligned words inside this frame's
         // header, which the kernel does not read while the frame is AVAILABLE; the Release
         // store below publishes them together with the data.
         unsafe {
-            hdr.add(layout.len).cast::<u32>().write(len as u32);
+            hdr.add(layout.len).cast::<u32>().write(tp_len as u32);
             if let Some(off) = layout.next_offset {
                 hdr.add(off).cast::<u32>().write(0);
             }
