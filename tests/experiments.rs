@@ -406,3 +406,77 @@ fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
         let _ = std::fs::remove_dir_all(&out);
     }
 }
+
+#[test]
+fn rps_steers_the_receiving_softirq_and_is_recorded() {
+    if !root_or_skip("rps_steers_the_receiving_softirq_and_is_recorded") {
+        return;
+    }
+    let _g = serial();
+    let script = experiments().join("setups/native.sh");
+    let up = Command::new("bash")
+        .arg(&script)
+        .arg("up")
+        .env("PKTMMAP_RPS", "2")
+        .output()
+        .unwrap();
+    assert!(
+        up.status.success(),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    let mask = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "pktmmap-native-rx",
+            "cat",
+            "/sys/class/net/pkm0/queues/rx-0/rps_cpus",
+        ])
+        .output()
+        .unwrap();
+    let mask = String::from_utf8_lossy(&mask.stdout)
+        .trim()
+        .replace(',', "");
+    assert_eq!(u64::from_str_radix(&mask, 16), Ok(2), "rps_cpus {mask:?}");
+    let bad = Command::new("bash")
+        .arg(&script)
+        .arg("up")
+        .env("PKTMMAP_RPS", "2; reboot")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("hex CPU mask"));
+    assert!(Command::new("bash")
+        .arg(&script)
+        .arg("down")
+        .status()
+        .unwrap()
+        .success());
+
+    let out = tmp("rps");
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        "quick",
+        "--setup",
+        "native",
+        "--rps",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 12, "{rows:?}");
+    for r in &rows {
+        assert!(r.rps, "{r:?}");
+        assert_eq!(r.status, "ok", "{r:?}");
+        // Every packet is accounted for: received, or lost in a counted kernel drop.
+        assert_eq!(r.unique.unwrap() + r.lost.unwrap(), r.count, "{r:?}");
+        assert_eq!(r.lost, r.kernel_drops.map(|d| d.min(r.count)), "{r:?}");
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}

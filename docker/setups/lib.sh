@@ -59,6 +59,7 @@ compose_up() {
   out=$(compose "$1" up --detach --no-build 2>&1) || die "docker compose up ($1) failed: $out"
   attach_ns "$NS_PREFIX-dk-$1-tx" "pktmmap-$1-tx"
   attach_ns "$NS_PREFIX-dk-$1-rx" "pktmmap-$1-rx"
+  [ "$1" = ovs ] || rps_apply "$NS_PREFIX-dk-$1-rx" eth0
 }
 
 # compose_down MODE: remove the containers and the network, also when the compose file's

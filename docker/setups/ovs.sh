@@ -36,6 +36,7 @@ case "${1:-}" in
       if [ "$DP" = netdev ]; then ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null; fi
       addr_up "$ns" eth0 10.77.$NET.$n/24
     done
+    rps_apply "$NS_PREFIX-dk-$M-rx" eth0
     ;;
   down)
     if command -v ovs-vsctl >/dev/null && ovs_running; then

@@ -30,6 +30,7 @@ case "${1:-}" in
     if ip netns exec "$SW" test -w $f; then ip netns exec "$SW" sh -c "echo 0 > $f"; fi
     addr_up "$TX" pkm0 10.77.$NET.1/24
     addr_up "$RX" pkm0 10.77.$NET.2/24
+    rps_apply "$RX" pkm0
     ;;
   down) ns_del "$TX"; ns_del "$RX"; ns_del "$SW" ;;
   env) print_env $S "$TX" "$RX" pkm0 pkm0 $NET linux-bridge "bridge in its own namespace" ;;

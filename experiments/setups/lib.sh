@@ -48,6 +48,16 @@ quiet_host_link() {
   fi
 }
 
+# rps_apply NS IF: where PKTMMAP_RPS holds a CPU mask (hex, e.g. 2 = core 1), receive packet
+# steering moves IF's receive softirq to those cores. On veth that work otherwise runs on the
+# sending core and throttles every sender like backpressure. Nothing happens without it.
+rps_apply() {
+  [ -n "${PKTMMAP_RPS:-}" ] || return 0
+  case "$PKTMMAP_RPS" in *[!0-9a-fA-F]*) die "PKTMMAP_RPS must be a hex CPU mask such as 2" ;; esac
+  ip netns exec "$1" bash -c 'for q in /sys/class/net/"$1"/queues/rx-*/rps_cpus; do echo "$2" > "$q"; done' \
+    _ "$2" "$PKTMMAP_RPS" || die "cannot set RPS on $2 in $1"
+}
+
 # print_env SETUP TX_NS RX_NS TX_IF RX_IF SUBNET DATAPATH [NOTE]
 print_env() {
   cat <<EOF
@@ -60,6 +70,7 @@ TX_IP=10.77.$6.1
 RX_IP=10.77.$6.2
 DATAPATH=$7
 NOTE="${8:-}"
+RPS=${PKTMMAP_RPS:-}
 EOF
 }
 

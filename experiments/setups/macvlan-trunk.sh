@@ -41,6 +41,7 @@ case "${1:-}" in
     done
     addr_up "$TX" pkm0 10.77.$NET.1/24
     addr_up "$RX" pkm0 10.77.$NET.2/24
+    rps_apply "$RX" pkm0
     ;;
   down) down ;;
   env) print_env $S "$TX" "$RX" pkm0 pkm0 $NET macvlan-8021q "parent $SUB" ;;

@@ -28,6 +28,7 @@ case "${1:-}" in
     done
     addr_up "$TX" pkm0 10.77.$NET.1/24
     addr_up "$RX" pkm0 10.77.$NET.2/24
+    rps_apply "$RX" pkm0
     ;;
   down) ns_del "$TX"; ns_del "$RX"; link_del $PARENT ;;
   env) print_env $S "$TX" "$RX" pkm0 pkm0 $NET macvlan-bridge "parent $PARENT (veth)" ;;

@@ -36,6 +36,7 @@ case "${1:-}" in
     done
     addr_up "$TX" pkm0 10.77.$NET.1/24
     addr_up "$RX" pkm0 10.77.$NET.2/24
+    rps_apply "$RX" pkm0
     ;;
   down)
     if command -v ovs-vsctl >/dev/null && ovs_running; then

@@ -85,6 +85,7 @@ fn fill_row(
     r: &RunResult,
 ) -> Row {
     row.datapath = env.datapath.clone();
+    row.rps = env.rps;
     row.fate = plan.fate.label(app).into();
     row.scenario = p.scenario.clone();
     row.param = p.param.to_string();
@@ -107,7 +108,9 @@ fn fill_row(
         row.lost = Some(c.lost);
         row.duplicates = Some(c.duplicates);
         row.reordered = Some(c.reordered);
-        row.kernel_drops = Some(x.kernel_drops);
+        // Everything the kernel counted as dropped on the way: the ring or socket, and the
+        // receive backlogs (where RPS or an overloaded core loses packets before any tap).
+        row.kernel_drops = Some(x.kernel_drops + x.backlog_drops);
         row.ignored = Some(c.ignored);
         row.first_arrival_ns = c.first_arrival_ns;
         row.last_arrival_ns = c.last_arrival_ns;

@@ -75,6 +75,8 @@ pub struct SetupEnv {
     pub tx_container: Option<String>,
     /// The receiver's container (docker engine).
     pub rx_container: Option<String>,
+    /// True if receive packet steering moves the receiver's softirq (`PKTMMAP_RPS`).
+    pub rps: bool,
 }
 
 /// What bringing a set-up up gave.
@@ -126,6 +128,7 @@ pub fn experiments_dir(given: Option<&Path>) -> Result<PathBuf, String> {
 pub struct Setups {
     engine: Engine,
     dir: PathBuf,
+    rps_mask: Option<u64>,
 }
 
 impl Setups {
@@ -145,7 +148,18 @@ impl Setups {
                 dir.display()
             ));
         }
-        Ok(Self { engine, dir })
+        Ok(Self {
+            engine,
+            dir,
+            rps_mask: None,
+        })
+    }
+
+    /// Set-ups brought up from now on steer the receiver's softirq (RPS) to the cores in
+    /// `mask` (bit n = core n); `None` leaves the kernel's default (the sending core, on veth).
+    pub fn with_rps(mut self, mask: Option<u64>) -> Self {
+        self.rps_mask = mask;
+        self
     }
 
     /// The engine.
@@ -167,7 +181,7 @@ impl Setups {
     /// Brings set-up `name` up (idempotent).
     pub fn up(&self, name: &str) -> Result<SetupOutcome, String> {
         let path = self.script(name)?;
-        let (code, out, err) = run_script(&path, "up")?;
+        let (code, out, err) = run_script(&path, "up", self.rps_mask)?;
         if code == SKIP_EXIT {
             let reason = out
                 .lines()
@@ -182,7 +196,7 @@ impl Setups {
                 err.trim()
             )));
         }
-        let (code, out, err) = run_script(&path, "env")?;
+        let (code, out, err) = run_script(&path, "env", self.rps_mask)?;
         if code != 0 {
             return Ok(SetupOutcome::Failed(format!(
                 "{name}.sh env exited {code}: {}",
@@ -195,7 +209,7 @@ impl Setups {
     /// Tears set-up `name` down.
     pub fn down(&self, name: &str) -> Result<(), String> {
         let path = self.script(name)?;
-        match run_script(&path, "down")? {
+        match run_script(&path, "down", None)? {
             (0, _, _) => Ok(()),
             (code, _, err) => Err(format!("{name}.sh down exited {code}: {}", err.trim())),
         }
@@ -204,17 +218,24 @@ impl Setups {
     /// Removes every set-up's leftovers by name prefix (the docker engine's also removes the
     /// netns engine's); returns what it removed.
     pub fn down_all(&self) -> Result<String, String> {
-        match run_script(&self.dir.join("down-all.sh"), "all")? {
+        match run_script(&self.dir.join("down-all.sh"), "all", None)? {
             (0, out, _) => Ok(out),
             (code, _, err) => Err(format!("down-all.sh exited {code}: {}", err.trim())),
         }
     }
 }
 
-fn run_script(path: &Path, verb: &str) -> Result<(i32, String, String), String> {
-    let out = Command::new("bash")
-        .arg(path)
-        .arg(verb)
+fn run_script(
+    path: &Path,
+    verb: &str,
+    rps_mask: Option<u64>,
+) -> Result<(i32, String, String), String> {
+    let mut command = Command::new("bash");
+    command.arg(path).arg(verb).env_remove("PKTMMAP_RPS");
+    if let Some(mask) = rps_mask {
+        command.env("PKTMMAP_RPS", format!("{mask:x}"));
+    }
+    let out = command
         .output()
         .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
     Ok((
@@ -244,6 +265,7 @@ pub fn parse_env(text: &str) -> SetupEnv {
             "NOTE" => e.note = v,
             "TX_CONTAINER" if !v.is_empty() => e.tx_container = Some(v),
             "RX_CONTAINER" if !v.is_empty() => e.rx_container = Some(v),
+            "RPS" => e.rps = !v.is_empty(),
             _ => {}
         }
     }
@@ -262,6 +284,8 @@ mod tests {
         assert_eq!(e.datapath, "ovs-netdev");
         assert_eq!(e.note, "Open vSwitch netdev datapath");
         assert_eq!(e.tx_container, None);
+        assert!(!e.rps);
+        assert!(parse_env("RPS=2\n").rps);
     }
 
     #[test]
@@ -276,6 +300,7 @@ mod tests {
         let netns = Setups {
             engine: Engine::Netns,
             dir: PathBuf::from("/x"),
+            rps_mask: None,
         };
         let e = netns.script("eth0; rm -rf /").unwrap_err();
         assert!(e.starts_with("unknown set-up"), "{e}");
@@ -283,6 +308,7 @@ mod tests {
         let docker = Setups {
             engine: Engine::Docker,
             dir: PathBuf::from("/x"),
+            rps_mask: None,
         };
         let e = docker.script("native").unwrap_err();
         assert!(e.contains("docker engine: choose from bridge, ovs"), "{e}");
