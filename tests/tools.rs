@@ -550,3 +550,169 @@ fn bad_input_gets_one_line_and_its_own_exit_code() {
     assert_eq!(code, 4);
     assert!(err.contains("is down"), "{err}");
 }
+
+#[test]
+fn both_skb_layouts_reach_the_kernel_udp_stack() {
+    if !root_or_skip("both_skb_layouts_reach_the_kernel_udp_stack") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for skb in ["linear", "fragments"] {
+        let (t, r) = pair(
+            &p,
+            (
+                UDP_RX,
+                &[
+                    "--count",
+                    "20000",
+                    "--idle-timeout",
+                    "3",
+                    "--rcvbuf",
+                    "4194304",
+                    "--json",
+                ],
+            ),
+            (
+                MMAP_TX,
+                &[
+                    "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "20000", "--rate", "20kpps",
+                    "--skb", skb, "--json",
+                ],
+            ),
+        );
+        assert_eq!(u(&t, "sent"), 20_000, "{skb}");
+        // The kernel checks both checksums before the socket: a bad frame is never received.
+        assert!(u(&r, "received") > 0, "{skb}: {r}");
+        assert_eq!(
+            u(&r, "received") + u(&r, "kernel_drops"),
+            20_000,
+            "{skb}: {r}"
+        );
+        assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{skb}: {r}");
+    }
+}
+
+#[test]
+fn threaded_senders_and_fanout_receivers_count_exactly() {
+    if !root_or_skip("threaded_senders_and_fanout_receivers_count_exactly") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for (tx_threads, rx_threads, fanout) in [
+        ("2", "1", "lb"),
+        ("1", "2", "lb"),
+        ("2", "2", "hash"),
+        ("3", "2", "cpu"),
+    ] {
+        let (t, r) = pair(
+            &p,
+            (
+                MMAP_RX,
+                &[
+                    "-i",
+                    &p.rx_if,
+                    "--count",
+                    "60000",
+                    "--idle-timeout",
+                    "3",
+                    "--threads",
+                    rx_threads,
+                    "--fanout",
+                    fanout,
+                    "--cpu",
+                    "1",
+                    "--json",
+                ],
+            ),
+            (
+                MMAP_TX,
+                &[
+                    "-i",
+                    &p.tx_if,
+                    "--dst-ip",
+                    &p.rx_ip,
+                    "--count",
+                    "60000",
+                    "--rate",
+                    "60kpps",
+                    "--threads",
+                    tx_threads,
+                    "--cpu",
+                    "0",
+                    "--json",
+                ],
+            ),
+        );
+        let case = format!("tx {tx_threads} threads, rx {rx_threads} threads, fanout {fanout}");
+        assert_eq!(u(&t, "sent"), 60_000, "{case}: {t}");
+        assert_eq!(
+            (
+                u(&r, "received"),
+                u(&r, "unique"),
+                u(&r, "lost"),
+                u(&r, "duplicates"),
+                u(&r, "kernel_drops")
+            ),
+            (60_000, 60_000, 0, 0, 0),
+            "{case}: {r}"
+        );
+        assert_eq!(u(&r, "run_id"), u(&t, "run_id"), "{case}");
+        assert_eq!(
+            u(&r, "latency_samples"),
+            60_000,
+            "{case}: histograms merged"
+        );
+    }
+}
+
+#[test]
+fn fanout_threads_need_a_count_to_merge() {
+    if !root_or_skip("fanout_threads_need_a_count_to_merge") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let o = run(&p.rx_ns, MMAP_RX, &["-i", &p.rx_if, "--threads", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--threads needs --count"), "{err}");
+}
+
+#[test]
+fn print_frame_shows_the_frame_mmap_tx_sends() {
+    if !root_or_skip("print_frame_shows_the_frame_mmap_tx_sends") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let o = run(
+        &p.tx_ns,
+        MMAP_TX,
+        &[
+            "-i",
+            &p.tx_if,
+            "--dst-ip",
+            &p.rx_ip,
+            "--count",
+            "1",
+            "--size",
+            "100",
+            "--print-frame",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hex = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let frame: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect();
+    assert_eq!(frame.len(), 14 + 20 + 8 + 100);
+    let d = pktmmap::wire::parse_ipv4_udp(&frame, 9000, true).expect("a valid IPv4/UDP frame");
+    assert_eq!(d.src_ip.to_string(), p.tx_ip);
+    assert_eq!(&d.payload[..4], b"PKM1", "the probe leads the payload");
+    let probe = pktmmap::wire::Probe::parse(d.payload).expect("probe");
+    assert_eq!(probe.seq, 0);
+}

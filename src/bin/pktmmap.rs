@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use pktmmap::cli::{self, CliError, Failure};
+use pktmmap::experiment::bench::{self, which, BenchPlan, Phase, Sender};
 use pktmmap::experiment::chart::write_charts;
 use pktmmap::experiment::compare::{ratio_table, ratios};
 use pktmmap::experiment::profile::Profile;
@@ -14,6 +15,9 @@ use pktmmap::experiment::runner::{execute, Plan};
 use pktmmap::experiment::setup::{self, Engine, SetupOutcome, Setups};
 
 const TOOL: &str = "pktmmap";
+
+/// The receiver's core in every run (the sender's is 0).
+const RX_CPU: u64 = 1;
 
 /// Runs the thesis's scenarios (packet count, transmit rate, payload size) for packet_mmap and
 /// plain UDP over several network set-ups, and writes CSV results and charts.
@@ -85,6 +89,51 @@ enum Cmd {
         /// Also draw the charts when done.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         plot: bool,
+        /// Receive packet steering: run the receiving interface's softirq on the receiver's
+        /// core (1) instead of the sender's, as on a real NIC; recorded in the `rps` column.
+        #[arg(long)]
+        rps: bool,
+    },
+    /// Benchmark the senders (mmap-tx V3 and V2, udp-tx, trafgen -P 1, iperf3 -u) and the
+    /// receivers side by side on the native set-up, alternating the tools; writes
+    /// results/bench/<UTC time>/bench-v1.csv and bench.md. experiments/bench installs
+    /// trafgen and iperf3 first.
+    Bench {
+        /// Packets per run.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: u64,
+        /// UDP payload bytes.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// Runs of each tool per table (the tools alternate).
+        #[arg(long, default_value_t = 5)]
+        repetitions: u32,
+        /// Rates for the paced-sender tables, comma-separated (one table each).
+        #[arg(long, value_delimiter = ',', default_value = "500Mbps,3Gbps")]
+        paced_rate: Vec<String>,
+        /// Fixed offered rate for the receiver table (the other is the fastest sender's).
+        #[arg(long, default_value = "200kpps")]
+        receiver_rate: String,
+        /// Senders, comma-separated (default: all; one whose program is missing is skipped).
+        #[arg(long, value_delimiter = ',')]
+        senders: Vec<String>,
+        /// Receive packet steering to the receiver's core (see `run --rps`).
+        #[arg(long)]
+        rps: bool,
+        /// Phases, comma-separated: send, receive, capacity (capacity: each receiver at
+        /// --capacity-rates; use with --rps).
+        #[arg(long, value_delimiter = ',', default_value = "send,receive")]
+        phases: Vec<String>,
+        /// Offered rates of the capacity phase, comma-separated, ascending.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "200kpps,400kpps,600kpps,800kpps,1000kpps,1200kpps,1500kpps,2000kpps"
+        )]
+        capacity_rates: Vec<String>,
+        /// Output directory (default: results/bench/<UTC time>[-rps]).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Draw PNG and SVG charts from the CSV files in DIR (into DIR/charts).
     Plot {
@@ -153,6 +202,14 @@ fn require_net_admin() -> Result<(), CliError> {
     Ok(())
 }
 
+/// The directory holding pktmmap, where the four tools are too.
+fn bin_dir() -> Result<PathBuf, CliError> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .ok_or_else(|| CliError::new(Failure::Runtime, "cannot locate the tools next to pktmmap"))
+}
+
 fn profile_path(experiments: &Path, name: &str) -> PathBuf {
     if name.ends_with(".toml") || name.contains('/') {
         PathBuf::from(name)
@@ -192,6 +249,133 @@ fn run(args: Args) -> Result<i32, CliError> {
                 0
             } else {
                 Failure::Runtime as i32
+            })
+        }
+        Cmd::Bench {
+            count,
+            size,
+            repetitions,
+            paced_rate,
+            receiver_rate,
+            senders,
+            rps,
+            phases,
+            capacity_rates,
+            out,
+        } => {
+            require_net_admin()?;
+            let experiments =
+                setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
+            let rate = |s: &str| {
+                s.parse::<pktmmap::pace::Rate>()
+                    .map_err(|e| CliError::new(Failure::Rate, e.to_string()))
+            };
+            let paced_rates = paced_rate
+                .iter()
+                .map(|r| rate(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            let receiver_rate = rate(&receiver_rate)?;
+            let capacity_rates = capacity_rates
+                .iter()
+                .map(|r| rate(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            let phases = phases
+                .iter()
+                .map(|p| match p.as_str() {
+                    "send" => Ok(Phase::Send),
+                    "receive" => Ok(Phase::Receive),
+                    "capacity" => Ok(Phase::Capacity),
+                    other => Err(CliError::new(
+                        Failure::Usage,
+                        format!("unknown phase {other:?}: send, receive or capacity"),
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut chosen = Vec::new();
+            for s in Sender::ALL {
+                if !senders.is_empty() && !senders.iter().any(|n| n == s.name()) {
+                    continue;
+                }
+                match s.program() {
+                    Some(p) if which(p).is_none() => eprintln!(
+                        "pktmmap bench: {p} is not installed; skipping {} (experiments/bench installs it)",
+                        s.name()
+                    ),
+                    _ => chosen.push(s),
+                }
+            }
+            if let Some(bad) = senders
+                .iter()
+                .find(|n| !Sender::ALL.iter().any(|s| s.name() == n.as_str()))
+            {
+                return Err(CliError::new(
+                    Failure::Usage,
+                    format!(
+                        "unknown sender {bad:?}: choose from {}",
+                        Sender::ALL.map(Sender::name).join(", ")
+                    ),
+                ));
+            }
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from("results").join("bench").join(format!(
+                    "{}{}",
+                    utc_now().replace(':', "-"),
+                    if rps { "-rps" } else { "" }
+                ))
+            });
+            let plan = BenchPlan {
+                count,
+                size,
+                repetitions: repetitions.max(1),
+                paced_rates,
+                receiver_rate,
+                phases,
+                capacity_rates,
+                senders: chosen,
+                out: out.clone(),
+                repo: experiments.clone(),
+                bin_dir: bin_dir()?,
+                setups: Setups::new(Engine::Netns, &experiments)
+                    .map_err(err(Failure::Usage))?
+                    .with_rps(rps.then_some(1 << RX_CPU)),
+            };
+            eprintln!(
+                "pktmmap bench: {} packets of {size} B per run, {} repetitions, phases {:?}, senders {}, paced at {}, receivers at {} and max{}; results in {}",
+                plan.count,
+                plan.repetitions,
+                plan.phases,
+                plan.senders.iter().map(|s| s.name()).collect::<Vec<_>>().join(","),
+                plan.paced_rates.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(","),
+                plan.receiver_rate,
+                if rps { ", RPS on" } else { "" },
+                out.display()
+            );
+            let stop = cli::stop_flag();
+            let rows = bench::execute(&plan, &stop).map_err(err(Failure::Runtime))?;
+            let md = format!(
+                "# pktmmap bench, {}\n\n{} packets of {size} B per run; {} repetitions, tools alternating; native veth; sender on core 0, receiver/meter on core 1; RPS {}.\n{}",
+                utc_now(),
+                plan.count,
+                plan.repetitions,
+                if rps { "on" } else { "off" },
+                bench::summary(&rows)
+            );
+            let md_path = out.join("bench.md");
+            std::fs::write(&md_path, &md).map_err(|e| {
+                CliError::new(
+                    Failure::Runtime,
+                    format!("cannot write {}: {e}", md_path.display()),
+                )
+            })?;
+            println!("{md}");
+            println!("results: {}", out.display());
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(Failure::Interrupted as i32);
+            }
+            Ok(if rows.iter().any(|r| r.status != "ok") {
+                Failure::Runtime as i32
+            } else {
+                0
             })
         }
         Cmd::Ratios { dir } => {
@@ -253,6 +437,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             fate,
             idle_timeout,
             plot,
+            rps,
         } => {
             require_net_admin()?;
             let experiments =
@@ -260,7 +445,9 @@ fn run(args: Args) -> Result<i32, CliError> {
             let profile = Profile::load(&profile_path(&experiments, &profile))
                 .map_err(err(Failure::Usage))?;
             let engine = Engine::from(args.engine);
-            let scripts = Setups::new(engine, &experiments).map_err(err(Failure::Usage))?;
+            let scripts = Setups::new(engine, &experiments)
+                .map_err(err(Failure::Usage))?
+                .with_rps(rps.then_some(1 << RX_CPU));
             let setups = if setups.is_empty() {
                 engine.setups().iter().map(|s| s.to_string()).collect()
             } else {
@@ -288,12 +475,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                     )),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let bin_dir = std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(Path::to_path_buf))
-                .ok_or_else(|| {
-                    CliError::new(Failure::Runtime, "cannot locate the tools next to pktmmap")
-                })?;
+            let bin_dir = bin_dir()?;
             let out = out.unwrap_or_else(|| {
                 let suffix = match engine {
                     Engine::Netns => String::new(),

@@ -8,7 +8,9 @@
 //! - [`results`]: the CSV schema and the append-only results file.
 //! - [`compare`]: mmap/udp ratios beside the thesis's published ones.
 //! - [`chart`]: SVG and PNG charts of a results directory.
+//! - [`bench`]: the side-by-side benchmark against trafgen, iperf3 and the UDP baseline.
 
+pub mod bench;
 pub mod chart;
 pub mod compare;
 pub mod profile;

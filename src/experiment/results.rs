@@ -66,7 +66,8 @@ pub struct Row {
     pub duplicates: Option<u64>,
     /// Reordered arrivals.
     pub reordered: Option<u64>,
-    /// Kernel drops at the receiver (ring or socket buffer).
+    /// Kernel drops at the receiver: its ring or socket buffer, plus the host's receive
+    /// backlogs during the run (`/proc/net/softnet_stat`, where RPS can lose packets).
     pub kernel_drops: Option<u64>,
     /// Frames the receiver ignored.
     pub ignored: Option<u64>,
@@ -110,11 +111,16 @@ pub struct Row {
 
 /// The header line for the current schema.
 pub fn header() -> String {
+    header_of::<Row>()
+}
+
+/// The CSV header line of a row type (its field names, in order).
+pub fn header_of<T: Serialize + Default>() -> String {
     let mut w = csv::WriterBuilder::new()
         .has_headers(true)
         .from_writer(Vec::new());
     // Serialising a default row writes the header, then the row; keep the first line.
-    let _ = w.serialize(Row::default());
+    let _ = w.serialize(T::default());
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes)
         .lines()
@@ -134,14 +140,19 @@ impl ResultsFile {
     /// Opens (or creates) the current schema's file in `dir` for appending. An existing file
     /// with another header is left alone and a new numbered file is used.
     pub fn open(dir: &Path) -> Result<Self, String> {
+        Self::open_with(dir, &format!("runs-v{SCHEMA}"), &header())
+    }
+
+    /// Opens (or creates) `dir/STEM.csv` whose first line is `head`, for appending; a file of
+    /// that name with another header is left alone and `STEM-2.csv`, ... is used instead.
+    pub fn open_with(dir: &Path, stem: &str, head: &str) -> Result<Self, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let head = header();
         for n in 1.. {
             let name = if n == 1 {
-                format!("runs-v{SCHEMA}.csv")
+                format!("{stem}.csv")
             } else {
-                format!("runs-v{SCHEMA}-{n}.csv")
+                format!("{stem}-{n}.csv")
             };
             let path = dir.join(name);
             if !path.exists() {
@@ -163,7 +174,7 @@ impl ResultsFile {
             let mut text = String::new();
             file.read_to_string(&mut text)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            if text.lines().next() != Some(head.as_str()) {
+            if text.lines().next() != Some(head) {
                 continue;
             }
             if !text.ends_with('\n') {
@@ -185,7 +196,7 @@ impl ResultsFile {
     }
 
     /// Appends one row, whole, and syncs it to disk.
-    pub fn append(&mut self, row: &Row) -> Result<(), String> {
+    pub fn append<T: Serialize>(&mut self, row: &T) -> Result<(), String> {
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());

@@ -187,9 +187,9 @@ fn signal_in_container(container: &str, tool: &str, signal: Signal) {
 }
 
 /// A child process with its stderr collected line by line; killed on drop.
-struct Tool {
+pub(super) struct Tool {
     child: Child,
-    stderr: mpsc::Receiver<String>,
+    pub(super) stderr: mpsc::Receiver<String>,
     name: &'static str,
     /// `(container, tool)` when it runs in a container.
     inside: Option<(String, String)>,
@@ -202,9 +202,33 @@ impl Tool {
         args: &[String],
         name: &'static str,
     ) -> Result<Tool, String> {
-        let mut child = place
-            .command(tool)
-            .args(args)
+        let mut command = place.command(tool);
+        command.args(args);
+        let inside = match place {
+            Place::Container(c) => Some((c.to_string(), tool.to_string())),
+            Place::Netns { .. } => None,
+        };
+        Self::start(command, name, inside)
+    }
+
+    /// Runs `program args` in namespace `ns` (any program, e.g. trafgen under taskset).
+    pub(super) fn spawn_in(
+        ns: &str,
+        program: &Path,
+        args: &[String],
+        name: &'static str,
+    ) -> Result<Tool, String> {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", ns]).arg(program).args(args);
+        Self::start(command, name, None)
+    }
+
+    fn start(
+        mut command: Command,
+        name: &'static str,
+        inside: Option<(String, String)>,
+    ) -> Result<Tool, String> {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -219,10 +243,6 @@ impl Tool {
                 }
             }
         });
-        let inside = match place {
-            Place::Container(c) => Some((c.to_string(), tool.to_string())),
-            Place::Netns { .. } => None,
-        };
         Ok(Tool {
             child,
             stderr: rx,
@@ -243,13 +263,17 @@ impl Tool {
         let _ = kill(Pid::from_raw(self.child.id() as i32), signal);
     }
 
-    fn interrupt(&self) {
+    pub(super) fn interrupt(&self) {
         self.signal(Signal::SIGINT);
     }
 
     /// Waits for exit until `deadline`, interrupting (then killing) it if `stop` is set or the
     /// deadline passes. Returns the exit code and stdout.
-    fn wait(mut self, deadline: Instant, stop: &AtomicBool) -> (Option<i32>, String, Vec<String>) {
+    pub(super) fn wait(
+        mut self,
+        deadline: Instant,
+        stop: &AtomicBool,
+    ) -> (Option<i32>, String, Vec<String>) {
         let mut interrupted_at: Option<Instant> = None;
         loop {
             match self.child.try_wait() {
@@ -297,17 +321,25 @@ impl Drop for Tool {
 
 /// An nftables table in the receiving namespace dropping the test flow at netdev ingress,
 /// after the packet tap; removed on drop.
-struct IngressDrop<'a> {
+pub(super) struct IngressDrop<'a> {
     ns: &'a str,
 }
 
 const FATE_TABLE: &str = "pktmmap_fate";
 
 impl<'a> IngressDrop<'a> {
-    fn install(ns: &'a str, interface: &str, port: u16) -> Result<Self, String> {
+    /// Drops UDP to `port`; with `udp_len`, only datagrams of that UDP length (header and
+    /// payload), so that a tool's own small control datagrams (iperf3's) still pass.
+    pub(super) fn install(
+        ns: &'a str,
+        interface: &str,
+        port: u16,
+        udp_len: Option<usize>,
+    ) -> Result<Self, String> {
         validate_interface_name(interface).map_err(|e| e.to_string())?;
+        let length = udp_len.map_or(String::new(), |l| format!(" udp length {l}"));
         let rules = format!(
-            "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port} drop\n }}\n}}\n"
+            "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port}{length} drop\n }}\n}}\n"
         );
         let mut child = Command::new("ip")
             .args(["netns", "exec", ns, "nft", "-f", "-"])
@@ -343,7 +375,7 @@ impl Drop for IngressDrop<'_> {
     }
 }
 
-fn parse<T: DeserializeOwned>(
+pub(super) fn parse<T: DeserializeOwned>(
     who: &str,
     code: Option<i32>,
     out: &str,
@@ -422,6 +454,7 @@ fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
             &env.rx_ns,
             &env.rx_if,
             crate::DEFAULT_PORT,
+            None,
         )?),
         _ => None,
     };

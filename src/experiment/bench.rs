@@ -1,0 +1,1077 @@
+//! The side-by-side benchmark (`pktmmap bench`): senders and receivers measured in one
+//! invocation on the native set-up, the tools alternating (A B C A B C ...), with the same
+//! frames and the same receive-side fate for every sender.
+//!
+//! Every sender is measured at the same place: a meter (`mmap-rx` on the receiving veth,
+//! pinned to core 1) that counts the test datagrams and timestamps their arrival in the
+//! kernel; a sender's rate is the meter's `received / (last - first arrival)`. Senders run
+//! pinned to core 0. On veth the receiving namespace's softirq runs on the sending core, so
+//! what happens to a packet after the meter (its *fate*) is part of every sender's cost: it
+//! is the same for all senders within a table, and the benchmark runs both fates:
+//!
+//! - `ingress-drop`: an nftables netdev ingress rule drops test-sized datagrams right after
+//!   the tap (packets consumed early, as a real bypass would leave the stack alone);
+//! - `socket`: a UDP socket reads every datagram (udp-rx; for iperf3 its own server).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use nix::sys::resource::{getrusage, UsageWho};
+use serde::{Deserialize, Serialize};
+
+use super::results::{header_of, utc_now, Machine, ResultsFile};
+use super::run::{parse, IngressDrop, Tool};
+use super::setup::{SetupEnv, Setups};
+use crate::pace::Rate;
+use crate::report::{RxSummary, TxSummary};
+use crate::wire::frame::FRAME_OVERHEAD;
+
+/// A sender under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// mmap-tx with a TPACKET_V3 TX ring.
+    MmapV3,
+    /// mmap-tx with a TPACKET_V2 TX ring.
+    MmapV2,
+    /// udp-tx: one sendto() per datagram.
+    Udp,
+    /// netsniff-ng's trafgen, one process (`-P 1`), fed the bytes of mmap-tx's first frame.
+    Trafgen,
+    /// iperf3 in UDP mode (`-u -l SIZE`).
+    Iperf3,
+}
+
+impl Sender {
+    /// Every sender, in the order they alternate.
+    pub const ALL: [Sender; 5] = [
+        Sender::MmapV3,
+        Sender::MmapV2,
+        Sender::Udp,
+        Sender::Trafgen,
+        Sender::Iperf3,
+    ];
+
+    /// Its name in the CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sender::MmapV3 => "mmap-tx-v3",
+            Sender::MmapV2 => "mmap-tx-v2",
+            Sender::Udp => "udp-tx",
+            Sender::Trafgen => "trafgen",
+            Sender::Iperf3 => "iperf3",
+        }
+    }
+
+    /// The external program it needs, if any.
+    pub fn program(self) -> Option<&'static str> {
+        match self {
+            Sender::Trafgen => Some("trafgen"),
+            Sender::Iperf3 => Some("iperf3"),
+            _ => None,
+        }
+    }
+}
+
+/// Where test packets end once the meter has seen them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkFate {
+    /// Dropped at netdev ingress right after the tap.
+    IngressDrop,
+    /// Read by a UDP socket.
+    Socket,
+}
+
+impl SinkFate {
+    /// Its name in the CSV.
+    pub fn label(self) -> &'static str {
+        match self {
+            SinkFate::IngressDrop => "ingress-drop",
+            SinkFate::Socket => "socket",
+        }
+    }
+}
+
+/// A part of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The senders, unpaced (both fates) and paced.
+    Send,
+    /// The receivers at a fixed offered rate and at mmap-tx's fastest.
+    Receive,
+    /// Each receiver at rising offered rates: its capacity is the highest rate it takes with
+    /// nothing lost. Meant for `--rps`, which gives the receiver its own core for the softirq
+    /// work, so that the sender's core does not set the limit.
+    Capacity,
+}
+
+/// What to run.
+#[derive(Debug)]
+pub struct BenchPlan {
+    /// Packets per run.
+    pub count: u64,
+    /// UDP payload bytes.
+    pub size: usize,
+    /// Runs of every tool in every table (alternating).
+    pub repetitions: u32,
+    /// The paced senders' rates: one table each (one above what the path carries shows the
+    /// cost of pacing).
+    pub paced_rates: Vec<Rate>,
+    /// The receivers' fixed offered rate.
+    pub receiver_rate: Rate,
+    /// Which phases run.
+    pub phases: Vec<Phase>,
+    /// Offered rates of the capacity phase, ascending.
+    pub capacity_rates: Vec<Rate>,
+    /// Senders to compare (missing external programs are skipped with a note).
+    pub senders: Vec<Sender>,
+    /// Results directory (bench-v1.csv, bench.md).
+    pub out: PathBuf,
+    /// The repository (for the git commit).
+    pub repo: PathBuf,
+    /// Where mmap-tx, mmap-rx, udp-tx, udp-rx are.
+    pub bin_dir: PathBuf,
+    /// The netns set-up scripts (the benchmark runs on `native`).
+    pub setups: Setups,
+}
+
+/// One row of `bench-v1.csv`: one run of one tool.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BenchRow {
+    /// When the run started (UTC).
+    pub time: String,
+    /// `send-unpaced`, `send-paced` or `receive`.
+    pub phase: String,
+    /// Fate after the meter (`ingress-drop`, `socket`), or the receiver's (`stack`, `socket`).
+    pub fate: String,
+    /// Whether receive packet steering moved the receiving softirq to another core.
+    pub rps: bool,
+    /// The tool under test.
+    pub tool: String,
+    /// Repetition number.
+    pub repetition: u32,
+    /// Requested rate (`max` or packets per second).
+    pub requested_rate: String,
+    /// Packets asked for.
+    pub count: u64,
+    /// UDP payload bytes.
+    pub size: usize,
+    /// Packets the sender says it sent (our senders only).
+    pub sent: Option<u64>,
+    /// Test datagrams that reached the meter (send phases) or the receiver (receive phase).
+    pub received: Option<u64>,
+    /// `count - received` (send phases) or the receiver's lost sequence numbers.
+    pub lost: Option<u64>,
+    /// Drops the kernel counted: the meter's or receiver's ring or socket, plus the host's
+    /// receive-backlog drops during the run.
+    pub kernel_drops: Option<u64>,
+    /// Received packets per second, first to last arrival.
+    pub pps: Option<f64>,
+    /// Sender CPU seconds (user + system), from the kernel's accounting of the child.
+    pub tx_cpu_s: Option<f64>,
+    /// Sender wall-clock seconds, start to exit (start-up included). For a paced sender,
+    /// `received / tx_wall_s` is the rate it kept over the run, while `pps` (first to last
+    /// arrival) shows how fast its packets really arrived: a sender that bursts has a `pps`
+    /// far above its requested rate.
+    pub tx_wall_s: Option<f64>,
+    /// Receiver CPU seconds (receive phase: the receiver under test; else the meter).
+    pub rx_cpu_s: Option<f64>,
+    /// Receiver CPU seconds per million received packets.
+    pub rx_cpu_s_per_mpkt: Option<f64>,
+    /// Receiver peak resident size.
+    pub rx_max_rss_kib: Option<u64>,
+    /// `ok` or `failed`.
+    pub status: String,
+    /// Why it failed.
+    pub reason: String,
+    /// Kernel release.
+    pub kernel: String,
+    /// Git commit of the tools.
+    pub git_commit: String,
+}
+
+/// The CSV file name (without `.csv`).
+pub const BENCH_CSV: &str = "bench-v1";
+
+struct Ctx<'a> {
+    plan: &'a BenchPlan,
+    env: SetupEnv,
+    machine: Machine,
+    frame_file: PathBuf,
+    stop: &'a AtomicBool,
+    rps: bool,
+}
+
+fn children_cpu_s() -> f64 {
+    getrusage(UsageWho::RUSAGE_CHILDREN)
+        .map(|u| {
+            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+            t(u.user_time()) + t(u.system_time())
+        })
+        .unwrap_or(0.0)
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Looks a program up in PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+impl Ctx<'_> {
+    fn row(&self, phase: &str, fate: &str, tool: &str, rep: u32, rate: &str) -> BenchRow {
+        BenchRow {
+            time: utc_now(),
+            phase: phase.into(),
+            fate: fate.into(),
+            rps: self.rps,
+            tool: tool.into(),
+            repetition: rep,
+            requested_rate: rate.into(),
+            count: self.plan.count,
+            size: self.plan.size,
+            status: "ok".into(),
+            kernel: self.machine.kernel.clone(),
+            git_commit: self.machine.git_commit.clone(),
+            ..BenchRow::default()
+        }
+    }
+
+    fn ours(&self, tool: &str) -> PathBuf {
+        self.plan.bin_dir.join(tool)
+    }
+
+    /// Starts a tool of ours that prints `ready`, and waits for it.
+    fn start_ready(&self, ns: &str, tool: &str, args: &[String]) -> Result<Tool, String> {
+        let t = Tool::spawn_in(ns, &self.ours(tool), args, "receiver")?;
+        let by = Instant::now() + Duration::from_secs(10);
+        let mut early = Vec::new();
+        loop {
+            match t.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) if line.contains("ready") => return Ok(t),
+                Ok(line) => early.push(line),
+                Err(_) if Instant::now() < by => {}
+                Err(_) => return Err(format!("{tool} never said ready: {}", early.join(" / "))),
+            }
+        }
+    }
+
+    fn meter(&self) -> Result<Tool, String> {
+        self.start_ready(
+            &self.env.rx_ns,
+            "mmap-rx",
+            &strings(&[
+                "--interface",
+                &self.env.rx_if,
+                "--idle-timeout",
+                "1.5",
+                "--cpu",
+                "1",
+                "--json",
+            ]),
+        )
+    }
+
+    /// The sender's command line: program and arguments (run in the sending namespace).
+    fn sender_command(&self, sender: Sender, pps: Option<u64>) -> (PathBuf, Vec<String>) {
+        let p = self.plan;
+        let e = &self.env;
+        let rate = pps.map_or("max".to_string(), |r| format!("{r}pps"));
+        let ours = |tool: &str, extra: &[&str]| {
+            let mut a = Vec::new();
+            if tool == "mmap-tx" {
+                a.extend(strings(&["--interface", &e.tx_if]));
+            }
+            a.extend(strings(&[
+                "--dst-ip",
+                &e.rx_ip,
+                "--count",
+                &p.count.to_string(),
+                "--size",
+                &p.size.to_string(),
+                "--rate",
+                &rate,
+                "--cpu",
+                "0",
+                "--json",
+            ]));
+            a.extend(strings(extra));
+            (self.ours(tool), a)
+        };
+        match sender {
+            Sender::MmapV3 => ours("mmap-tx", &[]),
+            Sender::MmapV2 => ours("mmap-tx", &["--ring-version", "v2"]),
+            Sender::Udp => ours("udp-tx", &[]),
+            Sender::Trafgen => {
+                let mut a = strings(&[
+                    "-c",
+                    "0",
+                    "trafgen",
+                    "--dev",
+                    &e.tx_if,
+                    "--conf",
+                    &self.frame_file.to_string_lossy(),
+                    "--num",
+                    &p.count.to_string(),
+                    "--cpus",
+                    "1",
+                ]);
+                if let Some(r) = pps {
+                    a.extend(strings(&["--rate", &format!("{r}pps")]));
+                }
+                (PathBuf::from("taskset"), a)
+            }
+            Sender::Iperf3 => {
+                let bits = pps.map_or(0, |r| r * p.size as u64 * 8);
+                (
+                    PathBuf::from("taskset"),
+                    strings(&[
+                        "-c",
+                        "0",
+                        "iperf3",
+                        "--client",
+                        &e.rx_ip,
+                        "--port",
+                        "9000",
+                        "--udp",
+                        "--length",
+                        &p.size.to_string(),
+                        "--bitrate",
+                        &bits.to_string(),
+                        "--bytes",
+                        &(p.count * p.size as u64).to_string(),
+                        "--udp-counters-64bit",
+                    ]),
+                )
+            }
+        }
+    }
+
+    /// One sender run: fate, meter, sender, summaries.
+    fn send_run(&self, sender: Sender, fate: SinkFate, pps: Option<u64>, rep: u32) -> BenchRow {
+        let phase = if pps.is_some() {
+            "send-paced"
+        } else {
+            "send-unpaced"
+        };
+        let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
+        let mut row = self.row(phase, fate.label(), sender.name(), rep, &rate);
+        if let Err(e) = self.try_send_run(sender, fate, pps, &mut row) {
+            row.status = "failed".into();
+            row.reason = e;
+        }
+        row
+    }
+
+    fn try_send_run(
+        &self,
+        sender: Sender,
+        fate: SinkFate,
+        pps: Option<u64>,
+        row: &mut BenchRow,
+    ) -> Result<(), String> {
+        let e = &self.env;
+        let udp_len = 8 + self.plan.size;
+        let _drop = match fate {
+            SinkFate::IngressDrop => Some(IngressDrop::install(
+                &e.rx_ns,
+                &e.rx_if,
+                crate::DEFAULT_PORT,
+                Some(udp_len),
+            )?),
+            SinkFate::Socket => None,
+        };
+        // iperf3 needs its server in any case (control connection); under `socket` it is also
+        // the sink. The other senders' socket sink is udp-rx.
+        let server = if sender == Sender::Iperf3 {
+            let t = Tool::spawn_in(
+                &e.rx_ns,
+                Path::new("taskset"),
+                &strings(&[
+                    "-c",
+                    "1",
+                    "iperf3",
+                    "--server",
+                    "--port",
+                    "9000",
+                    "--bind",
+                    &e.rx_ip,
+                    "--one-off",
+                ]),
+                "iperf3 server",
+            )?;
+            std::thread::sleep(Duration::from_millis(400));
+            Some(t)
+        } else {
+            None
+        };
+        let sink = match (fate, sender) {
+            (SinkFate::Socket, s) if s != Sender::Iperf3 => Some(self.start_ready(
+                &e.rx_ns,
+                "udp-rx",
+                &strings(&[
+                    "--bind",
+                    &e.rx_ip,
+                    "--rcvbuf",
+                    "4194304",
+                    "--idle-timeout",
+                    "1.5",
+                    "--cpu",
+                    "1",
+                    "--json",
+                ]),
+            )?),
+            _ => None,
+        };
+        let meter = self.meter()?;
+        let (program, args) = self.sender_command(sender, pps);
+        let cpu_before = children_cpu_s();
+        let started = Instant::now();
+        let tx = Tool::spawn_in(&e.tx_ns, &program, &args, "sender")?;
+        let budget = Duration::from_secs(60 + self.plan.count / 20_000);
+        let (tx_code, tx_out, tx_err) = tx.wait(Instant::now() + budget, self.stop);
+        row.tx_wall_s = Some(started.elapsed().as_secs_f64());
+        row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
+        if tx_code != Some(0) {
+            return Err(format!(
+                "{} exited {tx_code:?}: {}",
+                sender.name(),
+                tx_err.last().cloned().unwrap_or_default()
+            ));
+        }
+        if sender.program().is_none() {
+            let t: TxSummary = parse(sender.name(), tx_code, &tx_out, &tx_err)?;
+            row.sent = Some(t.sent);
+        }
+        let (m_code, m_out, m_err) =
+            meter.wait(Instant::now() + Duration::from_secs(20), self.stop);
+        let m: RxSummary = parse("meter (mmap-rx)", m_code, &m_out, &m_err)?;
+        row.received = Some(m.counts.received);
+        row.lost = Some(self.plan.count.saturating_sub(m.counts.received));
+        row.kernel_drops = Some(m.kernel_drops + m.backlog_drops);
+        row.pps = Some(m.counts.pps);
+        row.rx_cpu_s = Some(m.cpu_user_s + m.cpu_sys_s);
+        for t in [sink, server].into_iter().flatten() {
+            t.interrupt();
+            let _ = t.wait(Instant::now() + Duration::from_secs(5), self.stop);
+        }
+        Ok(())
+    }
+
+    /// One receiver run: mmap-tx (V3) offers `pps` (or its fastest), the receiver counts.
+    fn receive_run(&self, phase: &str, receiver: &str, pps: Option<u64>, rep: u32) -> BenchRow {
+        let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
+        let fate = if receiver == "mmap-rx" {
+            "stack"
+        } else {
+            "socket"
+        };
+        let mut row = self.row(phase, fate, receiver, rep, &rate);
+        if let Err(e) = self.try_receive_run(receiver, pps, &mut row) {
+            row.status = "failed".into();
+            row.reason = e;
+        }
+        row
+    }
+
+    fn try_receive_run(
+        &self,
+        receiver: &str,
+        pps: Option<u64>,
+        row: &mut BenchRow,
+    ) -> Result<(), String> {
+        let e = &self.env;
+        let mut args = if receiver == "mmap-rx" {
+            strings(&["--interface", &e.rx_if])
+        } else {
+            strings(&["--bind", &e.rx_ip, "--rcvbuf", "4194304"])
+        };
+        args.extend(strings(&[
+            "--count",
+            &self.plan.count.to_string(),
+            "--idle-timeout",
+            "2",
+            "--cpu",
+            "1",
+            "--json",
+        ]));
+        let rx = self.start_ready(&e.rx_ns, receiver, &args)?;
+        let (program, targs) = self.sender_command(Sender::MmapV3, pps);
+        let cpu_before = children_cpu_s();
+        let tx = Tool::spawn_in(&e.tx_ns, &program, &targs, "sender")?;
+        let budget = Duration::from_secs(60 + self.plan.count / 20_000);
+        let (tx_code, tx_out, tx_err) = tx.wait(Instant::now() + budget, self.stop);
+        row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
+        let t: TxSummary = parse("mmap-tx", tx_code, &tx_out, &tx_err)?;
+        row.sent = Some(t.sent);
+        let (code, out, err) = rx.wait(Instant::now() + Duration::from_secs(30), self.stop);
+        let r: RxSummary = parse(receiver, code, &out, &err)?;
+        let cpu = r.cpu_user_s + r.cpu_sys_s;
+        row.received = Some(r.counts.received);
+        row.lost = Some(r.counts.lost);
+        row.kernel_drops = Some(r.kernel_drops + r.backlog_drops);
+        row.pps = Some(r.counts.pps);
+        row.rx_cpu_s = Some(cpu);
+        if r.counts.received > 0 {
+            row.rx_cpu_s_per_mpkt = Some(cpu / r.counts.received as f64 * 1e6);
+        }
+        row.rx_max_rss_kib = Some(r.max_rss_kib);
+        Ok(())
+    }
+}
+
+/// Writes mmap-tx's first frame (from `mmap-tx --print-frame`) as a trafgen configuration.
+fn trafgen_config(env: &SetupEnv, bin_dir: &Path, size: usize, path: &Path) -> Result<(), String> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &env.tx_ns])
+        .arg(bin_dir.join("mmap-tx"))
+        .args([
+            "--interface",
+            &env.tx_if,
+            "--dst-ip",
+            &env.rx_ip,
+            "--size",
+            &size.to_string(),
+            "--count",
+            "1",
+            "--print-frame",
+        ])
+        .output()
+        .map_err(|e| format!("mmap-tx --print-frame: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "mmap-tx --print-frame: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let conf = trafgen_conf(&hex, FRAME_OVERHEAD + size)?;
+    std::fs::write(path, conf).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A trafgen configuration sending one frame, given as hex, that must be `len` bytes long.
+pub fn trafgen_conf(hex: &str, len: usize) -> Result<String, String> {
+    if hex.len() != 2 * len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "expected {len} bytes of hex for the frame, got {:?}",
+            hex.chars().take(40).collect::<String>()
+        ));
+    }
+    let mut conf = String::from("# mmap-tx's first frame, byte for byte (valid checksums)\n{\n");
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        let sep = if i + 1 == len {
+            "\n"
+        } else if i % 12 == 11 {
+            ",\n"
+        } else {
+            ", "
+        };
+        let _ = write!(conf, "0x{}{sep}", String::from_utf8_lossy(pair));
+    }
+    conf.push_str("}\n");
+    Ok(conf)
+}
+
+/// Runs the benchmark: every table, the tools alternating, one CSV row per run, then the
+/// Markdown summary. Returns the rows.
+pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, String> {
+    let _ = plan.setups.down("native");
+    let env = match plan.setups.up("native")?.into_env() {
+        Ok(env) => env,
+        Err((status, why)) => return Err(format!("native set-up {status}: {why}")),
+    };
+    struct Down<'a>(&'a Setups);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.down("native");
+        }
+    }
+    let _down = Down(&plan.setups);
+    std::fs::create_dir_all(&plan.out)
+        .map_err(|e| format!("cannot create {}: {e}", plan.out.display()))?;
+    let frame_file = plan.out.join(format!("trafgen-{}B.cfg", plan.size));
+    trafgen_config(&env, &plan.bin_dir, plan.size, &frame_file)?;
+    let rps = env.rps;
+    let ctx = Ctx {
+        plan,
+        env,
+        machine: Machine::probe(&plan.repo),
+        frame_file,
+        stop,
+        rps,
+    };
+    let mut csv = ResultsFile::open_with(&plan.out, BENCH_CSV, &header_of::<BenchRow>())?;
+    let mut rows = Vec::new();
+    let mut keep = |row: BenchRow, rows: &mut Vec<BenchRow>| -> Result<(), String> {
+        eprintln!(
+            "{:<13} {:<13} {:<11} #{} {:>10} pps  received {}  drops {}  tx cpu {}  {}{}",
+            row.phase,
+            row.fate,
+            row.tool,
+            row.repetition,
+            row.pps.map_or("-".into(), |v| format!("{v:.0}")),
+            row.received.map_or("-".into(), |v| v.to_string()),
+            row.kernel_drops.map_or("-".into(), |v| v.to_string()),
+            row.tx_cpu_s.map_or("-".into(), |v| format!("{v:.2}s")),
+            row.status,
+            if row.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", row.reason)
+            }
+        );
+        csv.append(&row)?;
+        rows.push(row);
+        Ok(())
+    };
+    let frame_len = FRAME_OVERHEAD + plan.size;
+    let pps_of = |r: &Rate| r.packets_per_second(frame_len).map(|p| p.round() as u64);
+    let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+    if plan.phases.contains(&Phase::Send) {
+        let mut tables = vec![(SinkFate::IngressDrop, None), (SinkFate::Socket, None)];
+        tables.extend(
+            plan.paced_rates
+                .iter()
+                .map(|r| (SinkFate::IngressDrop, pps_of(r))),
+        );
+        for (fate, pps) in tables {
+            for rep in 1..=plan.repetitions {
+                for &s in &plan.senders {
+                    if stopped() {
+                        return Ok(rows);
+                    }
+                    keep(ctx.send_run(s, fate, pps, rep), &mut rows)?;
+                }
+            }
+        }
+    }
+    let mut receive_tables: Vec<(&str, Option<u64>)> = Vec::new();
+    if plan.phases.contains(&Phase::Receive) {
+        receive_tables.extend([("receive", pps_of(&plan.receiver_rate)), ("receive", None)]);
+    }
+    if plan.phases.contains(&Phase::Capacity) {
+        receive_tables.extend(plan.capacity_rates.iter().map(|r| ("capacity", pps_of(r))));
+    }
+    for (phase, pps) in receive_tables {
+        for rep in 1..=plan.repetitions {
+            for receiver in ["mmap-rx", "udp-rx"] {
+                if stopped() {
+                    return Ok(rows);
+                }
+                keep(ctx.receive_run(phase, receiver, pps, rep), &mut rows)?;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
+/// The median, minimum and maximum of `values`.
+fn stats(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
+    let m = median(&mut values)?;
+    Some((m, values[0], values[values.len() - 1]))
+}
+
+fn group<'a>(
+    rows: &'a [BenchRow],
+    phase: &'a str,
+    fate: &'a str,
+) -> impl Iterator<Item = &'a BenchRow> + 'a {
+    rows.iter()
+        .filter(move |r| r.phase == phase && r.fate == fate && r.status == "ok")
+}
+
+/// Per-repetition ratios `a / b` of the received pps in one table (phase, fate, rate) (both measured in the
+/// same repetition, so under the same conditions): median, min, max.
+pub fn pair_ratio(
+    rows: &[BenchRow],
+    phase: &str,
+    fate: &str,
+    rate: &str,
+    a: &str,
+    b: &str,
+) -> Option<(f64, f64, f64)> {
+    let table = || group(rows, phase, fate).filter(move |r| r.requested_rate == rate);
+    let of = |tool: &str, rep: u32| {
+        table()
+            .find(|r| r.tool == tool && r.repetition == rep)
+            .and_then(|r| r.pps)
+    };
+    let reps: Vec<u32> = table().map(|r| r.repetition).collect();
+    let mut ratios = Vec::new();
+    let mut seen = Vec::new();
+    for rep in reps {
+        if seen.contains(&rep) {
+            continue;
+        }
+        seen.push(rep);
+        if let (Some(x), Some(y)) = (of(a, rep), of(b, rep)) {
+            if y > 0.0 {
+                ratios.push(x / y);
+            }
+        }
+    }
+    stats(ratios)
+}
+
+/// The Markdown summary: a table per phase and fate (median pps, spread, CPU), then ratios.
+pub fn summary(rows: &[BenchRow]) -> String {
+    let mut md = String::new();
+    let tables = [
+        (
+            "send-unpaced",
+            "ingress-drop",
+            "Senders, unpaced, packets consumed at ingress",
+        ),
+        (
+            "send-unpaced",
+            "socket",
+            "Senders, unpaced, packets read by a UDP socket",
+        ),
+        (
+            "send-paced",
+            "ingress-drop",
+            "Senders, paced, packets consumed at ingress",
+        ),
+        (
+            "receive",
+            "stack",
+            "mmap-rx (kernel stack also sees the packets)",
+        ),
+        ("receive", "socket", "udp-rx"),
+    ];
+    for (phase, fate, title) in tables {
+        let rs: Vec<&BenchRow> = group(rows, phase, fate).collect();
+        if rs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(md, "\n### {title} (`{phase}`, fate `{fate}`)\n");
+        let _ = writeln!(
+            md,
+            "| tool | requested | runs | median pps | min–max pps | received / sender wall s | tx CPU s | rx CPU s / M pkt | lost (median) | kernel drops (max) |"
+        );
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+        let mut keys: Vec<(String, String)> = Vec::new();
+        for r in &rs {
+            let k = (r.tool.clone(), r.requested_rate.clone());
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        for (tool, rate) in keys {
+            let of: Vec<&&BenchRow> = rs
+                .iter()
+                .filter(|r| r.tool == tool && r.requested_rate == rate)
+                .collect();
+            let pps = stats(of.iter().filter_map(|r| r.pps).collect());
+            let tx_cpu = stats(of.iter().filter_map(|r| r.tx_cpu_s).collect());
+            let kept = stats(
+                of.iter()
+                    .filter_map(|r| Some(r.received? as f64 / r.tx_wall_s?))
+                    .collect(),
+            );
+            let per_m = stats(of.iter().filter_map(|r| r.rx_cpu_s_per_mpkt).collect());
+            let lost = stats(of.iter().filter_map(|r| r.lost.map(|v| v as f64)).collect());
+            let drops = of.iter().filter_map(|r| r.kernel_drops).max();
+            let _ = writeln!(
+                md,
+                "| {tool} | {rate} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                of.len(),
+                pps.map_or("-".into(), |(m, _, _)| format!("{m:.0}")),
+                pps.map_or("-".into(), |(_, lo, hi)| format!("{lo:.0}–{hi:.0}")),
+                kept.map_or("-".into(), |(m, _, _)| format!("{m:.0}")),
+                tx_cpu.map_or("-".into(), |(m, _, _)| format!("{m:.2}")),
+                per_m.map_or("-".into(), |(m, _, _)| format!("{m:.2}")),
+                lost.map_or("-".into(), |(m, _, _)| format!("{m:.0}")),
+                drops.map_or("-".into(), |d| d.to_string()),
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n### Ratios (per repetition, same conditions; median, min–max)\n"
+    );
+    let _ = writeln!(md, "| ratio | table | median | min–max |");
+    let _ = writeln!(md, "|---|---|---|---|");
+    let pairs = [
+        ("mmap-tx-v3", "trafgen", "send-unpaced", "ingress-drop"),
+        ("mmap-tx-v3", "trafgen", "send-unpaced", "socket"),
+        ("mmap-tx-v3", "udp-tx", "send-unpaced", "ingress-drop"),
+        ("mmap-tx-v3", "udp-tx", "send-unpaced", "socket"),
+        ("mmap-tx-v3", "iperf3", "send-unpaced", "ingress-drop"),
+        ("mmap-tx-v3", "iperf3", "send-unpaced", "socket"),
+        ("mmap-tx-v3", "mmap-tx-v2", "send-unpaced", "ingress-drop"),
+        ("mmap-tx-v3", "trafgen", "send-paced", "ingress-drop"),
+        ("mmap-tx-v3", "udp-tx", "send-paced", "ingress-drop"),
+    ];
+    for (a, b, phase, fate) in pairs {
+        for rate in rates(rows, phase) {
+            if let Some((m, lo, hi)) = pair_ratio(rows, phase, fate, &rate, a, b) {
+                let _ = writeln!(
+                    md,
+                    "| {a} / {b} | {phase} {rate}, {fate} | {m:.2} | {lo:.2}–{hi:.2} |"
+                );
+            }
+        }
+    }
+    // Paced against unpaced, per tool (both with packets consumed at ingress), by arrival
+    // rate and by the rate kept over the sender's whole run.
+    let paced_rates = rates(rows, "send-paced");
+    if !paced_rates.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n### Paced against unpaced (medians, ingress-drop)\n\n| tool | paced at | arrival pps paced / unpaced | received per sender wall s, paced / unpaced arrival pps |\n|---|---|---|---|"
+        );
+    }
+    for rate in paced_rates {
+        for tool in Sender::ALL.map(Sender::name) {
+            let of = |phase: &'static str, rate: Option<String>| {
+                group(rows, phase, "ingress-drop").filter(move |r| {
+                    r.tool == tool && rate.as_ref().is_none_or(|x| &r.requested_rate == x)
+                })
+            };
+            let unpaced = stats(of("send-unpaced", None).filter_map(|r| r.pps).collect());
+            let paced = stats(
+                of("send-paced", Some(rate.clone()))
+                    .filter_map(|r| r.pps)
+                    .collect(),
+            );
+            let kept = stats(
+                of("send-paced", Some(rate.clone()))
+                    .filter_map(|r| Some(r.received? as f64 / r.tx_wall_s?))
+                    .collect(),
+            );
+            if let (Some((u, _, _)), Some((p, _, _)), Some((k, _, _))) = (unpaced, paced, kept) {
+                let _ = writeln!(md, "| {tool} | {rate} | {:.2} | {:.2} |", p / u, k / u);
+            }
+        }
+    }
+    md.push_str(&capacity_summary(rows));
+    md
+}
+
+/// The requested rates of a phase, in order of appearance.
+fn rates(rows: &[BenchRow], phase: &str) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for r in rows.iter().filter(|r| r.phase == phase) {
+        if !v.contains(&r.requested_rate) {
+            v.push(r.requested_rate.clone());
+        }
+    }
+    v
+}
+
+/// Each receiver's capacity: the highest offered rate at which every run lost nothing and
+/// the kernel dropped nothing, provided every lower rate was clean too.
+pub fn capacity(rows: &[BenchRow], receiver: &str) -> Option<String> {
+    let mut best = None;
+    for rate in rates(rows, "capacity") {
+        let runs: Vec<&BenchRow> = rows
+            .iter()
+            .filter(|r| r.phase == "capacity" && r.tool == receiver && r.requested_rate == rate)
+            .collect();
+        let clean = !runs.is_empty()
+            && runs
+                .iter()
+                .all(|r| r.status == "ok" && r.lost == Some(0) && r.kernel_drops == Some(0));
+        if !clean {
+            break;
+        }
+        best = Some(rate);
+    }
+    best
+}
+
+fn capacity_summary(rows: &[BenchRow]) -> String {
+    if !rows.iter().any(|r| r.phase == "capacity") {
+        return String::new();
+    }
+    let rps = rows.iter().any(|r| r.phase == "capacity" && r.rps);
+    let mut md = format!(
+        "\n### Receive capacity (RPS {}): highest offered rate with nothing lost\n\n| receiver | offered | runs | received pps (median) | lost (max) | kernel drops (max) | rx CPU s / M pkt |\n|---|---|---|---|---|---|---|\n",
+        if rps { "on" } else { "off" }
+    );
+    for receiver in ["mmap-rx", "udp-rx"] {
+        for rate in rates(rows, "capacity") {
+            let runs: Vec<&BenchRow> = rows
+                .iter()
+                .filter(|r| r.phase == "capacity" && r.tool == receiver && r.requested_rate == rate)
+                .collect();
+            let pps = stats(runs.iter().filter_map(|r| r.pps).collect());
+            let per_m = stats(runs.iter().filter_map(|r| r.rx_cpu_s_per_mpkt).collect());
+            let _ = writeln!(
+                md,
+                "| {receiver} | {rate} | {} | {} | {} | {} | {} |",
+                runs.len(),
+                pps.map_or("-".into(), |(m, _, _)| format!("{m:.0}")),
+                runs.iter()
+                    .filter_map(|r| r.lost)
+                    .max()
+                    .map_or("-".into(), |v| v.to_string()),
+                runs.iter()
+                    .filter_map(|r| r.kernel_drops)
+                    .max()
+                    .map_or("-".into(), |v| v.to_string()),
+                per_m.map_or("-".into(), |(m, _, _)| format!("{m:.2}")),
+            );
+        }
+    }
+    for receiver in ["mmap-rx", "udp-rx"] {
+        let _ = writeln!(
+            md,
+            "\n**{receiver} capacity: {}**",
+            capacity(rows, receiver).unwrap_or_else(|| "below the lowest rate tried".into())
+        );
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(phase: &str, fate: &str, tool: &str, rep: u32, pps: f64) -> BenchRow {
+        BenchRow {
+            phase: phase.into(),
+            fate: fate.into(),
+            tool: tool.into(),
+            repetition: rep,
+            pps: Some(pps),
+            status: "ok".into(),
+            requested_rate: "max".into(),
+            ..BenchRow::default()
+        }
+    }
+
+    #[test]
+    fn ratios_pair_runs_of_the_same_repetition() {
+        let rows = vec![
+            row("send-unpaced", "socket", "mmap-tx-v3", 1, 300.0),
+            row("send-unpaced", "socket", "udp-tx", 1, 100.0),
+            row("send-unpaced", "socket", "mmap-tx-v3", 2, 200.0),
+            row("send-unpaced", "socket", "udp-tx", 2, 200.0),
+            row("send-unpaced", "socket", "mmap-tx-v3", 3, 400.0),
+            row("send-unpaced", "socket", "udp-tx", 3, 200.0),
+            // Another table and a failed run take no part.
+            row("send-unpaced", "ingress-drop", "udp-tx", 1, 1.0),
+            BenchRow {
+                status: "failed".into(),
+                ..row("send-unpaced", "socket", "udp-tx", 4, 1.0)
+            },
+            row("send-unpaced", "socket", "mmap-tx-v3", 4, 900.0),
+        ];
+        let (m, lo, hi) = pair_ratio(
+            &rows,
+            "send-unpaced",
+            "socket",
+            "max",
+            "mmap-tx-v3",
+            "udp-tx",
+        )
+        .expect("three paired repetitions");
+        assert_eq!((m, lo, hi), (2.0, 1.0, 3.0));
+        assert!(pair_ratio(&rows, "send-paced", "socket", "max", "mmap-tx-v3", "udp-tx").is_none());
+        assert!(pair_ratio(
+            &rows,
+            "send-unpaced",
+            "socket",
+            "1pps",
+            "mmap-tx-v3",
+            "udp-tx"
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn the_summary_shows_medians_and_ratios() {
+        let mut rows = Vec::new();
+        for (rep, (a, b)) in [(1, (500.0, 250.0)), (2, (480.0, 240.0))] {
+            rows.push(row("send-unpaced", "ingress-drop", "mmap-tx-v3", rep, a));
+            rows.push(row("send-unpaced", "ingress-drop", "trafgen", rep, b));
+        }
+        let md = summary(&rows);
+        assert!(
+            md.contains("| mmap-tx-v3 | max | 2 | 490 | 480–500 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| mmap-tx-v3 / trafgen | send-unpaced max, ingress-drop | 2.00 | 2.00–2.00 |"
+            ),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn capacity_is_the_highest_clean_rate_below_the_first_loss() {
+        let run = |tool: &str, rate: &str, rep: u32, lost: u64, drops: u64| BenchRow {
+            phase: "capacity".into(),
+            tool: tool.into(),
+            requested_rate: rate.into(),
+            repetition: rep,
+            lost: Some(lost),
+            kernel_drops: Some(drops),
+            status: "ok".into(),
+            ..BenchRow::default()
+        };
+        let rows = vec![
+            run("mmap-rx", "100pps", 1, 0, 0),
+            run("mmap-rx", "100pps", 2, 0, 0),
+            run("mmap-rx", "200pps", 1, 0, 0),
+            run("mmap-rx", "200pps", 2, 0, 3),
+            // Clean again at a higher rate: luck, not capacity.
+            run("mmap-rx", "300pps", 1, 0, 0),
+            run("udp-rx", "100pps", 1, 5, 5),
+        ];
+        assert_eq!(capacity(&rows, "mmap-rx").as_deref(), Some("100pps"));
+        assert_eq!(capacity(&rows, "udp-rx"), None);
+        assert!(summary(&rows).contains("**udp-rx capacity: below the lowest rate tried**"));
+    }
+
+    #[test]
+    fn trafgen_gets_the_frame_byte_for_byte() {
+        let hex: String = (0..30u8).map(|b| format!("{b:02x}")).collect();
+        let conf = trafgen_conf(&hex, 30).unwrap();
+        let bytes: Vec<u8> = conf
+            .lines()
+            .filter(|l| l.starts_with("0x"))
+            .flat_map(|l| l.split(','))
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| u8::from_str_radix(t.trim_start_matches("0x"), 16).unwrap())
+            .collect();
+        assert_eq!(bytes, (0..30u8).collect::<Vec<_>>());
+        assert!(conf.contains("{\n") && conf.ends_with("}\n"), "{conf}");
+        assert!(trafgen_conf(&hex, 31).is_err(), "a short frame is refused");
+        assert!(
+            trafgen_conf(&"zz".repeat(30), 30).is_err(),
+            "non-hex is refused"
+        );
+    }
+
+    #[test]
+    fn the_csv_header_names_every_field() {
+        let h = header_of::<BenchRow>();
+        assert!(h.starts_with("time,phase,fate,rps,tool,repetition,"), "{h}");
+        assert!(h.contains(",rx_cpu_s_per_mpkt,"), "{h}");
+    }
+}

@@ -1,0 +1,75 @@
+//! `pktmmap bench` end to end with tiny counts: every table is written, every run accounted
+//! for. A functional test only: the benchmark's numbers are not asserted (that is what the
+//! benchmark itself is for). Needs root; trafgen and iperf3 take part where installed
+//! (.ci/run installs them).
+
+mod common;
+
+use std::process::Command;
+
+use common::{leftovers, root_or_skip, serial, tmp, PKTMMAP};
+use pktmmap::experiment::bench::BenchRow;
+
+#[test]
+fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
+    if !root_or_skip("the_benchmark_runs_every_table_and_accounts_for_every_packet") {
+        return;
+    }
+    let _g = serial();
+    let out = tmp("bench");
+    let o = Command::new(PKTMMAP)
+        .args([
+            "bench",
+            "--count",
+            "3000",
+            "--repetitions",
+            "1",
+            "--paced-rate",
+            "100kpps",
+            "--receiver-rate",
+            "50kpps",
+            "--phases",
+            "send,receive,capacity",
+            "--capacity-rates",
+            "20kpps,40kpps",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let skipped: Vec<&str> = ["trafgen", "iperf3"]
+        .into_iter()
+        .filter(|p| stderr.contains(&format!("{p} is not installed")))
+        .collect();
+    let mut csv = csv::Reader::from_path(out.join("bench-v1.csv")).unwrap();
+    let rows: Vec<BenchRow> = csv.deserialize().map(|r| r.unwrap()).collect();
+    let senders = 5 - skipped.len();
+    assert_eq!(rows.len(), 3 * senders + 4 + 4, "{rows:#?}");
+    for r in &rows {
+        assert_eq!(r.status, "ok", "{r:?}");
+        let received = r.received.unwrap();
+        // iperf3 adds its own small UDP handshake datagrams to the port.
+        if r.tool == "iperf3" {
+            assert!((3000..3010).contains(&received), "{r:?}");
+        } else {
+            assert_eq!(received + r.lost.unwrap(), 3000, "{r:?}");
+            assert_eq!(r.lost, Some(r.kernel_drops.unwrap().min(3000)), "{r:?}");
+        }
+        if r.phase.starts_with("send") {
+            assert_eq!(
+                r.lost.unwrap_or(0),
+                0,
+                "the meter sees every sent packet: {r:?}"
+            );
+        }
+    }
+    let md = std::fs::read_to_string(out.join("bench.md")).unwrap();
+    assert!(
+        md.contains("| mmap-tx-v3 / udp-tx | send-unpaced max, ingress-drop |"),
+        "{md}"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
