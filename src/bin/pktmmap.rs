@@ -135,6 +135,11 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Rewrite DIR/bench.md from the benchmark CSV in DIR, and print it.
+    BenchTable {
+        /// A benchmark results directory.
+        dir: PathBuf,
+    },
     /// Draw PNG and SVG charts from the CSV files in DIR (into DIR/charts).
     Plot {
         /// A results directory.
@@ -200,6 +205,19 @@ fn require_net_admin() -> Result<(), CliError> {
         ));
     }
     Ok(())
+}
+
+/// Writes `dir/bench.md` from `rows`; returns it.
+fn write_bench_report(dir: &Path, rows: &[bench::BenchRow]) -> Result<String, CliError> {
+    let md = bench::report(rows);
+    let path = dir.join("bench.md");
+    std::fs::write(&path, &md).map_err(|e| {
+        CliError::new(
+            Failure::Runtime,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })?;
+    Ok(md)
 }
 
 /// The directory holding pktmmap, where the four tools are too.
@@ -352,22 +370,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             );
             let stop = cli::stop_flag();
             let rows = bench::execute(&plan, &stop).map_err(err(Failure::Runtime))?;
-            let md = format!(
-                "# pktmmap bench, {}\n\n{} packets of {size} B per run; {} repetitions, tools alternating; native veth; sender on core 0, receiver/meter on core 1; RPS {}.\n{}",
-                utc_now(),
-                plan.count,
-                plan.repetitions,
-                if rps { "on" } else { "off" },
-                bench::summary(&rows)
-            );
-            let md_path = out.join("bench.md");
-            std::fs::write(&md_path, &md).map_err(|e| {
-                CliError::new(
-                    Failure::Runtime,
-                    format!("cannot write {}: {e}", md_path.display()),
-                )
-            })?;
-            println!("{md}");
+            println!("{}", write_bench_report(&out, &rows)?);
             println!("results: {}", out.display());
             if stop.load(std::sync::atomic::Ordering::Relaxed) {
                 return Ok(Failure::Interrupted as i32);
@@ -377,6 +380,11 @@ fn run(args: Args) -> Result<i32, CliError> {
             } else {
                 0
             })
+        }
+        Cmd::BenchTable { dir } => {
+            let rows = bench::read_bench_rows(&dir).map_err(err(Failure::Runtime))?;
+            print!("{}", write_bench_report(&dir, &rows)?);
+            Ok(0)
         }
         Cmd::Ratios { dir } => {
             let rows = read_rows(&dir).map_err(err(Failure::Runtime))?;

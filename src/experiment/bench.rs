@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{getrusage, UsageWho};
 use serde::{Deserialize, Serialize};
 
-use super::results::{header_of, utc_now, Machine, ResultsFile};
+use super::results::{header_of, read_csv_rows, utc_now, Machine, ResultsFile};
 use super::run::{parse, IngressDrop, Tool};
 use super::setup::{SetupEnv, Setups};
 use crate::pace::Rate;
@@ -175,6 +175,10 @@ pub struct BenchRow {
     /// arrival) shows how fast its packets really arrived: a sender that bursts has a `pps`
     /// far above its requested rate.
     pub tx_wall_s: Option<f64>,
+    /// Receive phases: the rate mmap-tx achieved by its own count (what the receiver was
+    /// really offered, which the sender may keep below the requested rate).
+    #[serde(default)]
+    pub offered_pps: Option<f64>,
     /// Receiver CPU seconds (receive phase: the receiver under test; else the meter).
     pub rx_cpu_s: Option<f64>,
     /// Receiver CPU seconds per million received packets.
@@ -511,6 +515,7 @@ impl Ctx<'_> {
         row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
         let t: TxSummary = parse("mmap-tx", tx_code, &tx_out, &tx_err)?;
         row.sent = Some(t.sent);
+        row.offered_pps = Some(t.pps);
         let (code, out, err) = rx.wait(Instant::now() + Duration::from_secs(30), self.stop);
         let r: RxSummary = parse(receiver, code, &out, &err)?;
         let cpu = r.cpu_user_s + r.cpu_sys_s;
@@ -670,6 +675,31 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Str
         }
     }
     Ok(rows)
+}
+
+/// Reads every `bench-v1*.csv` in `dir`.
+pub fn read_bench_rows(dir: &Path) -> Result<Vec<BenchRow>, String> {
+    let rows: Vec<BenchRow> = read_csv_rows(dir, BENCH_CSV)?;
+    if rows.is_empty() {
+        return Err(format!("no {BENCH_CSV}.csv rows in {}", dir.display()));
+    }
+    Ok(rows)
+}
+
+/// The whole Markdown report: a header saying what ran, then [`summary`].
+pub fn report(rows: &[BenchRow]) -> String {
+    let first = rows.first();
+    let reps = rows.iter().map(|r| r.repetition).max().unwrap_or(0);
+    format!(
+        "# pktmmap bench, {}\n\n{} packets of {} B per run; up to {reps} repetitions, tools alternating; native veth; sender on core 0, receiver/meter on core 1; RPS {}; kernel {}, tools at {}.\n{}",
+        first.map_or("", |r| r.time.as_str()),
+        first.map_or(0, |r| r.count),
+        first.map_or(0, |r| r.size),
+        if rows.iter().any(|r| r.rps) { "on" } else { "off" },
+        first.map_or("", |r| r.kernel.as_str()),
+        first.map_or("", |r| r.git_commit.as_str()),
+        summary(rows)
+    )
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
@@ -880,14 +910,27 @@ fn rates(rows: &[BenchRow], phase: &str) -> Vec<String> {
     v
 }
 
-/// Each receiver's capacity: the highest offered rate at which every run lost nothing and
-/// the kernel dropped nothing, provided every lower rate was clean too.
-pub fn capacity(rows: &[BenchRow], receiver: &str) -> Option<String> {
-    let mut best = None;
-    for rate in rates(rows, "capacity") {
+/// A receiver's capacity, as far as the capacity phase could tell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capacity {
+    /// The highest requested rate at which every run lost nothing and the kernel dropped
+    /// nothing (every lower rate clean too).
+    pub rate: String,
+    /// The median received rate there.
+    pub received_pps: f64,
+    /// True if no rate tried lost anything: the receiver took all it was offered, so its
+    /// capacity is at least `received_pps` and the sender was the limit.
+    pub at_least: bool,
+}
+
+/// Each receiver's capacity: the highest clean rate below the first that lost anything.
+pub fn capacity(rows: &[BenchRow], receiver: &str) -> Option<Capacity> {
+    let mut best: Option<Capacity> = None;
+    let all = rates(rows, "capacity");
+    for (i, rate) in all.iter().enumerate() {
         let runs: Vec<&BenchRow> = rows
             .iter()
-            .filter(|r| r.phase == "capacity" && r.tool == receiver && r.requested_rate == rate)
+            .filter(|r| r.phase == "capacity" && r.tool == receiver && &r.requested_rate == rate)
             .collect();
         let clean = !runs.is_empty()
             && runs
@@ -896,7 +939,11 @@ pub fn capacity(rows: &[BenchRow], receiver: &str) -> Option<String> {
         if !clean {
             break;
         }
-        best = Some(rate);
+        best = Some(Capacity {
+            rate: rate.clone(),
+            received_pps: stats(runs.iter().filter_map(|r| r.pps).collect()).map_or(0.0, |s| s.0),
+            at_least: i + 1 == all.len(),
+        });
     }
     best
 }
@@ -907,7 +954,7 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
     }
     let rps = rows.iter().any(|r| r.phase == "capacity" && r.rps);
     let mut md = format!(
-        "\n### Receive capacity (RPS {}): highest offered rate with nothing lost\n\n| receiver | offered | runs | received pps (median) | lost (max) | kernel drops (max) | rx CPU s / M pkt |\n|---|---|---|---|---|---|---|\n",
+        "\n### Receive capacity (RPS {}): highest offered rate with nothing lost\n\n| receiver | requested | runs | mmap-tx achieved pps (median) | received pps (median) | lost (max) | kernel drops (max) | rx CPU s / M pkt |\n|---|---|---|---|---|---|---|---|\n",
         if rps { "on" } else { "off" }
     );
     for receiver in ["mmap-rx", "udp-rx"] {
@@ -917,11 +964,13 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
                 .filter(|r| r.phase == "capacity" && r.tool == receiver && r.requested_rate == rate)
                 .collect();
             let pps = stats(runs.iter().filter_map(|r| r.pps).collect());
+            let offered = stats(runs.iter().filter_map(|r| r.offered_pps).collect());
             let per_m = stats(runs.iter().filter_map(|r| r.rx_cpu_s_per_mpkt).collect());
             let _ = writeln!(
                 md,
-                "| {receiver} | {rate} | {} | {} | {} | {} | {} |",
+                "| {receiver} | {rate} | {} | {} | {} | {} | {} | {} |",
                 runs.len(),
+                offered.map_or("-".into(), |(m, _, _)| format!("{m:.0}")),
                 pps.map_or("-".into(), |(m, _, _)| format!("{m:.0}")),
                 runs.iter()
                     .filter_map(|r| r.lost)
@@ -936,11 +985,18 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
         }
     }
     for receiver in ["mmap-rx", "udp-rx"] {
-        let _ = writeln!(
-            md,
-            "\n**{receiver} capacity: {}**",
-            capacity(rows, receiver).unwrap_or_else(|| "below the lowest rate tried".into())
-        );
+        let verdict = match capacity(rows, receiver) {
+            None => "below the lowest rate tried".to_string(),
+            Some(c) if c.at_least => format!(
+                "at least {:.0} pps: nothing lost at any rate tried (up to {}); the sender was the limit",
+                c.received_pps, c.rate
+            ),
+            Some(c) => format!(
+                "{:.0} pps received with nothing lost at {} requested; the next rate lost packets",
+                c.received_pps, c.rate
+            ),
+        };
+        let _ = writeln!(md, "\n**{receiver} capacity: {verdict}**");
     }
     md
 }
@@ -1042,8 +1098,11 @@ mod tests {
             run("mmap-rx", "300pps", 1, 0, 0),
             run("udp-rx", "100pps", 1, 5, 5),
         ];
-        assert_eq!(capacity(&rows, "mmap-rx").as_deref(), Some("100pps"));
+        let c = capacity(&rows, "mmap-rx").expect("clean at 100pps");
+        assert_eq!((c.rate.as_str(), c.at_least), ("100pps", false));
         assert_eq!(capacity(&rows, "udp-rx"), None);
+        let clean_to_the_top = vec![run("mmap-rx", "100pps", 1, 0, 0)];
+        assert!(capacity(&clean_to_the_top, "mmap-rx").unwrap().at_least);
         assert!(summary(&rows).contains("**udp-rx capacity: below the lowest rate tried**"));
     }
 

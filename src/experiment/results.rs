@@ -10,6 +10,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Version of the column set below; bump it whenever a column changes.
@@ -214,13 +215,18 @@ impl ResultsFile {
 
 /// Reads every row of every `runs-v*.csv` of the current schema in `dir`.
 pub fn read_rows(dir: &Path) -> Result<Vec<Row>, String> {
+    read_csv_rows(dir, &format!("runs-v{SCHEMA}"))
+}
+
+/// Reads every row of every `STEM*.csv` in `dir`, files in name order.
+pub fn read_csv_rows<T: DeserializeOwned>(dir: &Path, stem: &str) -> Result<Vec<T>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("runs-v{SCHEMA}")) && n.ends_with(".csv"))
+                .is_some_and(|n| n.starts_with(stem) && n.ends_with(".csv"))
         })
         .collect();
     files.sort();
