@@ -45,7 +45,7 @@ fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
         .collect();
     let mut csv = csv::Reader::from_path(out.join("bench-v1.csv")).unwrap();
     let rows: Vec<BenchRow> = csv.deserialize().map(|r| r.unwrap()).collect();
-    let senders = 5 - skipped.len();
+    let senders = 6 - skipped.len();
     assert_eq!(rows.len(), 3 * senders + 4 + 4, "{rows:#?}");
     for r in &rows {
         assert_eq!(r.status, "ok", "{r:?}");

@@ -716,3 +716,57 @@ fn print_frame_shows_the_frame_mmap_tx_sends() {
     let probe = pktmmap::wire::Probe::parse(d.payload).expect("probe");
     assert_eq!(probe.seq, 0);
 }
+
+#[test]
+fn batched_udp_tx_delivers_every_packet() {
+    if !root_or_skip("batched_udp_tx_delivers_every_packet") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for rate in ["50kpps", "max"] {
+        let (t, r) = pair(
+            &p,
+            (
+                MMAP_RX,
+                &[
+                    "-i",
+                    &p.rx_if,
+                    "--count",
+                    "50000",
+                    "--idle-timeout",
+                    "3",
+                    "--json",
+                ],
+            ),
+            (
+                UDP_TX,
+                &[
+                    "--dst-ip", &p.rx_ip, "--count", "50000", "--rate", rate, "--batch", "32",
+                    "--json",
+                ],
+            ),
+        );
+        assert_eq!(t["method"], "sendmmsg", "{t}");
+        assert_eq!(u(&t, "sent"), 50_000, "{rate}: {t}");
+        if rate == "max" {
+            assert!(u(&t, "syscalls") <= 50_000 / 32 + 100, "batched: {t}");
+        }
+        assert_eq!(
+            (
+                u(&r, "received"),
+                u(&r, "unique"),
+                u(&r, "lost"),
+                u(&r, "duplicates")
+            ),
+            (50_000, 50_000, 0, 0),
+            "{rate}: {r}"
+        );
+    }
+    let o = run(
+        &p.tx_ns,
+        UDP_TX,
+        &["--dst-ip", &p.rx_ip, "--count", "1", "--batch", "65"],
+    );
+    assert_eq!(o.status.code(), Some(2), "--batch is 1..=64");
+}

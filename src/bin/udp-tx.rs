@@ -1,11 +1,15 @@
-//! udp-tx: send test datagrams through an ordinary UDP socket, one sendto() per datagram.
+//! udp-tx: send test datagrams through an ordinary UDP socket, one sendto() per datagram, or
+//! a batch per sendmmsg() with --batch.
 #![forbid(unsafe_code)]
 
+use std::io::IoSlice;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use clap::Parser;
+use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrIn};
 use pktmmap::cli::{self, CliError, Failure};
 use pktmmap::pace::{MonotonicClock, Pacer};
 use pktmmap::report::{StopReason, TxSummary};
@@ -16,6 +20,9 @@ const TOOL: &str = "udp-tx";
 
 /// Largest UDP payload over IPv4.
 const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// Largest --batch: datagrams per sendmmsg() call.
+const MAX_BATCH: usize = 64;
 
 /// Send test datagrams with a plain UDP socket: the baseline for mmap-tx.
 ///
@@ -28,6 +35,10 @@ const MAX_UDP_PAYLOAD: usize = 65_507;
 struct Args {
     #[command(flatten)]
     send: cli::SendOptions,
+    /// Datagrams per system call: 1 sends each with sendto() (the thesis's client); more
+    /// (up to 64) hands them to one sendmmsg(), the fastest a plain UDP socket sends.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    batch: u16,
 }
 
 fn main() {
@@ -63,13 +74,25 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     let dst = SocketAddrV4::new(args.send.dst_ip, args.send.port);
 
     let run_id = args.send.run_id.unwrap_or_else(cli::fresh_run_id);
-    let mut payload = vec![0u8; args.send.size];
-    Probe {
-        run_id,
-        seq: 0,
-        sent_ns: 0,
+    let batch = usize::from(args.batch);
+    // One buffer per datagram of a batch; each carries the probe, restamped before sending.
+    let mut payloads = vec![vec![0u8; args.send.size]; batch];
+    for payload in &mut payloads {
+        Probe {
+            run_id,
+            seq: 0,
+            sent_ns: 0,
+        }
+        .write(payload);
     }
-    .write(&mut payload);
+    if batch > 1 {
+        // sendmmsg() sends to the connected peer.
+        sock.connect(dst).map_err(|e| {
+            CliError::new(Failure::Runtime, format!("cannot connect to {dst}: {e}"))
+        })?;
+    }
+    let mut headers = MultiHeaders::<SockaddrIn>::preallocate(batch, None);
+    let no_addresses = [None::<SockaddrIn>; MAX_BATCH];
     let frame_bytes = args.send.size + FRAME_OVERHEAD;
     let mut pacer = Pacer::new(rate, frame_bytes, MonotonicClock::default());
 
@@ -83,13 +106,35 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
             reason = StopReason::Signal;
             break;
         }
-        if pacer.allowance(sent) == 0 {
+        let mut allowance = pacer.allowance(sent);
+        if allowance == 0 {
             pacer.wait_for(sent);
+            allowance = pacer.allowance(sent).max(1);
         }
-        probe::stamp(&mut payload, sent, cli::realtime_ns());
+        let want = allowance.min(batch as u64).min(args.send.count - sent) as usize;
+        let now = cli::realtime_ns();
+        for (i, payload) in payloads[..want].iter_mut().enumerate() {
+            probe::stamp(payload, sent + i as u64, now);
+        }
         syscalls += 1;
-        match sock.send_to(&payload, dst) {
-            Ok(_) => sent += 1,
+        let result = if batch == 1 {
+            sock.send_to(&payloads[0], dst).map(|_| 1)
+        } else {
+            let slices: [[IoSlice<'_>; 1]; MAX_BATCH] =
+                std::array::from_fn(|i| [IoSlice::new(&payloads[i.min(want - 1)])]);
+            sendmmsg(
+                sock.as_raw_fd(),
+                &mut headers,
+                &slices[..want],
+                &no_addresses[..want],
+                [],
+                MsgFlags::empty(),
+            )
+            .map(|results| results.count())
+            .map_err(std::io::Error::from)
+        };
+        match result {
+            Ok(n) => sent += n as u64,
             Err(e) => match e.raw_os_error() {
                 // A full device queue, or an ICMP error reported for an earlier datagram
                 // (IP_RECVERR): this datagram did not go; retry it.
@@ -127,7 +172,7 @@ fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     let (cpu_user_s, cpu_sys_s) = cli::cpu_seconds();
     let summary = TxSummary {
         tool: TOOL.into(),
-        method: "sendto".into(),
+        method: if batch > 1 { "sendmmsg" } else { "sendto" }.into(),
         destination: dst.to_string(),
         run_id,
         size: args.send.size,

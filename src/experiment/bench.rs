@@ -37,6 +37,8 @@ pub enum Sender {
     MmapV2,
     /// udp-tx: one sendto() per datagram.
     Udp,
+    /// udp-tx --batch 64: one sendmmsg() per 64 datagrams.
+    UdpBatch,
     /// netsniff-ng's trafgen, one process (`-P 1`), fed the bytes of mmap-tx's first frame.
     Trafgen,
     /// iperf3 in UDP mode (`-u -l SIZE`).
@@ -45,10 +47,11 @@ pub enum Sender {
 
 impl Sender {
     /// Every sender, in the order they alternate.
-    pub const ALL: [Sender; 5] = [
+    pub const ALL: [Sender; 6] = [
         Sender::MmapV3,
         Sender::MmapV2,
         Sender::Udp,
+        Sender::UdpBatch,
         Sender::Trafgen,
         Sender::Iperf3,
     ];
@@ -59,6 +62,7 @@ impl Sender {
             Sender::MmapV3 => "mmap-tx-v3",
             Sender::MmapV2 => "mmap-tx-v2",
             Sender::Udp => "udp-tx",
+            Sender::UdpBatch => "udp-tx-mmsg",
             Sender::Trafgen => "trafgen",
             Sender::Iperf3 => "iperf3",
         }
@@ -313,6 +317,7 @@ impl Ctx<'_> {
             Sender::MmapV3 => ours("mmap-tx", &[]),
             Sender::MmapV2 => ours("mmap-tx", &["--ring-version", "v2"]),
             Sender::Udp => ours("udp-tx", &[]),
+            Sender::UdpBatch => ours("udp-tx", &["--batch", "64"]),
             Sender::Trafgen => {
                 let mut a = strings(&[
                     "-c",
@@ -847,6 +852,9 @@ pub fn summary(rows: &[BenchRow]) -> String {
         ("mmap-tx-v3", "trafgen", "send-unpaced", "socket"),
         ("mmap-tx-v3", "udp-tx", "send-unpaced", "ingress-drop"),
         ("mmap-tx-v3", "udp-tx", "send-unpaced", "socket"),
+        ("mmap-tx-v3", "udp-tx-mmsg", "send-unpaced", "ingress-drop"),
+        ("mmap-tx-v3", "udp-tx-mmsg", "send-unpaced", "socket"),
+        ("udp-tx-mmsg", "udp-tx", "send-unpaced", "ingress-drop"),
         ("mmap-tx-v3", "iperf3", "send-unpaced", "ingress-drop"),
         ("mmap-tx-v3", "iperf3", "send-unpaced", "socket"),
         ("mmap-tx-v3", "mmap-tx-v2", "send-unpaced", "ingress-drop"),
