@@ -326,7 +326,16 @@ pub fn core_for_thread(base: usize, i: usize) -> usize {
 
 /// User and system CPU seconds used by this process so far.
 pub fn cpu_seconds() -> (f64, f64) {
-    match getrusage(UsageWho::RUSAGE_SELF) {
+    cpu_seconds_of(UsageWho::RUSAGE_SELF)
+}
+
+/// User and system CPU seconds of this process's children that have been waited for.
+pub fn children_cpu_seconds() -> (f64, f64) {
+    cpu_seconds_of(UsageWho::RUSAGE_CHILDREN)
+}
+
+fn cpu_seconds_of(who: UsageWho) -> (f64, f64) {
+    match getrusage(who) {
         Ok(u) => {
             let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
             (secs(u.user_time()), secs(u.system_time()))

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use nix::sys::resource::{getrusage, UsageWho};
 use serde::{Deserialize, Serialize};
 
+use super::compare::median;
 use super::results::{header_of, read_csv_rows, utc_now, Machine, ResultsFile};
 use super::run::{parse, IngressDrop, Tool};
 use super::setup::{SetupEnv, Setups};
@@ -28,20 +28,26 @@ use crate::pace::Rate;
 use crate::report::{RxSummary, TxSummary};
 use crate::wire::frame::FRAME_OVERHEAD;
 
-/// A sender under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A sender under test (its command-line value is its [`Sender::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Sender {
     /// mmap-tx with a TPACKET_V3 TX ring.
+    #[value(name = "mmap-tx-v3")]
     MmapV3,
     /// mmap-tx with a TPACKET_V2 TX ring.
+    #[value(name = "mmap-tx-v2")]
     MmapV2,
     /// udp-tx: one sendto() per datagram.
+    #[value(name = "udp-tx")]
     Udp,
     /// udp-tx --batch 64: one sendmmsg() per 64 datagrams.
+    #[value(name = "udp-tx-mmsg")]
     UdpBatch,
     /// netsniff-ng's trafgen, one process (`-P 1`), fed the bytes of mmap-tx's first frame.
+    #[value(name = "trafgen")]
     Trafgen,
     /// iperf3 in UDP mode (`-u -l SIZE`).
+    #[value(name = "iperf3")]
     Iperf3,
 }
 
@@ -98,7 +104,7 @@ impl SinkFate {
 }
 
 /// A part of the benchmark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Phase {
     /// The senders, unpaced (both fates) and paced.
     Send,
@@ -208,16 +214,11 @@ struct Ctx<'a> {
     machine: Machine,
     frame_file: PathBuf,
     stop: &'a AtomicBool,
-    rps: bool,
 }
 
 fn children_cpu_s() -> f64 {
-    getrusage(UsageWho::RUSAGE_CHILDREN)
-        .map(|u| {
-            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-            t(u.user_time()) + t(u.system_time())
-        })
-        .unwrap_or(0.0)
+    let (user, sys) = crate::cli::children_cpu_seconds();
+    user + sys
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -239,7 +240,7 @@ impl Ctx<'_> {
             time: utc_now(),
             phase: phase.into(),
             fate: fate.into(),
-            rps: self.rps,
+            rps: self.env.rps,
             tool: tool.into(),
             repetition: rep,
             requested_rate: rate.into(),
@@ -363,6 +364,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// Runs a sender in the sending namespace to its end; records its wall time and CPU time
+    /// (the kernel's accounting of the reaped child) in `row`.
+    fn run_sender(
+        &self,
+        sender: Sender,
+        pps: Option<u64>,
+        row: &mut BenchRow,
+    ) -> Result<(Option<i32>, String, Vec<String>), String> {
+        let (program, args) = self.sender_command(sender, pps);
+        let cpu_before = children_cpu_s();
+        let started = Instant::now();
+        let tx = Tool::spawn_in(&self.env.tx_ns, &program, &args, "sender")?;
+        let budget = Duration::from_secs(60 + self.plan.count / 20_000);
+        let done = tx.wait(Instant::now() + budget, self.stop);
+        row.tx_wall_s = Some(started.elapsed().as_secs_f64());
+        row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
+        Ok(done)
+    }
+
     /// One sender run: fate, meter, sender, summaries.
     fn send_run(&self, sender: Sender, fate: SinkFate, pps: Option<u64>, rep: u32) -> BenchRow {
         let phase = if pps.is_some() {
@@ -440,14 +460,7 @@ impl Ctx<'_> {
             _ => None,
         };
         let meter = self.meter()?;
-        let (program, args) = self.sender_command(sender, pps);
-        let cpu_before = children_cpu_s();
-        let started = Instant::now();
-        let tx = Tool::spawn_in(&e.tx_ns, &program, &args, "sender")?;
-        let budget = Duration::from_secs(60 + self.plan.count / 20_000);
-        let (tx_code, tx_out, tx_err) = tx.wait(Instant::now() + budget, self.stop);
-        row.tx_wall_s = Some(started.elapsed().as_secs_f64());
-        row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
+        let (tx_code, tx_out, tx_err) = self.run_sender(sender, pps, row)?;
         if tx_code != Some(0) {
             return Err(format!(
                 "{} exited {tx_code:?}: {}",
@@ -512,12 +525,7 @@ impl Ctx<'_> {
             "--json",
         ]));
         let rx = self.start_ready(&e.rx_ns, receiver, &args)?;
-        let (program, targs) = self.sender_command(Sender::MmapV3, pps);
-        let cpu_before = children_cpu_s();
-        let tx = Tool::spawn_in(&e.tx_ns, &program, &targs, "sender")?;
-        let budget = Duration::from_secs(60 + self.plan.count / 20_000);
-        let (tx_code, tx_out, tx_err) = tx.wait(Instant::now() + budget, self.stop);
-        row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
+        let (tx_code, tx_out, tx_err) = self.run_sender(Sender::MmapV3, pps, row)?;
         let t: TxSummary = parse("mmap-tx", tx_code, &tx_out, &tx_err)?;
         row.sent = Some(t.sent);
         row.offered_pps = Some(t.pps);
@@ -608,14 +616,12 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Str
         .map_err(|e| format!("cannot create {}: {e}", plan.out.display()))?;
     let frame_file = plan.out.join(format!("trafgen-{}B.cfg", plan.size));
     trafgen_config(&env, &plan.bin_dir, plan.size, &frame_file)?;
-    let rps = env.rps;
     let ctx = Ctx {
         plan,
         env,
         machine: Machine::probe(&plan.repo),
         frame_file,
         stop,
-        rps,
     };
     let mut csv = ResultsFile::open_with(&plan.out, BENCH_CSV, &header_of::<BenchRow>())?;
     let mut rows = Vec::new();
@@ -705,19 +711,6 @@ pub fn report(rows: &[BenchRow]) -> String {
         first.map_or("", |r| r.git_commit.as_str()),
         summary(rows)
     )
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
 }
 
 /// The median, minimum and maximum of `values`.
@@ -1024,6 +1017,15 @@ mod tests {
             requested_rate: "max".into(),
             ..BenchRow::default()
         }
+    }
+
+    #[test]
+    fn a_senders_command_line_value_is_its_csv_name() {
+        use clap::ValueEnum;
+        for s in Sender::ALL {
+            assert_eq!(Sender::from_str(s.name(), false), Ok(s));
+        }
+        assert_eq!(Sender::value_variants(), Sender::ALL.as_slice());
     }
 
     #[test]
