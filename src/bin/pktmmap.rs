@@ -72,8 +72,8 @@ enum Cmd {
         #[arg(long, value_delimiter = ',')]
         setup: Vec<String>,
         /// Apps, comma-separated; each point runs them alternately.
-        #[arg(long, value_delimiter = ',', default_value = "mmap,udp")]
-        app: Vec<String>,
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "mmap,udp")]
+        app: Vec<App>,
         /// Repetitions of every point (default: the profile's).
         #[arg(long)]
         repetitions: Option<u32>,
@@ -115,15 +115,20 @@ enum Cmd {
         #[arg(long, default_value = "200kpps")]
         receiver_rate: String,
         /// Senders, comma-separated (default: all; one whose program is missing is skipped).
-        #[arg(long, value_delimiter = ',')]
-        senders: Vec<String>,
+        #[arg(long, value_enum, value_delimiter = ',')]
+        senders: Vec<Sender>,
         /// Receive packet steering to the receiver's core (see `run --rps`).
         #[arg(long)]
         rps: bool,
         /// Phases, comma-separated: send, receive, capacity (capacity: each receiver at
         /// --capacity-rates; use with --rps).
-        #[arg(long, value_delimiter = ',', default_value = "send,receive")]
-        phases: Vec<String>,
+        #[arg(
+            long,
+            value_enum,
+            value_delimiter = ',',
+            default_value = "send,receive"
+        )]
+        phases: Vec<Phase>,
         /// Offered rates of the capacity phase, comma-separated, ascending.
         #[arg(
             long,
@@ -297,21 +302,9 @@ fn run(args: Args) -> Result<i32, CliError> {
                 .iter()
                 .map(|r| rate(r))
                 .collect::<Result<Vec<_>, _>>()?;
-            let phases = phases
-                .iter()
-                .map(|p| match p.as_str() {
-                    "send" => Ok(Phase::Send),
-                    "receive" => Ok(Phase::Receive),
-                    "capacity" => Ok(Phase::Capacity),
-                    other => Err(CliError::new(
-                        Failure::Usage,
-                        format!("unknown phase {other:?}: send, receive or capacity"),
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
             let mut chosen = Vec::new();
             for s in Sender::ALL {
-                if !senders.is_empty() && !senders.iter().any(|n| n == s.name()) {
+                if !senders.is_empty() && !senders.contains(&s) {
                     continue;
                 }
                 match s.program() {
@@ -321,18 +314,6 @@ fn run(args: Args) -> Result<i32, CliError> {
                     ),
                     _ => chosen.push(s),
                 }
-            }
-            if let Some(bad) = senders
-                .iter()
-                .find(|n| !Sender::ALL.iter().any(|s| s.name() == n.as_str()))
-            {
-                return Err(CliError::new(
-                    Failure::Usage,
-                    format!(
-                        "unknown sender {bad:?}: choose from {}",
-                        Sender::ALL.map(Sender::name).join(", ")
-                    ),
-                ));
             }
             let out = out.unwrap_or_else(|| {
                 PathBuf::from("results").join("bench").join(format!(
@@ -472,17 +453,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                     ));
                 }
             }
-            let apps = app
-                .iter()
-                .map(|a| match a.as_str() {
-                    "mmap" => Ok(App::Mmap),
-                    "udp" => Ok(App::Udp),
-                    other => Err(CliError::new(
-                        Failure::Usage,
-                        format!("unknown app {other:?}: mmap or udp"),
-                    )),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let apps = app;
             let bin_dir = bin_dir()?;
             let out = out.unwrap_or_else(|| {
                 let suffix = match engine {

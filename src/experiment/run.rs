@@ -18,7 +18,7 @@ use crate::net::validate_interface_name;
 use crate::report::{RxSummary, TxSummary};
 
 /// Which pair of tools a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum App {
     /// mmap-tx and mmap-rx.
     Mmap,
