@@ -19,11 +19,7 @@ down() { compose_down $M; link_del "$SUB"; link_del $PARENT; }
 case "${1:-}" in
   up)
     docker_ready
-    if ! ip link show $PARENT >/dev/null 2>&1; then
-      ip link add $PARENT type veth peer name pkmdtr1
-    fi
-    quiet_host_link $PARENT; quiet_host_link pkmdtr1
-    ip link set $PARENT up; ip link set pkmdtr1 up
+    veth_parent $PARENT pkmdtr1
     if ! ip link show "$SUB" >/dev/null 2>&1; then
       vlan_add $PARENT "$SUB" "$VID" || { down; skip "$VLAN_SKIP"; }
     fi

@@ -12,11 +12,7 @@ M=macvlan; NET=14; PARENT=pkmdmv0
 case "${1:-}" in
   up)
     docker_ready
-    if ! ip link show $PARENT >/dev/null 2>&1; then
-      ip link add $PARENT type veth peer name pkmdmv1
-    fi
-    quiet_host_link $PARENT; quiet_host_link pkmdmv1
-    ip link set $PARENT up; ip link set pkmdmv1 up
+    veth_parent $PARENT pkmdmv1
     PKTMMAP_MACVLAN_PARENT=$PARENT compose_up $M
     ;;
   down) compose_down $M; link_del $PARENT ;;

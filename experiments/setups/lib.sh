@@ -74,6 +74,14 @@ RPS=${PKTMMAP_RPS:-}
 EOF
 }
 
+# veth_parent PARENT PEER: a veth pair in the host namespace, made to be a macvlan parent
+# (never a real uplink such as eth0), both ends up and quiet (idempotent).
+veth_parent() {
+  ip link show "$1" >/dev/null 2>&1 || ip link add "$1" type veth peer name "$2"
+  quiet_host_link "$1"; quiet_host_link "$2"
+  ip link set "$1" up; ip link set "$2" up
+}
+
 # --- 802.1Q (the macvlan-trunk set-ups of both engines) ---------------------------------------
 # vlan_id: PKTMMAP_VLAN_ID (default 100), checked.
 vlan_id() {

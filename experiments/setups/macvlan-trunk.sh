@@ -20,11 +20,7 @@ down() { ns_del "$TX"; ns_del "$RX"; link_del "$SUB"; link_del $PARENT; }
 
 case "${1:-}" in
   up)
-    if ! ip link show $PARENT >/dev/null 2>&1; then
-      ip link add $PARENT type veth peer name pkmtr1
-    fi
-    quiet_host_link $PARENT; quiet_host_link pkmtr1
-    ip link set $PARENT up; ip link set pkmtr1 up
+    veth_parent $PARENT pkmtr1
     if ! ip link show "$SUB" >/dev/null 2>&1; then
       vlan_add $PARENT "$SUB" "$VID" || { down; skip "$VLAN_SKIP"; }
     fi

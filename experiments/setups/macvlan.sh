@@ -13,11 +13,7 @@ S=macvlan; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=4; PARENT=pkmmv0
 case "${1:-}" in
   up)
     ns_add "$TX"; ns_add "$RX"
-    if ! ip link show $PARENT >/dev/null 2>&1; then
-      ip link add $PARENT type veth peer name pkmmv1
-    fi
-    quiet_host_link $PARENT; quiet_host_link pkmmv1
-    ip link set $PARENT up; ip link set pkmmv1 up
+    veth_parent $PARENT pkmmv1
     for side in tx rx; do
       ns=$TX; [ $side = rx ] && ns=$RX
       if ! ns_has_link "$ns" pkm0; then
