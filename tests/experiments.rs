@@ -83,6 +83,16 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// `pktmmap run --profile quick --setup native EXTRA --out OUT`, which must succeed; its rows.
+fn quick_native_run(out: &Path, extra: &[&str]) -> Vec<pktmmap::experiment::results::Row> {
+    let mut args = vec!["run", "--profile", "quick", "--setup", "native"];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out.to_str().unwrap(), "--plot", "false"]);
+    let o = pktmmap(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_rows(out).unwrap()
+}
+
 fn experiments() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments")
 }
@@ -322,23 +332,7 @@ fn the_ingress_drop_fate_is_applied_and_recorded() {
     }
     let _g = serial();
     let out = tmp("fate");
-    let o = pktmmap(&[
-        "run",
-        "--profile",
-        "quick",
-        "--setup",
-        "native",
-        "--app",
-        "mmap",
-        "--fate",
-        "ingress-drop",
-        "--out",
-        out.to_str().unwrap(),
-        "--plot",
-        "false",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows = read_rows(&out).unwrap();
+    let rows = quick_native_run(&out, &["--app", "mmap", "--fate", "ingress-drop"]);
     assert_eq!(rows.len(), 6);
     for r in &rows {
         assert_eq!(
@@ -455,20 +449,7 @@ fn rps_steers_the_receiving_softirq_and_is_recorded() {
         .success());
 
     let out = tmp("rps");
-    let o = pktmmap(&[
-        "run",
-        "--profile",
-        "quick",
-        "--setup",
-        "native",
-        "--rps",
-        "--out",
-        out.to_str().unwrap(),
-        "--plot",
-        "false",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows = read_rows(&out).unwrap();
+    let rows = quick_native_run(&out, &["--rps"]);
     assert_eq!(rows.len(), 12, "{rows:?}");
     for r in &rows {
         assert!(r.rps, "{r:?}");
