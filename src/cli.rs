@@ -1,17 +1,25 @@
-//! What the four tools share at their edges: exit codes, error classification, signals,
-//! CPU pinning and CPU accounting, so the binaries stay thin.
+//! The tools' command line: the option structs every sender and receiver shares, exit codes
+//! (one per kind of failure), error classification and printing the summary. Process matters
+//! (signals, capabilities, pinning, accounting) live in [`crate::process`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use nix::sys::resource::{getrusage, UsageWho};
+use std::sync::atomic::AtomicBool;
 
 use crate::net::NetError;
 use crate::report::StopReason;
-use crate::ring::{GeometryError, SysError, TxError};
+use crate::ring::{GeometryError, OpenError, SysError, TxError};
 use crate::wire::SizeError;
+
+/// Options every tool takes: where it runs and how it reports.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProcessOptions {
+    /// Pin to this CPU core.
+    #[arg(long, value_name = "CORE")]
+    pub cpu: Option<usize>,
+    /// Print one JSON object instead of the readable summary.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Options every sender takes (`mmap-tx`, `udp-tx`).
 #[derive(Debug, Clone, clap::Args)]
@@ -38,15 +46,17 @@ pub struct SendOptions {
     /// Run id carried in every probe (default: fresh for every run).
     #[arg(long)]
     pub run_id: Option<u32>,
-    /// Pin to this CPU core.
-    #[arg(long, value_name = "CORE")]
-    pub cpu: Option<usize>,
-    /// Print one JSON object instead of the readable summary.
-    #[arg(long)]
-    pub json: bool,
+    /// Core and output format.
+    #[command(flatten)]
+    pub process: ProcessOptions,
 }
 
 impl SendOptions {
+    /// `--run-id`, or a fresh one (a new one on every call: call it once per run).
+    pub fn run_id(&self) -> u32 {
+        self.run_id.unwrap_or_else(crate::process::fresh_run_id)
+    }
+
     /// The parsed `--rate` (exit code 7 if it does not parse).
     pub fn rate(&self) -> Result<crate::pace::Rate, CliError> {
         self.rate
@@ -70,12 +80,23 @@ pub struct ReceiveOptions {
     /// Follow this run id instead of the first one seen.
     #[arg(long)]
     pub run_id: Option<u32>,
-    /// Pin to this CPU core.
-    #[arg(long, value_name = "CORE")]
-    pub cpu: Option<usize>,
-    /// Print one JSON object instead of the readable summary.
-    #[arg(long)]
-    pub json: bool,
+    /// Core and output format.
+    #[command(flatten)]
+    pub process: ProcessOptions,
+}
+
+impl ReceiveOptions {
+    /// The receiver engine's plan for `tool` receiving on `endpoint` (interface or address).
+    pub fn plan(&self, tool: &'static str, endpoint: String) -> crate::engine::ReceivePlan {
+        crate::engine::ReceivePlan {
+            tool,
+            endpoint,
+            port: self.port,
+            count: self.count,
+            run_id: self.run_id,
+            cpu: self.process.cpu,
+        }
+    }
 }
 
 /// Every tool's `main`: install the stop flag, run, print the summary (text, or JSON with
@@ -87,7 +108,7 @@ pub fn run_tool<S: serde::Serialize>(
     text: fn(&S) -> String,
     run: impl FnOnce(&AtomicBool) -> Result<(S, i32), CliError>,
 ) -> ! {
-    let stop = stop_flag();
+    let stop = crate::process::stop_flag();
     match run(&stop) {
         Ok((summary, code)) => {
             emit(&summary, || text(&summary), json);
@@ -116,6 +137,8 @@ pub enum Failure {
     Rate = 7,
     /// 8: destination not resolvable.
     Neighbour = 8,
+    /// 9: another pktmmap holds this host's set-ups (the runner's set-up lock).
+    Busy = 9,
     /// 130: interrupted by SIGINT or SIGTERM (the summary printed is partial).
     Interrupted = 130,
 }
@@ -215,71 +238,6 @@ impl From<TxError> for CliError {
     }
 }
 
-/// A flag set by SIGINT or SIGTERM; the tools poll it between batches.
-pub fn stop_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // Registration only fails for forbidden signals, which these are not.
-        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
-    }
-    flag
-}
-
-/// When a receiver stops: after `count` datagrams, after `idle` without a new one (counted
-/// from the start too, so a receiver that never sees traffic ends with an honest zero), or on
-/// a signal.
-#[derive(Debug)]
-pub struct StopRule {
-    count: Option<u64>,
-    idle: Option<Duration>,
-    last_received: u64,
-    last_activity: Instant,
-}
-
-impl StopRule {
-    /// A rule for `count` datagrams and an idle timeout in seconds.
-    pub fn new(count: Option<u64>, idle_timeout_s: Option<f64>) -> Result<Self, CliError> {
-        let idle = match idle_timeout_s {
-            Some(s) if !(s.is_finite() && s > 0.0) => {
-                return Err(CliError::new(
-                    Failure::Usage,
-                    format!("--idle-timeout must be a positive number of seconds, not {s}"),
-                ))
-            }
-            Some(s) => Some(Duration::from_secs_f64(s)),
-            None => None,
-        };
-        Ok(Self {
-            count,
-            idle,
-            last_received: 0,
-            last_activity: Instant::now(),
-        })
-    }
-
-    /// How long a receiver may block waiting for traffic before checking again.
-    pub fn poll_interval(&self) -> Duration {
-        Duration::from_millis(100).min(self.idle.unwrap_or(Duration::MAX))
-    }
-
-    /// Whether to stop, given `received` so far and the signal flag.
-    pub fn check(&mut self, received: u64, stop: &AtomicBool) -> Option<StopReason> {
-        if stop.load(Ordering::Relaxed) {
-            return Some(StopReason::Signal);
-        }
-        if self.count.is_some_and(|n| received >= n) {
-            return Some(StopReason::Count);
-        }
-        if received != self.last_received {
-            self.last_received = received;
-            self.last_activity = Instant::now();
-        } else if self.idle.is_some_and(|d| self.last_activity.elapsed() >= d) {
-            return Some(StopReason::Idle);
-        }
-        None
-    }
-}
-
 /// The exit code for a run that ended for `reason`.
 pub fn exit_code_for(reason: StopReason) -> i32 {
     match reason {
@@ -289,83 +247,26 @@ pub fn exit_code_for(reason: StopReason) -> i32 {
     }
 }
 
-/// Gives up every capability (effective, permitted, inheritable, ambient) once the sockets and
-/// rings exist: the open fds keep working, and nothing later in the run can use CAP_NET_RAW.
+/// Pins the calling thread to `core` (exit code 2 if that core does not exist).
+pub fn pin(core: Option<usize>) -> Result<(), CliError> {
+    match core {
+        Some(c) => crate::process::pin_to_cpu(c).map_err(|e| CliError::new(Failure::Usage, e)),
+        None => Ok(()),
+    }
+}
+
+/// Drops every capability once sockets and rings are open (see
+/// [`crate::process::drop_capabilities`]).
 pub fn drop_capabilities() -> Result<(), CliError> {
-    use caps::CapSet;
-    for set in [
-        CapSet::Ambient,
-        CapSet::Inheritable,
-        CapSet::Effective,
-        CapSet::Permitted,
-    ] {
-        caps::clear(None, set).map_err(|e| {
-            CliError::new(
-                Failure::Runtime,
-                format!("cannot drop capabilities ({set:?}): {e}"),
-            )
-        })?;
+    crate::process::drop_capabilities().map_err(|e| CliError::new(Failure::Runtime, e))
+}
+
+/// Classifies a failure to open a ring: its geometry (exit 5) or the kernel.
+pub fn from_open(tool: &str, e: OpenError) -> CliError {
+    match e {
+        OpenError::Geometry(g) => g.into(),
+        OpenError::Sys(s) => from_sys(tool, s),
     }
-    Ok(())
-}
-
-/// Pins the calling thread to one CPU core.
-pub fn pin_to_cpu(core: usize) -> Result<(), CliError> {
-    let mut set = nix::sched::CpuSet::new();
-    set.set(core)
-        .and_then(|_| nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set))
-        .map_err(|e| CliError::new(Failure::Usage, format!("cannot pin to CPU {core}: {e}")))
-}
-
-/// The core for thread `i` of a tool started with `--cpu base`: the cores after `base`, in
-/// turn, wrapping around the machine's cores (so 4 threads on 2 cores share them 2 by 2).
-pub fn core_for_thread(base: usize, i: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (base + i) % cores.max(base + 1)
-}
-
-/// User and system CPU seconds used by this process so far.
-pub fn cpu_seconds() -> (f64, f64) {
-    cpu_seconds_of(UsageWho::RUSAGE_SELF)
-}
-
-/// User and system CPU seconds of this process's children that have been waited for.
-pub fn children_cpu_seconds() -> (f64, f64) {
-    cpu_seconds_of(UsageWho::RUSAGE_CHILDREN)
-}
-
-fn cpu_seconds_of(who: UsageWho) -> (f64, f64) {
-    match getrusage(who) {
-        Ok(u) => {
-            let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-            (secs(u.user_time()), secs(u.system_time()))
-        }
-        Err(_) => (0.0, 0.0),
-    }
-}
-
-/// Peak resident memory of this process in KiB (`getrusage` `ru_maxrss`).
-pub fn max_rss_kib() -> u64 {
-    getrusage(UsageWho::RUSAGE_SELF)
-        .map(|u| u.max_rss().max(0) as u64)
-        .unwrap_or(0)
-}
-
-/// `CLOCK_REALTIME` in nanoseconds: the clock of the probe's send time and of the kernel's
-/// packet timestamps.
-pub fn realtime_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
-
-/// A run id when none is given: different for every run, from the clock and the process id.
-pub fn fresh_run_id() -> u32 {
-    let t = realtime_ns();
-    let mixed =
-        (t ^ (t >> 29) ^ (u64::from(std::process::id()) << 16)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (mixed >> 32) as u32
 }
 
 /// Prints a summary: pretty JSON on stdout with `--json`, else readable text on stdout.
@@ -395,6 +296,7 @@ mod tests {
             Failure::Size,
             Failure::Rate,
             Failure::Neighbour,
+            Failure::Busy,
             Failure::Interrupted,
         ];
         let mut codes: Vec<i32> = all.iter().map(|f| *f as i32).collect();

@@ -1,32 +1,37 @@
 //! Sending crafted frames through a TX ring, to test how receivers handle odd traffic
 //! (`pktmmap inject`). Frames are given in hex, one per line; `#` starts a comment.
 
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
 
+use crate::backend::mmap::{Frames, MmapTx};
 use crate::cli::{self, CliError, Failure};
+use crate::engine::{self, SendPlan};
 use crate::net;
-use crate::ring::{
-    self, geometry, Flush, FrameLayout, RingGeometry, SkbLayout, TpacketVersion, TxConfig, TxRing,
-};
+use crate::pace::Rate;
+use crate::ring::{SkbLayout, TxRing, TxRingOptions};
 
 /// Parses frames written one per line in hex (white space inside a line is ignored).
+///
+/// Untrusted input: any text gives frames or a one-line error naming the line and the first
+/// character that is not a hex digit, never a panic.
 pub fn parse_hex_frames(text: &str) -> Result<Vec<Vec<u8>>, String> {
     let mut frames = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("");
-        let hex: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-        if hex.is_empty() {
+        let mut digits = Vec::new();
+        for c in line.chars().filter(|c| !c.is_whitespace()) {
+            let d = c
+                .to_digit(16)
+                .ok_or_else(|| format!("line {}: not hex: {c:?}", n + 1))?;
+            digits.push(d as u8);
+        }
+        if digits.is_empty() {
             continue;
         }
-        if !hex.len().is_multiple_of(2) {
+        if digits.len() % 2 != 0 {
             return Err(format!("line {}: odd number of hex digits", n + 1));
         }
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| format!("line {}: not hex", n + 1))?;
-        frames.push(bytes);
+        frames.push(digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect());
     }
     Ok(frames)
 }
@@ -36,11 +41,13 @@ pub fn to_hex_line(frame: &[u8]) -> String {
     frame.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Sends `frames`, in order, on interface `name`; returns how many the kernel sent.
+/// Sends `frames`, in order, on interface `name` through a TX ring driven by the sender
+/// engine; returns how many the kernel sent.
 ///
 /// Each frame must be at least an Ethernet header and at most the MTU plus that header: the
 /// kernel refuses anything else on an Ethernet device, so those are refused here first.
 pub fn send_frames(name: &str, frames: &[Vec<u8>]) -> Result<u64, CliError> {
+    const TOOL: &str = "pktmmap inject";
     let iface = net::interface_up(name)?;
     let max = iface.mtu as usize + 14;
     if let Some((i, f)) = frames
@@ -57,42 +64,34 @@ pub fn send_frames(name: &str, frames: &[Vec<u8>]) -> Result<u64, CliError> {
             ),
         ));
     }
-    let version = TpacketVersion::V3;
-    let geometry = RingGeometry::new(
-        1 << 16,
-        16,
-        2048,
-        None,
-        ring::sys::page_size() as u32,
-        geometry::tx_min_frame_size(FrameLayout::for_version(version).data, iface.mtu),
-    )?;
-    let config = TxConfig {
-        geometry,
-        version,
-        qdisc_bypass: false,
-        populate: false,
+    if frames.is_empty() {
+        return Ok(0);
+    }
+    let options = TxRingOptions {
+        block_count: 16,
         // Exactly the bytes given, as the kernel attaches them by default.
         skb: SkbLayout::Fragments,
+        ..TxRingOptions::default()
     };
-    let mut ring =
-        TxRing::open(iface.index, &config).map_err(|e| cli::from_sys("pktmmap inject", e))?;
-    let mut sent = 0u64;
-    for f in frames {
-        loop {
-            if let Some(mut slot) = ring.claim()? {
-                slot.data()[..f.len()].copy_from_slice(f);
-                slot.publish(f.len())?;
-                sent += 1;
-                break;
-            }
-            if ring.flush()? == Flush::Congested || ring.unflushed() == 0 {
-                ring.wait_writable(10)
-                    .map_err(|e| cli::from_sys("pktmmap inject", e))?;
-            }
-        }
+    let ring =
+        TxRing::open_with(iface.index, iface.mtu, &options).map_err(|e| cli::from_open(TOOL, e))?;
+    let plan = SendPlan {
+        tool: TOOL,
+        destination: name.to_string(),
+        run_id: 0,
+        size: 0,
+        frame_bytes: 0,
+        count: frames.len() as u64,
+        rate: Rate::Max,
+        batch: 256,
+        cpu: None,
+    };
+    let lane = MmapTx::new(ring, Frames::Replay(frames));
+    let (summary, _) = engine::send(vec![lane], &plan, &AtomicBool::new(false))?;
+    match summary.error {
+        Some(e) if summary.sent == 0 => Err(CliError::new(Failure::Runtime, e)),
+        _ => Ok(summary.sent),
     }
-    let left = ring.drain(Duration::from_secs(5))?;
-    Ok(sent - u64::from(left))
 }
 
 #[cfg(test)]
@@ -111,5 +110,14 @@ mod tests {
         );
         assert!(parse_hex_frames("abc").unwrap_err().contains("odd"));
         assert!(parse_hex_frames("zz").unwrap_err().contains("not hex"));
+        // Found by a user: a multi-byte character used to split a str inside a character.
+        assert_eq!(
+            parse_hex_frames("a\u{e9}0\n").unwrap_err(),
+            "line 1: not hex: '\u{e9}'"
+        );
+        assert_eq!(
+            parse_hex_frames("0a\n\u{1F600}").unwrap_err(),
+            "line 2: not hex: '\u{1f600}'"
+        );
     }
 }

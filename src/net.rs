@@ -8,7 +8,7 @@ use nix::ifaddrs::getifaddrs;
 use nix::net::if_::InterfaceFlags;
 use nix::sys::socket::{setsockopt, sockopt};
 
-use crate::ring::sys;
+use crate::sys;
 
 /// What pktmmap needs to know about an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -67,7 +67,10 @@ impl FromStr for Rate {
         }
         let digits = format!("{int}{frac}");
         let mantissa: u128 = digits.parse().map_err(|_| err("not a number"))?;
-        let value = mantissa * scale / 10u128.pow(frac.len() as u32);
+        let value = mantissa
+            .checked_mul(scale)
+            .ok_or_else(|| err("too large"))?
+            / 10u128.pow(frac.len() as u32);
         if value == 0 {
             return Err(err("must be greater than zero"));
         }
@@ -325,6 +328,20 @@ mod tests {
         assert!(!p.is_paced());
         assert_eq!(p.allowance(123), u64::MAX);
         assert_eq!(p.time_until_due(123), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_rate_too_large_for_the_arithmetic_is_an_error_not_an_overflow() {
+        // Found by the rate fuzz target: 10^30 times the unit overflowed u128.
+        let e = "1000000000000000000000000000000gbps"
+            .parse::<Rate>()
+            .unwrap_err();
+        assert!(e.to_string().contains("too large"), "{e}");
+        assert!("18446744073709551616bps"
+            .parse::<Rate>()
+            .unwrap_err()
+            .to_string()
+            .contains("too large"));
     }
 
     #[test]

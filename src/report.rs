@@ -106,10 +106,17 @@ pub struct RxSummary {
     /// What was counted.
     #[serde(flatten)]
     pub counts: RxCounts,
+    /// How packets reached the tool where it has a choice (xdp-rx: `native xdp, copy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     /// Frames the kernel offered the socket after its filter, including drops (mmap-rx).
     pub kernel_packets: Option<u64>,
     /// Frames the kernel dropped for lack of room in the ring or socket buffer.
     pub kernel_drops: u64,
+    /// The socket's own counters by name, where it has several (xdp-rx: `rx_dropped`,
+    /// `rx_ring_full`, `rx_fill_ring_empty`, `rx_invalid_descs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kernel_counters: BTreeMap<String, u64>,
     /// Times the V3 ring froze waiting for a free block (mmap-rx).
     pub freeze_count: u64,
     /// Packets this host dropped on its per-CPU receive backlogs during the run
@@ -229,16 +236,33 @@ impl RxSummary {
             opt_us(c.latency.p99_9_ns),
             opt_us(c.latency.max_ns)
         );
-        let _ = write!(
+        let _ = write!(s, "  ");
+        ending(
             s,
-            "  cpu user {:.3} s  sys {:.3} s  stopped: {:?}",
-            self.cpu_user_s, self.cpu_sys_s, self.stop_reason
-        );
-        if let Some(e) = &self.error {
-            let _ = write!(s, "\n  error: {e}");
-        }
-        s
+            self.cpu_user_s,
+            self.cpu_sys_s,
+            self.stop_reason,
+            &self.error,
+        )
     }
+}
+
+/// The last line of a summary (CPU time and why it stopped), then the error if any.
+fn ending(
+    mut s: String,
+    user_s: f64,
+    sys_s: f64,
+    reason: StopReason,
+    error: &Option<String>,
+) -> String {
+    let _ = write!(
+        s,
+        "cpu user {user_s:.3} s  sys {sys_s:.3} s  stopped: {reason:?}"
+    );
+    if let Some(e) = error {
+        let _ = write!(s, "\n  error: {e}");
+    }
+    s
 }
 
 impl TxSummary {
@@ -265,12 +289,15 @@ impl TxSummary {
         );
         let _ = write!(
             s,
-            "  syscalls {}  retries {}  cpu user {:.3} s  sys {:.3} s  stopped: {:?}",
-            self.syscalls, self.retries, self.cpu_user_s, self.cpu_sys_s, self.stop_reason
+            "  syscalls {}  retries {}  ",
+            self.syscalls, self.retries
         );
-        if let Some(e) = &self.error {
-            let _ = write!(s, "\n  error: {e}");
-        }
-        s
+        ending(
+            s,
+            self.cpu_user_s,
+            self.cpu_sys_s,
+            self.stop_reason,
+            &self.error,
+        )
     }
 }

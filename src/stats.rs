@@ -169,7 +169,8 @@ impl SequenceTracker {
     pub fn lost(&self) -> u64 {
         let total = match (self.expected, self.highest) {
             (Some(n), _) => n,
-            (None, Some(h)) => h + 1,
+            // A hostile probe may carry u64::MAX: saturate rather than wrap to zero.
+            (None, Some(h)) => h.saturating_add(1),
             (None, None) => 0,
         };
         total.saturating_sub(self.unique)
@@ -350,6 +351,15 @@ impl RxAccounting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hostile_highest_sequence_number_saturates_the_loss() {
+        // Found by the frame-parser fuzz target: without --count, lost() added 1 to u64::MAX.
+        let mut t = SequenceTracker::new(None);
+        t.record(u64::MAX);
+        assert_eq!(t.lost(), u64::MAX - 1);
+        assert_eq!(t.unique(), 1);
+    }
     use crate::wire::PROBE_LEN;
 
     #[test]

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use common::{leftovers, root_or_skip, serial, tmp, PKTMMAP};
 use pktmmap::experiment::bench::BenchRow;
+use pktmmap::experiment::kinds::Status;
 
 #[test]
 fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
@@ -45,10 +46,10 @@ fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
         .collect();
     let mut csv = csv::Reader::from_path(out.join("bench-v1.csv")).unwrap();
     let rows: Vec<BenchRow> = csv.deserialize().map(|r| r.unwrap()).collect();
-    let senders = 6 - skipped.len();
-    assert_eq!(rows.len(), 3 * senders + 4 + 4, "{rows:#?}");
+    let senders = 7 - skipped.len();
+    assert_eq!(rows.len(), 3 * senders + 6 + 6, "{rows:#?}");
     for r in &rows {
-        assert_eq!(r.status, "ok", "{r:?}");
+        assert_eq!(r.status, Status::Ok, "{r:?}");
         let received = r.received.unwrap();
         // iperf3 adds its own small UDP handshake datagrams to the port.
         if r.tool == "iperf3" {
@@ -70,6 +71,36 @@ fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
         md.contains("| mmap-tx-v3 / udp-tx | send-unpaced max, ingress-drop |"),
         "{md}"
     );
+    // bench-table rewrites the same report from the CSV alone.
+    std::fs::remove_file(out.join("bench.md")).unwrap();
+    let o = Command::new(PKTMMAP)
+        .args(["bench-table", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("bench.md")).unwrap(), md);
+    let _ = std::fs::remove_dir_all(&out);
+    // With --rps the receiving softirq moves to the receiver's core, and the rows say so.
+    let out = tmp("bench-rps");
+    let o = Command::new(PKTMMAP)
+        .args(["bench", "--rps", "--count", "2000", "--repetitions", "1"])
+        .args(["--phases", "capacity", "--capacity-rates", "20kpps"])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut csv = csv::Reader::from_path(out.join("bench-v1.csv")).unwrap();
+    let rows: Vec<BenchRow> = csv.deserialize().map(|r| r.unwrap()).collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "mmap-rx, udp-rx and xdp-rx at one rate: {rows:#?}"
+    );
+    for r in &rows {
+        assert!(r.rps && r.status == Status::Ok, "{r:?}");
+        assert_eq!(r.received, Some(2000 - r.lost.unwrap()), "{r:?}");
+        assert!(r.lost.unwrap() <= r.kernel_drops.unwrap(), "{r:?}");
+    }
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::{leftovers, pktmmap, root_or_skip, serial, tmp, PKTMMAP};
+use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::results::read_rows;
 
 const IMAGE: &str = "pktmmap:latest";
@@ -44,11 +45,7 @@ fn docker_or_skip(test: &str) -> bool {
     if engine {
         return true;
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("{test} needs a Docker engine and CI must run it");
-    }
-    eprintln!("SKIPPED {test}: no Docker engine here (docker info failed)");
-    false
+    !common::skip_allowed(test, "needs a Docker engine (docker info failed)")
 }
 
 /// Builds the image once per test binary with docker/build.sh; returns its output.
@@ -135,7 +132,7 @@ fn mmap_and_udp_runs_in_containers_on_bridge_and_macvlan_count_exactly() {
     let out = tmp("docker-exact");
     let count = 30_000u64;
     let prof = profile(&out.with_extension("profile"), count, "30kpps");
-    for fate in ["stack", "ingress-drop"] {
+    for (fate, mmap_fate) in [("stack", Fate::Stack), ("ingress-drop", Fate::IngressDrop)] {
         let dir = out.join(fate);
         let o = pktmmap(&[
             "run",
@@ -156,8 +153,8 @@ fn mmap_and_udp_runs_in_containers_on_bridge_and_macvlan_count_exactly() {
         let rows = read_rows(&dir).unwrap();
         assert_eq!(rows.len(), 4, "2 set-ups x 2 apps: {rows:?}");
         for r in &rows {
-            assert_eq!(r.engine, "docker", "{r:?}");
-            assert_eq!(r.status, "ok", "{r:?}");
+            assert_eq!(r.engine, Engine::Docker, "{r:?}");
+            assert_eq!(r.status, Status::Ok, "{r:?}");
             let expect_dp = match r.setup.as_str() {
                 "bridge" => "docker-bridge",
                 "macvlan" => "macvlan-bridge",
@@ -165,16 +162,19 @@ fn mmap_and_udp_runs_in_containers_on_bridge_and_macvlan_count_exactly() {
             };
             assert_eq!(r.datapath, expect_dp);
             assert_eq!(r.sent, Some(count), "{r:?}");
-            assert_eq!(r.received, Some(count), "{r:?}");
-            assert_eq!(r.unique, Some(count), "{r:?}");
-            assert_eq!(r.lost, Some(0), "{r:?}");
             assert_eq!(r.duplicates, Some(0), "{r:?}");
-            assert_eq!(r.kernel_drops, Some(0), "{r:?}");
-            let want_fate = match (r.app.as_str(), fate) {
-                ("udp", _) => "socket",
-                (_, f) => f,
-            };
-            assert_eq!(r.fate, want_fate, "{r:?}");
+            if r.app == App::Mmap {
+                // The ring at these rates takes everything.
+                assert_eq!(r.received, Some(count), "{r:?}");
+                assert_eq!(r.unique, Some(count), "{r:?}");
+                assert_eq!(r.kernel_drops, Some(0), "{r:?}");
+            } else {
+                // A starved udp-rx may overflow its socket buffer: every loss is a drop.
+                let lost = r.lost.unwrap();
+                assert_eq!(r.unique, Some(count - lost), "{r:?}");
+                assert!(lost <= r.kernel_drops.unwrap(), "{r:?}");
+            }
+            assert_eq!(r.fate, mmap_fate.for_app(r.app), "{r:?}");
         }
         assert_eq!(leftovers(), Vec::<String>::new(), "torn down after {fate}");
     }
@@ -276,10 +276,19 @@ fn ovs_ports_are_attached_like_ovs_docker_and_detached_on_teardown() {
             "--json",
         ])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
+    // Send only once the receiver says it is ready (a fixed sleep raced its start-up).
+    {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(rx.stderr.take().unwrap()).lines();
+        let ready = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("ready"));
+        assert!(ready, "mmap-rx in the container never said ready");
+    }
     let tx = docker(&[
         "exec",
         "pktmmap-ovs-tx",
@@ -303,9 +312,9 @@ fn ovs_ports_are_attached_like_ovs_docker_and_detached_on_teardown() {
         s
     };
     let v: serde_json::Value = serde_json::from_str(&rx_out).expect("mmap-rx JSON");
+    // OVS's userspace datapath may drop some inside ovs-vswitchd; at 10 kpps most arrive.
     let unique = v["unique"].as_u64().unwrap();
-    assert!(unique > 0, "frames crossed OVS: {v}");
-    assert_eq!(unique + v["lost"].as_u64().unwrap(), 2000, "{v}");
+    assert!((1000..=2000).contains(&unique), "frames crossed OVS: {v}");
 
     let d = pktmmap(&["--engine", "docker", "setup", "down", "ovs"]);
     assert!(d.status.success(), "{}", text(&d));
@@ -320,50 +329,86 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
     }
     let _g = serial();
     image();
-    let out = tmp("docker-sigint");
-    // 20 s of traffic unless the interrupt reaches the tools inside the containers.
-    let prof = profile(&out.with_extension("profile"), 2_000_000, "100kpps");
-    let child = Command::new(PKTMMAP)
-        .args([
-            "--engine",
-            "docker",
-            "run",
-            "--profile",
-            &prof,
-            "--setup",
-            "bridge",
-            "--app",
-            "mmap",
-            "--out",
-            out.to_str().unwrap(),
-            "--plot",
-            "false",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(4));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
-    let rows = read_rows(&out).unwrap();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let r = &rows[0];
-    // Partial only if both tools inside the containers saw SIGINT and printed their summary.
-    assert_eq!(r.status, "partial", "{r:?}");
-    let sent = r.sent.expect("the sender's partial summary");
-    assert!(sent > 0 && sent < 2_000_000, "{r:?}");
-    assert_eq!(
-        r.received,
-        Some(sent),
-        "the receiver drained what was sent: {r:?}"
+    // SIGINT with mmap, SIGTERM with udp: both must reach the tools inside the containers.
+    for (sig, app, sender) in [
+        (nix::sys::signal::Signal::SIGINT, "mmap", "mmap-tx"),
+        (nix::sys::signal::Signal::SIGTERM, "udp", "udp-tx"),
+    ] {
+        let out = tmp(&format!("docker-{sig}"));
+        // 20 s of traffic unless the signal reaches the tools inside the containers.
+        let prof = profile(&out.with_extension("profile"), 2_000_000, "100kpps");
+        let child = Command::new(PKTMMAP)
+            .args([
+                "--engine",
+                "docker",
+                "run",
+                "--profile",
+                &prof,
+                "--setup",
+                "bridge",
+            ])
+            .args([
+                "--app",
+                app,
+                "--out",
+                out.to_str().unwrap(),
+                "--plot",
+                "false",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Signal once the first run's sender is under way inside its container.
+        let by = std::time::Instant::now() + Duration::from_secs(120);
+        while !running(sender) {
+            assert!(
+                std::time::Instant::now() < by,
+                "the run never started {sender}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{sig}: {}", text(&o));
+        let rows = read_rows(&out).unwrap();
+        assert_eq!(rows.len(), 1, "{sig}: {rows:?}");
+        let r = &rows[0];
+        // Partial only if both tools inside the containers saw the signal and printed their
+        // summary.
+        assert_eq!(r.status, Status::Partial, "{sig}: {r:?}");
+        let sent = r.sent.expect("the sender's partial summary");
+        assert!(sent > 0 && sent < 2_000_000, "{sig}: {r:?}");
+        // The receiver drained what was sent (udp: or counted it as a socket drop).
+        let lost = sent - r.received.unwrap();
+        assert!(lost <= r.kernel_drops.unwrap(), "{sig}: {r:?}");
+        if app == "mmap" {
+            assert_eq!(lost, 0, "{sig}: {r:?}");
+        }
+        assert_eq!(leftovers(), Vec::<String>::new(), "{sig}");
+        let _ = std::fs::remove_dir_all(&out);
+        let _ = std::fs::remove_dir_all(out.with_extension("profile"));
+    }
+    // What a killed runner would leave, removed by `--engine docker setup down --all`.
+    let up = pktmmap(&["--engine", "docker", "setup", "up", "bridge"]);
+    assert!(up.status.success(), "{}", text(&up));
+    assert!(!leftovers().is_empty());
+    let down = pktmmap(&["--engine", "docker", "setup", "down", "--all"]);
+    assert!(down.status.success(), "{}", text(&down));
+    let said = String::from_utf8_lossy(&down.stdout);
+    assert!(
+        said.contains("removed container pktmmap-bridge-rx") && said.contains("removed network"),
+        "{said}"
     );
     assert_eq!(leftovers(), Vec::<String>::new());
-    let _ = std::fs::remove_dir_all(&out);
-    let _ = std::fs::remove_dir_all(out.with_extension("profile"));
+}
+
+/// Whether a process named `comm` runs anywhere on the host (containers included).
+fn running(comm: &str) -> bool {
+    std::fs::read_dir("/proc").is_ok_and(|d| {
+        d.flatten().any(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == comm)
+        })
+    })
 }

@@ -7,19 +7,6 @@ use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// A receiver started in `p.rx_ns`, then a sender in `p.tx_ns`; returns both summaries.
-fn pair(
-    p: &VethPair,
-    rx: (&str, &[&str]),
-    tx: (&str, &[&str]),
-) -> (serde_json::Value, serde_json::Value) {
-    let r = Receiver::start(&p.rx_ns, rx.0, rx.1);
-    let t = send(&p.tx_ns, tx.0, tx.1);
-    let (code, r) = r.finish();
-    assert_eq!(code, 0, "receiver exit code; summary {r}");
-    (t, r)
-}
-
 #[test]
 fn mmap_tx_to_mmap_rx_delivers_every_packet() {
     if !root_or_skip("mmap_tx_to_mmap_rx_delivers_every_packet") {
@@ -152,7 +139,8 @@ fn the_kernel_udp_stack_accepts_mmap_tx_frames() {
         );
         // (Bad checksums would make both zero: the stack drops such frames before any socket.)
         assert!(u(&r, "received") > 0, "{skb}: {r}");
-        assert_eq!(u(&r, "lost"), 0, "{skb}: {r}");
+        // A starved udp-rx may overflow its buffer even at 20 kpps: every loss is a drop.
+        assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{skb}: {r}");
     }
 }
 
@@ -216,13 +204,15 @@ fn udp_tx_to_udp_rx_accounts_for_every_packet() {
             ],
         ),
     );
+    // `lost` is derived from `unique` (count - unique), so their sum proves nothing: compare
+    // what arrived with what the sender says it sent, and every loss with a counted drop.
     assert_eq!(u(&t, "sent"), 50_000);
-    assert_eq!(u(&r, "unique") + u(&r, "lost"), 50_000);
     assert_eq!(
-        u(&r, "lost"),
-        u(&r, "kernel_drops"),
-        "every loss is a socket drop: {r}"
+        u(&r, "unique"),
+        u(&t, "sent") - u(&r, "kernel_drops"),
+        "every packet sent arrived or is a counted socket drop: {r}"
     );
+    assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{r}");
 }
 
 #[test]
@@ -242,7 +232,7 @@ fn a_tiny_rx_ring_overruns_and_the_numbers_add_up() {
                 "--count",
                 "300000",
                 "--idle-timeout",
-                "1",
+                "3",
                 "--block-size",
                 "4096",
                 "--block-count",
@@ -261,7 +251,11 @@ fn a_tiny_rx_ring_overruns_and_the_numbers_add_up() {
     assert_eq!(sent, 300_000);
     let (recv, lost, drops) = (u(&r, "unique"), u(&r, "lost"), u(&r, "kernel_drops"));
     assert!(drops > 0, "an 8 KiB ring must overrun at full speed: {r}");
-    assert_eq!(recv + lost, sent, "{r}");
+    assert_eq!(
+        recv,
+        sent - drops,
+        "what the ring did not drop arrived: {r}"
+    );
     assert_eq!(
         lost, drops,
         "every lost sequence number is a kernel ring drop: {r}"
@@ -278,6 +272,8 @@ fn check_pacing(p: &VethPair, tx: &str, rate: &str, count: &str, want_pps: f64) 
         count,
         "--rate",
         rate,
+        "--cpu",
+        "0",
         "--json",
     ];
     if tx == MMAP_TX {
@@ -294,12 +290,16 @@ fn check_pacing(p: &VethPair, tx: &str, rate: &str, count: &str, want_pps: f64) 
                 count,
                 "--idle-timeout",
                 "3",
+                "--cpu",
+                "1",
                 "--json",
             ],
         ),
         (tx, &tx_args),
     );
-    assert_eq!(u(&r, "lost"), 0);
+    // Pinned apart and ~4 s long, so a stall of a few ms at either end moves the measured rate
+    // by well under the 1 % tolerance on a busy 2-core machine; any loss is a counted drop.
+    assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{r}");
     let pps = f(&r, "pps");
     let err = (pps / want_pps - 1.0).abs();
     assert!(
@@ -316,10 +316,10 @@ fn pacing_is_within_one_percent_at_the_receiver() {
     }
     let _g = serial();
     let p = VethPair::new();
-    check_pacing(&p, MMAP_TX, "20kpps", "40000", 20_000.0);
+    check_pacing(&p, MMAP_TX, "20kpps", "80000", 20_000.0);
     // 50 Mbit/s of 106-byte frames is 58,962.3 packets per second.
-    check_pacing(&p, MMAP_TX, "50Mbps", "120000", 50e6 / (106.0 * 8.0));
-    check_pacing(&p, UDP_TX, "30kpps", "60000", 30_000.0);
+    check_pacing(&p, MMAP_TX, "50Mbps", "240000", 50e6 / (106.0 * 8.0));
+    check_pacing(&p, UDP_TX, "30kpps", "120000", 30_000.0);
 }
 
 #[test]
@@ -329,6 +329,9 @@ fn flow_filter_keeps_other_ports_out_and_no_filter_classifies_them() {
     }
     let _g = serial();
     let p = VethPair::new();
+    // One run per filter, with traffic to the test port and to another port: the flow filter
+    // lets exactly the test flow in (so zero other-port frames means filtered, not absent),
+    // and without a filter every other-port frame is classified.
     for (filter, ignored_other_port) in [("flow", 0u64), ("none", 1000)] {
         let r = Receiver::start(
             &p.rx_ns,
@@ -339,20 +342,27 @@ fn flow_filter_keeps_other_ports_out_and_no_filter_classifies_them() {
                 "--filter",
                 filter,
                 "--idle-timeout",
-                "1",
+                "3",
                 "--json",
             ],
         );
-        send(
-            &p.tx_ns,
-            UDP_TX,
-            &[
-                "--dst-ip", &p.rx_ip, "--port", "9100", "--count", "1000", "--json",
-            ],
-        );
+        for (port, count) in [("9100", "1000"), ("9000", "700")] {
+            send(
+                &p.tx_ns,
+                UDP_TX,
+                &[
+                    "--dst-ip", &p.rx_ip, "--port", port, "--count", count, "--rate", "50kpps",
+                    "--json",
+                ],
+            );
+        }
         let (code, r) = r.finish();
         assert_eq!(code, 0);
-        assert_eq!(u(&r, "received"), 0, "{filter}: {r}");
+        assert_eq!(
+            (u(&r, "received"), u(&r, "unique")),
+            (700, 700),
+            "{filter}: the test flow arrives whole: {r}"
+        );
         assert_eq!(
             r["ignored_by_reason"]["other_port"].as_u64().unwrap_or(0),
             ignored_other_port,
@@ -547,6 +557,21 @@ fn bad_input_gets_one_line_and_its_own_exit_code() {
             3,
             "CAP_NET_RAW",
         ),
+        (
+            fails(&p.rx_ns, UDP_RX, &["--bind", "10.77.249.99"]),
+            4,
+            "cannot bind 10.77.249.99:9000",
+        ),
+        (
+            fails(&p.rx_ns, UDP_RX, &["--idle-timeout", "0"]),
+            2,
+            "--idle-timeout must be a positive number",
+        ),
+        (
+            fails(&p.rx_ns, MMAP_RX, &["-i", &p.rx_if, "--idle-timeout=-1"]),
+            2,
+            "--idle-timeout must be a positive number",
+        ),
     ];
     for ((code, err), want_code, want_text) in cases {
         assert_eq!(code, want_code, "{err}");
@@ -565,12 +590,14 @@ fn threaded_senders_and_fanout_receivers_count_exactly() {
     }
     let _g = serial();
     let p = VethPair::new();
-    for (tx_threads, rx_threads, fanout) in [
-        ("2", "1", "lb"),
-        ("1", "2", "lb"),
-        ("2", "2", "hash"),
-        ("3", "2", "cpu"),
+    // 60,001 does not divide by 3 or 2: the lanes' shares differ by one.
+    for (tx_threads, rx_threads, fanout, count) in [
+        ("2", "1", "lb", "60000"),
+        ("1", "2", "lb", "60000"),
+        ("2", "2", "hash", "60001"),
+        ("3", "2", "cpu", "60001"),
     ] {
+        let n: u64 = count.parse().unwrap();
         let (t, r) = pair(
             &p,
             (
@@ -579,7 +606,7 @@ fn threaded_senders_and_fanout_receivers_count_exactly() {
                     "-i",
                     &p.rx_if,
                     "--count",
-                    "60000",
+                    count,
                     "--idle-timeout",
                     "3",
                     "--threads",
@@ -599,7 +626,7 @@ fn threaded_senders_and_fanout_receivers_count_exactly() {
                     "--dst-ip",
                     &p.rx_ip,
                     "--count",
-                    "60000",
+                    count,
                     "--rate",
                     "60kpps",
                     "--threads",
@@ -611,7 +638,7 @@ fn threaded_senders_and_fanout_receivers_count_exactly() {
             ),
         );
         let case = format!("tx {tx_threads} threads, rx {rx_threads} threads, fanout {fanout}");
-        assert_eq!(u(&t, "sent"), 60_000, "{case}: {t}");
+        assert_eq!(u(&t, "sent"), n, "{case}: {t}");
         assert_eq!(
             (
                 u(&r, "received"),
@@ -620,15 +647,11 @@ fn threaded_senders_and_fanout_receivers_count_exactly() {
                 u(&r, "duplicates"),
                 u(&r, "kernel_drops")
             ),
-            (60_000, 60_000, 0, 0, 0),
+            (n, n, 0, 0, 0),
             "{case}: {r}"
         );
         assert_eq!(u(&r, "run_id"), u(&t, "run_id"), "{case}");
-        assert_eq!(
-            u(&r, "latency_samples"),
-            60_000,
-            "{case}: histograms merged"
-        );
+        assert_eq!(u(&r, "latency_samples"), n, "{case}: histograms merged");
     }
 }
 
@@ -734,4 +757,177 @@ fn batched_udp_tx_delivers_every_packet() {
         &["--dst-ip", &p.rx_ip, "--count", "1", "--batch", "65"],
     );
     assert_eq!(o.status.code(), Some(2), "--batch is 1..=64");
+}
+
+/// The `ingress-drop` fate acts: its nft rule drops the test flow after the packet tap (its
+/// counter says so, for exactly the packets sent), mmap-rx still sees every one, and the
+/// kernel's UDP stack never does (no port-unreachable counted).
+#[test]
+fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
+    if !root_or_skip("the_ingress_drop_rule_drops_the_test_flow_after_the_tap") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let udp_no_ports = || {
+        let o = std::process::Command::new("ip")
+            .args(["netns", "exec", &p.rx_ns, "cat", "/proc/net/snmp"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let mut udp = text.lines().filter(|l| l.starts_with("Udp:"));
+        let (names, values) = (udp.next().unwrap(), udp.next().unwrap());
+        let i = names
+            .split_whitespace()
+            .position(|n| n == "NoPorts")
+            .unwrap();
+        values
+            .split_whitespace()
+            .nth(i)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    // The MAC given, so that mmap-tx sends no datagram of its own to trigger ARP (it sends
+    // one to the discard port otherwise, which the stack would count).
+    let mac = std::process::Command::new("ip")
+        .args(["netns", "exec", &p.rx_ns, "cat"])
+        .arg(format!("/sys/class/net/{}/address", p.rx_if))
+        .output()
+        .unwrap();
+    let mac = String::from_utf8_lossy(&mac.stdout).trim().to_string();
+    let before = udp_no_ports();
+    let rule = pktmmap::experiment::launch::IngressDrop::install(&p.rx_ns, &p.rx_if, 9000, None)
+        .expect("nft");
+    let (t, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "5000",
+                "--idle-timeout",
+                "2",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i",
+                &p.tx_if,
+                "--dst-ip",
+                &p.rx_ip,
+                "--dst-mac",
+                &mac,
+                "--count",
+                "5000",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&t, "sent"), 5000);
+    assert_eq!(
+        u(&r, "unique"),
+        5000,
+        "the tap sees them before the rule: {r}"
+    );
+    assert_eq!(rule.dropped().unwrap(), 5000, "the rule dropped each one");
+    assert_eq!(udp_no_ports(), before, "none reached the UDP stack");
+    drop(rule);
+    // Without the rule the same flow reaches the stack, which has no socket on the port.
+    let (_, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "100",
+                "--idle-timeout",
+                "2",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i",
+                &p.tx_if,
+                "--dst-ip",
+                &p.rx_ip,
+                "--dst-mac",
+                &mac,
+                "--count",
+                "100",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&r, "unique"), 100);
+    assert_eq!(
+        udp_no_ports(),
+        before + 100,
+        "the stack saw them: the counter works"
+    );
+}
+
+/// `pktmmap inject`'s errors: each a single line with its exit code, never a panic (a
+/// multi-byte character once aborted it with exit 134).
+#[test]
+fn inject_refuses_bad_frames_with_one_line() {
+    if !root_or_skip("inject_refuses_bad_frames_with_one_line") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let inject = |frames: &str| {
+        let mut c = std::process::Command::new("ip");
+        c.args([
+            "netns", "exec", &p.tx_ns, PKTMMAP, "inject", "-i", &p.tx_if, "-",
+        ]);
+        let mut child = c
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(frames.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    for (text, code, says) in [
+        ("a\u{e9}0\n", 2, "line 1: not hex"),
+        ("abc\n", 2, "odd number of hex digits"),
+        ("0a0b\n", 6, "frame 1 is 2 bytes"),
+        (
+            &format!("{}\n", "00".repeat(1600)),
+            6,
+            "frame 1 is 1600 bytes",
+        ),
+    ] {
+        let (got, err, _) = inject(text);
+        assert_eq!(got, code, "{text:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err:?} should say {says:?}");
+    }
+    // A good frame goes out: an ARP request to the broadcast address.
+    let arp =
+        "ffffffffffff020000000001080600010800060400010200000000010a4d0001000000000000 0a4d0002";
+    let (got, err, out) = inject(&format!("# one frame\n{arp}\n"));
+    assert_eq!(got, 0, "{err}");
+    assert!(out.contains("sent 1 of 1 frames"), "{out}");
 }

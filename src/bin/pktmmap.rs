@@ -1,16 +1,17 @@
 //! pktmmap: set up the networks, run the scenarios for both apps, write CSV and charts.
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use pktmmap::cli::{self, CliError, Failure};
+use clap::{Parser, Subcommand};
+use pktmmap::cli::{CliError, Failure};
 use pktmmap::experiment::bench::{self, which, BenchPlan, Phase, Sender};
 use pktmmap::experiment::chart::write_charts;
 use pktmmap::experiment::compare::{ratio_table, ratios};
+use pktmmap::experiment::kinds::{App, Fate, Status};
+use pktmmap::experiment::lock;
 use pktmmap::experiment::profile::Profile;
 use pktmmap::experiment::results::{read_rows, utc_now};
-use pktmmap::experiment::run::{App, Fate};
 use pktmmap::experiment::runner::{execute, Plan};
 use pktmmap::experiment::setup::{self, Engine, SetupOutcome, Setups};
 
@@ -32,33 +33,8 @@ struct Args {
     experiments: Option<PathBuf>,
     /// Where the tools run: netns (network namespaces, no Docker needed) or docker
     /// (containers of the pktmmap image, built by docker/build.sh).
-    #[arg(long, global = true, value_enum, default_value_t = EngineArg::Netns)]
-    engine: EngineArg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum EngineArg {
-    /// Network namespaces: native, bridge, ovs, macvlan, macvlan-trunk.
-    Netns,
-    /// Docker containers: bridge, ovs, macvlan, macvlan-trunk.
-    Docker,
-}
-
-impl From<EngineArg> for Engine {
-    fn from(e: EngineArg) -> Self {
-        match e {
-            EngineArg::Netns => Engine::Netns,
-            EngineArg::Docker => Engine::Docker,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FateArg {
-    /// The kernel stack also processes every captured packet (a closed UDP port).
-    Stack,
-    /// nftables drops the test flow at netdev ingress, right after mmap-rx's packet tap.
-    IngressDrop,
+    #[arg(long, global = true, value_enum, default_value_t = Engine::Netns)]
+    engine: Engine,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,8 +57,8 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
         /// What happens to test packets after mmap-rx has them.
-        #[arg(long, value_enum, default_value_t = FateArg::Stack)]
-        fate: FateArg,
+        #[arg(long, value_enum, default_value_t = Fate::Stack)]
+        fate: Fate,
         /// Seconds without traffic after which a receiver stops.
         #[arg(long, default_value_t = 2.0)]
         idle_timeout: f64,
@@ -176,6 +152,9 @@ enum Cmd {
         /// With down: remove every set-up's leftovers, found by name prefix.
         #[arg(long)]
         all: bool,
+        /// Go on even while another pktmmap holds the host's set-up lock (its runs will fail).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -190,55 +169,6 @@ fn main() {
 
 fn err(kind: Failure) -> impl Fn(String) -> CliError {
     move |m| CliError::new(kind, m)
-}
-
-/// The runner changes network configuration: it needs CAP_NET_ADMIN (and CAP_SYS_ADMIN for
-/// `ip netns`). Read from /proc/self/status rather than guessed from the uid.
-fn require_net_admin() -> Result<(), CliError> {
-    const CAP_NET_ADMIN: u32 = 12;
-    const CAP_SYS_ADMIN: u32 = 21;
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    if eff & (1 << CAP_NET_ADMIN) == 0 || eff & (1 << CAP_SYS_ADMIN) == 0 {
-        return Err(CliError::new(
-            Failure::Privilege,
-            "pktmmap needs CAP_NET_ADMIN to create links and CAP_SYS_ADMIN for network namespaces (ip netns): run it as root",
-        ));
-    }
-    Ok(())
-}
-
-/// Writes `dir/bench.md` from `rows`; returns it.
-fn write_bench_report(dir: &Path, rows: &[bench::BenchRow]) -> Result<String, CliError> {
-    let md = bench::report(rows);
-    let path = dir.join("bench.md");
-    std::fs::write(&path, &md).map_err(|e| {
-        CliError::new(
-            Failure::Runtime,
-            format!("cannot write {}: {e}", path.display()),
-        )
-    })?;
-    Ok(md)
-}
-
-/// The directory holding pktmmap, where the four tools are too.
-fn bin_dir() -> Result<PathBuf, CliError> {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .ok_or_else(|| CliError::new(Failure::Runtime, "cannot locate the tools next to pktmmap"))
-}
-
-fn profile_path(experiments: &Path, name: &str) -> PathBuf {
-    if name.ends_with(".toml") || name.contains('/') {
-        PathBuf::from(name)
-    } else {
-        experiments.join("scenarios").join(format!("{name}.toml"))
-    }
 }
 
 fn run(args: Args) -> Result<i32, CliError> {
@@ -286,7 +216,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             capacity_rates,
             out,
         } => {
-            require_net_admin()?;
+            let _lock = lock::take_host(false)?;
             let experiments =
                 setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
             let rate = |s: &str| {
@@ -333,7 +263,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 senders: chosen,
                 out: out.clone(),
                 repo: experiments.clone(),
-                bin_dir: bin_dir()?,
+                bin_dir: setup::tool_dir().map_err(err(Failure::Runtime))?,
                 setups: Setups::new(Engine::Netns, &experiments)
                     .map_err(err(Failure::Usage))?
                     .with_rps(rps.then_some(1 << RX_CPU)),
@@ -349,14 +279,17 @@ fn run(args: Args) -> Result<i32, CliError> {
                 if rps { ", RPS on" } else { "" },
                 out.display()
             );
-            let stop = cli::stop_flag();
+            let stop = pktmmap::process::stop_flag();
             let rows = bench::execute(&plan, &stop).map_err(err(Failure::Runtime))?;
-            println!("{}", write_bench_report(&out, &rows)?);
+            println!(
+                "{}",
+                bench::write_report(&out, &rows).map_err(err(Failure::Runtime))?
+            );
             println!("results: {}", out.display());
             if stop.load(std::sync::atomic::Ordering::Relaxed) {
                 return Ok(Failure::Interrupted as i32);
             }
-            Ok(if rows.iter().any(|r| r.status != "ok") {
+            Ok(if rows.iter().any(|r| r.status != Status::Ok) {
                 Failure::Runtime as i32
             } else {
                 0
@@ -364,7 +297,10 @@ fn run(args: Args) -> Result<i32, CliError> {
         }
         Cmd::BenchTable { dir } => {
             let rows = bench::read_bench_rows(&dir).map_err(err(Failure::Runtime))?;
-            print!("{}", write_bench_report(&dir, &rows)?);
+            print!(
+                "{}",
+                bench::write_report(&dir, &rows).map_err(err(Failure::Runtime))?
+            );
             Ok(0)
         }
         Cmd::Ratios { dir } => {
@@ -372,11 +308,16 @@ fn run(args: Args) -> Result<i32, CliError> {
             print!("{}", ratio_table(&ratios(&rows)));
             Ok(0)
         }
-        Cmd::Setup { action, name, all } => {
-            require_net_admin()?;
+        Cmd::Setup {
+            action,
+            name,
+            all,
+            force,
+        } => {
+            let _lock = lock::take_host(force)?;
             let dir =
                 setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
-            let scripts = Setups::new(args.engine.into(), &dir).map_err(err(Failure::Usage))?;
+            let scripts = Setups::new(args.engine, &dir).map_err(err(Failure::Usage))?;
             match (action.as_str(), name, all) {
                 ("down", _, true) => {
                     print!("{}", scripts.down_all().map_err(err(Failure::Runtime))?);
@@ -428,12 +369,12 @@ fn run(args: Args) -> Result<i32, CliError> {
             plot,
             rps,
         } => {
-            require_net_admin()?;
+            let _lock = lock::take_host(false)?;
             let experiments =
                 setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
-            let profile = Profile::load(&profile_path(&experiments, &profile))
+            let profile = Profile::load(&Profile::path(&experiments, &profile))
                 .map_err(err(Failure::Usage))?;
-            let engine = Engine::from(args.engine);
+            let engine = args.engine;
             let scripts = Setups::new(engine, &experiments)
                 .map_err(err(Failure::Usage))?
                 .with_rps(rps.then_some(1 << RX_CPU));
@@ -454,7 +395,13 @@ fn run(args: Args) -> Result<i32, CliError> {
                 }
             }
             let apps = app;
-            let bin_dir = bin_dir()?;
+            if engine == Engine::Docker && apps.contains(&App::Xdp) {
+                return Err(CliError::new(
+                    Failure::Usage,
+                    "--app xdp runs with the netns engine only: the image and the containers have no AF_XDP tools or XDP program yet",
+                ));
+            }
+            let bin_dir = setup::tool_dir().map_err(err(Failure::Runtime))?;
             let out = out.unwrap_or_else(|| {
                 let suffix = match engine {
                     Engine::Netns => String::new(),
@@ -471,17 +418,14 @@ fn run(args: Args) -> Result<i32, CliError> {
                 profile,
                 setups,
                 apps,
-                fate: match fate {
-                    FateArg::Stack => Fate::Stack,
-                    FateArg::IngressDrop => Fate::IngressDrop,
-                },
+                fate,
                 idle_timeout_s: idle_timeout,
                 out: out.clone(),
                 experiments,
                 setups_scripts: scripts,
                 bin_dir,
             };
-            let stop = cli::stop_flag();
+            let stop = pktmmap::process::stop_flag();
             eprintln!(
                 "pktmmap: profile {} ({}), {} repetition(s), {engine} engine, set-ups {}, results in {}",
                 plan.profile.name,
@@ -493,7 +437,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             let outcome = execute(&plan, &stop).map_err(err(Failure::Runtime))?;
             println!("{}", ratio_table(&ratios(&outcome.rows)));
             println!("results: {}", outcome.csv.display());
-            if plot && outcome.rows.iter().any(|r| r.status == "ok") {
+            if plot && outcome.rows.iter().any(|r| r.status == Status::Ok) {
                 match write_charts(&read_rows(&out).unwrap_or_default(), &out) {
                     Ok(files) => println!(
                         "charts: {} files under {}",
@@ -507,7 +451,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 eprintln!("pktmmap: interrupted; every finished run is saved, the last one marked partial");
                 return Ok(Failure::Interrupted as i32);
             }
-            Ok(if outcome.rows.iter().any(|r| r.status == "failed") {
+            Ok(if outcome.rows.iter().any(|r| r.status == Status::Failed) {
                 Failure::Runtime as i32
             } else {
                 0

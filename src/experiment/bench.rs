@@ -20,9 +20,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::compare::median;
+use super::analysis::stat;
+use super::kinds::{Fate, Status};
+use super::launch::{parse_summary, Exit, IngressDrop, Netns, ReceiverArgs, SenderArgs, Tool};
 use super::results::{header_of, read_csv_rows, utc_now, Machine, ResultsFile};
-use super::run::{parse, IngressDrop, Tool};
+use super::run::UDP_RCVBUF;
 use super::setup::{SetupEnv, Setups};
 use crate::pace::Rate;
 use crate::report::{RxSummary, TxSummary};
@@ -49,17 +51,34 @@ pub enum Sender {
     /// iperf3 in UDP mode (`-u -l SIZE`).
     #[value(name = "iperf3")]
     Iperf3,
+    /// xdp-tx: an AF_XDP socket's TX ring.
+    #[value(name = "xdp-tx")]
+    Xdp,
+}
+
+/// The receivers under test, in the order they alternate.
+pub const RECEIVERS: [&str; 3] = ["mmap-rx", "udp-rx", "xdp-rx"];
+
+/// A receiver's receive-side fate: mmap-rx leaves packets to the stack too, udp-rx's end in
+/// its socket, xdp-rx's program takes them before the stack.
+fn receiver_fate(receiver: &str) -> Fate {
+    match receiver {
+        "mmap-rx" => Fate::Stack,
+        "xdp-rx" => Fate::XdpRedirect,
+        _ => Fate::Socket,
+    }
 }
 
 impl Sender {
     /// Every sender, in the order they alternate.
-    pub const ALL: [Sender; 6] = [
+    pub const ALL: [Sender; 7] = [
         Sender::MmapV3,
         Sender::MmapV2,
         Sender::Udp,
         Sender::UdpBatch,
         Sender::Trafgen,
         Sender::Iperf3,
+        Sender::Xdp,
     ];
 
     /// Its name in the CSV.
@@ -71,6 +90,7 @@ impl Sender {
             Sender::UdpBatch => "udp-tx-mmsg",
             Sender::Trafgen => "trafgen",
             Sender::Iperf3 => "iperf3",
+            Sender::Xdp => "xdp-tx",
         }
     }
 
@@ -80,25 +100,6 @@ impl Sender {
             Sender::Trafgen => Some("trafgen"),
             Sender::Iperf3 => Some("iperf3"),
             _ => None,
-        }
-    }
-}
-
-/// Where test packets end once the meter has seen them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SinkFate {
-    /// Dropped at netdev ingress right after the tap.
-    IngressDrop,
-    /// Read by a UDP socket.
-    Socket,
-}
-
-impl SinkFate {
-    /// Its name in the CSV.
-    pub fn label(self) -> &'static str {
-        match self {
-            SinkFate::IngressDrop => "ingress-drop",
-            SinkFate::Socket => "socket",
         }
     }
 }
@@ -154,7 +155,7 @@ pub struct BenchRow {
     /// `send-unpaced`, `send-paced` or `receive`.
     pub phase: String,
     /// Fate after the meter (`ingress-drop`, `socket`), or the receiver's (`stack`, `socket`).
-    pub fate: String,
+    pub fate: Fate,
     /// Whether receive packet steering moved the receiving softirq to another core.
     pub rps: bool,
     /// The tool under test.
@@ -196,7 +197,7 @@ pub struct BenchRow {
     /// Receiver peak resident size.
     pub rx_max_rss_kib: Option<u64>,
     /// `ok` or `failed`.
-    pub status: String,
+    pub status: Status,
     /// Why it failed.
     pub reason: String,
     /// Kernel release.
@@ -217,7 +218,7 @@ struct Ctx<'a> {
 }
 
 fn children_cpu_s() -> f64 {
-    let (user, sys) = crate::cli::children_cpu_seconds();
+    let (user, sys) = crate::process::children_cpu_seconds();
     user + sys
 }
 
@@ -235,18 +236,18 @@ pub fn which(program: &str) -> Option<PathBuf> {
 }
 
 impl Ctx<'_> {
-    fn row(&self, phase: &str, fate: &str, tool: &str, rep: u32, rate: &str) -> BenchRow {
+    fn row(&self, phase: &str, fate: Fate, tool: &str, rep: u32, rate: &str) -> BenchRow {
         BenchRow {
             time: utc_now(),
             phase: phase.into(),
-            fate: fate.into(),
+            fate,
             rps: self.env.rps,
             tool: tool.into(),
             repetition: rep,
             requested_rate: rate.into(),
             count: self.plan.count,
             size: self.plan.size,
-            status: "ok".into(),
+            status: Status::Ok,
             kernel: self.machine.kernel.clone(),
             git_commit: self.machine.git_commit.clone(),
             ..BenchRow::default()
@@ -257,35 +258,51 @@ impl Ctx<'_> {
         self.plan.bin_dir.join(tool)
     }
 
-    /// Starts a tool of ours that prints `ready`, and waits for it.
-    fn start_ready(&self, ns: &str, tool: &str, args: &[String]) -> Result<Tool, String> {
-        let t = Tool::spawn_in(ns, &self.ours(tool), args, "receiver")?;
-        let by = Instant::now() + Duration::from_secs(10);
-        let mut early = Vec::new();
-        loop {
-            match t.stderr.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) if line.contains("ready") => return Ok(t),
-                Ok(line) => early.push(line),
-                Err(_) if Instant::now() < by => {}
-                Err(_) => return Err(format!("{tool} never said ready: {}", early.join(" / "))),
-            }
-        }
+    /// Starts a tool of ours in namespace `ns` and waits for its `ready` line.
+    fn start_ready<'a>(
+        &'a self,
+        ns: &'a str,
+        tool: &str,
+        args: &[String],
+    ) -> Result<Tool<'a>, String> {
+        let place = Netns {
+            ns,
+            bin_dir: &self.plan.bin_dir,
+        };
+        let t = Tool::spawn(place, tool, args)?;
+        t.wait_ready(Duration::from_secs(10), self.stop)?;
+        Ok(t)
     }
 
-    fn meter(&self) -> Result<Tool, String> {
-        self.start_ready(
-            &self.env.rx_ns,
-            "mmap-rx",
-            &strings(&[
-                "--interface",
-                &self.env.rx_if,
-                "--idle-timeout",
-                "1.5",
-                "--cpu",
-                "1",
-                "--json",
-            ]),
-        )
+    /// Starts another program (trafgen, iperf3, under taskset) in namespace `ns`.
+    fn start_external<'a>(
+        &'a self,
+        ns: &'a str,
+        program: &Path,
+        args: &[String],
+    ) -> Result<Tool<'a>, String> {
+        let place = Netns {
+            ns,
+            bin_dir: &self.plan.bin_dir,
+        };
+        let mut command = place.external(program);
+        command.args(args);
+        let name = program
+            .file_name()
+            .map_or("program".into(), |n| n.to_string_lossy());
+        Tool::start(command, &name, None)
+    }
+
+    fn meter(&self) -> Result<Tool<'_>, String> {
+        let args = ReceiverArgs {
+            tool: "mmap-rx",
+            interface: Some(&self.env.rx_if),
+            bind: None,
+            count: None,
+            idle_timeout_s: 1.5,
+            cpu: 1,
+        };
+        self.start_ready(&self.env.rx_ns, "mmap-rx", &args.argv())
     }
 
     /// The sender's command line: program and arguments (run in the sending namespace).
@@ -293,32 +310,25 @@ impl Ctx<'_> {
         let p = self.plan;
         let e = &self.env;
         let rate = pps.map_or("max".to_string(), |r| format!("{r}pps"));
-        let ours = |tool: &str, extra: &[&str]| {
-            let mut a = Vec::new();
-            if tool == "mmap-tx" {
-                a.extend(strings(&["--interface", &e.tx_if]));
-            }
-            a.extend(strings(&[
-                "--dst-ip",
-                &e.rx_ip,
-                "--count",
-                &p.count.to_string(),
-                "--size",
-                &p.size.to_string(),
-                "--rate",
-                &rate,
-                "--cpu",
-                "0",
-                "--json",
-            ]));
-            a.extend(strings(extra));
-            (self.ours(tool), a)
+        let ours = |tool: &'static str, extra: &[&str]| {
+            let args = SenderArgs {
+                tool,
+                interface: (tool != "udp-tx").then_some(e.tx_if.as_str()),
+                dst_ip: &e.rx_ip,
+                count: p.count,
+                size: p.size,
+                rate: rate.clone(),
+                cpu: 0,
+                extra,
+            };
+            (self.ours(tool), args.argv())
         };
         match sender {
             Sender::MmapV3 => ours("mmap-tx", &[]),
             Sender::MmapV2 => ours("mmap-tx", &["--ring-version", "v2"]),
             Sender::Udp => ours("udp-tx", &[]),
             Sender::UdpBatch => ours("udp-tx", &["--batch", "64"]),
+            Sender::Xdp => ours("xdp-tx", &[]),
             Sender::Trafgen => {
                 let mut a = strings(&[
                     "-c",
@@ -371,11 +381,11 @@ impl Ctx<'_> {
         sender: Sender,
         pps: Option<u64>,
         row: &mut BenchRow,
-    ) -> Result<(Option<i32>, String, Vec<String>), String> {
+    ) -> Result<Exit, String> {
         let (program, args) = self.sender_command(sender, pps);
         let cpu_before = children_cpu_s();
         let started = Instant::now();
-        let tx = Tool::spawn_in(&self.env.tx_ns, &program, &args, "sender")?;
+        let tx = self.start_external(&self.env.tx_ns, &program, &args)?;
         let budget = Duration::from_secs(60 + self.plan.count / 20_000);
         let done = tx.wait(Instant::now() + budget, self.stop);
         row.tx_wall_s = Some(started.elapsed().as_secs_f64());
@@ -384,16 +394,16 @@ impl Ctx<'_> {
     }
 
     /// One sender run: fate, meter, sender, summaries.
-    fn send_run(&self, sender: Sender, fate: SinkFate, pps: Option<u64>, rep: u32) -> BenchRow {
+    fn send_run(&self, sender: Sender, fate: Fate, pps: Option<u64>, rep: u32) -> BenchRow {
         let phase = if pps.is_some() {
             "send-paced"
         } else {
             "send-unpaced"
         };
         let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
-        let mut row = self.row(phase, fate.label(), sender.name(), rep, &rate);
+        let mut row = self.row(phase, fate, sender.name(), rep, &rate);
         if let Err(e) = self.try_send_run(sender, fate, pps, &mut row) {
-            row.status = "failed".into();
+            row.status = Status::Failed;
             row.reason = e;
         }
         row
@@ -402,25 +412,25 @@ impl Ctx<'_> {
     fn try_send_run(
         &self,
         sender: Sender,
-        fate: SinkFate,
+        fate: Fate,
         pps: Option<u64>,
         row: &mut BenchRow,
     ) -> Result<(), String> {
         let e = &self.env;
         let udp_len = 8 + self.plan.size;
         let _drop = match fate {
-            SinkFate::IngressDrop => Some(IngressDrop::install(
+            Fate::IngressDrop => Some(IngressDrop::install(
                 &e.rx_ns,
                 &e.rx_if,
                 crate::DEFAULT_PORT,
                 Some(udp_len),
             )?),
-            SinkFate::Socket => None,
+            Fate::Socket | Fate::Stack | Fate::XdpRedirect => None,
         };
         // iperf3 needs its server in any case (control connection); under `socket` it is also
         // the sink. The other senders' socket sink is udp-rx.
         let server = if sender == Sender::Iperf3 {
-            let t = Tool::spawn_in(
+            let t = self.start_external(
                 &e.rx_ns,
                 Path::new("taskset"),
                 &strings(&[
@@ -434,7 +444,6 @@ impl Ctx<'_> {
                     &e.rx_ip,
                     "--one-off",
                 ]),
-                "iperf3 server",
             )?;
             std::thread::sleep(Duration::from_millis(400));
             Some(t)
@@ -442,39 +451,35 @@ impl Ctx<'_> {
             None
         };
         let sink = match (fate, sender) {
-            (SinkFate::Socket, s) if s != Sender::Iperf3 => Some(self.start_ready(
-                &e.rx_ns,
-                "udp-rx",
-                &strings(&[
-                    "--bind",
-                    &e.rx_ip,
-                    "--rcvbuf",
-                    "4194304",
-                    "--idle-timeout",
-                    "1.5",
-                    "--cpu",
-                    "1",
-                    "--json",
-                ]),
-            )?),
+            (Fate::Socket, s) if s != Sender::Iperf3 => {
+                let sink = ReceiverArgs {
+                    tool: "udp-rx",
+                    interface: None,
+                    bind: Some((&e.rx_ip, UDP_RCVBUF)),
+                    count: None,
+                    idle_timeout_s: 1.5,
+                    cpu: 1,
+                };
+                Some(self.start_ready(&e.rx_ns, "udp-rx", &sink.argv())?)
+            }
             _ => None,
         };
         let meter = self.meter()?;
-        let (tx_code, tx_out, tx_err) = self.run_sender(sender, pps, row)?;
-        if tx_code != Some(0) {
+        let tx_exit = self.run_sender(sender, pps, row)?;
+        if tx_exit.0 != Some(0) {
             return Err(format!(
-                "{} exited {tx_code:?}: {}",
+                "{} exited {:?}: {}",
                 sender.name(),
-                tx_err.last().cloned().unwrap_or_default()
+                tx_exit.0,
+                tx_exit.2.last().cloned().unwrap_or_default()
             ));
         }
         if sender.program().is_none() {
-            let t: TxSummary = parse(sender.name(), tx_code, &tx_out, &tx_err)?;
+            let t: TxSummary = parse_summary(sender.name(), &tx_exit)?;
             row.sent = Some(t.sent);
         }
-        let (m_code, m_out, m_err) =
-            meter.wait(Instant::now() + Duration::from_secs(20), self.stop);
-        let m: RxSummary = parse("meter (mmap-rx)", m_code, &m_out, &m_err)?;
+        let m_exit = meter.wait(Instant::now() + Duration::from_secs(20), self.stop);
+        let m: RxSummary = parse_summary("meter (mmap-rx)", &m_exit)?;
         row.received = Some(m.counts.received);
         row.lost = Some(self.plan.count.saturating_sub(m.counts.received));
         row.kernel_drops = Some(m.kernel_drops + m.backlog_drops);
@@ -490,14 +495,9 @@ impl Ctx<'_> {
     /// One receiver run: mmap-tx (V3) offers `pps` (or its fastest), the receiver counts.
     fn receive_run(&self, phase: &str, receiver: &str, pps: Option<u64>, rep: u32) -> BenchRow {
         let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
-        let fate = if receiver == "mmap-rx" {
-            "stack"
-        } else {
-            "socket"
-        };
-        let mut row = self.row(phase, fate, receiver, rep, &rate);
+        let mut row = self.row(phase, receiver_fate(receiver), receiver, rep, &rate);
         if let Err(e) = self.try_receive_run(receiver, pps, &mut row) {
-            row.status = "failed".into();
+            row.status = Status::Failed;
             row.reason = e;
         }
         row
@@ -510,27 +510,24 @@ impl Ctx<'_> {
         row: &mut BenchRow,
     ) -> Result<(), String> {
         let e = &self.env;
-        let mut args = if receiver == "mmap-rx" {
-            strings(&["--interface", &e.rx_if])
-        } else {
-            strings(&["--bind", &e.rx_ip, "--rcvbuf", "4194304"])
+        let frames = receiver != "udp-rx";
+        let args = ReceiverArgs {
+            tool: receiver,
+            interface: frames.then_some(e.rx_if.as_str()),
+            bind: (!frames).then_some((e.rx_ip.as_str(), UDP_RCVBUF)),
+            count: Some(self.plan.count),
+            idle_timeout_s: 2.0,
+            cpu: 1,
         };
-        args.extend(strings(&[
-            "--count",
-            &self.plan.count.to_string(),
-            "--idle-timeout",
-            "2",
-            "--cpu",
-            "1",
-            "--json",
-        ]));
-        let rx = self.start_ready(&e.rx_ns, receiver, &args)?;
-        let (tx_code, tx_out, tx_err) = self.run_sender(Sender::MmapV3, pps, row)?;
-        let t: TxSummary = parse("mmap-tx", tx_code, &tx_out, &tx_err)?;
+        let rx = self.start_ready(&e.rx_ns, receiver, &args.argv())?;
+        let tx_exit = self.run_sender(Sender::MmapV3, pps, row)?;
+        let t: TxSummary = parse_summary("mmap-tx", &tx_exit)?;
         row.sent = Some(t.sent);
         row.offered_pps = Some(t.pps);
-        let (code, out, err) = rx.wait(Instant::now() + Duration::from_secs(30), self.stop);
-        let r: RxSummary = parse(receiver, code, &out, &err)?;
+        let r: RxSummary = parse_summary(
+            receiver,
+            &rx.wait(Instant::now() + Duration::from_secs(30), self.stop),
+        )?;
         let cpu = r.cpu_user_s + r.cpu_sys_s;
         row.received = Some(r.counts.received);
         row.lost = Some(r.counts.lost);
@@ -651,11 +648,11 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Str
     let pps_of = |r: &Rate| r.packets_per_second(frame_len).map(|p| p.round() as u64);
     let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
     if plan.phases.contains(&Phase::Send) {
-        let mut tables = vec![(SinkFate::IngressDrop, None), (SinkFate::Socket, None)];
+        let mut tables = vec![(Fate::IngressDrop, None), (Fate::Socket, None)];
         tables.extend(
             plan.paced_rates
                 .iter()
-                .map(|r| (SinkFate::IngressDrop, pps_of(r))),
+                .map(|r| (Fate::IngressDrop, pps_of(r))),
         );
         for (fate, pps) in tables {
             for rep in 1..=plan.repetitions {
@@ -677,7 +674,7 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Str
     }
     for (phase, pps) in receive_tables {
         for rep in 1..=plan.repetitions {
-            for receiver in ["mmap-rx", "udp-rx"] {
+            for receiver in RECEIVERS {
                 if stopped() {
                     return Ok(rows);
                 }
@@ -686,6 +683,14 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Str
         }
     }
     Ok(rows)
+}
+
+/// Writes `dir/bench.md` from `rows`; returns the Markdown.
+pub fn write_report(dir: &Path, rows: &[BenchRow]) -> Result<String, String> {
+    let md = report(rows);
+    let path = dir.join("bench.md");
+    std::fs::write(&path, &md).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(md)
 }
 
 /// Reads every `bench-v1*.csv` in `dir`.
@@ -714,18 +719,17 @@ pub fn report(rows: &[BenchRow]) -> String {
 }
 
 /// The median, minimum and maximum of `values`.
-fn stats(mut values: Vec<f64>) -> Option<(f64, f64, f64)> {
-    let m = median(&mut values)?;
-    Some((m, values[0], values[values.len() - 1]))
+fn stats(values: Vec<f64>) -> Option<(f64, f64, f64)> {
+    stat(values).map(|s| (s.median, s.min, s.max))
 }
 
 fn group<'a>(
     rows: &'a [BenchRow],
     phase: &'a str,
-    fate: &'a str,
+    fate: Fate,
 ) -> impl Iterator<Item = &'a BenchRow> + 'a {
     rows.iter()
-        .filter(move |r| r.phase == phase && r.fate == fate && r.status == "ok")
+        .filter(move |r| r.phase == phase && r.fate == fate && r.status == Status::Ok)
 }
 
 /// Per-repetition ratios `a / b` of the received pps in one table (phase, fate, rate) (both measured in the
@@ -733,7 +737,7 @@ fn group<'a>(
 pub fn pair_ratio(
     rows: &[BenchRow],
     phase: &str,
-    fate: &str,
+    fate: Fate,
     rate: &str,
     a: &str,
     b: &str,
@@ -767,25 +771,30 @@ pub fn summary(rows: &[BenchRow]) -> String {
     let tables = [
         (
             "send-unpaced",
-            "ingress-drop",
+            Fate::IngressDrop,
             "Senders, unpaced, packets consumed at ingress",
         ),
         (
             "send-unpaced",
-            "socket",
+            Fate::Socket,
             "Senders, unpaced, packets read by a UDP socket",
         ),
         (
             "send-paced",
-            "ingress-drop",
+            Fate::IngressDrop,
             "Senders, paced, packets consumed at ingress",
         ),
         (
             "receive",
-            "stack",
+            Fate::Stack,
             "mmap-rx (kernel stack also sees the packets)",
         ),
-        ("receive", "socket", "udp-rx"),
+        ("receive", Fate::Socket, "udp-rx"),
+        (
+            "receive",
+            Fate::XdpRedirect,
+            "xdp-rx (its XDP program takes the packets)",
+        ),
     ];
     for (phase, fate, title) in tables {
         let rs: Vec<&BenchRow> = group(rows, phase, fate).collect();
@@ -841,18 +850,32 @@ pub fn summary(rows: &[BenchRow]) -> String {
     let _ = writeln!(md, "| ratio | table | median | min–max |");
     let _ = writeln!(md, "|---|---|---|---|");
     let pairs = [
-        ("mmap-tx-v3", "trafgen", "send-unpaced", "ingress-drop"),
-        ("mmap-tx-v3", "trafgen", "send-unpaced", "socket"),
-        ("mmap-tx-v3", "udp-tx", "send-unpaced", "ingress-drop"),
-        ("mmap-tx-v3", "udp-tx", "send-unpaced", "socket"),
-        ("mmap-tx-v3", "udp-tx-mmsg", "send-unpaced", "ingress-drop"),
-        ("mmap-tx-v3", "udp-tx-mmsg", "send-unpaced", "socket"),
-        ("udp-tx-mmsg", "udp-tx", "send-unpaced", "ingress-drop"),
-        ("mmap-tx-v3", "iperf3", "send-unpaced", "ingress-drop"),
-        ("mmap-tx-v3", "iperf3", "send-unpaced", "socket"),
-        ("mmap-tx-v3", "mmap-tx-v2", "send-unpaced", "ingress-drop"),
-        ("mmap-tx-v3", "trafgen", "send-paced", "ingress-drop"),
-        ("mmap-tx-v3", "udp-tx", "send-paced", "ingress-drop"),
+        ("mmap-tx-v3", "trafgen", "send-unpaced", Fate::IngressDrop),
+        ("mmap-tx-v3", "trafgen", "send-unpaced", Fate::Socket),
+        ("mmap-tx-v3", "udp-tx", "send-unpaced", Fate::IngressDrop),
+        ("mmap-tx-v3", "udp-tx", "send-unpaced", Fate::Socket),
+        (
+            "mmap-tx-v3",
+            "udp-tx-mmsg",
+            "send-unpaced",
+            Fate::IngressDrop,
+        ),
+        ("mmap-tx-v3", "udp-tx-mmsg", "send-unpaced", Fate::Socket),
+        ("udp-tx-mmsg", "udp-tx", "send-unpaced", Fate::IngressDrop),
+        ("mmap-tx-v3", "iperf3", "send-unpaced", Fate::IngressDrop),
+        ("mmap-tx-v3", "iperf3", "send-unpaced", Fate::Socket),
+        (
+            "mmap-tx-v3",
+            "mmap-tx-v2",
+            "send-unpaced",
+            Fate::IngressDrop,
+        ),
+        ("mmap-tx-v3", "trafgen", "send-paced", Fate::IngressDrop),
+        ("mmap-tx-v3", "udp-tx", "send-paced", Fate::IngressDrop),
+        ("xdp-tx", "mmap-tx-v3", "send-unpaced", Fate::IngressDrop),
+        ("xdp-tx", "mmap-tx-v3", "send-unpaced", Fate::Socket),
+        ("xdp-tx", "trafgen", "send-unpaced", Fate::IngressDrop),
+        ("xdp-tx", "mmap-tx-v3", "send-paced", Fate::IngressDrop),
     ];
     for (a, b, phase, fate) in pairs {
         for rate in rates(rows, phase) {
@@ -876,7 +899,7 @@ pub fn summary(rows: &[BenchRow]) -> String {
     for rate in paced_rates {
         for tool in Sender::ALL.map(Sender::name) {
             let of = |phase: &'static str, rate: Option<String>| {
-                group(rows, phase, "ingress-drop").filter(move |r| {
+                group(rows, phase, Fate::IngressDrop).filter(move |r| {
                     r.tool == tool && rate.as_ref().is_none_or(|x| &r.requested_rate == x)
                 })
             };
@@ -936,7 +959,7 @@ pub fn capacity(rows: &[BenchRow], receiver: &str) -> Option<Capacity> {
         let clean = !runs.is_empty()
             && runs
                 .iter()
-                .all(|r| r.status == "ok" && r.lost == Some(0) && r.kernel_drops == Some(0));
+                .all(|r| r.status == Status::Ok && r.lost == Some(0) && r.kernel_drops == Some(0));
         if !clean {
             break;
         }
@@ -958,7 +981,7 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
         "\n### Receive capacity (RPS {}): highest offered rate with nothing lost\n\n| receiver | requested | runs | mmap-tx achieved pps (median) | received pps (median) | lost (max) | kernel drops (max) | rx CPU s / M pkt |\n|---|---|---|---|---|---|---|---|\n",
         if rps { "on" } else { "off" }
     );
-    for receiver in ["mmap-rx", "udp-rx"] {
+    for receiver in RECEIVERS {
         for rate in rates(rows, "capacity") {
             let runs: Vec<&BenchRow> = rows
                 .iter()
@@ -985,7 +1008,7 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
             );
         }
     }
-    for receiver in ["mmap-rx", "udp-rx"] {
+    for receiver in RECEIVERS {
         let verdict = match capacity(rows, receiver) {
             None => "below the lowest rate tried".to_string(),
             Some(c) if c.at_least => format!(
@@ -1006,14 +1029,14 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
 mod tests {
     use super::*;
 
-    fn row(phase: &str, fate: &str, tool: &str, rep: u32, pps: f64) -> BenchRow {
+    fn row(phase: &str, fate: Fate, tool: &str, rep: u32, pps: f64) -> BenchRow {
         BenchRow {
             phase: phase.into(),
-            fate: fate.into(),
+            fate,
             tool: tool.into(),
             repetition: rep,
             pps: Some(pps),
-            status: "ok".into(),
+            status: Status::Ok,
             requested_rate: "max".into(),
             ..BenchRow::default()
         }
@@ -1031,35 +1054,43 @@ mod tests {
     #[test]
     fn ratios_pair_runs_of_the_same_repetition() {
         let rows = vec![
-            row("send-unpaced", "socket", "mmap-tx-v3", 1, 300.0),
-            row("send-unpaced", "socket", "udp-tx", 1, 100.0),
-            row("send-unpaced", "socket", "mmap-tx-v3", 2, 200.0),
-            row("send-unpaced", "socket", "udp-tx", 2, 200.0),
-            row("send-unpaced", "socket", "mmap-tx-v3", 3, 400.0),
-            row("send-unpaced", "socket", "udp-tx", 3, 200.0),
+            row("send-unpaced", Fate::Socket, "mmap-tx-v3", 1, 300.0),
+            row("send-unpaced", Fate::Socket, "udp-tx", 1, 100.0),
+            row("send-unpaced", Fate::Socket, "mmap-tx-v3", 2, 200.0),
+            row("send-unpaced", Fate::Socket, "udp-tx", 2, 200.0),
+            row("send-unpaced", Fate::Socket, "mmap-tx-v3", 3, 400.0),
+            row("send-unpaced", Fate::Socket, "udp-tx", 3, 200.0),
             // Another table and a failed run take no part.
-            row("send-unpaced", "ingress-drop", "udp-tx", 1, 1.0),
+            row("send-unpaced", Fate::IngressDrop, "udp-tx", 1, 1.0),
             BenchRow {
-                status: "failed".into(),
-                ..row("send-unpaced", "socket", "udp-tx", 4, 1.0)
+                status: Status::Failed,
+                ..row("send-unpaced", Fate::Socket, "udp-tx", 4, 1.0)
             },
-            row("send-unpaced", "socket", "mmap-tx-v3", 4, 900.0),
+            row("send-unpaced", Fate::Socket, "mmap-tx-v3", 4, 900.0),
         ];
         let (m, lo, hi) = pair_ratio(
             &rows,
             "send-unpaced",
-            "socket",
+            Fate::Socket,
             "max",
             "mmap-tx-v3",
             "udp-tx",
         )
         .expect("three paired repetitions");
         assert_eq!((m, lo, hi), (2.0, 1.0, 3.0));
-        assert!(pair_ratio(&rows, "send-paced", "socket", "max", "mmap-tx-v3", "udp-tx").is_none());
+        assert!(pair_ratio(
+            &rows,
+            "send-paced",
+            Fate::Socket,
+            "max",
+            "mmap-tx-v3",
+            "udp-tx"
+        )
+        .is_none());
         assert!(pair_ratio(
             &rows,
             "send-unpaced",
-            "socket",
+            Fate::Socket,
             "1pps",
             "mmap-tx-v3",
             "udp-tx"
@@ -1071,8 +1102,8 @@ mod tests {
     fn the_summary_shows_medians_and_ratios() {
         let mut rows = Vec::new();
         for (rep, (a, b)) in [(1, (500.0, 250.0)), (2, (480.0, 240.0))] {
-            rows.push(row("send-unpaced", "ingress-drop", "mmap-tx-v3", rep, a));
-            rows.push(row("send-unpaced", "ingress-drop", "trafgen", rep, b));
+            rows.push(row("send-unpaced", Fate::IngressDrop, "mmap-tx-v3", rep, a));
+            rows.push(row("send-unpaced", Fate::IngressDrop, "trafgen", rep, b));
         }
         let md = summary(&rows);
         assert!(
@@ -1096,7 +1127,7 @@ mod tests {
             repetition: rep,
             lost: Some(lost),
             kernel_drops: Some(drops),
-            status: "ok".into(),
+            status: Status::Ok,
             ..BenchRow::default()
         };
         let rows = vec![

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::compare::{median, ratios};
+use super::analysis::stat;
+pub use super::analysis::Stat;
+use super::compare::ratios;
+use super::kinds::{App, Engine, Status};
 use super::results::Row;
 
 const W: f64 = 820.0;
@@ -18,7 +21,7 @@ const BOTTOM: f64 = 70.0;
 const FONT: &str = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
 
 /// Colours of the two apps (and of "ours" and "thesis" in the ratio chart).
-const COLOURS: [&str; 2] = ["#1f77b4", "#ff7f0e"];
+const COLOURS: [&str; 3] = ["#1f77b4", "#ff7f0e", "#2ca02c"];
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -127,7 +130,7 @@ impl Svg {
                 self.0,
                 r#"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{}"/>"#,
                 y - 9.0,
-                COLOURS[i % 2]
+                COLOURS[i % COLOURS.len()]
             );
             self.text(x + 20.0, y, 12.0, "start", name);
         }
@@ -165,36 +168,13 @@ impl PlotBox {
     }
 }
 
-/// Median, min and max of one app at one value.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Stat {
-    /// Median.
-    pub median: f64,
-    /// Minimum.
-    pub min: f64,
-    /// Maximum.
-    pub max: f64,
-    /// Repetitions.
-    pub n: usize,
-}
-
-fn stat(mut v: Vec<f64>) -> Option<Stat> {
-    let m = median(&mut v)?;
-    Some(Stat {
-        median: m,
-        min: v[0],
-        max: v[v.len() - 1],
-        n: v.len(),
-    })
-}
-
 /// One throughput chart's data: values in scenario order, and per app a stat per value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Set-up.
     pub setup: String,
     /// Engine.
-    pub engine: String,
+    pub engine: Engine,
     /// Scenario.
     pub scenario: String,
     /// Parameter name.
@@ -204,24 +184,25 @@ pub struct Series {
     /// The x values in the order first seen.
     pub values: Vec<String>,
     /// App -> stat per value (None where not measured).
-    pub apps: BTreeMap<String, Vec<Option<Stat>>>,
+    pub apps: BTreeMap<App, Vec<Option<Stat>>>,
 }
 
 /// Groups successful rows into one series per set-up, engine and scenario.
 pub fn series(rows: &[Row]) -> Vec<Series> {
-    let mut order: Vec<(String, String, String)> = Vec::new();
-    let mut out: BTreeMap<(String, String, String), Series> = BTreeMap::new();
-    let mut samples: BTreeMap<(String, String, String, String, String), Vec<f64>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.status == "ok") {
+    type Key = (String, Engine, String);
+    let mut order: Vec<Key> = Vec::new();
+    let mut out: BTreeMap<Key, Series> = BTreeMap::new();
+    let mut samples: BTreeMap<(Key, App, String), Vec<f64>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status == Status::Ok) {
         let Some(pps) = r.pps.filter(|p| p.is_finite()) else {
             continue;
         };
-        let key = (r.setup.clone(), r.engine.clone(), r.scenario.clone());
+        let key = (r.setup.clone(), r.engine, r.scenario.clone());
         let s = out.entry(key.clone()).or_insert_with(|| {
             order.push(key.clone());
             Series {
                 setup: r.setup.clone(),
-                engine: r.engine.clone(),
+                engine: r.engine,
                 scenario: r.scenario.clone(),
                 param: r.param.clone(),
                 fate: String::new(),
@@ -232,15 +213,15 @@ pub fn series(rows: &[Row]) -> Vec<Series> {
         if !s.values.contains(&r.value) {
             s.values.push(r.value.clone());
         }
-        if r.app == "mmap" && !s.fate.split('+').any(|f| f == r.fate) {
+        if r.app == App::Mmap && !s.fate.split('+').any(|f| f == r.fate.as_str()) {
             s.fate = if s.fate.is_empty() {
-                r.fate.clone()
+                r.fate.to_string()
             } else {
                 format!("{}+{}", s.fate, r.fate)
             };
         }
         samples
-            .entry((key.0, key.1, key.2, r.app.clone(), r.value.clone()))
+            .entry((key, r.app, r.value.clone()))
             .or_default()
             .push(pps / 1000.0);
     }
@@ -248,24 +229,22 @@ pub fn series(rows: &[Row]) -> Vec<Series> {
         .into_iter()
         .filter_map(|k| out.remove(&k))
         .map(|mut s| {
-            for app in ["mmap", "udp"] {
+            for app in [App::Mmap, App::Udp, App::Xdp] {
                 let stats: Vec<Option<Stat>> = s
                     .values
                     .iter()
                     .map(|v| {
                         samples
                             .get(&(
-                                s.setup.clone(),
-                                s.engine.clone(),
-                                s.scenario.clone(),
-                                app.to_string(),
+                                (s.setup.clone(), s.engine, s.scenario.clone()),
+                                app,
                                 v.clone(),
                             ))
                             .and_then(|x| stat(x.clone()))
                     })
                     .collect();
                 if stats.iter().any(Option::is_some) {
-                    s.apps.insert(app.to_string(), stats);
+                    s.apps.insert(app, stats);
                 }
             }
             s
@@ -317,10 +296,10 @@ pub fn throughput_svg(s: &Series) -> String {
     );
     let labels: Vec<String> = s.values.iter().map(|v| x_label(&s.param, v)).collect();
     let b = svg.axes(top, step, "throughput (kpps)", &labels, x_title(&s.param));
-    let names: Vec<&str> = s.apps.keys().map(String::as_str).collect();
+    let names: Vec<&str> = s.apps.keys().map(|a| a.as_str()).collect();
     for (ai, (_, stats)) in s.apps.iter().enumerate() {
-        let colour = COLOURS[ai % 2];
-        let offset = (ai as f64 - 0.5) * 8.0;
+        let colour = COLOURS[ai % COLOURS.len()];
+        let offset = (ai as f64 - (s.apps.len() as f64 - 1.0) / 2.0) * 8.0;
         let pts: Vec<(f64, Stat)> = stats
             .iter()
             .enumerate()
@@ -449,7 +428,7 @@ pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, String> {
                 format!(
                     "{}-{}-{}",
                     slug(&s.setup),
-                    slug(&s.engine),
+                    slug(s.engine.as_str()),
                     slug(&s.scenario)
                 ),
                 throughput_svg(s),
@@ -477,17 +456,17 @@ pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, String> {
 mod tests {
     use super::*;
 
-    fn row(scenario: &str, value: &str, app: &str, pps: f64) -> Row {
+    fn row(scenario: &str, value: &str, app: App, pps: f64) -> Row {
         Row {
             setup: "native".into(),
-            engine: "netns".into(),
+            engine: Engine::Netns,
             scenario: scenario.into(),
             param: scenario.into(),
             value: value.into(),
-            app: app.into(),
-            fate: if app == "mmap" { "stack" } else { "socket" }.into(),
+            app,
+            fate: super::super::kinds::Fate::Stack.for_app(app),
             pps: Some(pps),
-            status: "ok".into(),
+            status: Status::Ok,
             ..Row::default()
         }
     }
@@ -502,17 +481,17 @@ mod tests {
     #[test]
     fn series_keep_value_order_and_repetition_spread() {
         let rows = vec![
-            row("size", "64", "mmap", 500_000.0),
-            row("size", "64", "mmap", 600_000.0),
-            row("size", "64", "mmap", 700_000.0),
-            row("size", "64", "udp", 400_000.0),
-            row("size", "1024", "mmap", 300_000.0),
+            row("size", "64", App::Mmap, 500_000.0),
+            row("size", "64", App::Mmap, 600_000.0),
+            row("size", "64", App::Mmap, 700_000.0),
+            row("size", "64", App::Udp, 400_000.0),
+            row("size", "1024", App::Mmap, 300_000.0),
         ];
         let s = series(&rows);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].values, ["64", "1024"]);
         assert_eq!(
-            s[0].apps["mmap"][0],
+            s[0].apps[&App::Mmap][0],
             Some(Stat {
                 median: 600.0,
                 min: 500.0,
@@ -520,7 +499,7 @@ mod tests {
                 n: 3
             })
         );
-        assert_eq!(s[0].apps["udp"][1], None);
+        assert_eq!(s[0].apps[&App::Udp][1], None);
     }
 
     #[test]
@@ -528,10 +507,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pktmmap-chart-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let rows = vec![
-            row("size", "64", "mmap", 500_000.0),
-            row("size", "64", "udp", 400_000.0),
-            row("size", "1024", "mmap", 300_000.0),
-            row("size", "1024", "udp", 100_000.0),
+            row("size", "64", App::Mmap, 500_000.0),
+            row("size", "64", App::Udp, 400_000.0),
+            row("size", "1024", App::Mmap, 300_000.0),
+            row("size", "1024", App::Udp, 100_000.0),
         ];
         let files = write_charts(&rows, &dir).unwrap();
         assert_eq!(files.len(), 4);

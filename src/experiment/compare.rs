@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use super::analysis::median;
+use super::kinds::{App, Engine, Fate, Status};
 use super::results::Row;
 
 /// The thesis's published results (its figures 6.2-6.24), kept in the repository as data.
@@ -51,27 +53,13 @@ pub fn thesis_points() -> Vec<ThesisPoint> {
         .collect()
 }
 
-/// The median of `v` (NaN-free input), or `None` if empty.
-pub fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
-}
-
 /// One line of the ratio table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ratio {
     /// Set-up.
     pub setup: String,
     /// Engine (`netns`, `docker`).
-    pub engine: String,
+    pub engine: Engine,
     /// Scenario.
     pub scenario: String,
     /// The mmap runs' receive-side fate(s).
@@ -80,6 +68,8 @@ pub struct Ratio {
     pub ours: Option<(f64, f64, f64)>,
     /// Points with both apps measured.
     pub points: usize,
+    /// The same for xdp against udp, where xdp ran: median, min, max, points.
+    pub xdp: Option<(f64, f64, f64, usize)>,
     /// Median over the thesis's points of mmap kpps / udp kpps.
     pub thesis: Option<f64>,
 }
@@ -87,38 +77,45 @@ pub struct Ratio {
 /// Ratios from successful rows, per set-up, engine and scenario.
 pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
     // (setup, engine, scenario) -> value -> app -> pps of every repetition
-    type Key = (String, String, String);
-    let mut by: BTreeMap<Key, BTreeMap<String, BTreeMap<String, Vec<f64>>>> = BTreeMap::new();
-    let mut fates: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.status == "ok") {
+    type Key = (String, Engine, String);
+    let mut by: BTreeMap<Key, BTreeMap<String, BTreeMap<App, Vec<f64>>>> = BTreeMap::new();
+    let mut fates: BTreeMap<Key, BTreeSet<Fate>> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.status == Status::Ok) {
         let Some(pps) = r.pps.filter(|p| p.is_finite() && *p > 0.0) else {
             continue;
         };
-        let key = (r.setup.clone(), r.engine.clone(), r.scenario.clone());
+        let key = (r.setup.clone(), r.engine, r.scenario.clone());
         by.entry(key.clone())
             .or_default()
             .entry(r.value.clone())
             .or_default()
-            .entry(r.app.clone())
+            .entry(r.app)
             .or_default()
             .push(pps);
-        if r.app == "mmap" {
-            fates.entry(key).or_default().insert(r.fate.clone());
+        if r.app == App::Mmap {
+            fates.entry(key).or_default().insert(r.fate);
         }
     }
     let thesis = thesis_points();
     by.into_iter()
         .map(|(key, values)| {
-            let mut per_point: Vec<f64> = values
-                .into_values()
-                .filter_map(|mut apps| {
-                    let m = median(apps.get_mut("mmap")?)?;
-                    let u = median(apps.get_mut("udp")?)?;
-                    Some(m / u)
-                })
-                .collect();
-            let points = per_point.len();
-            let ours = median(&mut per_point).map(|m| (m, per_point[0], per_point[points - 1]));
+            let mut values: Vec<BTreeMap<App, Vec<f64>>> = values.into_values().collect();
+            // Per point, the app's median over the udp median; then their median and spread.
+            let mut against_udp = |app: App| {
+                let mut per_point: Vec<f64> = values
+                    .iter_mut()
+                    .filter_map(|apps| {
+                        let u = median(apps.get_mut(&App::Udp)?)?;
+                        Some(median(apps.get_mut(&app)?)? / u)
+                    })
+                    .collect();
+                let n = per_point.len();
+                median(&mut per_point).map(|m| (m, per_point[0], per_point[n - 1], n))
+            };
+            let ours = against_udp(App::Mmap);
+            let xdp = against_udp(App::Xdp);
+            let points = ours.map_or(0, |o| o.3);
+            let ours = ours.map(|(m, lo, hi, _)| (m, lo, hi));
             let mut th: Vec<f64> = thesis_topology(&key.0)
                 .map(|t| {
                     thesis
@@ -130,7 +127,7 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 .unwrap_or_default();
             let fate = fates
                 .get(&key)
-                .map(|f| f.iter().cloned().collect::<Vec<_>>().join("+"))
+                .map(|f| f.iter().map(|f| f.as_str()).collect::<Vec<_>>().join("+"))
                 .unwrap_or_default();
             Ratio {
                 setup: key.0,
@@ -139,6 +136,7 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 fate,
                 ours,
                 points,
+                xdp,
                 thesis: median(&mut th),
             }
         })
@@ -148,25 +146,38 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
 /// The ratio table as text.
 pub fn ratio_table(ratios: &[Ratio]) -> String {
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<14} {:<7} {:<9} {:<13} {:>26} {:>8}",
-        "set-up", "engine", "scenario", "mmap fate", "mmap/udp ours (min-max)", "thesis"
+    // The xdp column only where xdp ran.
+    let with_xdp = ratios.iter().any(|r| r.xdp.is_some());
+    let xdp_head = if with_xdp {
+        "xdp/udp ours (min-max)"
+    } else {
+        ""
+    };
+    let head = format!(
+        "{:<14} {:<7} {:<9} {:<13} {:>26} {:>8} {:>26}",
+        "set-up", "engine", "scenario", "mmap fate", "mmap/udp ours (min-max)", "thesis", xdp_head
     );
+    let _ = writeln!(s, "{}", head.trim_end());
+    let spread = |m: f64, lo: f64, hi: f64, n: usize| format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)");
     for r in ratios {
         let ours = r
             .ours
-            .map(|(m, lo, hi)| format!("{m:.2} ({lo:.2}-{hi:.2}, {} pts)", r.points))
+            .map(|(m, lo, hi)| spread(m, lo, hi, r.points))
             .unwrap_or_else(|| "-".into());
         let thesis = r
             .thesis
             .map(|t| format!("{t:.2}"))
             .unwrap_or_else(|| "-".into());
-        let _ = writeln!(
-            s,
-            "{:<14} {:<7} {:<9} {:<13} {:>26} {:>8}",
-            r.setup, r.engine, r.scenario, r.fate, ours, thesis
+        let xdp = match (with_xdp, r.xdp) {
+            (false, _) => String::new(),
+            (true, Some((m, lo, hi, n))) => spread(m, lo, hi, n),
+            (true, None) => "-".into(),
+        };
+        let line = format!(
+            "{:<14} {:<7} {:<9} {:<13} {:>26} {:>8} {:>26}",
+            r.setup, r.engine, r.scenario, r.fate, ours, thesis, xdp
         );
+        let _ = writeln!(s, "{}", line.trim_end());
     }
     if ratios.iter().any(|r| r.fate.contains('+')) {
         let _ = writeln!(
@@ -193,35 +204,55 @@ mod tests {
         assert_eq!(native_count[0].mmap_kpps, 652.1);
     }
 
-    fn row(setup: &str, scenario: &str, value: &str, app: &str, pps: f64) -> Row {
+    fn row(setup: &str, scenario: &str, value: &str, app: App, pps: f64) -> Row {
         Row {
             setup: setup.into(),
-            engine: "netns".into(),
+            engine: Engine::Netns,
             scenario: scenario.into(),
             value: value.into(),
-            app: app.into(),
-            fate: if app == "mmap" { "stack" } else { "socket" }.into(),
+            app,
+            fate: Fate::Stack.for_app(app),
             pps: Some(pps),
-            status: "ok".into(),
+            status: Status::Ok,
             ..Row::default()
         }
     }
 
     #[test]
+    fn mixed_fates_are_named_and_warned_about() {
+        let rows = vec![
+            row("native", "size", "64", App::Mmap, 300.0),
+            Row {
+                fate: Fate::IngressDrop,
+                ..row("native", "size", "64", App::Mmap, 500.0)
+            },
+            row("native", "size", "64", App::Udp, 100.0),
+        ];
+        let r = ratios(&rows);
+        assert_eq!(r[0].fate, "stack+ingress-drop");
+        let table = ratio_table(&r);
+        assert!(
+            table.contains("warning: some set-ups mix mmap runs"),
+            "{table}"
+        );
+        assert!(!ratio_table(&ratios(&rows[..1])).contains("warning"));
+    }
+
+    #[test]
     fn ratios_are_medians_of_per_point_medians() {
         let rows = vec![
-            row("native", "size", "64", "mmap", 300.0),
-            row("native", "size", "64", "mmap", 100.0),
-            row("native", "size", "64", "mmap", 200.0),
-            row("native", "size", "64", "udp", 100.0),
-            row("native", "size", "128", "mmap", 150.0),
-            row("native", "size", "128", "udp", 100.0),
-            row("native", "size", "256", "mmap", 400.0),
-            row("native", "size", "256", "udp", 100.0),
-            row("native", "size", "512", "mmap", 999.0), // no udp: not a point
+            row("native", "size", "64", App::Mmap, 300.0),
+            row("native", "size", "64", App::Mmap, 100.0),
+            row("native", "size", "64", App::Mmap, 200.0),
+            row("native", "size", "64", App::Udp, 100.0),
+            row("native", "size", "128", App::Mmap, 150.0),
+            row("native", "size", "128", App::Udp, 100.0),
+            row("native", "size", "256", App::Mmap, 400.0),
+            row("native", "size", "256", App::Udp, 100.0),
+            row("native", "size", "512", App::Mmap, 999.0), // no udp: not a point
             Row {
-                status: "failed".into(),
-                ..row("native", "size", "64", "udp", 1.0)
+                status: Status::Failed,
+                ..row("native", "size", "64", App::Udp, 1.0)
             },
         ];
         let r = ratios(&rows);
@@ -232,5 +263,20 @@ mod tests {
         // The thesis's native size ratios are 3.35 3.05 2.34 2.30 2.18: median 280.3/119.8.
         assert!((r[0].thesis.unwrap() - 280.3 / 119.8).abs() < 1e-9);
         assert!(ratio_table(&r).contains("2.00 (1.50-4.00, 3 pts)"));
+        assert!(
+            !ratio_table(&r).contains("xdp"),
+            "no xdp column without xdp runs"
+        );
+        // With xdp runs at two of the points, its column appears.
+        let mut rows = rows;
+        rows.push(row("native", "size", "64", App::Xdp, 500.0));
+        rows.push(row("native", "size", "128", App::Xdp, 300.0));
+        let r = ratios(&rows);
+        assert_eq!(r[0].xdp, Some((4.0, 3.0, 5.0, 2)));
+        let table = ratio_table(&r);
+        assert!(
+            table.contains("xdp/udp ours") && table.contains("4.00 (3.00-5.00, 2 pts)"),
+            "{table}"
+        );
     }
 }

@@ -81,14 +81,26 @@ pub struct Point {
 }
 
 impl Profile {
+    /// The file of profile `name`: a path as given, or `experiments/scenarios/NAME.toml`.
+    pub fn path(experiments: &Path, name: &str) -> std::path::PathBuf {
+        if name.ends_with(".toml") || name.contains('/') {
+            std::path::PathBuf::from(name)
+        } else {
+            experiments.join("scenarios").join(format!("{name}.toml"))
+        }
+    }
+
     /// Reads and checks a profile file.
     pub fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
-        let p: Profile =
-            toml::from_str(&text).map_err(|e| format!("profile {}: {e}", path.display()))?;
-        p.points()
-            .map_err(|e| format!("profile {}: {e}", path.display()))?;
+        Self::parse(&text).map_err(|e| format!("profile {}: {e}", path.display()))
+    }
+
+    /// Parses and checks a profile's TOML (untrusted: an error, never a panic; fuzzed).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let p: Profile = toml::from_str(text).map_err(|e| e.to_string())?;
+        p.points()?;
         Ok(p)
     }
 

@@ -13,8 +13,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::kinds::{App, Engine, Fate, Status};
+
 /// Version of the column set below; bump it whenever a column changes.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
+
+/// The header of schema 1 (before `tx_method` and `rx_mode`): its files are still read, the
+/// new columns empty.
+pub const V1_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit";
 
 /// One run, as one CSV row. Column order is field order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -26,11 +32,11 @@ pub struct Row {
     /// Set-up name.
     pub setup: String,
     /// `netns` (tools in namespaces) or `docker` (tools in containers).
-    pub engine: String,
+    pub engine: Engine,
     /// What switched the frames.
     pub datapath: String,
     /// Receive-side fate of test packets: `stack`, `ingress-drop` (mmap) or `socket` (udp).
-    pub fate: String,
+    pub fate: Fate,
     /// Whether RPS moved the receiver's softirq to another core.
     pub rps: bool,
     /// Profile name.
@@ -41,8 +47,16 @@ pub struct Row {
     pub param: String,
     /// Its value in this run.
     pub value: String,
-    /// `mmap` or `udp`.
-    pub app: String,
+    /// `mmap`, `udp` or `xdp`.
+    pub app: App,
+    /// How the sender moved packets (its summary's `method`: `tpacket_v3`, `sendto`,
+    /// `af_xdp_copy`, ...). Schema 2.
+    #[serde(default)]
+    pub tx_method: String,
+    /// How they reached the receiver where it has a choice (xdp-rx: `native xdp, copy`).
+    /// Schema 2.
+    #[serde(default)]
+    pub rx_mode: String,
     /// Repetition number, from 1.
     pub repetition: u32,
     /// Requested rate.
@@ -97,7 +111,7 @@ pub struct Row {
     /// Receiver CPU seconds (user + system).
     pub rx_cpu_s: Option<f64>,
     /// `ok`, `partial`, `failed` or `skipped`.
-    pub status: String,
+    pub status: Status,
     /// Why, when not ok.
     pub reason: String,
     /// Kernel release.
@@ -213,13 +227,41 @@ impl ResultsFile {
     }
 }
 
-/// Reads every row of every `runs-v*.csv` of the current schema in `dir`.
+/// Reads every row of `dir`: schema 1 files (`runs-v1*.csv`, their new columns empty), then
+/// the current schema's, each only from files written with that schema's header.
 pub fn read_rows(dir: &Path) -> Result<Vec<Row>, String> {
-    read_csv_rows(dir, &format!("runs-v{SCHEMA}"))
+    let v1 = read_csv_rows_with::<Row>(dir, "runs-v1", V1_HEADER);
+    let now = read_csv_rows_with::<Row>(dir, &format!("runs-v{SCHEMA}"), &header());
+    match (v1, now) {
+        (Ok(None), Ok(None)) => Err(format!("no runs-v*.csv results in {}", dir.display())),
+        (Ok(a), Ok(b)) => Ok(a.into_iter().chain(b).flatten().collect()),
+        // Files of one schema all with foreign headers are passed over if the other has rows.
+        (Err(_), Ok(Some(rows))) | (Ok(Some(rows)), Err(_)) => Ok(rows),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
 }
 
-/// Reads every row of every `STEM*.csv` in `dir`, files in name order.
-pub fn read_csv_rows<T: DeserializeOwned>(dir: &Path, stem: &str) -> Result<Vec<T>, String> {
+/// Reads every row of every `STEM*.csv` in `dir` whose header is `T`'s, files in name order.
+///
+/// A file with another header (from another version, or edited by hand) is what made the
+/// writer move on to `STEM-2.csv`; it is passed over here, not an error, unless no file of
+/// `dir` has the expected header, which is.
+pub fn read_csv_rows<T: DeserializeOwned + Serialize + Default>(
+    dir: &Path,
+    stem: &str,
+) -> Result<Vec<T>, String> {
+    match read_csv_rows_with(dir, stem, &header_of::<T>())? {
+        Some(rows) => Ok(rows),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Like [`read_csv_rows`] for files with header `head`; `None` when `dir` has no `STEM*.csv`.
+fn read_csv_rows_with<T: DeserializeOwned>(
+    dir: &Path,
+    stem: &str,
+    head: &str,
+) -> Result<Option<Vec<T>>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -230,14 +272,31 @@ pub fn read_csv_rows<T: DeserializeOwned>(dir: &Path, stem: &str) -> Result<Vec<
         })
         .collect();
     files.sort();
+    let (ours, foreign): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| std::fs::read_to_string(f).is_ok_and(|t| t.lines().next() == Some(head)));
+    if ours.is_empty() && foreign.is_empty() {
+        return Ok(None);
+    }
+    if ours.is_empty() && !foreign.is_empty() {
+        return Err(format!(
+            "{}: no {stem}*.csv with this version's columns (other headers in {})",
+            dir.display(),
+            foreign
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut rows = Vec::new();
-    for f in files {
+    for f in ours {
         let mut r = csv::Reader::from_path(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         for row in r.deserialize() {
             rows.push(row.map_err(|e| format!("{}: {e}", f.display()))?);
         }
     }
-    Ok(rows)
+    Ok(Some(rows))
 }
 
 /// Facts about this machine recorded in every row.
@@ -328,13 +387,59 @@ mod tests {
         Row {
             schema: SCHEMA,
             setup: "native".into(),
-            app: "mmap".into(),
+            app: App::Mmap,
             value: value.into(),
             pps: Some(123.5),
-            status: "ok".into(),
+            status: Status::Ok,
             reason: "a, \"quoted\" reason".into(),
             ..Row::default()
         }
+    }
+
+    #[test]
+    fn schema_1_files_are_still_read_with_the_new_columns_empty() {
+        let d = tmpdir("v1");
+        std::fs::create_dir_all(&d).unwrap();
+        let v1_row = "1,2026-11-22T00:38:03Z,native,netns,veth,stack,false,default,count,count,200000,mmap,1,500Mbps,200000,64,200000,342265.4,0,200000,200000,0,0,0,0,0,1,2,0.58,342346.7,290.3,327167,750591,1079295,1253375,1436671,0.58,0.03,ok,,6.18,Xeon,0.1.0,b4113a9";
+        std::fs::write(d.join("runs-v1.csv"), format!("{V1_HEADER}\n{v1_row}\n")).unwrap();
+        ResultsFile::open(&d).unwrap().append(&row("7")).unwrap();
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[0].schema, rows[0].value.as_str()), (1, "200000"));
+        assert_eq!(
+            (rows[0].tx_method.as_str(), rows[0].rx_mode.as_str()),
+            ("", "")
+        );
+        assert_eq!((rows[1].schema, rows[1].value.as_str()), (SCHEMA, "7"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_foreign_header_moves_the_writer_on_and_the_reader_past_it() {
+        let d = tmpdir("foreign");
+        std::fs::create_dir_all(&d).unwrap();
+        let file = |suffix: &str| d.join(format!("runs-v{SCHEMA}{suffix}.csv"));
+        std::fs::write(file(""), "setup,pps\nnative,1\n").unwrap();
+        let mut f = ResultsFile::open(&d).unwrap();
+        assert_eq!(f.path(), file("-2"));
+        f.append(&row("7")).unwrap();
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 1, "the foreign file is passed over");
+        assert_eq!(rows[0].value, "7");
+        assert_eq!(
+            std::fs::read_to_string(file("")).unwrap(),
+            "setup,pps\nnative,1\n",
+            "never rewritten"
+        );
+        std::fs::remove_file(file("-2")).unwrap();
+        let e = read_rows(&d).unwrap_err();
+        assert!(
+            e.contains(&format!(
+                "no runs-v{SCHEMA}*.csv with this version's columns"
+            )),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::kinds::{App, Fate, Status};
 use super::profile::{Point, Profile};
 use super::results::{utc_now, Machine, ResultsFile, Row, SCHEMA};
-use super::run::{run_point, App, Fate, RunConfig, RunResult, RunStatus};
+use super::run::{run_point, RunConfig, RunResult};
 use super::setup::{SetupEnv, Setups};
 
 /// What to run.
@@ -65,7 +66,7 @@ fn base_row(plan: &Plan, machine: &Machine, setup: &str) -> Row {
         schema: SCHEMA,
         time: utc_now(),
         setup: setup.to_string(),
-        engine: plan.setups_scripts.engine().as_str().into(),
+        engine: plan.setups_scripts.engine(),
         profile: plan.profile.name.clone(),
         kernel: machine.kernel.clone(),
         cpu_model: machine.cpu_model.clone(),
@@ -86,16 +87,17 @@ fn fill_row(
 ) -> Row {
     row.datapath = env.datapath.clone();
     row.rps = env.rps;
-    row.fate = plan.fate.label(app).into();
+    row.fate = plan.fate.for_app(app);
     row.scenario = p.scenario.clone();
     row.param = p.param.to_string();
     row.value = p.value.clone();
-    row.app = app.as_str().into();
+    row.app = app;
     row.repetition = rep;
     row.requested_rate = p.rate.to_string();
     row.count = p.count;
     row.size = p.size;
     if let Some(t) = &r.tx {
+        row.tx_method = t.method.clone();
         row.sent = Some(t.sent);
         row.tx_pps = Some(t.pps);
         row.tx_retries = Some(t.retries);
@@ -103,6 +105,7 @@ fn fill_row(
     }
     if let Some(x) = &r.rx {
         let c = &x.counts;
+        row.rx_mode = x.mode.clone().unwrap_or_default();
         row.received = Some(c.received);
         row.unique = Some(c.unique);
         row.lost = Some(c.lost);
@@ -124,7 +127,11 @@ fn fill_row(
         row.latency_max_ns = c.latency.max_ns;
         row.rx_cpu_s = Some(x.cpu_user_s + x.cpu_sys_s);
     }
-    row.status = r.status.as_str().into();
+    // A sender stopped early did not offer `count`: the loss is what it sent and was not seen.
+    if let (Status::Partial, Some(sent), Some(unique)) = (r.status, row.sent, row.unique) {
+        row.lost = Some(sent.saturating_sub(unique));
+    }
+    row.status = r.status;
     row.reason = r.reason.clone();
     row
 }
@@ -170,7 +177,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
             Err((status, reason)) => {
                 bar.suspend(|| eprintln!("{name}: {status}: {reason}"));
                 let mut row = base_row(plan, &machine, name);
-                row.status = status.into();
+                row.status = status;
                 row.reason = reason;
                 write(row, &mut rows)?;
                 bar.inc(per_setup);
@@ -215,7 +222,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
                             row.lost.map_or("-".into(), |v| v.to_string()),
                             row.kernel_drops.map_or("-".into(), |v| v.to_string()),
                             row.status,
-                            if result.status == RunStatus::Ok { String::new() } else { format!(": {}", row.reason) }
+                            if result.status == Status::Ok { String::new() } else { format!(": {}", row.reason) }
                         )
                     });
                     write(row, &mut rows)?;

@@ -3,49 +3,11 @@
 //! (`experiments/setups/NAME.sh`, the tools in plain network namespaces) and `docker`
 //! (`docker/setups/NAME.sh`, the tools inside containers on Docker networks).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The netns engine's set-ups, in the order the runner visits them.
-pub const SETUPS: [&str; 5] = ["native", "bridge", "ovs", "macvlan", "macvlan-trunk"];
-
-/// The docker engine's network modes, in the order the runner visits them.
-pub const DOCKER_SETUPS: [&str; 4] = ["bridge", "ovs", "macvlan", "macvlan-trunk"];
-
-/// Where the tools run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Engine {
-    /// Network namespaces made by `ip netns`; no Docker needed.
-    #[default]
-    Netns,
-    /// Docker containers of the `pktmmap` image on Docker networks (or OVS ports).
-    Docker,
-}
-
-impl Engine {
-    /// `netns` or `docker`, as recorded in the CSV.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Engine::Netns => "netns",
-            Engine::Docker => "docker",
-        }
-    }
-
-    /// The set-ups this engine offers.
-    pub fn setups(self) -> &'static [&'static str] {
-        match self {
-            Engine::Netns => &SETUPS,
-            Engine::Docker => &DOCKER_SETUPS,
-        }
-    }
-}
-
-impl fmt::Display for Engine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use super::kinds::Engine;
+use super::kinds::Status;
 
 /// Exit code of a set-up script that cannot exist on this machine.
 pub const SKIP_EXIT: i32 = 3;
@@ -92,13 +54,21 @@ pub enum SetupOutcome {
 
 impl SetupOutcome {
     /// The set-up's environment, or `(status, reason)` with status `skipped` or `failed`.
-    pub fn into_env(self) -> Result<SetupEnv, (&'static str, String)> {
+    pub fn into_env(self) -> Result<SetupEnv, (Status, String)> {
         match self {
             SetupOutcome::Up(env) => Ok(*env),
-            SetupOutcome::Skipped(reason) => Err(("skipped", reason)),
-            SetupOutcome::Failed(reason) => Err(("failed", reason)),
+            SetupOutcome::Skipped(reason) => Err((Status::Skipped, reason)),
+            SetupOutcome::Failed(reason) => Err((Status::Failed, reason)),
         }
     }
+}
+
+/// The directory holding the running program, where the tools are too.
+pub fn tool_dir() -> Result<PathBuf, String> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .ok_or_else(|| "cannot locate the tools next to pktmmap".to_string())
 }
 
 /// Finds `experiments/` : the given directory, `$PKTMMAP_EXPERIMENTS`, `./experiments`, or

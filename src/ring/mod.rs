@@ -1,6 +1,6 @@
-//! AF_PACKET rings shared with the kernel: the only module of pktmmap with `unsafe` code.
+//! AF_PACKET rings shared with the kernel. `unsafe` is allowed only in [`rx`] and [`tx`], the
+//! views over the memory shared with the kernel (and in [`crate::sys`], the syscall layer).
 //!
-//! - [`sys`]: one typed function per syscall or socket option.
 //! - [`geometry`]: block and frame sizes, validated before any syscall.
 //! - [`block`]: the TPACKET_V3 block walker over untrusted bytes (safe code, fuzzed).
 //! - [`rx`]: [`RxRing`] lends [`Block`]s; a dropped block goes back to the kernel.
@@ -14,17 +14,16 @@
 //! before handing over) and written with `Release` (so what we wrote is visible before the
 //! handover). All other bytes of a block or frame belong to exactly one side at a time, as the
 //! status word says, and are accessed through ordinary slices only while they belong to us.
-#![allow(unsafe_code)]
-
 pub mod block;
 pub mod filter;
 pub mod geometry;
 pub mod rx;
-pub mod sys;
 pub mod tx;
 
+pub use crate::sys::{SysError, TpacketVersion};
 pub use block::{BlockError, BlockView, RawPacket};
 pub use geometry::{GeometryError, RingGeometry};
-pub use rx::{Block, PacketStats, RxConfig, RxRing};
-pub use sys::{SysError, TpacketVersion};
-pub use tx::{Flush, FrameLayout, SkbLayout, TxConfig, TxError, TxFrame, TxRing};
+pub use rx::{Block, PacketStats, RxConfig, RxRing, RxRingOptions};
+pub use tx::{
+    Flush, FrameLayout, OpenError, SkbLayout, TxConfig, TxError, TxFrame, TxRing, TxRingOptions,
+};

@@ -3,14 +3,16 @@
 //! [`RxRing`] owns the socket and the mapping. [`RxRing::next_block`] lends the next block the
 //! kernel has handed to user space as a [`Block`]; dropping the block gives it back.
 
+#![allow(unsafe_code)]
+
 use std::marker::PhantomData;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::block::{block_field, BlockError, BlockView};
-use super::geometry::RingGeometry;
-use super::sys::{self, Mapping, SysError, TpacketVersion};
+use super::geometry::{self, GeometryError, RingGeometry};
+use crate::sys::{self, Mapping, SysError, TpacketVersion};
 
 /// How to build an RX ring.
 #[derive(Debug, Clone)]
@@ -25,6 +27,53 @@ pub struct RxConfig {
     pub filter: Option<Vec<libc::sock_filter>>,
     /// Join a `PACKET_FANOUT` group: `(group id, mode)`.
     pub fanout: Option<(u16, u16)>,
+}
+
+/// An RX ring's shape as a user gives it (the receivers' command-line options).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct RxRingOptions {
+    /// Ring block size in bytes (a multiple of the page size).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub block_size: u32,
+    /// Number of ring blocks.
+    #[arg(long, default_value_t = 32)]
+    pub block_count: u32,
+    /// Frame size in bytes (multiple of 16; must hold a full-MTU frame plus the header).
+    #[arg(long, default_value_t = 2048)]
+    pub frame_size: u32,
+    /// Total frames; if given, must equal block_size / frame_size * block_count.
+    #[arg(long)]
+    pub frame_count: Option<u32>,
+    /// Milliseconds after which a partly filled block is handed over.
+    #[arg(long, default_value_t = 10)]
+    pub block_timeout_ms: u32,
+}
+
+impl RxConfig {
+    /// The configuration `options` ask for on an interface of `mtu` (every frame must capture
+    /// a full-MTU frame), with a capture `filter` and a fanout group.
+    pub fn new(
+        options: &RxRingOptions,
+        mtu: u32,
+        filter: Option<Vec<libc::sock_filter>>,
+        fanout: Option<(u16, u16)>,
+    ) -> Result<Self, GeometryError> {
+        let geometry = RingGeometry::new(
+            options.block_size,
+            options.block_count,
+            options.frame_size,
+            options.frame_count,
+            sys::page_size() as u32,
+            geometry::rx_min_frame_size(mtu),
+        )?;
+        Ok(Self {
+            geometry,
+            retire_timeout_ms: options.block_timeout_ms,
+            populate: true,
+            filter,
+            fanout,
+        })
+    }
 }
 
 /// Packet counts the kernel keeps for the socket, accumulated across reads.
@@ -71,7 +120,7 @@ impl RxRing {
             tp_feature_req_word: 0,
         };
         sys::set_packet_rx_ring(fd.as_fd(), &req)?;
-        let map = Mapping::new(fd.as_raw_fd(), g.total_bytes(), config.populate, false)?;
+        let map = Mapping::new(fd.as_fd(), g.total_bytes(), config.populate, false)?;
         sys::bind_interface(fd.as_fd(), ifindex, libc::ETH_P_ALL as u16)?;
         if let Some((group, mode)) = config.fanout {
             sys::set_fanout(fd.as_fd(), group, mode)?;

@@ -6,14 +6,16 @@
 //! kernel to send everything published, without blocking. The kernel marks a frame
 //! `TP_STATUS_AVAILABLE` again once its skb is freed, and `claim` reuses it.
 
+#![allow(unsafe_code)]
+
 use std::fmt;
 use std::mem::size_of;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use super::geometry::RingGeometry;
-use super::sys::{self, Mapping, SysError, TpacketVersion};
+use super::geometry::{self, GeometryError, RingGeometry};
+use crate::sys::{self, Mapping, SysError, TpacketVersion};
 
 /// How to build a TX ring.
 #[derive(Debug, Clone)]
@@ -30,8 +32,114 @@ pub struct TxConfig {
     pub skb: SkbLayout,
 }
 
+impl TxConfig {
+    /// The configuration `options` ask for, with header `version`, on an interface of `mtu`:
+    /// the frame size must hold the ring header, the `virtio_net_hdr` of a linear layout and a
+    /// full-MTU Ethernet frame.
+    pub fn new(
+        options: &TxRingOptions,
+        version: TpacketVersion,
+        mtu: u32,
+    ) -> Result<Self, GeometryError> {
+        let vnet = match options.skb {
+            SkbLayout::Linear => sys::VIRTIO_NET_HDR_LEN,
+            SkbLayout::Fragments => 0,
+        };
+        let data = FrameLayout::for_version(version).data + vnet;
+        let geometry = RingGeometry::new(
+            options.block_size,
+            options.block_count,
+            options.frame_size,
+            options.frame_count,
+            sys::page_size() as u32,
+            geometry::tx_min_frame_size(data, mtu),
+        )?;
+        Ok(Self {
+            geometry,
+            version,
+            qdisc_bypass: options.qdisc_bypass,
+            populate: true,
+            skb: options.skb,
+        })
+    }
+}
+
+/// A TX ring's shape and behaviour as a user gives them (the tools' command-line options).
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct TxRingOptions {
+    /// TX ring header version; v3 falls back to v2 (with a note) where the kernel lacks it.
+    #[arg(long, value_enum, default_value_t = TpacketVersion::V3)]
+    pub ring_version: TpacketVersion,
+    /// Ring block size in bytes (a multiple of the page size).
+    #[arg(long, default_value_t = 1 << 16)]
+    pub block_size: u32,
+    /// Number of ring blocks.
+    #[arg(long, default_value_t = 64)]
+    pub block_count: u32,
+    /// Frame slot size in bytes (multiple of 16; must hold a full-MTU frame plus the header).
+    #[arg(long, default_value_t = 2048)]
+    pub frame_size: u32,
+    /// Total frames; if given, must equal block_size / frame_size * block_count.
+    #[arg(long)]
+    pub frame_count: Option<u32>,
+    /// Bypass the qdisc layer (PACKET_QDISC_BYPASS).
+    #[arg(long)]
+    pub qdisc_bypass: bool,
+    /// How the kernel builds each packet's skb from a ring frame. `linear` (a virtio_net_hdr
+    /// before each frame) copies the frame into the skb head; `fragments` attaches ring pages,
+    /// which veth and namespace crossings then copy again.
+    #[arg(long, value_enum, default_value_t = SkbLayout::Linear)]
+    pub skb: SkbLayout,
+}
+
+impl Default for TxRingOptions {
+    fn default() -> Self {
+        Self {
+            ring_version: TpacketVersion::V3,
+            block_size: 1 << 16,
+            block_count: 64,
+            frame_size: 2048,
+            frame_count: None,
+            qdisc_bypass: false,
+            skb: SkbLayout::Linear,
+        }
+    }
+}
+
+/// Why a ring could not be opened: its geometry, or the kernel.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The options describe an impossible ring (nothing was asked of the kernel).
+    Geometry(GeometryError),
+    /// A system call failed.
+    Sys(SysError),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Geometry(e) => write!(f, "impossible ring geometry: {e}"),
+            OpenError::Sys(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl From<GeometryError> for OpenError {
+    fn from(e: GeometryError) -> Self {
+        OpenError::Geometry(e)
+    }
+}
+
+impl From<SysError> for OpenError {
+    fn from(e: SysError) -> Self {
+        OpenError::Sys(e)
+    }
+}
+
 /// How the kernel turns a TX ring frame into an skb.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SkbLayout {
     /// The kernel's default: the link-layer header is copied into the skb head and the rest
     /// is attached as fragments pointing at the ring's pages. Anything that forwards the skb
@@ -168,15 +276,8 @@ impl TxRing {
             SkbLayout::Fragments => 0,
         };
         let g = config.geometry;
-        sys::set_packet_tx_ring(
-            fd.as_fd(),
-            config.version,
-            g.block_size,
-            g.block_count,
-            g.frame_size,
-            g.frame_count,
-        )?;
-        let map = Mapping::new(fd.as_raw_fd(), g.total_bytes(), config.populate, false)?;
+        sys::set_packet_tx_ring(fd.as_fd(), config.version, &g)?;
+        let map = Mapping::new(fd.as_fd(), g.total_bytes(), config.populate, false)?;
         sys::bind_interface(fd.as_fd(), ifindex, 0)?;
         Ok(Self {
             map,
@@ -188,6 +289,20 @@ impl TxRing {
             unflushed: 0,
             vnet,
         })
+    }
+
+    /// Opens the ring `options` ask for on interface `ifindex` of `mtu`. Where the kernel has
+    /// no TPACKET_V3 TX ring (`EINVAL`, before 4.11) a V3 request falls back to V2;
+    /// [`TxRing::version`] then differs from `options.ring_version`.
+    pub fn open_with(ifindex: u32, mtu: u32, options: &TxRingOptions) -> Result<Self, OpenError> {
+        let wanted = options.ring_version;
+        match Self::open(ifindex, &TxConfig::new(options, wanted, mtu)?) {
+            Err(e) if wanted == TpacketVersion::V3 && e.raw_os_error() == Some(libc::EINVAL) => {
+                let config = TxConfig::new(options, TpacketVersion::V2, mtu)?;
+                Ok(Self::open(ifindex, &config)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Frames in the ring.

@@ -1,5 +1,7 @@
-//! Typed wrappers over the few syscalls an AF_PACKET ring needs.
+//! Typed wrappers over every system call pktmmap makes itself: AF_PACKET sockets and their
+//! options, the ring mapping, `poll`, the MTU ioctl and the IPv4 socket options.
 //!
+//! With the ring views (`ring::rx`, `ring::tx`), the only place `unsafe` is allowed.
 //! One safe function per operation or socket option, named after it. Every failure is a
 //! [`SysError`] that names the call or option that failed (`PACKET_TX_RING: Invalid argument`),
 //! so a user can tell which step the kernel refused.
@@ -8,12 +10,16 @@
 //! - `packet(7)`, `socket(7)`, `mmap(2)`, `poll(2)`, `netdevice(7)`
 //! - Linux `Documentation/networking/packet_mmap.rst`
 
+#![allow(unsafe_code)]
+
 use std::ffi::CString;
 use std::fmt;
 use std::io;
 use std::mem::{size_of, MaybeUninit};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
+
+use crate::ring::RingGeometry;
 
 /// A failed system call or socket option, with the name of what failed.
 #[derive(Debug)]
@@ -78,7 +84,7 @@ macro_rules! syscall {
 }
 
 /// TPACKET header versions this crate drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TpacketVersion {
     /// `TPACKET_V2`: fixed-size frames, one status word per frame.
     V2,
@@ -184,45 +190,30 @@ pub fn set_packet_rx_ring(fd: BorrowedFd<'_>, req: &libc::tpacket_req3) -> Resul
 pub fn set_packet_tx_ring(
     fd: BorrowedFd<'_>,
     version: TpacketVersion,
-    block_size: u32,
-    block_nr: u32,
-    frame_size: u32,
-    frame_nr: u32,
+    geometry: &RingGeometry,
 ) -> Result<(), SysError> {
+    let g = geometry;
+    let v2 = libc::tpacket_req {
+        tp_block_size: g.block_size,
+        tp_block_nr: g.block_count,
+        tp_frame_size: g.frame_size,
+        tp_frame_nr: g.frame_count,
+    };
+    let (level, option, name) = (libc::SOL_PACKET, libc::PACKET_TX_RING, "PACKET_TX_RING");
     match version {
         TpacketVersion::V3 => {
-            let req = libc::tpacket_req3 {
-                tp_block_size: block_size,
-                tp_block_nr: block_nr,
-                tp_frame_size: frame_size,
-                tp_frame_nr: frame_nr,
+            let v3 = libc::tpacket_req3 {
+                tp_block_size: v2.tp_block_size,
+                tp_block_nr: v2.tp_block_nr,
+                tp_frame_size: v2.tp_frame_size,
+                tp_frame_nr: v2.tp_frame_nr,
                 tp_retire_blk_tov: 0,
                 tp_sizeof_priv: 0,
                 tp_feature_req_word: 0,
             };
-            setsockopt(
-                fd,
-                libc::SOL_PACKET,
-                libc::PACKET_TX_RING,
-                &req,
-                "PACKET_TX_RING",
-            )
+            setsockopt(fd, level, option, &v3, name)
         }
-        TpacketVersion::V2 => {
-            let req = libc::tpacket_req {
-                tp_block_size: block_size,
-                tp_block_nr: block_nr,
-                tp_frame_size: frame_size,
-                tp_frame_nr: frame_nr,
-            };
-            setsockopt(
-                fd,
-                libc::SOL_PACKET,
-                libc::PACKET_TX_RING,
-                &req,
-                "PACKET_TX_RING",
-            )
-        }
+        TpacketVersion::V2 => setsockopt(fd, level, option, &v2, name),
     }
 }
 
@@ -231,12 +222,11 @@ pub fn set_packet_tx_ring(
 /// `setsockopt(SOL_PACKET, PACKET_VNET_HDR, on)`: every frame starts with a
 /// `struct virtio_net_hdr` (10 bytes). Must be set before a ring is created.
 pub fn set_vnet_hdr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
-    let v: libc::c_int = on.into();
-    setsockopt(
+    set_flag(
         fd,
         libc::SOL_PACKET,
         libc::PACKET_VNET_HDR,
-        &v,
+        on,
         "PACKET_VNET_HDR",
     )
 }
@@ -250,34 +240,38 @@ pub const VIRTIO_NET_HDR_HDR_LEN: usize = 2;
 
 /// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, on)`.
 pub fn set_qdisc_bypass(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
-    let v: libc::c_int = on.into();
-    setsockopt(
+    set_flag(
         fd,
         libc::SOL_PACKET,
         libc::PACKET_QDISC_BYPASS,
-        &v,
+        on,
         "PACKET_QDISC_BYPASS",
     )
+}
+
+/// An `int` socket option that is a flag: 1 on, 0 off.
+fn set_flag(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    option: libc::c_int,
+    on: bool,
+    name: &'static str,
+) -> Result<(), SysError> {
+    let v: libc::c_int = on.into();
+    setsockopt(fd, level, option, &v, name)
 }
 
 /// `setsockopt(SOL_PACKET, PACKET_LOSS)`: when on, the kernel skips TX frames with a wrong
 /// format (marking them available) instead of stopping at them with `TP_STATUS_WRONG_FORMAT`.
 pub fn set_packet_loss(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
-    let v: libc::c_int = on.into();
-    setsockopt(fd, libc::SOL_PACKET, libc::PACKET_LOSS, &v, "PACKET_LOSS")
+    set_flag(fd, libc::SOL_PACKET, libc::PACKET_LOSS, on, "PACKET_LOSS")
 }
 
 /// `setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING)`: do not capture frames this host sends
 /// on the interface (kernel >= 4.20), such as the receiver's own ICMP replies.
 pub fn set_ignore_outgoing(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
-    let v: libc::c_int = on.into();
-    setsockopt(
-        fd,
-        libc::SOL_PACKET,
-        libc::PACKET_IGNORE_OUTGOING,
-        &v,
-        "PACKET_IGNORE_OUTGOING",
-    )
+    let option = libc::PACKET_IGNORE_OUTGOING;
+    set_flag(fd, libc::SOL_PACKET, option, on, "PACKET_IGNORE_OUTGOING")
 }
 
 /// `setsockopt(IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)`: set DF on every datagram and
@@ -296,8 +290,7 @@ pub fn set_ip_pmtudisc_do(fd: BorrowedFd<'_>) -> Result<(), SysError> {
 /// `setsockopt(IPPROTO_IP, IP_RECVERR)`: report local drops (`ENOBUFS`) and ICMP errors to
 /// the sender instead of dropping datagrams silently.
 pub fn set_ip_recverr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
-    let v: libc::c_int = on.into();
-    setsockopt(fd, libc::IPPROTO_IP, libc::IP_RECVERR, &v, "IP_RECVERR")
+    set_flag(fd, libc::IPPROTO_IP, libc::IP_RECVERR, on, "IP_RECVERR")
 }
 
 /// `setsockopt(SOL_PACKET, PACKET_FANOUT)`: joins fanout group `group_id` with `mode`
@@ -477,13 +470,38 @@ unsafe impl Send for Mapping {}
 
 impl Mapping {
     /// `mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED [| MAP_POPULATE | MAP_LOCKED], fd, 0)`.
-    pub fn new(fd: RawFd, len: usize, populate: bool, lock: bool) -> Result<Self, SysError> {
-        let mut flags = libc::MAP_SHARED;
+    pub fn new(
+        fd: BorrowedFd<'_>,
+        len: usize,
+        populate: bool,
+        lock: bool,
+    ) -> Result<Self, SysError> {
+        let lock = if lock { libc::MAP_LOCKED } else { 0 };
+        Self::map(Some(fd), len, 0, populate, lock)
+    }
+
+    /// `mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, offset)`: one
+    /// of a socket's rings at the page offset the kernel names it by (AF_XDP).
+    pub fn at(fd: BorrowedFd<'_>, len: usize, offset: u64) -> Result<Self, SysError> {
+        Self::map(Some(fd), len, offset, true, 0)
+    }
+
+    /// `mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+    /// -1, 0)`: zeroed, page-aligned memory of our own (an AF_XDP UMEM).
+    pub fn anonymous(len: usize) -> Result<Self, SysError> {
+        Self::map(None, len, 0, true, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS)
+    }
+
+    fn map(
+        fd: Option<BorrowedFd<'_>>,
+        len: usize,
+        offset: u64,
+        populate: bool,
+        extra: libc::c_int,
+    ) -> Result<Self, SysError> {
+        let mut flags = if fd.is_some() { libc::MAP_SHARED } else { 0 } | extra;
         if populate {
             flags |= libc::MAP_POPULATE;
-        }
-        if lock {
-            flags |= libc::MAP_LOCKED;
         }
         // SAFETY: a fresh mapping at an address of the kernel's choosing; no existing memory
         // is affected. The result is checked against MAP_FAILED below.
@@ -493,8 +511,8 @@ impl Mapping {
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 flags,
-                fd,
-                0,
+                fd.map_or(-1, |f| f.as_raw_fd()),
+                offset as libc::off_t,
             )
         };
         if p == libc::MAP_FAILED {
@@ -527,4 +545,377 @@ impl Drop for Mapping {
             libc::munmap(self.ptr.as_ptr().cast(), self.len);
         }
     }
+}
+
+/// Most datagrams one [`send_datagrams`] call hands over.
+pub const MAX_SEND_BATCH: usize = 64;
+
+/// `sendmmsg(2)` of the first [`MAX_SEND_BATCH`] of `datagrams` to the socket's connected
+/// peer, in one call; returns how many the kernel took (an error only if it took none).
+///
+/// # References
+/// - `sendmmsg(2)`
+pub fn send_datagrams(fd: BorrowedFd<'_>, datagrams: &[Vec<u8>]) -> Result<usize, SysError> {
+    let n = datagrams.len().min(MAX_SEND_BATCH);
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; MAX_SEND_BATCH];
+    // SAFETY: mmsghdr is plain data for which all zeroes is a valid value (no name, no
+    // control data, no iovecs); the entries used are filled in below.
+    let mut msgs: [libc::mmsghdr; MAX_SEND_BATCH] = unsafe { std::mem::zeroed() };
+    for i in 0..n {
+        iov[i] = libc::iovec {
+            iov_base: datagrams[i].as_ptr() as *mut libc::c_void,
+            iov_len: datagrams[i].len(),
+        };
+        msgs[i].msg_hdr.msg_iov = &mut iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: `msgs[..n]` point at `iov[..n]`, which point at the caller's datagrams; all of
+    // them outlive the call, and the kernel only reads the buffers (and writes msg_len).
+    let sent = syscall!("sendmmsg", unsafe {
+        libc::sendmmsg(fd.as_raw_fd(), msgs.as_mut_ptr(), n as libc::c_uint, 0)
+    })?;
+    Ok(sent as usize)
+}
+
+// ---------------------------------------------------------------------------------------
+// AF_XDP sockets (`linux/if_xdp.h`, Documentation/networking/af_xdp.rst).
+
+/// `socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0)`. Needs `CAP_NET_RAW`.
+pub fn xdp_socket() -> Result<OwnedFd, SysError> {
+    // SAFETY: socket() has no memory arguments; a non-negative return is a new fd we own.
+    let fd = syscall!("socket(AF_XDP)", unsafe {
+        libc::socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0)
+    })?;
+    // SAFETY: `fd` was just returned by socket() and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `setsockopt(SOL_XDP, XDP_UMEM_REG)`: registers `umem` as the socket's packet buffer, cut
+/// into `chunk_size`-byte frames. The kernel pins its pages (charged to RLIMIT_MEMLOCK
+/// unless the process has CAP_IPC_LOCK), so `umem` must outlive the socket.
+pub fn set_xdp_umem_reg(
+    fd: BorrowedFd<'_>,
+    umem: &Mapping,
+    chunk_size: u32,
+    headroom: u32,
+) -> Result<(), SysError> {
+    let reg = libc::xdp_umem_reg {
+        addr: umem.as_ptr() as u64,
+        len: umem.len() as u64,
+        chunk_size,
+        headroom,
+        flags: 0,
+        tx_metadata_len: 0,
+    };
+    setsockopt(fd, libc::SOL_XDP, libc::XDP_UMEM_REG, &reg, "XDP_UMEM_REG")
+}
+
+/// `setsockopt(SOL_XDP, ring, entries)`: creates one of the four rings (`XDP_RX_RING`,
+/// `XDP_TX_RING`, `XDP_UMEM_FILL_RING`, `XDP_UMEM_COMPLETION_RING`); `entries` must be a
+/// power of two.
+pub fn set_xdp_ring_size(
+    fd: BorrowedFd<'_>,
+    ring: libc::c_int,
+    entries: u32,
+    name: &'static str,
+) -> Result<(), SysError> {
+    setsockopt(fd, libc::SOL_XDP, ring, &entries, name)
+}
+
+/// Reads a socket option of type `T` (plain data for which all zeroes is valid).
+fn getsockopt<T: Copy>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    call: &'static str,
+) -> Result<T, SysError> {
+    let mut value = MaybeUninit::<T>::zeroed();
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is writable storage of `len` bytes; the kernel writes at most `len`.
+    syscall!("getsockopt", unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            value.as_mut_ptr().cast(),
+            &mut len,
+        )
+    })
+    .map_err(|e| SysError::new(call, e.source))?;
+    // SAFETY: zero-initialised plain data, possibly partly overwritten by the kernel: every
+    // bit pattern is a valid T for the option types used here.
+    Ok(unsafe { value.assume_init() })
+}
+
+/// `getsockopt(SOL_XDP, XDP_MMAP_OFFSETS)`: where each ring's producer, consumer, flags and
+/// descriptors lie inside its mapping.
+pub fn xdp_mmap_offsets(fd: BorrowedFd<'_>) -> Result<libc::xdp_mmap_offsets, SysError> {
+    getsockopt(
+        fd,
+        libc::SOL_XDP,
+        libc::XDP_MMAP_OFFSETS,
+        "XDP_MMAP_OFFSETS",
+    )
+}
+
+/// `getsockopt(SOL_XDP, XDP_STATISTICS)`: the socket's drop counters.
+pub fn xdp_statistics(fd: BorrowedFd<'_>) -> Result<libc::xdp_statistics, SysError> {
+    getsockopt(fd, libc::SOL_XDP, libc::XDP_STATISTICS, "XDP_STATISTICS")
+}
+
+/// `getsockopt(SOL_XDP, XDP_OPTIONS)`: `XDP_OPTIONS_ZEROCOPY` when the socket is bound in
+/// zero-copy mode.
+pub fn xdp_options(fd: BorrowedFd<'_>) -> Result<u32, SysError> {
+    getsockopt::<libc::xdp_options>(fd, libc::SOL_XDP, libc::XDP_OPTIONS, "XDP_OPTIONS")
+        .map(|o| o.flags)
+}
+
+/// `bind(2)` of an AF_XDP socket to queue `queue` of interface `ifindex`, with `flags`
+/// (`XDP_COPY`, `XDP_ZEROCOPY`, `XDP_USE_NEED_WAKEUP`).
+pub fn bind_xdp(fd: BorrowedFd<'_>, ifindex: u32, queue: u32, flags: u16) -> Result<(), SysError> {
+    let addr = libc::sockaddr_xdp {
+        sxdp_family: libc::AF_XDP as u16,
+        sxdp_flags: flags,
+        sxdp_ifindex: ifindex,
+        sxdp_queue_id: queue,
+        sxdp_shared_umem_fd: 0,
+    };
+    // SAFETY: `addr` is a valid sockaddr_xdp that outlives the call; the length is its size.
+    syscall!("bind(AF_XDP)", unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_xdp).cast(),
+            size_of::<libc::sockaddr_xdp>() as libc::socklen_t,
+        )
+    })?;
+    Ok(())
+}
+
+/// `recvfrom(fd, NULL, 0, MSG_DONTWAIT)`: asks the kernel to refill an AF_XDP socket's RX
+/// ring from its fill ring (the wakeup when the fill ring says `XDP_RING_NEED_WAKEUP`).
+pub fn xdp_wake_rx(fd: BorrowedFd<'_>) -> Result<(), SysError> {
+    // SAFETY: a NULL buffer of length 0; the kernel writes no data, only moves descriptors.
+    let r = unsafe {
+        libc::recvfrom(
+            fd.as_raw_fd(),
+            std::ptr::null_mut(),
+            0,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EINTR)) {
+            return Err(SysError::new("recvfrom(AF_XDP)", e));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// eBPF (`bpf(2)`, `linux/bpf.h`): just what an XDP program redirecting into an XSKMAP needs.
+
+/// One eBPF instruction (`struct bpf_insn`): opcode, registers (destination in the low
+/// nibble, source in the high one), offset and immediate.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BpfInsn {
+    /// Opcode: class, size or operation, source.
+    pub code: u8,
+    /// `dst_reg | src_reg << 4`.
+    pub regs: u8,
+    /// Signed offset (memory accesses, jumps).
+    pub off: i16,
+    /// Signed immediate.
+    pub imm: i32,
+}
+
+const BPF_MAP_CREATE: libc::c_int = 0;
+const BPF_MAP_UPDATE_ELEM: libc::c_int = 2;
+const BPF_PROG_LOAD: libc::c_int = 5;
+const BPF_LINK_CREATE: libc::c_int = 28;
+const BPF_MAP_TYPE_XSKMAP: u32 = 17;
+const BPF_PROG_TYPE_XDP: u32 = 6;
+/// `BPF_XDP` in `enum bpf_attach_type`.
+const BPF_XDP: u32 = 37;
+
+/// `union bpf_attr` for `BPF_MAP_CREATE`, up to `map_name` (the rest stays zero).
+#[repr(C)]
+#[derive(Default)]
+struct MapCreateAttr {
+    map_type: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    inner_map_fd: u32,
+    numa_node: u32,
+    map_name: [u8; 16],
+    map_ifindex: u32,
+}
+
+/// `union bpf_attr` for `BPF_PROG_LOAD`, up to `expected_attach_type`.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+}
+
+/// `union bpf_attr` for `BPF_MAP_UPDATE_ELEM`.
+#[repr(C)]
+#[derive(Default)]
+struct MapElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value: u64,
+    flags: u64,
+}
+
+/// `union bpf_attr` for `BPF_LINK_CREATE`, with the unused tail zeroed.
+#[repr(C)]
+#[derive(Default)]
+struct LinkCreateAttr {
+    prog_fd: u32,
+    target_ifindex: u32,
+    attach_type: u32,
+    flags: u32,
+    _rest: [u64; 4],
+}
+
+/// `bpf(cmd, attr, sizeof attr)`, returning the new fd.
+fn bpf_fd<T>(cmd: libc::c_int, attr: &mut T, call: &'static str) -> Result<OwnedFd, SysError> {
+    // SAFETY: `attr` is a live, initialised bpf_attr prefix of the size passed; the pointers
+    // inside it (if any) point at memory the caller keeps alive for the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd,
+            (attr as *mut T).cast::<libc::c_void>(),
+            size_of::<T>(),
+        )
+    };
+    if fd < 0 {
+        return Err(SysError::last(call));
+    }
+    // SAFETY: the kernel returned a new fd that nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+fn name16(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (o, b) in out.iter_mut().zip(name.bytes().take(15)) {
+        *o = b;
+    }
+    out
+}
+
+/// `bpf(BPF_MAP_CREATE)` of an XSKMAP (`BPF_MAP_TYPE_XSKMAP`, u32 queue index to AF_XDP
+/// socket) with `entries` slots. Needs CAP_BPF (or CAP_SYS_ADMIN).
+pub fn bpf_xskmap_create(name: &str, entries: u32) -> Result<OwnedFd, SysError> {
+    let mut attr = MapCreateAttr {
+        map_type: BPF_MAP_TYPE_XSKMAP,
+        key_size: 4,
+        value_size: 4,
+        max_entries: entries,
+        map_name: name16(name),
+        ..MapCreateAttr::default()
+    };
+    bpf_fd(BPF_MAP_CREATE, &mut attr, "bpf(BPF_MAP_CREATE, XSKMAP)")
+}
+
+/// `bpf(BPF_MAP_UPDATE_ELEM)` of a u32 key to a u32 value (an XSKMAP slot to a socket fd).
+pub fn bpf_map_update_u32(map: BorrowedFd<'_>, key: u32, value: u32) -> Result<(), SysError> {
+    let mut attr = MapElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        key: &key as *const u32 as u64,
+        value: &value as *const u32 as u64,
+        ..MapElemAttr::default()
+    };
+    // SAFETY: `attr` points at `key` and `value`, which live until the call returns.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_MAP_UPDATE_ELEM,
+            (&mut attr as *mut MapElemAttr).cast::<libc::c_void>(),
+            size_of::<MapElemAttr>(),
+        )
+    };
+    if r < 0 {
+        return Err(SysError::last("bpf(BPF_MAP_UPDATE_ELEM)"));
+    }
+    Ok(())
+}
+
+/// `bpf(BPF_PROG_LOAD)` of an XDP program (`BPF_PROG_TYPE_XDP`, attach type `BPF_XDP`).
+/// The verifier's log goes to `log` (its first line says why a program was refused).
+pub fn bpf_xdp_prog_load(
+    name: &str,
+    insns: &[BpfInsn],
+    license: &std::ffi::CStr,
+    log: &mut [u8],
+) -> Result<OwnedFd, SysError> {
+    let mut attr = ProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_XDP,
+        insn_cnt: insns.len() as u32,
+        insns: insns.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        log_level: u32::from(!log.is_empty()),
+        log_size: log.len() as u32,
+        log_buf: log.as_mut_ptr() as u64,
+        prog_name: name16(name),
+        expected_attach_type: BPF_XDP,
+        ..ProgLoadAttr::default()
+    };
+    bpf_fd(BPF_PROG_LOAD, &mut attr, "bpf(BPF_PROG_LOAD, XDP)")
+}
+
+/// `bpf(BPF_LINK_CREATE)` attaching an XDP program to interface `ifindex` with `flags`
+/// (`XDP_FLAGS_DRV_MODE` or `XDP_FLAGS_SKB_MODE`). The program stays attached while the
+/// returned link fd is open, so it goes away with the process however the process ends. The
+/// kernel refuses (`EBUSY`/`EEXIST`) when another program is attached: it is never replaced.
+pub fn bpf_xdp_link_create(
+    prog: BorrowedFd<'_>,
+    ifindex: u32,
+    flags: u32,
+) -> Result<OwnedFd, SysError> {
+    let mut attr = LinkCreateAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        target_ifindex: ifindex,
+        attach_type: BPF_XDP,
+        flags,
+        ..LinkCreateAttr::default()
+    };
+    bpf_fd(BPF_LINK_CREATE, &mut attr, "bpf(BPF_LINK_CREATE, XDP)")
+}
+
+/// `XDP_MAX_TX_SKB_BUDGET` (`linux/if_xdp.h`, kernel 6.17): how many frames one wakeup of
+/// a copy-mode socket sends before it answers `EAGAIN` (the kernel's default is 32).
+const XDP_MAX_TX_SKB_BUDGET: libc::c_int = 9;
+
+/// `setsockopt(SOL_XDP, XDP_MAX_TX_SKB_BUDGET, frames)`; `ENOPROTOOPT` on older kernels.
+pub fn set_xdp_tx_budget(fd: BorrowedFd<'_>, frames: u32) -> Result<(), SysError> {
+    setsockopt(
+        fd,
+        libc::SOL_XDP,
+        XDP_MAX_TX_SKB_BUDGET,
+        &frames,
+        "XDP_MAX_TX_SKB_BUDGET",
+    )
 }

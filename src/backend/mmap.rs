@@ -1,0 +1,169 @@
+//! The packet_mmap backends: a TX ring whose frames carry the probe (or replay given frames),
+//! and a TPACKET_V3 RX ring whose blocks are classified frame by frame.
+
+use std::time::Duration;
+
+use crate::cli::{CliError, Failure};
+use crate::engine::{classify, Batch, KernelStats, Receive, Transmit, TxCounters};
+use crate::ring::{Flush, RxRing, TpacketVersion, TxError, TxRing};
+use crate::stats::RxAccounting;
+use crate::wire::FrameTemplate;
+
+/// What the frames of a TX ring carry.
+#[derive(Debug, Clone, Copy)]
+pub enum Frames<'a> {
+    /// The test flow: every frame is the template with its probe stamped.
+    Probe(&'a FrameTemplate),
+    /// Given frames sent as they are, frame `seq % len` for sequence number `seq`.
+    Replay(&'a [Vec<u8>]),
+}
+
+/// A TX ring as a [`Transmit`] backend.
+#[derive(Debug)]
+pub struct MmapTx<'a> {
+    ring: TxRing,
+    frames: Frames<'a>,
+}
+
+impl<'a> MmapTx<'a> {
+    /// Sends `frames` through `ring`. For the probe, the template's headers and padding are
+    /// written into every slot once, so a frame only needs its probe stamped.
+    pub fn new(mut ring: TxRing, frames: Frames<'a>) -> Self {
+        if let Frames::Probe(t) = frames {
+            ring.prefill(|slot| slot[..t.len()].copy_from_slice(t.bytes()));
+        }
+        Self { ring, frames }
+    }
+
+    /// The ring's header version (after any fallback).
+    pub fn version(&self) -> TpacketVersion {
+        self.ring.version()
+    }
+}
+
+fn runtime(e: impl std::fmt::Display) -> CliError {
+    CliError::new(Failure::Runtime, e.to_string())
+}
+
+impl Transmit for MmapTx<'_> {
+    fn method(&self) -> &'static str {
+        match self.ring.version() {
+            TpacketVersion::V3 => "tpacket_v3",
+            TpacketVersion::V2 => "tpacket_v2",
+        }
+    }
+
+    fn queue(&mut self, batch: Batch, counters: &mut TxCounters) -> Result<u64, CliError> {
+        let mut took = 0;
+        while took < batch.n {
+            let Some(mut frame) = self.ring.claim().map_err(runtime)? else {
+                break;
+            };
+            let seq = batch.seq(took);
+            let len = match self.frames {
+                Frames::Probe(t) => {
+                    t.stamp(frame.data(), seq, batch.now_ns);
+                    t.len()
+                }
+                Frames::Replay(list) => {
+                    let f = &list[(seq % list.len() as u64) as usize];
+                    let room = frame.data();
+                    if f.len() > room.len() {
+                        return Err(runtime(TxError::FrameTooLong {
+                            len: f.len(),
+                            capacity: room.len(),
+                        }));
+                    }
+                    room[..f.len()].copy_from_slice(f);
+                    f.len()
+                }
+            };
+            frame.publish(len).map_err(runtime)?;
+            took += 1;
+        }
+        counters.published += took;
+        Ok(took)
+    }
+
+    fn unflushed(&self) -> u64 {
+        u64::from(self.ring.unflushed())
+    }
+
+    /// One non-blocking send() of everything published; a full device queue is a retry later.
+    fn flush(&mut self, counters: &mut TxCounters) -> Result<(), CliError> {
+        match self.ring.flush().map_err(runtime)? {
+            Flush::Idle => {}
+            Flush::Sent(_) => counters.syscalls += 1,
+            Flush::Congested => {
+                counters.syscalls += 1;
+                counters.retries += 1;
+                self.ring.wait_writable(1).map_err(runtime)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn wait_room(&mut self) -> Result<(), CliError> {
+        self.ring.wait_writable(1).map_err(runtime)
+    }
+
+    fn drain(&mut self, timeout: Duration) -> Result<u64, (CliError, u64)> {
+        match self.ring.drain(timeout) {
+            Ok(left) => Ok(u64::from(left)),
+            Err(e) => Err((runtime(e), u64::from(self.ring.in_flight()))),
+        }
+    }
+}
+
+/// An RX ring as a [`Receive`] backend: every block is classified with
+/// [`classify::account_block`].
+#[derive(Debug)]
+pub struct MmapRx {
+    ring: RxRing,
+    port: u16,
+    retire: Duration,
+}
+
+impl MmapRx {
+    /// Receives the test flow to `port` from `ring`, whose blocks retire after `retire_ms`.
+    pub fn new(ring: RxRing, port: u16, retire_ms: u32) -> Self {
+        Self {
+            ring,
+            port,
+            retire: Duration::from_millis(u64::from(retire_ms)),
+        }
+    }
+}
+
+impl Receive for MmapRx {
+    fn receive(&mut self, acct: &mut RxAccounting, timeout: Duration) -> Result<(), String> {
+        match self.ring.next_block(timeout) {
+            Ok(Some(block)) => {
+                classify::account_block(block.bytes(), self.port, acct);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Packets in the block the kernel is still filling reach us when it retires that block.
+    fn linger(&self) -> Duration {
+        2 * self.retire + Duration::from_millis(5)
+    }
+
+    fn collect(&mut self, acct: &mut RxAccounting) {
+        while let Ok(Some(block)) = self.ring.next_block(Duration::ZERO) {
+            classify::account_block(block.bytes(), self.port, acct);
+        }
+    }
+
+    fn kernel_stats(&mut self) -> Option<KernelStats> {
+        self.ring.statistics().ok().map(|s| KernelStats {
+            packets: Some(s.packets),
+            drops: s.drops,
+            freezes: s.freeze_count,
+            detail: Vec::new(),
+        })
+    }
+}

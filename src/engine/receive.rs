@@ -1,0 +1,286 @@
+//! The receiver engine: one thread per backend, the stop rule watched from the calling thread,
+//! the final collection, kernel statistics, exact merging of the threads' accounting and the
+//! summary. A backend only waits for traffic and accounts what arrived.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::StopRule;
+use crate::cli::CliError;
+use crate::process;
+use crate::report::{RxSummary, StopReason};
+use crate::stats::RxAccounting;
+
+/// The kernel's counters for one receiving socket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    /// Frames the kernel offered the socket after its filter, drops included, where known.
+    pub packets: Option<u64>,
+    /// Frames the kernel dropped for lack of room in the ring or socket buffer.
+    pub drops: u64,
+    /// Times a ring froze waiting for a free block.
+    pub freezes: u64,
+    /// The socket's own counters by name, where it has several (AF_XDP).
+    pub detail: Vec<(&'static str, u64)>,
+}
+
+/// A way to receive frames: an RX ring, a UDP socket, an AF_XDP socket.
+pub trait Receive: Send {
+    /// Waits up to `timeout` for traffic and accounts everything that has arrived.
+    fn receive(&mut self, acct: &mut RxAccounting, timeout: Duration) -> Result<(), String>;
+
+    /// After the stop: how long frames the kernel has already taken may need to reach user
+    /// space (a V3 ring hands a partly filled block over when its retire timer fires).
+    fn linger(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Accounts, without waiting, what has reached user space since the last call.
+    fn collect(&mut self, _acct: &mut RxAccounting) {}
+
+    /// The kernel's counters for this socket since it was opened; `None` if unreadable.
+    fn kernel_stats(&mut self) -> Option<KernelStats>;
+}
+
+/// What to receive and how to describe it.
+#[derive(Debug, Clone)]
+pub struct ReceivePlan {
+    /// The tool's name, for the summary.
+    pub tool: &'static str,
+    /// Interface or address, for the summary.
+    pub endpoint: String,
+    /// UDP port of the test flow.
+    pub port: u16,
+    /// Datagrams after which to stop (also sizes the loss tracker).
+    pub count: Option<u64>,
+    /// Follow this run id instead of the first one seen.
+    pub run_id: Option<u32>,
+    /// Core of thread 0 when threads are pinned one per core.
+    pub cpu: Option<usize>,
+}
+
+/// Receives with every backend (one thread each) until `rule` or `stop` says so, then
+/// returns the merged summary and its exit code.
+pub fn receive<B: Receive>(
+    mut lanes: Vec<B>,
+    plan: &ReceivePlan,
+    mut rule: StopRule,
+    stop: &AtomicBool,
+) -> Result<(RxSummary, i32), CliError> {
+    let threads = lanes.len();
+    let backlog_start = crate::net::softnet_drops();
+    let mut accts: Vec<RxAccounting> = (0..threads)
+        .map(|_| RxAccounting::new(plan.count, plan.run_id))
+        .collect();
+    let total = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    let failure: Mutex<Option<String>> = Mutex::new(None);
+    let reason = std::thread::scope(|scope| {
+        for (i, (backend, acct)) in lanes.iter_mut().zip(accts.iter_mut()).enumerate() {
+            let (total, done, failure) = (&total, &done, &failure);
+            let core = plan
+                .cpu
+                .filter(|_| threads > 1)
+                .map(|c| process::core_for_thread(c, i));
+            scope.spawn(move || {
+                let result = match core {
+                    Some(c) => process::pin_to_cpu(c),
+                    None => Ok(()),
+                }
+                .and_then(|()| receive_until(backend, acct, total, done));
+                if let Err(e) = result {
+                    failure
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                    done.store(true, Ordering::Relaxed);
+                }
+            });
+        }
+        // This thread only watches the stop rule; the receive threads do the work.
+        let reason = loop {
+            if done.load(Ordering::Relaxed) {
+                break StopReason::Error;
+            }
+            if let Some(r) = rule.check(total.load(Ordering::Relaxed), stop) {
+                break r;
+            }
+            std::thread::sleep(rule.poll_interval().min(Duration::from_millis(2)));
+        };
+        done.store(true, Ordering::Relaxed);
+        reason
+    });
+    let mut error = failure.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Nothing seen is thrown away: wait for what the kernel has taken to reach user space
+    // (its timers run even after the interface went away), then count it.
+    if reason != StopReason::Count {
+        let linger = lanes.iter().map(Receive::linger).max().unwrap_or_default();
+        std::thread::sleep(linger);
+    }
+    let mut kernel = Some(KernelStats {
+        packets: Some(0),
+        ..KernelStats::default()
+    });
+    let mut by_name = std::collections::BTreeMap::new();
+    for (backend, acct) in lanes.iter_mut().zip(accts.iter_mut()) {
+        backend.collect(acct);
+        let stats = backend.kernel_stats();
+        for (name, n) in stats.iter().flat_map(|s| s.detail.iter()) {
+            *by_name.entry(name.to_string()).or_insert(0) += n;
+        }
+        kernel = kernel.zip(stats).map(|(k, s)| KernelStats {
+            packets: k.packets.zip(s.packets).map(|(a, b)| a + b),
+            drops: k.drops + s.drops,
+            freezes: k.freezes + s.freezes,
+            detail: Vec::new(),
+        });
+    }
+    let mut acct = accts.swap_remove(0);
+    for other in &accts {
+        if let Err(e) = acct.merge(other) {
+            error.get_or_insert(e);
+        }
+    }
+    let reason = if error.is_some() {
+        StopReason::Error
+    } else {
+        reason
+    };
+    let backlog_end = crate::net::softnet_drops();
+    let (cpu_user_s, cpu_sys_s) = process::cpu_seconds();
+    let summary = RxSummary {
+        tool: plan.tool.into(),
+        endpoint: plan.endpoint.clone(),
+        port: plan.port,
+        counts: acct.counts(),
+        mode: None,
+        kernel_packets: kernel.as_ref().and_then(|k| k.packets),
+        kernel_drops: kernel.as_ref().map_or(0, |k| k.drops),
+        kernel_counters: by_name,
+        backlog_drops: backlog_end
+            .zip(backlog_start)
+            .map_or(0, |(end, start)| end.saturating_sub(start)),
+        freeze_count: kernel.as_ref().map_or(0, |k| k.freezes),
+        cpu_user_s,
+        cpu_sys_s,
+        max_rss_kib: process::max_rss_kib(),
+        partial: matches!(reason, StopReason::Signal | StopReason::Error),
+        stop_reason: reason,
+        error,
+    };
+    Ok((summary, crate::cli::exit_code_for(reason)))
+}
+
+/// One receive thread: accounts traffic until told to stop, adding to the shared total.
+fn receive_until<B: Receive>(
+    backend: &mut B,
+    acct: &mut RxAccounting,
+    total: &AtomicU64,
+    done: &AtomicBool,
+) -> Result<(), String> {
+    while !done.load(Ordering::Relaxed) {
+        let before = acct.received();
+        backend.receive(acct, Duration::from_millis(20))?;
+        let added = acct.received() - before;
+        if added > 0 {
+            total.fetch_add(added, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::Probe;
+
+    /// Delivers the probes `seqs` (one per receive call), then fails or idles.
+    struct Fake {
+        seqs: Vec<u64>,
+        at: usize,
+        fail_at_end: bool,
+        drops: u64,
+    }
+
+    impl Receive for Fake {
+        fn receive(&mut self, acct: &mut RxAccounting, _t: Duration) -> Result<(), String> {
+            if let Some(&seq) = self.seqs.get(self.at) {
+                self.at += 1;
+                let mut payload = [0u8; 64];
+                Probe {
+                    run_id: 9,
+                    seq,
+                    sent_ns: 1,
+                }
+                .write(&mut payload);
+                acct.on_datagram(&payload, 2);
+                Ok(())
+            } else if self.fail_at_end {
+                Err("poll: Network is down".into())
+            } else {
+                std::thread::sleep(Duration::from_millis(1));
+                Ok(())
+            }
+        }
+        fn kernel_stats(&mut self) -> Option<KernelStats> {
+            Some(KernelStats {
+                packets: Some(self.seqs.len() as u64 + self.drops),
+                drops: self.drops,
+                ..KernelStats::default()
+            })
+        }
+    }
+
+    fn plan(count: Option<u64>) -> ReceivePlan {
+        ReceivePlan {
+            tool: "test",
+            endpoint: "fake0".into(),
+            port: 9000,
+            count,
+            run_id: None,
+            cpu: None,
+        }
+    }
+
+    #[test]
+    fn threads_are_merged_exactly_and_kernel_counters_added() {
+        let a = Fake {
+            seqs: vec![0, 2, 4, 6],
+            at: 0,
+            fail_at_end: false,
+            drops: 1,
+        };
+        let b = Fake {
+            seqs: vec![1, 3, 5, 7, 9],
+            at: 0,
+            fail_at_end: false,
+            drops: 2,
+        };
+        let rule = StopRule::new(Some(10), Some(0.3)).unwrap();
+        let (s, code) =
+            receive(vec![a, b], &plan(Some(10)), rule, &AtomicBool::new(false)).unwrap();
+        assert_eq!(s.counts.received, 9);
+        assert_eq!(s.counts.unique, 9);
+        assert_eq!(s.counts.lost, 1, "sequence 8 never came");
+        assert_eq!((s.kernel_drops, s.kernel_packets), (3, Some(12)));
+        assert_eq!((s.stop_reason, code), (StopReason::Idle, 0));
+    }
+
+    #[test]
+    fn a_backend_error_is_an_error_stop_with_what_was_counted() {
+        let a = Fake {
+            seqs: vec![0, 1, 2],
+            at: 0,
+            fail_at_end: true,
+            drops: 0,
+        };
+        let rule = StopRule::new(Some(10), None).unwrap();
+        let (s, code) = receive(vec![a], &plan(Some(10)), rule, &AtomicBool::new(false)).unwrap();
+        assert_eq!(s.counts.received, 3);
+        assert_eq!(s.stop_reason, StopReason::Error);
+        assert!(s.partial);
+        assert_eq!(code, 1);
+        assert_eq!(s.error.as_deref(), Some("poll: Network is down"));
+    }
+}

@@ -1,0 +1,437 @@
+//! The sender engine: lanes (one thread and one backend each), pacing, the stop signal, the
+//! drain and the summary. A backend only queues stamped frames and hands them to the kernel.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::cli::{CliError, Failure};
+use crate::pace::{MonotonicClock, Pacer, Rate};
+use crate::process;
+use crate::report::{StopReason, TxSummary};
+
+/// Frames the engine asks a backend to queue: up to `n`, with sequence numbers `next`,
+/// `next + stride`, ..., all stamped with send time `now_ns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    /// The first frame's sequence number.
+    pub next: u64,
+    /// The distance between a lane's sequence numbers (the number of lanes).
+    pub stride: u64,
+    /// How many frames at most.
+    pub n: u64,
+    /// The probes' send time, ns since the epoch (one clock read per batch).
+    pub now_ns: u64,
+}
+
+impl Batch {
+    /// The sequence number of the batch's `i`-th frame.
+    pub fn seq(self, i: u64) -> u64 {
+        self.next + i * self.stride
+    }
+}
+
+/// What a lane's backend has done, kept by the engine and updated by the backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxCounters {
+    /// Frames handed to the kernel (or queued for it).
+    pub published: u64,
+    /// System calls that sent.
+    pub syscalls: u64,
+    /// Times the device or socket buffer was full and sending was retried.
+    pub retries: u64,
+}
+
+/// A way to send frames: a TX ring, a UDP socket, an AF_XDP socket.
+///
+/// The engine calls [`Transmit::queue`] with as many frames as pacing and batching allow,
+/// [`Transmit::flush`] when they must leave, [`Transmit::wait_room`] when the backend took
+/// fewer than asked, and [`Transmit::drain`] once at the end.
+pub trait Transmit: Send {
+    /// How frames leave (`tpacket_v3`, `sendto`, ...): the summary's `method`.
+    fn method(&self) -> &'static str;
+
+    /// Queues up to `batch.n` frames and returns how many it took (added to
+    /// `counters.published`). Fewer than `batch.n` means no room now. An error that is not
+    /// [`Failure::Runtime`] before anything was sent ends the run without a summary (e.g. a
+    /// size the path refuses).
+    fn queue(&mut self, batch: Batch, counters: &mut TxCounters) -> Result<u64, CliError>;
+
+    /// Frames queued but not handed to the kernel yet.
+    fn unflushed(&self) -> u64 {
+        0
+    }
+
+    /// Hands every queued frame to the kernel without blocking.
+    fn flush(&mut self, _counters: &mut TxCounters) -> Result<(), CliError> {
+        Ok(())
+    }
+
+    /// Waits, briefly, until [`Transmit::queue`] can take a frame again.
+    fn wait_room(&mut self) -> Result<(), CliError>;
+
+    /// After the last frame: waits up to `timeout` for every frame handed over to leave and
+    /// returns how many did not (they are not counted as sent). On an error, also says how
+    /// many were still in flight.
+    fn drain(&mut self, _timeout: Duration) -> Result<u64, (CliError, u64)> {
+        Ok(0)
+    }
+}
+
+/// What to send and how to describe it.
+#[derive(Debug, Clone)]
+pub struct SendPlan {
+    /// The tool's name, for the summary.
+    pub tool: &'static str,
+    /// Destination as the summary shows it.
+    pub destination: String,
+    /// Run id in every probe.
+    pub run_id: u32,
+    /// UDP payload bytes.
+    pub size: usize,
+    /// Ethernet frame bytes per datagram.
+    pub frame_bytes: usize,
+    /// Frames to send, over all lanes.
+    pub count: u64,
+    /// Rate over all lanes.
+    pub rate: Rate,
+    /// Frames per flush when unpaced.
+    pub batch: u64,
+    /// Core of lane 0 when lanes are pinned one per core (`--cpu` with several lanes).
+    pub cpu: Option<usize>,
+}
+
+/// Frames of `count` that lane `i` of `n` sends: sequence numbers i, i + n, ... < count.
+pub fn lane_count(count: u64, i: u64, n: u64) -> u64 {
+    if count > i {
+        (count - i - 1) / n + 1
+    } else {
+        0
+    }
+}
+
+#[derive(Debug, Default)]
+struct LaneResult {
+    counters: TxCounters,
+    in_flight: u64,
+    reason: StopReason,
+    error: Option<CliError>,
+}
+
+/// Sends the plan over `lanes` (one thread each; lane `i` sends sequence numbers i, i + N,
+/// ...), drains them and returns the summary with its exit code.
+pub fn send<B: Transmit>(
+    lanes: Vec<B>,
+    plan: &SendPlan,
+    stop: &AtomicBool,
+) -> Result<(TxSummary, i32), CliError> {
+    let n = lanes.len().max(1) as u64;
+    let method = lanes.first().map_or("none", |l| l.method());
+    let started = Instant::now();
+    let results: Vec<LaneResult> = std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .into_iter()
+            .enumerate()
+            .map(|(i, backend)| {
+                let core = plan
+                    .cpu
+                    .filter(|_| n > 1)
+                    .map(|c| process::core_for_thread(c, i));
+                scope.spawn(move || run_lane(backend, plan, i as u64, n, core, stop))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| LaneResult {
+                    reason: StopReason::Error,
+                    error: Some(CliError::new(Failure::Runtime, "a sending thread panicked")),
+                    ..LaneResult::default()
+                })
+            })
+            .collect()
+    });
+    let duration_s = started.elapsed().as_secs_f64();
+    let mut total = TxCounters::default();
+    let mut in_flight = 0;
+    let mut reason = StopReason::Count;
+    let mut error: Option<CliError> = None;
+    for lane in results {
+        total.published += lane.counters.published;
+        total.syscalls += lane.counters.syscalls;
+        total.retries += lane.counters.retries;
+        in_flight += lane.in_flight;
+        if let Some(e) = lane.error {
+            reason = StopReason::Error;
+            error = error.or(Some(e));
+        } else if lane.reason == StopReason::Signal && reason == StopReason::Count {
+            reason = StopReason::Signal;
+        }
+    }
+    let sent = total.published.saturating_sub(in_flight);
+    if let Some(e) = &error {
+        if sent == 0 && e.kind != Failure::Runtime {
+            return Err(CliError::new(e.kind, e.message.clone()));
+        }
+    }
+    let (cpu_user_s, cpu_sys_s) = process::cpu_seconds();
+    let per_second = |v: f64| {
+        if duration_s > 0.0 {
+            v / duration_s
+        } else {
+            0.0
+        }
+    };
+    let summary = TxSummary {
+        tool: plan.tool.into(),
+        method: method.into(),
+        destination: plan.destination.clone(),
+        run_id: plan.run_id,
+        size: plan.size,
+        frame_bytes: plan.frame_bytes,
+        requested_rate: plan.rate.to_string(),
+        requested_pps: plan.rate.packets_per_second(plan.frame_bytes),
+        count: plan.count,
+        sent,
+        retries: total.retries,
+        syscalls: total.syscalls,
+        duration_s,
+        pps: per_second(sent as f64),
+        mbps: per_second((sent * plan.frame_bytes as u64 * 8) as f64) / 1e6,
+        cpu_user_s,
+        cpu_sys_s,
+        max_rss_kib: process::max_rss_kib(),
+        partial: matches!(reason, StopReason::Signal | StopReason::Error),
+        stop_reason: reason,
+        error: error.map(|e| e.message),
+    };
+    Ok((summary, crate::cli::exit_code_for(reason)))
+}
+
+/// One lane: paces and sends its share, then drains its backend.
+fn run_lane<B: Transmit>(
+    mut backend: B,
+    plan: &SendPlan,
+    first: u64,
+    stride: u64,
+    core: Option<usize>,
+    stop: &AtomicBool,
+) -> LaneResult {
+    let mut result = LaneResult::default();
+    if let Some(core) = core {
+        if let Err(e) = process::pin_to_cpu(core) {
+            result.reason = StopReason::Error;
+            result.error = Some(CliError::new(Failure::Usage, e));
+            return result;
+        }
+    }
+    let count = lane_count(plan.count, first, stride);
+    let mut pacer = Pacer::new(
+        plan.rate.share(stride),
+        plan.frame_bytes,
+        MonotonicClock::default(),
+    );
+    pacer.restart();
+    let lane = Lane {
+        first,
+        stride,
+        count,
+        batch: plan.batch.max(1),
+    };
+    match send_lane(&mut backend, &mut pacer, lane, stop, &mut result.counters) {
+        Ok(reason) => result.reason = reason,
+        Err(e) => {
+            result.reason = StopReason::Error;
+            result.error = Some(e);
+        }
+    }
+    // Whatever was handed over goes out (or is accounted as not sent) before we report.
+    match backend.drain(Duration::from_secs(5)) {
+        Ok(left) => result.in_flight = left,
+        Err((e, left)) => {
+            result.in_flight = left;
+            result.reason = StopReason::Error;
+            result.error.get_or_insert(e);
+        }
+    }
+    result
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Lane {
+    first: u64,
+    stride: u64,
+    count: u64,
+    batch: u64,
+}
+
+/// Queues and flushes until the lane's frames are handed over or a signal arrives.
+///
+/// Unpaced, it flushes every `batch` frames. Paced, it queues the frames that are due (all
+/// of them at once when behind schedule) and flushes at once.
+fn send_lane<B: Transmit>(
+    backend: &mut B,
+    pacer: &mut Pacer<MonotonicClock>,
+    lane: Lane,
+    stop: &AtomicBool,
+    counters: &mut TxCounters,
+) -> Result<StopReason, CliError> {
+    let paced = pacer.is_paced();
+    while counters.published < lane.count {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(StopReason::Signal);
+        }
+        let allowance = pacer.allowance(counters.published);
+        if allowance == 0 {
+            backend.flush(counters)?;
+            pacer.wait_for(counters.published);
+            continue;
+        }
+        let want = allowance
+            .min(lane.batch)
+            .min(lane.count - counters.published);
+        // One clock read per batch: every frame of a batch leaves in the same system call, so
+        // the probes' send time is the batch's (paced batches are a frame or two).
+        let batch = Batch {
+            next: lane.first + counters.published * lane.stride,
+            stride: lane.stride,
+            n: want,
+            now_ns: process::realtime_ns(),
+        };
+        let took = backend.queue(batch, counters)?;
+        let no_room = took < want;
+        if paced || no_room || backend.unflushed() >= lane.batch || counters.published == lane.count
+        {
+            backend.flush(counters)?;
+        }
+        if no_room {
+            backend.wait_room()?;
+        }
+    }
+    Ok(StopReason::Count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A backend that takes at most `room` frames per call and records every sequence number.
+    struct Fake {
+        room: u64,
+        seqs: Vec<u64>,
+        pending: u64,
+        fail_after: Option<u64>,
+        in_flight_at_end: u64,
+    }
+
+    impl Transmit for Fake {
+        fn method(&self) -> &'static str {
+            "fake"
+        }
+        fn queue(&mut self, b: Batch, c: &mut TxCounters) -> Result<u64, CliError> {
+            if self.fail_after.is_some_and(|k| self.seqs.len() as u64 >= k) {
+                return Err(CliError::new(Failure::Runtime, "link went away"));
+            }
+            let took = b.n.min(self.room);
+            self.seqs.extend((0..took).map(|i| b.seq(i)));
+            self.pending += took;
+            c.published += took;
+            Ok(took)
+        }
+        fn unflushed(&self) -> u64 {
+            self.pending
+        }
+        fn flush(&mut self, c: &mut TxCounters) -> Result<(), CliError> {
+            if self.pending > 0 {
+                self.pending = 0;
+                c.syscalls += 1;
+            }
+            Ok(())
+        }
+        fn wait_room(&mut self) -> Result<(), CliError> {
+            Ok(())
+        }
+        fn drain(&mut self, _t: Duration) -> Result<u64, (CliError, u64)> {
+            Ok(self.in_flight_at_end)
+        }
+    }
+
+    fn plan(count: u64, batch: u64) -> SendPlan {
+        SendPlan {
+            tool: "test",
+            destination: "nowhere".into(),
+            run_id: 7,
+            size: 64,
+            frame_bytes: 106,
+            count,
+            rate: Rate::Max,
+            batch,
+            cpu: None,
+        }
+    }
+
+    fn fake(room: u64) -> Fake {
+        Fake {
+            room,
+            seqs: Vec::new(),
+            pending: 0,
+            fail_after: None,
+            in_flight_at_end: 0,
+        }
+    }
+
+    #[test]
+    fn lanes_share_the_sequence_numbers_exactly() {
+        for (count, n) in [(10u64, 3u64), (7, 7), (2, 4), (1000, 1)] {
+            let total: u64 = (0..n).map(|i| lane_count(count, i, n)).sum();
+            assert_eq!(total, count, "{count} over {n}");
+        }
+        // Through the engine: a backend per lane, each sees only its own sequence numbers.
+        let stop = AtomicBool::new(false);
+        let (s, code) = send(vec![fake(5), fake(5), fake(5)], &plan(10, 4), &stop).unwrap();
+        assert_eq!((s.sent, code, s.stop_reason), (10, 0, StopReason::Count));
+    }
+
+    #[test]
+    fn a_backend_with_little_room_gets_every_frame_in_order_and_batches_are_flushed() {
+        let stop = AtomicBool::new(false);
+        let mut b = fake(3);
+        let mut c = TxCounters::default();
+        let mut pacer = Pacer::new(Rate::Max, 106, MonotonicClock::default());
+        let lane = Lane {
+            first: 1,
+            stride: 2,
+            count: 10,
+            batch: 4,
+        };
+        let r = send_lane(&mut b, &mut pacer, lane, &stop, &mut c).unwrap();
+        assert_eq!(r, StopReason::Count);
+        assert_eq!(b.seqs, (0..10).map(|k| 1 + 2 * k).collect::<Vec<_>>());
+        assert_eq!(b.pending, 0, "the last frames were flushed");
+        assert_eq!(c.published, 10);
+    }
+
+    #[test]
+    fn frames_left_in_flight_are_not_counted_as_sent_and_errors_make_a_partial_summary() {
+        let stop = AtomicBool::new(false);
+        let mut b = fake(8);
+        b.in_flight_at_end = 3;
+        let (s, code) = send(vec![b], &plan(20, 8), &stop).unwrap();
+        assert_eq!((s.sent, code), (17, 0));
+        let mut b = fake(8);
+        b.fail_after = Some(8);
+        let (s, code) = send(vec![b], &plan(20, 8), &stop).unwrap();
+        assert_eq!(
+            (s.sent, s.partial, code),
+            (8, true, Failure::Runtime as i32)
+        );
+        assert_eq!(s.error.as_deref(), Some("link went away"));
+    }
+
+    #[test]
+    fn a_signal_stops_every_lane_with_a_partial_summary() {
+        let stop = AtomicBool::new(true);
+        let (s, code) = send(vec![fake(8)], &plan(20, 8), &stop).unwrap();
+        assert_eq!((s.sent, s.stop_reason, code), (0, StopReason::Signal, 130));
+        assert!(s.partial);
+    }
+}

@@ -1,0 +1,164 @@
+//! What a results row records about a run, as types: which app, which receive-side fate,
+//! which engine, and how the run ended. Each serialises as its CSV name and parses from the
+//! command line under the same name.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Defines a kind: the enum with its derives (serde under its CSV name) and `as_str`/Display.
+macro_rules! kind {
+    ($(#[$m:meta])* pub enum $t:ident { $($(#[$vm:meta])* $v:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+        #[derive(Serialize, Deserialize)]
+        pub enum $t {
+            $($(#[$vm])* #[serde(rename = $s)] $v),+
+        }
+        impl $t {
+            /// The name in the CSV and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$t>::$v => $s),+ }
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+kind! {
+    /// Which pair of tools a run uses.
+    #[derive(clap::ValueEnum)]
+    pub enum App {
+        /// mmap-tx and mmap-rx.
+        #[default]
+        Mmap => "mmap",
+        /// udp-tx and udp-rx.
+        Udp => "udp",
+        /// xdp-tx and xdp-rx (AF_XDP).
+        Xdp => "xdp",
+    }
+}
+
+impl App {
+    /// The sender and the receiver.
+    pub fn tools(self) -> (&'static str, &'static str) {
+        match self {
+            App::Mmap => ("mmap-tx", "mmap-rx"),
+            App::Udp => ("udp-tx", "udp-rx"),
+            App::Xdp => ("xdp-tx", "xdp-rx"),
+        }
+    }
+}
+
+kind! {
+    /// What happens to test packets in the receiving namespace after the receiver has them.
+    ///
+    /// On veth the receiving namespace's softirq runs on the sending core, so this changes the
+    /// sender's rate; it is recorded in every row, and runs under different fates must not be
+    /// compared without saying so.
+    #[derive(clap::ValueEnum)]
+    pub enum Fate {
+        /// The kernel stack also processes every captured packet (IP, UDP, a closed port).
+        #[default]
+        Stack => "stack",
+        /// An nftables netdev ingress rule drops the test flow right after the packet tap, as
+        /// a real bypass would leave the stack alone.
+        IngressDrop => "ingress-drop",
+        /// The packets end in the receiving UDP socket (every udp run; not a choice).
+        #[value(skip)]
+        Socket => "socket",
+        /// xdp-rx's program redirects the test flow into its socket before the stack sees it
+        /// (every xdp run; not a choice).
+        #[value(skip)]
+        XdpRedirect => "xdp-redirect",
+    }
+}
+
+impl Fate {
+    /// The fate a run of `app` gets when `self` is asked for: UDP packets always end in
+    /// their socket, AF_XDP ones in xdp-rx's program.
+    pub fn for_app(self, app: App) -> Fate {
+        match app {
+            App::Udp => Fate::Socket,
+            App::Xdp => Fate::XdpRedirect,
+            App::Mmap => self,
+        }
+    }
+}
+
+kind! {
+    /// Where the tools run.
+    #[derive(clap::ValueEnum)]
+    pub enum Engine {
+        /// Network namespaces made by `ip netns`; no Docker needed.
+        #[default]
+        Netns => "netns",
+        /// Docker containers of the `pktmmap` image on Docker networks (or OVS ports).
+        Docker => "docker",
+    }
+}
+
+impl Engine {
+    /// The set-ups this engine offers, in the order the runner visits them.
+    pub fn setups(self) -> &'static [&'static str] {
+        match self {
+            Engine::Netns => &["native", "bridge", "ovs", "macvlan", "macvlan-trunk"],
+            Engine::Docker => &["bridge", "ovs", "macvlan", "macvlan-trunk"],
+        }
+    }
+}
+
+kind! {
+    /// How a run ended.
+    pub enum Status {
+        /// Both tools finished normally.
+        Ok => "ok",
+        /// Interrupted by the user: the figures cover only part of the run.
+        Partial => "partial",
+        /// A tool failed, or its summary is missing; see the reason.
+        #[default]
+        Failed => "failed",
+        /// The set-up cannot exist on this machine; see the reason.
+        Skipped => "skipped",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_serialise_as_their_csv_names() {
+        #[derive(Serialize, Deserialize)]
+        struct R {
+            a: App,
+            f: Fate,
+            e: Engine,
+            s: Status,
+        }
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(R {
+            a: App::Udp,
+            f: Fate::IngressDrop,
+            e: Engine::Docker,
+            s: Status::Skipped,
+        })
+        .unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text, "a,f,e,s\nudp,ingress-drop,docker,skipped\n");
+        let back: R = csv::Reader::from_reader(text.as_bytes())
+            .deserialize()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.f, Fate::IngressDrop);
+        assert_eq!(Fate::IngressDrop.for_app(App::Udp), Fate::Socket);
+        assert_eq!(App::Mmap.to_string(), "mmap");
+        // Tables pad them like strings.
+        assert_eq!(format!("[{:<8}]", Engine::Netns), "[netns   ]");
+    }
+}

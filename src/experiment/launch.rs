@@ -1,0 +1,541 @@
+//! Where a tool runs and how it is started, awaited and stopped: the one launch layer the
+//! runner, the benchmark and the tests share.
+//!
+//! A [`Place`] turns a tool's name into a command and delivers signals to what it started
+//! there. Two places exist: [`Netns`] (`ip netns exec`) and [`Container`] (`docker exec`); a
+//! new one (a Swarm task, a host reached another way) is one more implementation. Command
+//! lines are built from typed structs ([`SenderArgs`], [`ReceiverArgs`]), never from a shell
+//! string. A [`Tool`] is killed when dropped, so a failing run leaves nothing behind.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde::de::DeserializeOwned;
+
+use crate::net::validate_interface_name;
+
+/// Somewhere our tools can run.
+pub trait Place: std::fmt::Debug {
+    /// The command that runs our tool `tool` there.
+    fn command(&self, tool: &str) -> Command;
+
+    /// The processes running `tool`, which `child` (the local process) started there: the
+    /// child itself by default.
+    fn processes(&self, child: u32, tool: &str) -> Vec<i32> {
+        let _ = tool;
+        vec![child as i32]
+    }
+
+    /// Delivers `signal` to `tool`, which `child` (the local process) started there.
+    fn signal(&self, child: u32, tool: &str, signal: Signal) {
+        for pid in self.processes(child, tool) {
+            let _ = kill(Pid::from_raw(pid), signal);
+        }
+    }
+}
+
+impl Place for Box<dyn Place + '_> {
+    fn command(&self, tool: &str) -> Command {
+        (**self).command(tool)
+    }
+    fn processes(&self, child: u32, tool: &str) -> Vec<i32> {
+        (**self).processes(child, tool)
+    }
+    fn signal(&self, child: u32, tool: &str, signal: Signal) {
+        (**self).signal(child, tool, signal)
+    }
+}
+
+/// Whether process `pid` has installed a handler for SIGINT (`SigCgt` in its status): before
+/// that, a SIGINT would kill it without a summary.
+pub fn catches_sigint(pid: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0)
+}
+
+/// A network namespace made by `ip netns`; the tools come from `bin_dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct Netns<'a> {
+    /// The namespace.
+    pub ns: &'a str,
+    /// Directory holding our tools.
+    pub bin_dir: &'a Path,
+}
+
+impl Netns<'_> {
+    /// The command that runs any `program` (not only ours) in the namespace.
+    pub fn external(&self, program: &Path) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", self.ns]).arg(program);
+        c
+    }
+}
+
+impl Place for Netns<'_> {
+    fn command(&self, tool: &str) -> Command {
+        self.external(&self.bin_dir.join(tool))
+    }
+}
+
+/// A running container of the pktmmap image; the image's PATH holds the tools.
+#[derive(Debug, Clone, Copy)]
+pub struct Container<'a> {
+    /// The container's name.
+    pub name: &'a str,
+}
+
+impl Place for Container<'_> {
+    fn command(&self, tool: &str) -> Command {
+        let mut c = Command::new("docker");
+        c.args(["exec", self.name, tool]);
+        c
+    }
+
+    /// `docker exec` does not forward signals, so the tool is found in the container's PID
+    /// namespace from the host.
+    fn processes(&self, _child: u32, tool: &str) -> Vec<i32> {
+        processes_in_container(self.name, tool)
+    }
+
+    /// The signal goes to the tool itself. The `docker exec` client must live on to relay the
+    /// tool's summary, so only SIGKILL also ends it.
+    fn signal(&self, child: u32, tool: &str, signal: Signal) {
+        for pid in self.processes(child, tool) {
+            let _ = kill(Pid::from_raw(pid), signal);
+        }
+        if signal == Signal::SIGKILL {
+            let _ = kill(Pid::from_raw(child as i32), signal);
+        }
+    }
+}
+
+/// Every process named `tool` inside `container`'s PID namespace, seen from the host.
+fn processes_in_container(container: &str, tool: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    let Ok(out) = Command::new("docker")
+        .args(["inspect", "--format", "{{.State.Pid}}", container])
+        .stderr(Stdio::null())
+        .output()
+    else {
+        return found;
+    };
+    let init = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let Ok(pid_ns) = std::fs::read_link(format!("/proc/{init}/ns/pid")) else {
+        return found;
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in procs.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let same_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|n| n == pid_ns);
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if same_ns && comm.trim_end() == tool {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// A sender of ours (mmap-tx, udp-tx) as a command line.
+#[derive(Debug, Clone)]
+pub struct SenderArgs<'a> {
+    /// `mmap-tx` or `udp-tx`.
+    pub tool: &'a str,
+    /// The interface (mmap-tx only).
+    pub interface: Option<&'a str>,
+    /// Destination address.
+    pub dst_ip: &'a str,
+    /// Datagrams.
+    pub count: u64,
+    /// UDP payload bytes.
+    pub size: usize,
+    /// Rate as the tools parse it (`max`, `500Mbps`, `250000pps`).
+    pub rate: String,
+    /// Core to pin to.
+    pub cpu: usize,
+    /// Options of that tool alone (`--ring-version v2`, `--batch 64`).
+    pub extra: &'a [&'a str],
+}
+
+impl SenderArgs<'_> {
+    /// The arguments, with `--json`.
+    pub fn argv(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(i) = self.interface {
+            a.extend(["--interface".into(), i.to_string()]);
+        }
+        a.extend([
+            "--dst-ip".into(),
+            self.dst_ip.to_string(),
+            "--count".into(),
+            self.count.to_string(),
+            "--size".into(),
+            self.size.to_string(),
+            "--rate".into(),
+            self.rate.clone(),
+            "--cpu".into(),
+            self.cpu.to_string(),
+            "--json".into(),
+        ]);
+        a.extend(self.extra.iter().map(|s| s.to_string()));
+        a
+    }
+}
+
+/// A receiver of ours (mmap-rx, udp-rx) as a command line.
+#[derive(Debug, Clone)]
+pub struct ReceiverArgs<'a> {
+    /// `mmap-rx` or `udp-rx`.
+    pub tool: &'a str,
+    /// The interface (mmap-rx only).
+    pub interface: Option<&'a str>,
+    /// Address to bind and socket buffer (udp-rx only).
+    pub bind: Option<(&'a str, usize)>,
+    /// Stop after this many datagrams.
+    pub count: Option<u64>,
+    /// Stop after this many seconds without traffic.
+    pub idle_timeout_s: f64,
+    /// Core to pin to.
+    pub cpu: usize,
+}
+
+impl ReceiverArgs<'_> {
+    /// The arguments, with `--json`.
+    pub fn argv(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        if let Some(i) = self.interface {
+            a.extend(["--interface".into(), i.to_string()]);
+        }
+        if let Some((ip, rcvbuf)) = self.bind {
+            a.extend([
+                "--bind".into(),
+                ip.to_string(),
+                "--rcvbuf".into(),
+                rcvbuf.to_string(),
+            ]);
+        }
+        if let Some(n) = self.count {
+            a.extend(["--count".into(), n.to_string()]);
+        }
+        a.extend([
+            "--idle-timeout".into(),
+            self.idle_timeout_s.to_string(),
+            "--cpu".into(),
+            self.cpu.to_string(),
+            "--json".into(),
+        ]);
+        a
+    }
+}
+
+/// A started process with its stderr collected line by line; killed when dropped.
+#[derive(Debug)]
+pub struct Tool<'p> {
+    child: Child,
+    stderr: mpsc::Receiver<String>,
+    name: String,
+    place: Option<Box<dyn Place + 'p>>,
+}
+
+/// How a tool ended: its exit code (none if a signal ended it), stdout and stderr lines.
+pub type Exit = (Option<i32>, String, Vec<String>);
+
+impl<'p> Tool<'p> {
+    /// Starts our tool `tool` with `args` at `place`.
+    pub fn spawn(place: impl Place + 'p, tool: &str, args: &[String]) -> Result<Self, String> {
+        let mut command = place.command(tool);
+        command.args(args);
+        Self::start(command, tool, Some(Box::new(place)))
+    }
+
+    /// Starts a prepared command (another program; signals go to the local process).
+    pub fn start(
+        mut command: Command,
+        name: &str,
+        place: Option<Box<dyn Place + 'p>>,
+    ) -> Result<Self, String> {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().expect("stderr is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Tool {
+            child,
+            stderr: rx,
+            name: name.to_string(),
+            place,
+        })
+    }
+
+    /// Waits up to `within` for the tool's `ready` line on stderr (stopping early if `stop`
+    /// is set); the error quotes what it printed instead.
+    pub fn wait_ready(&self, within: Duration, stop: &AtomicBool) -> Result<(), String> {
+        let by = Instant::now() + within;
+        let mut early = Vec::new();
+        loop {
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) if line.contains("ready") => return Ok(()),
+                Ok(line) => early.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout)
+                    if Instant::now() < by && !stop.load(Ordering::Relaxed) => {}
+                Err(_) => {
+                    return Err(format!(
+                        "{} never said ready: {}",
+                        self.name,
+                        early.join(" / ")
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Signals the tool where it runs.
+    pub fn signal(&self, signal: Signal) {
+        match &self.place {
+            Some(p) => p.signal(self.child.id(), &self.name, signal),
+            None => {
+                let _ = kill(Pid::from_raw(self.child.id() as i32), signal);
+            }
+        }
+    }
+
+    /// Whether every process running our tool has its SIGINT handler installed (another
+    /// program, started without a place, is not waited for).
+    fn catches_sigint(&self) -> bool {
+        let Some(place) = &self.place else {
+            return true;
+        };
+        let pids = place.processes(self.child.id(), &self.name);
+        !pids.is_empty() && pids.into_iter().all(catches_sigint)
+    }
+
+    /// Asks the tool to stop (SIGINT): it prints a partial summary.
+    pub fn interrupt(&self) {
+        self.signal(Signal::SIGINT);
+    }
+
+    /// Waits for the exit until `deadline`, interrupting (then killing) the tool if `stop` is
+    /// set or the deadline passes.
+    pub fn wait(mut self, deadline: Instant, stop: &AtomicBool) -> Exit {
+        let mut interrupted_at: Option<Instant> = None;
+        let mut interrupt_sent = false;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    let mut out = String::new();
+                    if let Some(mut o) = self.child.stdout.take() {
+                        let _ = o.read_to_string(&mut out);
+                    }
+                    let err = self.stderr.try_iter().collect();
+                    return (status.code(), out, err);
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    return (
+                        None,
+                        String::new(),
+                        vec![format!("{}: lost track of the process", self.name)],
+                    )
+                }
+            }
+            let now = Instant::now();
+            if interrupted_at.is_none() && (stop.load(Ordering::Relaxed) || now >= deadline) {
+                interrupted_at = Some(now);
+            }
+            match interrupted_at {
+                Some(t) if now.duration_since(t) > Duration::from_secs(5) => {
+                    self.signal(Signal::SIGKILL);
+                }
+                // A tool interrupted before it installed its handler would die without a
+                // summary: the SIGINT waits for the handler (a tool just started).
+                Some(_) if !interrupt_sent && self.catches_sigint() => {
+                    self.interrupt();
+                    interrupt_sent = true;
+                }
+                _ => {}
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Tool<'_> {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Parses a tool's JSON summary; without one, says how the tool ended and its last words.
+pub fn parse_summary<T: DeserializeOwned>(who: &str, exit: &Exit) -> Result<T, String> {
+    let (code, out, err) = exit;
+    serde_json::from_str(out.trim()).map_err(|_| {
+        let last = err.last().cloned().unwrap_or_default();
+        format!(
+            "{who} exited {} without a summary: {last}",
+            code.map_or("by a signal".into(), |c| c.to_string())
+        )
+    })
+}
+
+/// An nftables table in the receiving namespace dropping the test flow at netdev ingress,
+/// after the packet tap; removed when dropped.
+#[derive(Debug)]
+pub struct IngressDrop<'a> {
+    ns: &'a str,
+}
+
+const FATE_TABLE: &str = "pktmmap_fate";
+
+impl<'a> IngressDrop<'a> {
+    /// Drops UDP to `port`; with `udp_len`, only datagrams of that UDP length (header and
+    /// payload), so that a tool's own small control datagrams (iperf3's) still pass.
+    pub fn install(
+        ns: &'a str,
+        interface: &str,
+        port: u16,
+        udp_len: Option<usize>,
+    ) -> Result<Self, String> {
+        validate_interface_name(interface).map_err(|e| e.to_string())?;
+        let length = udp_len.map_or(String::new(), |l| format!(" udp length {l}"));
+        let rules = format!(
+            "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port}{length} counter drop\n }}\n}}\n"
+        );
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", ns, "nft", "-f", "-"])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run nft (apt-get install nftables): {e}"))?;
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(rules.as_bytes())
+            .map_err(|e| format!("nft: {e}"))?;
+        let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "nft ingress drop: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Self { ns })
+    }
+
+    /// Packets the rule has dropped so far (its nft counter).
+    pub fn dropped(&self) -> Result<u64, String> {
+        let out = Command::new("ip")
+            .args([
+                "netns", "exec", self.ns, "nft", "list", "table", "netdev", FATE_TABLE,
+            ])
+            .output()
+            .map_err(|e| format!("nft: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        parse_counter(&text).ok_or_else(|| format!("no counter in the nft table: {text}"))
+    }
+}
+
+/// The packet count of the first `counter packets N bytes M` in nft's listing.
+fn parse_counter(listing: &str) -> Option<u64> {
+    let rest = &listing[listing.find("counter packets ")? + "counter packets ".len()..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+impl Drop for IngressDrop<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args([
+                "netns", "exec", self.ns, "nft", "delete", "table", "netdev", FATE_TABLE,
+            ])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drop_rules_counter_is_read_from_nfts_listing() {
+        let listing = "table netdev pktmmap_fate {\n\tchain ingress {\n\t\ttype filter hook ingress device \"pkt1b\" priority filter; policy accept;\n\t\tudp dport 9000 counter packets 5000 bytes 530000 drop\n\t}\n}\n";
+        assert_eq!(parse_counter(listing), Some(5000));
+        assert_eq!(parse_counter("table netdev x {}"), None);
+    }
+
+    #[test]
+    fn command_lines_are_built_from_types() {
+        let s = SenderArgs {
+            tool: "mmap-tx",
+            interface: Some("veth0"),
+            dst_ip: "10.0.0.2",
+            count: 5,
+            size: 64,
+            rate: "max".into(),
+            cpu: 0,
+            extra: &["--ring-version", "v2"],
+        };
+        assert_eq!(
+            s.argv().join(" "),
+            "--interface veth0 --dst-ip 10.0.0.2 --count 5 --size 64 --rate max --cpu 0 --json --ring-version v2"
+        );
+        let r = ReceiverArgs {
+            tool: "udp-rx",
+            interface: None,
+            bind: Some(("10.0.0.2", 4096)),
+            count: Some(5),
+            idle_timeout_s: 1.5,
+            cpu: 1,
+        };
+        assert_eq!(
+            r.argv().join(" "),
+            "--bind 10.0.0.2 --rcvbuf 4096 --count 5 --idle-timeout 1.5 --cpu 1 --json"
+        );
+    }
+
+    #[test]
+    fn a_tool_that_never_says_ready_is_reported_with_what_it_said() {
+        let mut c = Command::new("sh");
+        c.args(["-c", "echo starting >&2; echo oops >&2; exec sleep 5"]);
+        let t = Tool::start(c, "fake-rx", None).unwrap();
+        let e = t
+            .wait_ready(Duration::from_millis(300), &AtomicBool::new(false))
+            .unwrap_err();
+        assert_eq!(e, "fake-rx never said ready: starting / oops");
+        let exit = t.wait(Instant::now(), &AtomicBool::new(false));
+        assert_eq!(exit.0, None, "interrupted by a signal");
+        assert!(parse_summary::<serde_json::Value>("fake-rx", &exit)
+            .unwrap_err()
+            .contains("exited by a signal"));
+    }
+}

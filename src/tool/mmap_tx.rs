@@ -1,0 +1,91 @@
+//! `mmap-tx`: test datagrams through a packet_mmap TX ring.
+
+use crate::backend::mmap::{Frames, MmapTx};
+use crate::cli::{self, CliError};
+use crate::engine;
+use crate::report::TxSummary;
+use crate::ring::{TxRing, TxRingOptions};
+use crate::wire::FrameTemplate;
+use std::sync::atomic::AtomicBool;
+
+/// The tool's name in messages and summaries.
+pub const TOOL: &str = "mmap-tx";
+
+/// Send test datagrams with packet_mmap: frames are written into a TX ring shared with the
+/// kernel and flushed in batches with one send() each.
+///
+/// Frames are Ethernet II + IPv4 (valid checksum, DF, TTL 64) + UDP (valid checksum), whose
+/// payload starts with a pktmmap probe (run id, sequence number, send time). The destination
+/// MAC comes from the kernel's neighbour table (resolved if needed). Needs CAP_NET_RAW.
+#[derive(Debug, clap::Parser)]
+#[command(name = "mmap-tx", version)]
+pub struct Args {
+    /// What to send, how much and how fast.
+    #[command(flatten)]
+    pub send: cli::SendOptions,
+    /// The interface and the destination's MAC.
+    #[command(flatten)]
+    pub link: super::LinkOptions,
+    /// The ring's shape.
+    #[command(flatten)]
+    pub ring: TxRingOptions,
+    /// Frames published per send() when unpaced.
+    #[arg(long, default_value_t = 256)]
+    pub batch: u32,
+    /// Sending threads, each with its own socket and ring; thread i sends sequence numbers
+    /// i, i + N, i + 2N, ... With --cpu C, thread i runs on core C + i (wrapping around the
+    /// machine's cores); a rate is shared equally between them.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: u16,
+    /// Print the first frame this command would send, in hex on one line, and exit without
+    /// opening a ring: the same bytes for another generator (the benchmark feeds trafgen).
+    #[arg(long)]
+    pub print_frame: bool,
+}
+
+/// The first frame this command would send, in hex (`--print-frame`).
+pub fn first_frame_hex(args: &Args) -> Result<String, CliError> {
+    let (iface, flow) = args.link.resolve(&args.send)?;
+    let run_id = args.send.run_id();
+    let template = FrameTemplate::new(&flow, args.send.size, iface.mtu, run_id)?;
+    let mut frame = template.bytes().to_vec();
+    template.stamp(&mut frame, 0, crate::process::realtime_ns());
+    Ok(crate::inject::to_hex_line(&frame))
+}
+
+/// Opens one ring per thread, drops every capability and sends.
+pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
+    args.send.rate()?; // a bad --rate fails before anything is opened
+    cli::pin(args.send.process.cpu)?;
+    let (iface, flow) = args.link.resolve(&args.send)?;
+    let rings = (0..args.threads)
+        .map(|_| {
+            TxRing::open_with(iface.index, iface.mtu, &args.ring)
+                .map_err(|e| cli::from_open(TOOL, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // The sockets, the rings and the neighbour's address are all we needed privileges for.
+    cli::drop_capabilities()?;
+    if rings[0].version() != args.ring.ring_version {
+        eprintln!(
+            "{TOOL}: this kernel has no {} TX ring; fell back to {}",
+            args.ring.ring_version,
+            rings[0].version()
+        );
+    }
+    let run_id = args.send.run_id();
+    let template = FrameTemplate::new(&flow, args.send.size, iface.mtu, run_id)?;
+    let lanes = rings
+        .into_iter()
+        .map(|ring| MmapTx::new(ring, Frames::Probe(&template)))
+        .collect();
+    let plan = super::frame_plan(
+        TOOL,
+        &flow,
+        &args.send,
+        run_id,
+        template.len(),
+        u64::from(args.batch),
+    )?;
+    engine::send(lanes, &plan, stop)
+}

@@ -1,0 +1,98 @@
+//! The tools: for each, its command-line options and the one call that opens its backend,
+//! drops privileges and runs an engine. The binaries in `src/bin/` parse and call.
+//!
+//! - [`mmap_tx`], [`mmap_rx`]: packet_mmap rings.
+//! - [`udp_tx`], [`udp_rx`]: plain UDP sockets.
+//! - [`xdp_tx`], [`xdp_rx`]: AF_XDP sockets (and the XDP program).
+
+pub mod mmap_rx;
+pub mod mmap_tx;
+pub mod udp_rx;
+pub mod udp_tx;
+pub mod xdp_rx;
+pub mod xdp_tx;
+
+use std::time::Duration;
+
+use crate::cli::{CliError, Failure, SendOptions};
+use crate::net;
+use crate::wire::Flow;
+
+/// Where the senders that build whole frames (mmap-tx, xdp-tx) send them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LinkOptions {
+    /// Interface to send on.
+    #[arg(long, short = 'i')]
+    pub interface: String,
+    /// Destination MAC, skipping neighbour resolution (aa:bb:cc:dd:ee:ff).
+    #[arg(long)]
+    pub dst_mac: Option<String>,
+    /// Seconds to wait for the destination's MAC to resolve.
+    #[arg(long, default_value_t = 3.0)]
+    pub resolve_timeout: f64,
+}
+
+/// The plan of a sender of whole frames (mmap-tx, xdp-tx): its destination is the flow's
+/// address, port and MAC.
+pub fn frame_plan(
+    tool: &'static str,
+    flow: &Flow,
+    send: &SendOptions,
+    run_id: u32,
+    frame_bytes: usize,
+    batch: u64,
+) -> Result<crate::engine::SendPlan, CliError> {
+    Ok(crate::engine::SendPlan {
+        tool,
+        destination: format!(
+            "{}:{} ({})",
+            flow.dst_ip,
+            flow.dst_port,
+            net::format_mac(&flow.dst_mac)
+        ),
+        run_id,
+        size: send.size,
+        frame_bytes,
+        count: send.count,
+        rate: send.rate()?,
+        batch,
+        cpu: send.process.cpu,
+    })
+}
+
+impl LinkOptions {
+    /// The interface and the flow's addresses: the interface must be up with an IPv4
+    /// address, the payload must fit its MTU, and the destination's MAC must resolve.
+    pub fn resolve(&self, send: &SendOptions) -> Result<(net::Interface, Flow), CliError> {
+        let iface = net::interface_up(&self.interface)?;
+        let src_mac = iface
+            .mac
+            .ok_or_else(|| net::NetError::NoMac(iface.name.clone()))?;
+        let src_ip = iface
+            .ipv4
+            .ok_or_else(|| net::NetError::NoIpv4(iface.name.clone()))?;
+        crate::wire::check_payload_size(send.size, iface.mtu)?;
+        let dst_mac = match &self.dst_mac {
+            Some(s) => net::parse_mac(s).ok_or_else(|| {
+                CliError::new(
+                    Failure::Usage,
+                    format!("--dst-mac {s:?} is not a MAC address"),
+                )
+            })?,
+            None => net::resolve_neighbour(
+                send.dst_ip,
+                &iface.name,
+                Duration::from_secs_f64(self.resolve_timeout.max(0.0)),
+            )?,
+        };
+        let flow = Flow {
+            src_mac,
+            dst_mac,
+            src_ip,
+            dst_ip: send.dst_ip,
+            src_port: send.src_port,
+            dst_port: send.port,
+        };
+        Ok((iface, flow))
+    }
+}

@@ -1,0 +1,63 @@
+//! `udp-tx`: test datagrams through an ordinary UDP socket, the baseline for mmap-tx.
+
+use std::net::SocketAddrV4;
+use std::sync::atomic::AtomicBool;
+
+use crate::backend::udp::UdpTx;
+use crate::cli::{self, CliError, Failure};
+use crate::engine::{self, SendPlan};
+use crate::report::TxSummary;
+use crate::wire::{FRAME_OVERHEAD, PROBE_LEN};
+
+/// The tool's name in messages and summaries.
+pub const TOOL: &str = "udp-tx";
+
+/// Largest UDP payload over IPv4.
+const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// Send test datagrams with a plain UDP socket: the baseline for mmap-tx.
+///
+/// One sendto() per datagram, like the thesis's client, with the same probe, sizes, rates and
+/// output as mmap-tx. DF is set (IP_PMTUDISC_DO), so a size above the path MTU is refused as
+/// mmap-tx refuses it; local drops (ENOBUFS) are reported (IP_RECVERR) and retried rather than
+/// lost silently. Needs no privileges.
+#[derive(Debug, clap::Parser)]
+#[command(name = "udp-tx", version)]
+pub struct Args {
+    /// What to send, how much and how fast.
+    #[command(flatten)]
+    pub send: cli::SendOptions,
+    /// Datagrams per system call: 1 sends each with sendto() (the thesis's client); more
+    /// (up to 64) hands them to one sendmmsg(), the fastest a plain UDP socket sends.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub batch: u16,
+}
+
+/// Opens the socket and sends.
+pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
+    let rate = args.send.rate()?;
+    let size = args.send.size;
+    if !(PROBE_LEN..=MAX_UDP_PAYLOAD).contains(&size) {
+        return Err(CliError::new(
+            Failure::Size,
+            format!("size {size} B is outside {PROBE_LEN}..={MAX_UDP_PAYLOAD} B of UDP payload"),
+        ));
+    }
+    cli::pin(args.send.process.cpu)?;
+    let dst = SocketAddrV4::new(args.send.dst_ip, args.send.port);
+    let run_id = args.send.run_id();
+    let batch = usize::from(args.batch);
+    let backend = UdpTx::open(args.send.src_port, dst, size, run_id, batch)?;
+    let plan = SendPlan {
+        tool: TOOL,
+        destination: dst.to_string(),
+        run_id,
+        size,
+        frame_bytes: size + FRAME_OVERHEAD,
+        count: args.send.count,
+        rate,
+        batch: batch as u64,
+        cpu: args.send.process.cpu,
+    };
+    engine::send(vec![backend], &plan, stop)
+}

@@ -1,0 +1,158 @@
+//! `xdp-rx`: test datagrams from an AF_XDP socket, fed by an XDP program that redirects the
+//! test flow into it.
+
+use std::sync::atomic::AtomicBool;
+
+use crate::backend::xdp::XdpRx;
+use crate::cli::{self, CliError, Failure};
+use crate::engine::{self, StopRule};
+use crate::net;
+use crate::report::RxSummary;
+use crate::sys::SysError;
+use crate::xdp::{AttachError, XdpMode, XdpProgram, XskError, XskOptions, XskRx};
+
+/// The tool's name in messages and summaries.
+pub const TOOL: &str = "xdp-rx";
+
+/// Receive test datagrams with AF_XDP: an XDP program redirects IPv4 UDP to --port into the
+/// socket's RX ring, everything else goes on to the stack.
+///
+/// Counts like mmap-rx (loss, duplicates, reordering, latency from the probe). The program
+/// runs in native mode where the driver has it (veth does), else generic; the socket in
+/// zero-copy mode where the driver offers it, else copy: the summary's `mode` says which.
+/// The program is attached with a bpf_link, so it goes away with the process however it
+/// ends, and it never replaces a program already on the interface. Needs CAP_NET_RAW,
+/// CAP_NET_ADMIN and CAP_BPF (CAP_SYS_ADMIN before 5.8), and locked memory for the UMEM.
+#[derive(Debug, clap::Parser)]
+#[command(name = "xdp-rx", version)]
+pub struct Args {
+    /// What to count and when to stop.
+    #[command(flatten)]
+    pub recv: cli::ReceiveOptions,
+    /// Interface to receive on.
+    #[arg(long, short = 'i')]
+    pub interface: String,
+    /// The socket's UMEM and rings.
+    #[command(flatten)]
+    pub xsk: XskOptions,
+    /// Where the XDP program runs.
+    #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
+    pub xdp_mode: XdpMode,
+}
+
+/// What a missing capability or limit looks like for an AF_XDP socket.
+fn from_xsk(tool: &str, e: XskError, umem_bytes: u64) -> CliError {
+    match e {
+        XskError::Options(m) => CliError::new(Failure::Geometry, m),
+        XskError::Sys(s) => match (s.call(), s.raw_os_error()) {
+            ("socket(AF_XDP)", Some(libc::EAFNOSUPPORT)) => CliError::new(
+                Failure::Interface,
+                format!("this kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS): {s}"),
+            ),
+            ("socket(AF_XDP)", Some(libc::EPERM) | Some(libc::EACCES)) => CliError::new(
+                Failure::Privilege,
+                format!("{tool} needs CAP_NET_RAW to open an AF_XDP socket: run it as root or give it --cap-add NET_RAW ({s})"),
+            ),
+            ("XDP_UMEM_REG", Some(libc::ENOBUFS) | Some(libc::ENOMEM) | Some(libc::EPERM)) => {
+                CliError::new(
+                    Failure::Privilege,
+                    format!("the UMEM ({} KiB) does not fit the locked-memory limit (RLIMIT_MEMLOCK): raise it (ulimit -l, docker run --ulimit memlock=-1), grant CAP_IPC_LOCK, or use fewer --frames ({s})", umem_bytes / 1024),
+                )
+            }
+            ("bind(AF_XDP)", Some(libc::EOPNOTSUPP)) => CliError::new(
+                Failure::Interface,
+                format!("the driver has no zero-copy AF_XDP: use --bind-mode copy or auto ({s})"),
+            ),
+            ("bind(AF_XDP)", Some(libc::EBUSY)) => CliError::new(
+                Failure::Busy,
+                format!("another AF_XDP socket is bound to this queue ({s})"),
+            ),
+            _ => cli::from_sys(tool, s),
+        },
+    }
+}
+
+/// Checks the options, raises RLIMIT_MEMLOCK for the UMEM where allowed, and opens a socket
+/// with `open`; failures become the tools' one-line errors.
+pub(super) fn open_xsk<T>(
+    tool: &str,
+    options: &XskOptions,
+    mtu: u32,
+    open: impl FnOnce(&XskOptions) -> Result<T, XskError>,
+) -> Result<T, CliError> {
+    let umem_bytes = u64::from(options.frames) * u64::from(options.frame_size);
+    options
+        .check(mtu)
+        .map_err(|e| from_xsk(tool, e, umem_bytes))?;
+    crate::process::raise_memlock(umem_bytes + (8 << 20));
+    open(options).map_err(|e| from_xsk(tool, e, umem_bytes))
+}
+
+fn from_attach(e: AttachError) -> CliError {
+    match e {
+        AttachError::Busy { .. } => CliError::new(Failure::Busy, e.to_string()),
+        AttachError::Verifier(_) => CliError::new(Failure::Runtime, e.to_string()),
+        AttachError::Sys(s) => match s.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => CliError::new(
+                Failure::Privilege,
+                format!("{TOOL} needs CAP_BPF and CAP_NET_ADMIN (CAP_SYS_ADMIN before Linux 5.8) to load and attach its XDP program ({s})"),
+            ),
+            Some(libc::EOPNOTSUPP) | Some(libc::EINVAL) if s.call().contains("LINK_CREATE") => {
+                CliError::new(
+                    Failure::Interface,
+                    format!("the interface has no native XDP: use --xdp-mode generic or auto ({s})"),
+                )
+            }
+            _ => CliError::new(Failure::Runtime, s.to_string()),
+        },
+    }
+}
+
+fn mode_name(prog: &XdpProgram, zero_copy: bool) -> String {
+    let xdp = match prog.mode() {
+        XdpMode::Generic => "generic",
+        _ => "native",
+    };
+    let copy = if zero_copy { "zero-copy" } else { "copy" };
+    format!("{xdp} xdp, {copy}")
+}
+
+/// Opens the socket, attaches and registers the program, drops every capability, says ready
+/// and receives.
+pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
+    let rule = StopRule::new(args.recv.count, args.recv.idle_timeout)?;
+    cli::pin(args.recv.process.cpu)?;
+    let iface = net::interface_up(&args.interface)?;
+    let xsk = open_xsk(TOOL, &args.xsk, iface.mtu, |o| XskRx::open(iface.index, o))?;
+    let queue = args.xsk.queue;
+    let prog = XdpProgram::attach(
+        &iface.name,
+        iface.index,
+        args.recv.port,
+        args.xdp_mode,
+        queue + 1,
+    )
+    .map_err(from_attach)?;
+    prog.register(queue, xsk.xsk().fd())
+        .map_err(|e: SysError| CliError::new(Failure::Runtime, e.to_string()))?;
+    if args.xdp_mode == XdpMode::Auto && prog.mode() == XdpMode::Generic {
+        eprintln!(
+            "{TOOL}: note: {} has no native XDP; running in generic (skb) mode",
+            iface.name
+        );
+    }
+    cli::drop_capabilities()?;
+    let mode = mode_name(&prog, xsk.xsk().zero_copy());
+    eprintln!(
+        "{TOOL}: ready on {} queue {queue} port {} ({mode}, {} frames of {} B)",
+        iface.name, args.recv.port, args.xsk.frames, args.xsk.frame_size
+    );
+    let plan = args.recv.plan(TOOL, iface.name.clone());
+    let result = engine::receive(vec![XdpRx::new(xsk, args.recv.port)], &plan, rule, stop);
+    // The link detaches the program here (and at any exit of the process).
+    drop(prog);
+    result.map(|(mut s, code)| {
+        s.mode = Some(mode);
+        (s, code)
+    })
+}

@@ -1,0 +1,373 @@
+//! xdp-tx and xdp-rx end to end, in namespaces joined by veth (native XDP, copy mode). Needs
+//! root; the "someone else's program" case uses xdp-tools' xdp-filter (.ci/run installs it).
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// XDP programs attached to the receiving veth, as `ip -d link` lists them.
+fn programs(p: &VethPair) -> usize {
+    let o = Command::new("ip")
+        .args(["-n", &p.rx_ns, "-d", "link", "show", &p.rx_if])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .matches("prog/xdp")
+        .count()
+}
+
+#[test]
+fn every_pairing_with_af_xdp_counts_exactly() {
+    if !root_or_skip("every_pairing_with_af_xdp_counts_exactly") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let n = "100000";
+    let xdp_rx: &[&str] = &[
+        "-i",
+        &p.rx_if,
+        "--count",
+        n,
+        "--idle-timeout",
+        "3",
+        "--json",
+    ];
+    let udp_rx: &[&str] = &[
+        "--count",
+        n,
+        "--idle-timeout",
+        "3",
+        "--rcvbuf",
+        "4194304",
+        "--json",
+    ];
+    let frames_tx: &[&str] = &["-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", n, "--json"];
+    let udp_tx: &[&str] = &["--dst-ip", &p.rx_ip, "--count", n, "--json"];
+    for (rx, rx_args, tx, tx_args) in [
+        (XDP_RX, xdp_rx, XDP_TX, frames_tx),
+        (UDP_RX, udp_rx, XDP_TX, frames_tx),
+        (XDP_RX, xdp_rx, MMAP_TX, frames_tx),
+        (XDP_RX, xdp_rx, UDP_TX, udp_tx),
+    ] {
+        let (t, r) = pair(&p, (rx, rx_args), (tx, tx_args));
+        let case = format!("{tx} -> {rx}");
+        assert_eq!(u(&t, "sent"), 100_000, "{case}: {t}");
+        if tx == XDP_TX {
+            assert_eq!(t["method"], "af_xdp_copy", "veth has no zero-copy: {t}");
+        }
+        // The kernel's UDP stack took xdp-tx's frames (valid checksums), or xdp-rx got
+        // every frame: nothing lost, except what a counted drop explains.
+        assert_eq!(
+            u(&r, "unique"),
+            100_000 - u(&r, "kernel_drops"),
+            "{case}: {r}"
+        );
+        assert_eq!(
+            (u(&r, "duplicates"), u(&r, "ignored")),
+            (0, 0),
+            "{case}: {r}"
+        );
+        assert_eq!(u(&r, "run_id"), u(&t, "run_id"), "{case}");
+        if rx == XDP_RX {
+            assert_eq!(r["mode"], "native xdp, copy", "{r}");
+            // Unpaced, a busy receiver may overrun its UMEM: every such loss is counted.
+            assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{case}: {r}");
+        }
+        assert_eq!(programs(&p), 0, "{case}: the program left with xdp-rx");
+    }
+}
+
+/// Other traffic still reaches the stack while xdp-rx runs: a UDP flow to another port is
+/// read whole by a socket, and ARP resolves (mmap-tx asks for the MAC afresh).
+#[test]
+fn traffic_outside_the_test_flow_still_reaches_the_stack() {
+    if !root_or_skip("traffic_outside_the_test_flow_still_reaches_the_stack") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let xr = Receiver::start(
+        &p.rx_ns,
+        XDP_RX,
+        &[
+            "-i",
+            &p.rx_if,
+            "--count",
+            "5000",
+            "--idle-timeout",
+            "5",
+            "--json",
+        ],
+    );
+    assert_eq!(programs(&p), 1);
+    let (t, other) = pair(
+        &p,
+        (
+            UDP_RX,
+            &[
+                "--port",
+                "9100",
+                "--count",
+                "3000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        ),
+        (
+            UDP_TX,
+            &[
+                "--dst-ip", &p.rx_ip, "--port", "9100", "--count", "3000", "--rate", "30kpps",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(
+        (u(&t, "sent"), u(&other, "unique")),
+        (3000, 3000),
+        "{other}"
+    );
+    ip(&["-n", &p.tx_ns, "neigh", "flush", "dev", &p.tx_if]);
+    send(
+        &p.tx_ns,
+        MMAP_TX,
+        &[
+            "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "5000", "--json",
+        ],
+    );
+    let (code, r) = xr.finish();
+    assert_eq!(code, 0);
+    assert_eq!((u(&r, "unique"), u(&r, "ignored")), (5000, 0), "{r}");
+    assert_eq!(programs(&p), 0);
+}
+
+/// A UMEM or fill ring too small for the rate overruns, and every lost sequence number is a
+/// drop the kernel counted (rx_dropped + rx_ring_full; fill_ring_empty counts the same drops
+/// as rx_dropped and is shown, not added).
+#[test]
+fn a_tiny_umem_overruns_and_every_loss_is_a_counted_drop() {
+    if !root_or_skip("a_tiny_umem_overruns_and_every_loss_is_a_counted_drop") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for shape in [
+        ["--frames", "32", "--ring-size", "64"],
+        ["--frames", "4096", "--ring-size", "16"],
+    ] {
+        let mut rx = vec![
+            "-i",
+            p.rx_if.as_str(),
+            "--count",
+            "300000",
+            "--idle-timeout",
+            "3",
+            "--json",
+        ];
+        rx.extend(shape);
+        let (t, r) = pair(
+            &p,
+            (XDP_RX, &rx),
+            (
+                MMAP_TX,
+                &[
+                    "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "300000", "--json",
+                ],
+            ),
+        );
+        let (sent, unique, lost, drops) = (
+            u(&t, "sent"),
+            u(&r, "unique"),
+            u(&r, "lost"),
+            u(&r, "kernel_drops"),
+        );
+        assert_eq!(sent, 300_000);
+        assert!(drops > 0, "{shape:?} must overrun at full speed: {r}");
+        assert_eq!(unique, sent - drops, "{shape:?}: {r}");
+        assert_eq!(
+            lost, drops,
+            "{shape:?}: every lost sequence number is a counted drop: {r}"
+        );
+        let c = &r["kernel_counters"];
+        assert_eq!(
+            u(c, "rx_dropped") + u(c, "rx_ring_full") + u(c, "rx_invalid_descs"),
+            drops,
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn xdp_tx_paces_within_one_percent_at_two_rates() {
+    if !root_or_skip("xdp_tx_paces_within_one_percent_at_two_rates") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for (rate, count, want) in [
+        ("20kpps", "80000", 20_000.0),
+        ("50Mbps", "240000", 50e6 / (106.0 * 8.0)),
+    ] {
+        let (_, r) = pair(
+            &p,
+            (
+                MMAP_RX,
+                &[
+                    "-i",
+                    &p.rx_if,
+                    "--count",
+                    count,
+                    "--idle-timeout",
+                    "3",
+                    "--cpu",
+                    "1",
+                    "--json",
+                ],
+            ),
+            (
+                XDP_TX,
+                &[
+                    "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", count, "--rate", rate,
+                    "--cpu", "0", "--json",
+                ],
+            ),
+        );
+        assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{r}");
+        let err = (f(&r, "pps") / want - 1.0).abs();
+        assert!(
+            err < 0.01,
+            "xdp-tx at {rate}: {} pps, want {want:.1}",
+            f(&r, "pps")
+        );
+    }
+}
+
+/// The program is attached with a bpf_link: SIGKILL takes it away with the process, and a
+/// program someone else attached is never replaced (exit 9, one line naming it).
+#[test]
+fn the_program_dies_with_xdp_rx_and_never_replaces_another() {
+    if !root_or_skip("the_program_dies_with_xdp_rx_and_never_replaces_another") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let r = Receiver::start(&p.rx_ns, XDP_RX, &["-i", &p.rx_if, "--json"]);
+    assert_eq!(programs(&p), 1);
+    kill(Pid::from_raw(r.pid()), Signal::SIGKILL).unwrap();
+    let _ = r.finish_any();
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(programs(&p), 0, "SIGKILL left the program attached");
+    // Someone else's program (xdp-tools' xdp-filter) is left alone.
+    // xdp-filter pins its state into bpffs, which this host may not mount: it runs in a mount
+    // namespace of its own with a bpffs of its own (its program stays attached when that goes).
+    let load = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount -t bpf bpf /sys/fs/bpf && exec nsenter --net=/run/netns/{} xdp-filter load {} -m native",
+            p.rx_ns, p.rx_if
+        ))
+        .output()
+        .expect("xdp-filter (apt-get install xdp-tools)");
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &p.rx_ns,
+            XDP_RX,
+            "-i",
+            &p.rx_if,
+            "--idle-timeout",
+            "1",
+        ])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(9), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("another XDP program is already attached"),
+        "{err}"
+    );
+    assert_eq!(programs(&p), 1, "xdp-filter's program is still there");
+    ip(&["-n", &p.rx_ns, "link", "set", "dev", &p.rx_if, "xdp", "off"]);
+    assert_eq!(programs(&p), 0);
+}
+
+#[test]
+fn bad_input_and_missing_privileges_get_one_line_and_their_exit_code() {
+    if !root_or_skip("bad_input_and_missing_privileges_get_one_line_and_their_exit_code") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let without = |caps: &str, tool: &str, args: &[&str]| {
+        let mut a = vec!["--bounding-set", caps, "--inh-caps", caps, tool];
+        a.extend_from_slice(args);
+        run(&p.rx_ns, "setpriv", &a)
+    };
+    let rx = ["-i", p.rx_if.as_str(), "--idle-timeout", "1"];
+    let tx = [
+        "-i",
+        p.tx_if.as_str(),
+        "--dst-ip",
+        p.rx_ip.as_str(),
+        "--count",
+        "1",
+    ];
+    for (o, code, says) in [
+        (
+            run(&p.rx_ns, XDP_RX, &["-i", &p.rx_if, "--frames", "3"]),
+            5,
+            "power of two",
+        ),
+        (
+            run(&p.rx_ns, XDP_RX, &["-i", &p.rx_if, "--frame-size", "1024"]),
+            5,
+            "--frame-size 1024",
+        ),
+        (
+            run(
+                &p.rx_ns,
+                XDP_RX,
+                &["-i", &p.rx_if, "--bind-mode", "zero-copy"],
+            ),
+            4,
+            "no zero-copy",
+        ),
+        (
+            run(&p.rx_ns, XDP_RX, &["-i", "nosuch0"]),
+            4,
+            "does not exist",
+        ),
+        (without("-bpf,-sys_admin", XDP_RX, &rx), 3, "CAP_BPF"),
+        (without("-net_raw", XDP_RX, &rx), 3, "CAP_NET_RAW"),
+        (
+            run(&p.tx_ns, XDP_TX, &[&tx[..], &["--rate", "fast"]].concat()),
+            7,
+            "cannot parse rate",
+        ),
+        (
+            run(&p.tx_ns, XDP_TX, &[&tx[..], &["--size", "1473"]].concat()),
+            6,
+            "does not fit the MTU",
+        ),
+    ] {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{says}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err:?} should say {says:?}");
+        assert_eq!(programs(&p), 0, "nothing left attached after: {err}");
+    }
+}
