@@ -36,7 +36,11 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
         stdout.contains("mmap/udp ours"),
         "ratio table missing: {stdout}"
     );
-    let csv = std::fs::read_to_string(out.join("runs-v2.csv")).unwrap();
+    let csv = std::fs::read_to_string(out.join(format!(
+        "runs-v{}.csv",
+        pktmmap::experiment::results::SCHEMA
+    )))
+    .unwrap();
     assert_eq!(csv.lines().next(), Some(header().as_str()));
     let rows = read_rows(&out).unwrap();
     // quick: 2 counts + 2 rates + 2 sizes, 1 repetition, 2 apps, alternating per point.
@@ -132,7 +136,7 @@ fn every_setup_comes_up_carries_traffic_and_leaves_nothing_behind() {
         return;
     }
     let _g = serial();
-    for name in ["native", "bridge", "ovs", "macvlan"] {
+    for name in ["native", "bridge", "ovs", "macvlan", "overlay"] {
         let up = pktmmap(&["setup", "up", name]);
         assert!(
             up.status.success(),
@@ -204,6 +208,189 @@ fn every_setup_comes_up_carries_traffic_and_leaves_nothing_behind() {
             String::from_utf8_lossy(&down.stderr)
         );
         assert_eq!(leftovers(), Vec::<String>::new(), "after {name} down");
+    }
+}
+
+/// An nftables counter at netdev ingress of the receiving host's underlay (`pkmul` in
+/// pktmmap-overlay-h2) for VXLAN frames of 1,500 bytes of IP with VNI `vni` whose inner UDP
+/// destination port is 9000: exactly the encapsulated test frames. Returns the nft command's
+/// `underlay_count` reads it.
+fn count_underlay(vni: u32) {
+    // th = the outer UDP header: the VXLAN VNI is 24 bits at bit 96 (8 B of UDP, then 4 B of
+    // flags); the inner UDP destination port at bit 416 (UDP 8 + VXLAN 8 + Ethernet 14 + IPv4
+    // 20 bytes, then 2 bytes of source port).
+    let rules = format!(
+        "table netdev pktmmap_vxlan {{\n chain in {{\n  type filter hook ingress device \"pkmul\" priority 0;\n  udp dport 4789 ip length 1500 @th,96,24 {vni} @th,416,16 9000 counter\n }}\n}}\n"
+    );
+    let mut nft = Command::new("ip")
+        .args(["netns", "exec", "pktmmap-overlay-h2", "nft", "-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    nft.stdin
+        .take()
+        .unwrap()
+        .write_all(rules.as_bytes())
+        .unwrap();
+    assert!(nft.wait().unwrap().success(), "nft rules on the underlay");
+}
+
+fn underlay_count() -> u64 {
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            "pktmmap-overlay-h2",
+            "nft",
+            "list",
+            "table",
+            "netdev",
+            "pktmmap_vxlan",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    text.split("counter packets ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no counter in: {text}"))
+}
+
+#[test]
+fn the_quick_profile_runs_on_the_overlay_with_every_app_and_exact_counts() {
+    if !root_or_skip("the_quick_profile_runs_on_the_overlay_with_every_app_and_exact_counts") {
+        return;
+    }
+    let _g = serial();
+    let out = tmp("overlay-quick");
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        "quick",
+        "--setup",
+        "overlay",
+        "--app",
+        "mmap,udp,xdp",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 18, "6 points x 3 apps");
+    for r in &rows {
+        assert_eq!(
+            (r.status, r.datapath.as_str()),
+            (Status::Ok, "vxlan"),
+            "{r:?}"
+        );
+        assert_eq!(r.sent, Some(r.count), "{r:?}");
+        assert_eq!(r.unique, r.received, "{r:?}");
+        // Every packet arrived, or its loss is a counted drop.
+        assert_eq!(r.lost, r.kernel_drops, "{r:?}");
+    }
+    for app in [App::Mmap, App::Udp, App::Xdp] {
+        assert_eq!(rows.iter().filter(|r| r.app == app).count(), 6, "{app}");
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay() {
+    if !root_or_skip("the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay") {
+        return;
+    }
+    let _g = serial();
+    let script = experiments().join("setups/overlay.sh");
+    for fdb in ["static", "learning"] {
+        let setup = |verb: &str| {
+            Command::new("bash")
+                .arg(&script)
+                .arg(verb)
+                .env("PKTMMAP_VXLAN_FDB", fdb)
+                .env("PKTMMAP_VXLAN_VNI", "77")
+                .output()
+                .unwrap()
+        };
+        let up = setup("up");
+        assert!(
+            up.status.success(),
+            "{fdb}: {}",
+            String::from_utf8_lossy(&up.stderr)
+        );
+        let env = String::from_utf8_lossy(&setup("env").stdout).to_string();
+        assert!(
+            env.contains("DATAPATH=vxlan") && env.contains("VNI 77"),
+            "{env}"
+        );
+        assert!(env.contains(&format!("{fdb} FDB")), "{env}");
+        count_underlay(77);
+        // The largest payload that fits the inner MTU of 1450: a 1,464-byte frame inside, a
+        // 1,514-byte frame (1,500 bytes of IP, the underlay's MTU) on the underlay.
+        let r = common::Receiver::start(
+            "pktmmap-overlay-rx",
+            common::MMAP_RX,
+            &[
+                "-i",
+                "pkm0",
+                "--count",
+                "1000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        );
+        common::send(
+            "pktmmap-overlay-tx",
+            common::MMAP_TX,
+            &[
+                "-i",
+                "pkm0",
+                "--dst-ip",
+                "10.77.6.2",
+                "--count",
+                "1000",
+                "--size",
+                "1422",
+                "--rate",
+                "20kpps",
+                "--json",
+            ],
+        );
+        let (_, summary) = r.finish();
+        assert_eq!(common::u(&summary, "received"), 1000, "{fdb}: {summary}");
+        assert_eq!(
+            underlay_count(),
+            1000,
+            "{fdb}: every test frame crossed the underlay in VXLAN, VNI 77, +50 B"
+        );
+        // One byte more does not fit the overlay's MTU: the sender says so (exit 6).
+        let big = common::run(
+            "pktmmap-overlay-tx",
+            common::MMAP_TX,
+            &[
+                "-i",
+                "pkm0",
+                "--dst-ip",
+                "10.77.6.2",
+                "--count",
+                "1",
+                "--size",
+                "1423",
+            ],
+        );
+        assert_eq!(big.status.code(), Some(6), "{fdb}");
+        let down = setup("down");
+        assert!(down.status.success());
+        assert_eq!(
+            leftovers(),
+            Vec::<String>::new(),
+            "after overlay down ({fdb})"
+        );
     }
 }
 

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use pktmmap::cli::{CliError, Failure};
 use pktmmap::experiment::bench::{self, which, BenchPlan, Phase, Sender};
 use pktmmap::experiment::chart::write_charts;
-use pktmmap::experiment::compare::{ratio_table, ratios};
+use pktmmap::experiment::compare::{check_comparable, ratio_table, ratios};
 use pktmmap::experiment::kinds::{App, Fate, Status};
 use pktmmap::experiment::lock;
 use pktmmap::experiment::profile::Profile;
@@ -130,6 +130,10 @@ enum Cmd {
     Ratios {
         /// A results directory.
         dir: PathBuf,
+        /// Compare rows made under software emulation too (the guest harness's `tcg` rows:
+        /// correct counts, meaningless rates); they are still never grouped with others.
+        #[arg(long)]
+        emulated: bool,
     },
     /// Send raw Ethernet frames through a TX ring, to test a receiver against odd traffic.
     /// Needs CAP_NET_RAW.
@@ -145,8 +149,8 @@ enum Cmd {
         /// up or down.
         #[arg(value_parser = ["up", "down"])]
         action: String,
-        /// The set-up (netns: native, bridge, ovs, macvlan, macvlan-trunk; docker: bridge,
-        /// ovs, macvlan, macvlan-trunk).
+        /// The set-up (netns: native, bridge, ovs, macvlan, macvlan-trunk, overlay; docker:
+        /// bridge, ovs, macvlan, macvlan-trunk).
         #[arg(required_unless_present = "all")]
         name: Option<String>,
         /// With down: remove every set-up's leftovers, found by name prefix.
@@ -303,8 +307,9 @@ fn run(args: Args) -> Result<i32, CliError> {
             );
             Ok(0)
         }
-        Cmd::Ratios { dir } => {
+        Cmd::Ratios { dir, emulated } => {
             let rows = read_rows(&dir).map_err(err(Failure::Runtime))?;
+            check_comparable(&rows, emulated).map_err(err(Failure::Usage))?;
             print!("{}", ratio_table(&ratios(&rows)));
             Ok(0)
         }
@@ -435,7 +440,10 @@ fn run(args: Args) -> Result<i32, CliError> {
                 out.display()
             );
             let outcome = execute(&plan, &stop).map_err(err(Failure::Runtime))?;
-            println!("{}", ratio_table(&ratios(&outcome.rows)));
+            match check_comparable(&outcome.rows, false) {
+                Ok(()) => println!("{}", ratio_table(&ratios(&outcome.rows))),
+                Err(why) => println!("no ratio table: {why} (pktmmap ratios --emulated DIR)"),
+            }
             println!("results: {}", outcome.csv.display());
             if plot && outcome.rows.iter().any(|r| r.status == Status::Ok) {
                 match write_charts(&read_rows(&out).unwrap_or_default(), &out) {

@@ -72,19 +72,43 @@ pub struct Ratio {
     pub xdp: Option<(f64, f64, f64, usize)>,
     /// Median over the thesis's points of mmap kpps / udp kpps.
     pub thesis: Option<f64>,
+    /// The rows' `emulated` marker (`tcg`), empty for real machines: groups never mix them.
+    pub emulated: String,
+}
+
+/// Refuses rows made under software emulation unless `allow_emulated`: their rates say
+/// nothing about speed (the guest harness without KVM), so no ratio is computed from them
+/// unless the user asks, and then never together with other rows ([`ratios`] keeps them apart).
+pub fn check_comparable(rows: &[Row], allow_emulated: bool) -> Result<(), String> {
+    let emulated = rows.iter().filter(|r| !r.emulated.is_empty()).count();
+    if emulated == 0 || allow_emulated {
+        return Ok(());
+    }
+    Err(format!(
+        "{emulated} of {} rows ran under software emulation ({}): their rates say nothing about speed; pass --emulated to compare them anyway (they are never grouped with other rows)",
+        rows.len(),
+        rows.iter()
+            .find(|r| !r.emulated.is_empty())
+            .map_or("", |r| r.emulated.as_str())
+    ))
 }
 
 /// Ratios from successful rows, per set-up, engine and scenario.
 pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
-    // (setup, engine, scenario) -> value -> app -> pps of every repetition
-    type Key = (String, Engine, String);
+    // (setup, engine, scenario, emulated) -> value -> app -> pps of every repetition
+    type Key = (String, Engine, String, String);
     let mut by: BTreeMap<Key, BTreeMap<String, BTreeMap<App, Vec<f64>>>> = BTreeMap::new();
     let mut fates: BTreeMap<Key, BTreeSet<Fate>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.status == Status::Ok) {
         let Some(pps) = r.pps.filter(|p| p.is_finite() && *p > 0.0) else {
             continue;
         };
-        let key = (r.setup.clone(), r.engine, r.scenario.clone());
+        let key = (
+            r.setup.clone(),
+            r.engine,
+            r.scenario.clone(),
+            r.emulated.clone(),
+        );
         by.entry(key.clone())
             .or_default()
             .entry(r.value.clone())
@@ -138,6 +162,7 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 points,
                 xdp,
                 thesis: median(&mut th),
+                emulated: key.3,
             }
         })
         .collect()
@@ -173,9 +198,14 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             (true, Some((m, lo, hi, n))) => spread(m, lo, hi, n),
             (true, None) => "-".into(),
         };
+        let setup = if r.emulated.is_empty() {
+            r.setup.clone()
+        } else {
+            format!("{} [{}]", r.setup, r.emulated)
+        };
         let line = format!(
             "{:<14} {:<7} {:<9} {:<13} {:>26} {:>8} {:>26}",
-            r.setup, r.engine, r.scenario, r.fate, ours, thesis, xdp
+            setup, r.engine, r.scenario, r.fate, ours, thesis, xdp
         );
         let _ = writeln!(s, "{}", line.trim_end());
     }
@@ -216,6 +246,32 @@ mod tests {
             status: Status::Ok,
             ..Row::default()
         }
+    }
+
+    #[test]
+    fn emulated_rows_are_refused_unless_asked_and_never_grouped_with_others() {
+        let tcg = |app, pps| Row {
+            emulated: "tcg".into(),
+            ..row("ovs", "count", "100", app, pps)
+        };
+        let rows = vec![
+            row("ovs", "count", "100", App::Mmap, 300.0),
+            row("ovs", "count", "100", App::Udp, 100.0),
+            tcg(App::Mmap, 5.0),
+            tcg(App::Udp, 10.0),
+        ];
+        let refused = check_comparable(&rows, false).unwrap_err();
+        assert!(
+            refused.contains("2 of 4 rows") && refused.contains("--emulated"),
+            "{refused}"
+        );
+        assert_eq!(check_comparable(&rows[..2], false), Ok(()));
+        assert_eq!(check_comparable(&rows, true), Ok(()));
+        let r = ratios(&rows);
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!((r[0].emulated.as_str(), r[0].ours.unwrap().0), ("", 3.0));
+        assert_eq!((r[1].emulated.as_str(), r[1].ours.unwrap().0), ("tcg", 0.5));
+        assert!(ratio_table(&r).contains("ovs [tcg]"));
     }
 
     #[test]

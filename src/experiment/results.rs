@@ -1,6 +1,6 @@
 //! The results CSV: one row per run, appended whole, never rewritten.
 //!
-//! The file name carries the schema version (`runs-v1.csv`); a schema change starts a new file
+//! The file name carries the schema version (`runs-v3.csv`); a schema change starts a new file
 //! instead of mixing columns. Each row is written with a single `write(2)` to a file opened
 //! with `O_APPEND` and then synced, and a file found with a torn last line (a writer killed
 //! mid-row) has that fragment cut off before anything is appended.
@@ -16,11 +16,17 @@ use serde::{Deserialize, Serialize};
 use super::kinds::{App, Engine, Fate, Status};
 
 /// Version of the column set below; bump it whenever a column changes.
-pub const SCHEMA: u32 = 2;
+pub const SCHEMA: u32 = 3;
 
 /// The header of schema 1 (before `tx_method` and `rx_mode`): its files are still read, the
 /// new columns empty.
 pub const V1_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit";
+
+/// The header of schema 2 (before `emulated`): its files are still read, `emulated` empty.
+pub const V2_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit";
+
+/// Earlier schemas, whose files are read beside the current one's: (file stem, header).
+const PAST_SCHEMAS: [(&str, &str); 2] = [("runs-v1", V1_HEADER), ("runs-v2", V2_HEADER)];
 
 /// One run, as one CSV row. Column order is field order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -122,6 +128,11 @@ pub struct Row {
     pub tool_version: String,
     /// Git commit of the tools.
     pub git_commit: String,
+    /// `tcg` when the run was under software emulation (the guest harness without KVM): such
+    /// rows prove correctness, never speed, and are kept out of speed comparisons. Empty on a
+    /// real (or hardware-virtualised) machine. Schema 3.
+    #[serde(default)]
+    pub emulated: String,
 }
 
 /// The header line for the current schema.
@@ -227,17 +238,34 @@ impl ResultsFile {
     }
 }
 
-/// Reads every row of `dir`: schema 1 files (`runs-v1*.csv`, their new columns empty), then
-/// the current schema's, each only from files written with that schema's header.
+/// Reads every row of `dir`: earlier schemas' files first (`runs-v1*.csv`, `runs-v2*.csv`,
+/// their newer columns empty), then the current schema's, each only from files written with
+/// that schema's header. Files with a foreign header are passed over as long as some file
+/// has rows.
 pub fn read_rows(dir: &Path) -> Result<Vec<Row>, String> {
-    let v1 = read_csv_rows_with::<Row>(dir, "runs-v1", V1_HEADER);
-    let now = read_csv_rows_with::<Row>(dir, &format!("runs-v{SCHEMA}"), &header());
-    match (v1, now) {
-        (Ok(None), Ok(None)) => Err(format!("no runs-v*.csv results in {}", dir.display())),
-        (Ok(a), Ok(b)) => Ok(a.into_iter().chain(b).flatten().collect()),
-        // Files of one schema all with foreign headers are passed over if the other has rows.
-        (Err(_), Ok(Some(rows))) | (Ok(Some(rows)), Err(_)) => Ok(rows),
-        (Err(e), _) | (_, Err(e)) => Err(e),
+    let current = format!("runs-v{SCHEMA}");
+    let head = header();
+    let mut rows = Vec::new();
+    let (mut found, mut first_error) = (false, None);
+    for (stem, head) in PAST_SCHEMAS
+        .into_iter()
+        .chain([(current.as_str(), head.as_str())])
+    {
+        match read_csv_rows_with::<Row>(dir, stem, head) {
+            Ok(Some(r)) => {
+                found = true;
+                rows.extend(r);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (found, first_error) {
+        (true, _) => Ok(rows),
+        (false, Some(e)) => Err(e),
+        (false, None) => Err(format!("no runs-v*.csv results in {}", dir.display())),
     }
 }
 
@@ -308,10 +336,13 @@ pub struct Machine {
     pub cpu_model: String,
     /// Git commit of the tools, or `unknown`.
     pub git_commit: String,
+    /// `tcg` under software emulation (from `$PKTMMAP_EMULATED`, set by the guest harness).
+    pub emulated: String,
 }
 
 impl Machine {
-    /// Reads the kernel release and CPU model, and asks git (in `repo`) for the commit.
+    /// Reads the kernel release and CPU model, and asks git (in `repo`) for the commit unless
+    /// `$PKTMMAP_GIT_COMMIT` gives it (a guest has the tools but not the repository).
     pub fn probe(repo: &Path) -> Self {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
@@ -325,19 +356,22 @@ impl Machine {
                     .map(|(_, v)| v.trim().to_string())
             })
             .unwrap_or_default();
-        let git_commit = std::process::Command::new("git")
-            .arg("-C")
-            .arg(repo)
-            .args(["rev-parse", "--short=12", "HEAD"])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let git_commit = from_env("PKTMMAP_GIT_COMMIT").or_else(|| {
+            std::process::Command::new("git")
+                .arg("-C")
+                .arg(repo)
+                .args(["rev-parse", "--short=12", "HEAD"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        });
         Self {
             kernel,
             cpu_model,
-            git_commit,
+            git_commit: git_commit.unwrap_or_else(|| "unknown".into()),
+            emulated: from_env("PKTMMAP_EMULATED").unwrap_or_default(),
         }
     }
 }
@@ -411,6 +445,30 @@ mod tests {
             ("", "")
         );
         assert_eq!((rows[1].schema, rows[1].value.as_str()), (SCHEMA, "7"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn schema_2_files_are_read_beside_schema_3_with_emulated_empty() {
+        let d = tmpdir("v2");
+        std::fs::create_dir_all(&d).unwrap();
+        let v2_row = "2,2026-11-23T11:48:34Z,native,netns,veth,stack,false,quick,size,size,1024,xdp,af_xdp_copy,\"native xdp, copy\",1,500Mbps,20000,1024,20000,58000.5,0,20000,20000,0,0,0,0,0,1,2,0.3,58000.1,491.2,1,2,3,4,5,0.1,0.2,ok,,6.18.44,AMD EPYC,0.1.0,3fa7a9224048";
+        std::fs::write(d.join("runs-v2.csv"), format!("{V2_HEADER}\n{v2_row}\n")).unwrap();
+        let mut emulated = row("9");
+        emulated.emulated = "tcg".into();
+        ResultsFile::open(&d).unwrap().append(&emulated).unwrap();
+        assert!(d.join(format!("runs-v{SCHEMA}.csv")).is_file());
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            (rows[0].schema, rows[0].app, rows[0].rx_mode.as_str()),
+            (2, App::Xdp, "native xdp, copy")
+        );
+        assert_eq!(rows[0].emulated, "");
+        assert_eq!(
+            (rows[1].value.as_str(), rows[1].emulated.as_str()),
+            ("9", "tcg")
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -72,6 +72,7 @@ fn base_row(plan: &Plan, machine: &Machine, setup: &str) -> Row {
         cpu_model: machine.cpu_model.clone(),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         git_commit: machine.git_commit.clone(),
+        emulated: machine.emulated.clone(),
         ..Row::default()
     }
 }
