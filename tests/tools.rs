@@ -52,6 +52,80 @@ fn mmap_tx_to_mmap_rx_delivers_every_packet() {
 }
 
 #[test]
+fn jumbo_frames_need_no_hand_set_ring_geometry() {
+    if !root_or_skip("jumbo_frames_need_no_hand_set_ring_geometry") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for (ns, dev) in [(&p.tx_ns, &p.tx_if), (&p.rx_ns, &p.rx_if)] {
+        ip(&["-n", ns, "link", "set", dev, "mtu", "9000"]);
+    }
+    // The largest datagram of a 9000-byte MTU (9000 - 28 bytes of payload) with the default
+    // geometry: the frame size follows the MTU, on both rings and both TX ring versions.
+    for version in ["v3", "v2"] {
+        let (t, r) = pair(
+            &p,
+            (
+                MMAP_RX,
+                &[
+                    "-i",
+                    &p.rx_if,
+                    "--count",
+                    "2000",
+                    "--idle-timeout",
+                    "3",
+                    "--json",
+                ],
+            ),
+            (
+                MMAP_TX,
+                &[
+                    "-i",
+                    &p.tx_if,
+                    "--dst-ip",
+                    &p.rx_ip,
+                    "--count",
+                    "2000",
+                    "--size",
+                    "8972",
+                    "--rate",
+                    "20kpps",
+                    "--ring-version",
+                    version,
+                    "--json",
+                ],
+            ),
+        );
+        assert_eq!(u(&t, "sent"), 2000, "{version}");
+        assert_eq!(u(&r, "unique"), 2000, "{version}: {r}");
+        assert_eq!(u(&r, "frame_bytes"), 2000 * 9014, "{version}: whole frames");
+    }
+    // A frame size the user sets is checked, never overridden: too small is exit 5.
+    let o = run(
+        &p.tx_ns,
+        MMAP_TX,
+        &[
+            "-i",
+            &p.tx_if,
+            "--dst-ip",
+            &p.rx_ip,
+            "--count",
+            "1",
+            "--frame-size",
+            "2048",
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("frame size 2048 is too small"));
+}
+
+#[test]
 fn tpacket_v2_tx_ring_delivers_every_packet() {
     if !root_or_skip("tpacket_v2_tx_ring_delivers_every_packet") {
         return;

@@ -203,9 +203,38 @@ pub fn tx_min_frame_size(data_offset: usize, mtu: u32) -> u32 {
     (data_offset as u32 + 14 + mtu).div_ceil(TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT
 }
 
+/// The frame size when the user gives none: 2048 bytes, or, where the MTU needs more (jumbo
+/// frames), the smallest aligned size holding `min_frame_size`.
+pub fn default_frame_size(min_frame_size: u32) -> u32 {
+    min_frame_size.max(2048).div_ceil(TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT
+}
+
+/// The block size when the user gives none: `default`, grown to whole pages when one frame of
+/// `frame_size` would not fit in it.
+pub fn default_block_size(default: u32, frame_size: u32, page_size: u32) -> u32 {
+    default.max(frame_size.div_ceil(page_size.max(1)) * page_size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_follow_the_mtu_so_jumbo_frames_need_no_hand_set_geometry() {
+        // Standard MTU: the long-standing 2048-byte frames and blocks as they were.
+        assert_eq!(default_frame_size(rx_min_frame_size(1500)), 2048);
+        assert_eq!(default_block_size(1 << 16, 2048, PAGE), 1 << 16);
+        // MTU 9000: the frame grows to hold it, aligned, and the geometry is valid.
+        let f = default_frame_size(rx_min_frame_size(9000));
+        assert!(f >= rx_min_frame_size(9000) && f.is_multiple_of(TPACKET_ALIGNMENT) && f < 9200);
+        let b = default_block_size(1 << 16, f, PAGE);
+        assert!(RingGeometry::new(b, 64, f, None, PAGE, rx_min_frame_size(9000)).is_ok());
+        // Loopback's 65536: the block grows to whole pages around one frame.
+        let f = default_frame_size(tx_min_frame_size(48, 65536));
+        let b = default_block_size(1 << 16, f, PAGE);
+        assert!(b >= f && b.is_multiple_of(PAGE));
+        assert!(RingGeometry::new(b, 4, f, None, PAGE, tx_min_frame_size(48, 65536)).is_ok());
+    }
 
     const PAGE: u32 = 4096;
 

@@ -32,15 +32,17 @@ pub struct RxConfig {
 /// An RX ring's shape as a user gives it (the receivers' command-line options).
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct RxRingOptions {
-    /// Ring block size in bytes (a multiple of the page size).
-    #[arg(long, default_value_t = 1 << 20)]
-    pub block_size: u32,
+    /// Ring block size in bytes (a multiple of the page size) [default: 1048576, grown to hold
+    /// one frame]
+    #[arg(long)]
+    pub block_size: Option<u32>,
     /// Number of ring blocks.
     #[arg(long, default_value_t = 32)]
     pub block_count: u32,
-    /// Frame size in bytes (multiple of 16; must hold a full-MTU frame plus the header).
-    #[arg(long, default_value_t = 2048)]
-    pub frame_size: u32,
+    /// Frame size in bytes (multiple of 16; must hold a full-MTU frame plus the header)
+    /// [default: 2048, or what the interface's MTU needs (jumbo frames)]
+    #[arg(long)]
+    pub frame_size: Option<u32>,
     /// Total frames; if given, must equal block_size / frame_size * block_count.
     #[arg(long)]
     pub frame_count: Option<u32>,
@@ -58,13 +60,21 @@ impl RxConfig {
         filter: Option<Vec<libc::sock_filter>>,
         fanout: Option<(u16, u16)>,
     ) -> Result<Self, GeometryError> {
+        let page = sys::page_size() as u32;
+        let min_frame = geometry::rx_min_frame_size(mtu);
+        let frame_size = options
+            .frame_size
+            .unwrap_or_else(|| geometry::default_frame_size(min_frame));
+        let block_size = options
+            .block_size
+            .unwrap_or_else(|| geometry::default_block_size(1 << 20, frame_size, page));
         let geometry = RingGeometry::new(
-            options.block_size,
+            block_size,
             options.block_count,
-            options.frame_size,
+            frame_size,
             options.frame_count,
-            sys::page_size() as u32,
-            geometry::rx_min_frame_size(mtu),
+            page,
+            min_frame,
         )?;
         Ok(Self {
             geometry,

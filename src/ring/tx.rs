@@ -46,13 +46,21 @@ impl TxConfig {
             SkbLayout::Fragments => 0,
         };
         let data = FrameLayout::for_version(version).data + vnet;
+        let page = sys::page_size() as u32;
+        let min_frame = geometry::tx_min_frame_size(data, mtu);
+        let frame_size = options
+            .frame_size
+            .unwrap_or_else(|| geometry::default_frame_size(min_frame));
+        let block_size = options.block_size.unwrap_or_else(|| {
+            geometry::default_block_size(TxRingOptions::BLOCK_SIZE, frame_size, page)
+        });
         let geometry = RingGeometry::new(
-            options.block_size,
+            block_size,
             options.block_count,
-            options.frame_size,
+            frame_size,
             options.frame_count,
-            sys::page_size() as u32,
-            geometry::tx_min_frame_size(data, mtu),
+            page,
+            min_frame,
         )?;
         Ok(Self {
             geometry,
@@ -70,15 +78,17 @@ pub struct TxRingOptions {
     /// TX ring header version; v3 falls back to v2 (with a note) where the kernel lacks it.
     #[arg(long, value_enum, default_value_t = TpacketVersion::V3)]
     pub ring_version: TpacketVersion,
-    /// Ring block size in bytes (a multiple of the page size).
-    #[arg(long, default_value_t = 1 << 16)]
-    pub block_size: u32,
+    /// Ring block size in bytes (a multiple of the page size) [default: 65536, grown to hold
+    /// one frame]
+    #[arg(long)]
+    pub block_size: Option<u32>,
     /// Number of ring blocks.
     #[arg(long, default_value_t = 64)]
     pub block_count: u32,
-    /// Frame slot size in bytes (multiple of 16; must hold a full-MTU frame plus the header).
-    #[arg(long, default_value_t = 2048)]
-    pub frame_size: u32,
+    /// Frame slot size in bytes (multiple of 16; must hold a full-MTU frame plus the header)
+    /// [default: 2048, or what the interface's MTU needs (jumbo frames)]
+    #[arg(long)]
+    pub frame_size: Option<u32>,
     /// Total frames; if given, must equal block_size / frame_size * block_count.
     #[arg(long)]
     pub frame_count: Option<u32>,
@@ -92,13 +102,18 @@ pub struct TxRingOptions {
     pub skb: SkbLayout,
 }
 
+impl TxRingOptions {
+    /// The block size when none is given and a frame fits.
+    pub const BLOCK_SIZE: u32 = 1 << 16;
+}
+
 impl Default for TxRingOptions {
     fn default() -> Self {
         Self {
             ring_version: TpacketVersion::V3,
-            block_size: 1 << 16,
+            block_size: None,
             block_count: 64,
-            frame_size: 2048,
+            frame_size: None,
             frame_count: None,
             qdisc_bypass: false,
             skb: SkbLayout::Linear,
