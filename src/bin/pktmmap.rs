@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use pktmmap::cli::{CliError, Failure};
 use pktmmap::experiment::bench::{self, which, BenchPlan, Phase, Sender};
 use pktmmap::experiment::chart::write_charts;
-use pktmmap::experiment::compare::{check_comparable, ratio_table, ratios};
+use pktmmap::experiment::compare::{check_chartable, check_comparable, ratio_table, ratios};
 use pktmmap::experiment::kinds::{App, Fate, Status};
 use pktmmap::experiment::lock;
 use pktmmap::experiment::profile::Profile;
@@ -125,6 +125,10 @@ enum Cmd {
     Plot {
         /// A results directory.
         dir: PathBuf,
+        /// Draw rows made under software emulation (a guest's `tcg` rows); a directory that
+        /// mixes them with other rows is refused.
+        #[arg(long)]
+        emulated: bool,
     },
     /// Print the mmap/udp ratio table of the CSV files in DIR.
     Ratios {
@@ -177,8 +181,9 @@ fn err(kind: Failure) -> impl Fn(String) -> CliError {
 
 fn run(args: Args) -> Result<i32, CliError> {
     match args.command {
-        Cmd::Plot { dir } => {
+        Cmd::Plot { dir, emulated } => {
             let rows = read_rows(&dir).map_err(err(Failure::Runtime))?;
+            check_chartable(&rows, emulated).map_err(err(Failure::Usage))?;
             let files = write_charts(&rows, &dir).map_err(err(Failure::Runtime))?;
             println!(
                 "wrote {} chart files under {}",
@@ -445,8 +450,11 @@ fn run(args: Args) -> Result<i32, CliError> {
                 Err(why) => println!("no ratio table: {why} (pktmmap ratios --emulated DIR)"),
             }
             println!("results: {}", outcome.csv.display());
-            if plot && outcome.rows.iter().any(|r| r.status == Status::Ok) {
-                match write_charts(&read_rows(&out).unwrap_or_default(), &out) {
+            let all_rows = read_rows(&out).unwrap_or_default();
+            if let (true, Err(why)) = (plot, check_chartable(&all_rows, false)) {
+                println!("no charts: {why}");
+            } else if plot && outcome.rows.iter().any(|r| r.status == Status::Ok) {
+                match write_charts(&all_rows, &out) {
                     Ok(files) => println!(
                         "charts: {} files under {}",
                         files.len(),

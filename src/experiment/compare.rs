@@ -93,6 +93,20 @@ pub fn check_comparable(rows: &[Row], allow_emulated: bool) -> Result<(), String
     ))
 }
 
+/// Like [`check_comparable`] for charts, which draw a set-up's rows together: a directory
+/// mixing emulated rows with others is refused even when emulated rows are allowed.
+pub fn check_chartable(rows: &[Row], allow_emulated: bool) -> Result<(), String> {
+    check_comparable(rows, allow_emulated)?;
+    let emulated = rows.iter().filter(|r| !r.emulated.is_empty()).count();
+    if emulated > 0 && emulated < rows.len() {
+        return Err(format!(
+            "{emulated} of {} rows ran under software emulation and the rest did not: one chart would draw them together; keep guest runs in a directory of their own",
+            rows.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Ratios from successful rows, per set-up, engine and scenario.
 pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
     // (setup, engine, scenario, emulated) -> value -> app -> pps of every repetition
@@ -272,6 +286,12 @@ mod tests {
         assert_eq!((r[0].emulated.as_str(), r[0].ours.unwrap().0), ("", 3.0));
         assert_eq!((r[1].emulated.as_str(), r[1].ours.unwrap().0), ("tcg", 0.5));
         assert!(ratio_table(&r).contains("ovs [tcg]"));
+        // Charts draw a set-up's rows together: mixed directories are refused outright.
+        assert!(check_chartable(&rows, true)
+            .unwrap_err()
+            .contains("directory of their own"));
+        assert_eq!(check_chartable(&rows[2..], true), Ok(()));
+        assert!(check_chartable(&rows[2..], false).is_err());
     }
 
     #[test]
