@@ -244,3 +244,60 @@ fn the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CAP_NET_RAW"));
 }
+
+#[test]
+fn a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its_counts() {
+    if !root_or_skip(
+        "a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its_counts",
+    ) {
+        return;
+    }
+    let _g = serial();
+    for rx in [MMAP_RX, XDP_RX] {
+        let p = VethPair::new();
+        let r = Receiver::start(
+            &p.rx_ns,
+            rx,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "1000000",
+                "--idle-timeout",
+                "30",
+                "--json",
+            ],
+        );
+        let t = send(
+            &p.tx_ns,
+            MMAP_TX,
+            &[
+                "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "1000", "--rate", "20kpps",
+                "--json",
+            ],
+        );
+        assert_eq!(u(&t, "sent"), 1000);
+        // Let the last block or batch reach the receiver, then pull the interface away.
+        std::thread::sleep(Duration::from_millis(300));
+        ip(&["-n", &p.rx_ns, "link", "del", &p.rx_if]);
+        let started = std::time::Instant::now();
+        let (code, s) = r.finish();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{rx} noticed the interface was gone long before its idle timeout"
+        );
+        // A runtime error (exit 1), said in the summary, with what was counted kept.
+        assert_eq!(code, 1, "{rx}: {s}");
+        assert_eq!(s["partial"], true, "{rx}: {s}");
+        assert_eq!(s["stop_reason"], "error", "{rx}: {s}");
+        assert!(
+            s["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{rx}: {s}"
+        );
+        assert_eq!(
+            u(&s, "unique"),
+            1000,
+            "{rx}: every packet before the fault: {s}"
+        );
+    }
+}

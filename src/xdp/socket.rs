@@ -257,8 +257,20 @@ impl Xsk {
     fn poll(&self, events: i16, timeout: Duration) -> Result<i16, SysError> {
         let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
         let revents = sys::poll_one(self.fd.as_fd(), events | libc::POLLERR, ms)?;
-        if revents & libc::POLLERR != 0 {
-            let errno = sys::socket_error(self.fd.as_fd())?;
+        // An interface that goes away unbinds the socket and sets its error (ENETDOWN), but
+        // an unbound AF_XDP socket polls as "nothing ready", never POLLERR: an empty poll
+        // asks for the error too (one getsockopt per idle wait, never per packet).
+        let pending = if revents & events == 0 {
+            sys::socket_error(self.fd.as_fd())?
+        } else {
+            0
+        };
+        if revents & libc::POLLERR != 0 || pending != 0 {
+            let errno = if pending != 0 {
+                pending
+            } else {
+                sys::socket_error(self.fd.as_fd())?
+            };
             let errno = if errno != 0 { errno } else { libc::ENETDOWN };
             return Err(SysError::new(
                 "poll(AF_XDP)",
