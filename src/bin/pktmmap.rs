@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use pktmmap::cli::{CliError, Failure};
 use pktmmap::experiment::bench::{self, which, BenchPlan, Phase, Sender};
 use pktmmap::experiment::chart::write_charts;
@@ -129,6 +129,12 @@ enum Cmd {
         /// mixes them with other rows is refused.
         #[arg(long)]
         emulated: bool,
+    },
+    /// Write shell completions (bash, zsh, fish) and man pages for pktmmap and the six tools
+    /// into DIR (DIR/completions/SHELL/, DIR/man/).
+    Docs {
+        /// Output directory (created).
+        dir: PathBuf,
     },
     /// Print the mmap/udp ratio table of the CSV files in DIR.
     Ratios {
@@ -310,6 +316,14 @@ fn run(args: Args) -> Result<i32, CliError> {
                 "{}",
                 bench::write_report(&dir, &rows).map_err(err(Failure::Runtime))?
             );
+            Ok(0)
+        }
+        Cmd::Docs { dir } => {
+            let mut commands = vec![Args::command().name("pktmmap")];
+            commands.extend(pktmmap::tool::docs::tool_commands());
+            let files = pktmmap::tool::docs::write(commands, &dir)
+                .map_err(|e| CliError::new(Failure::Runtime, format!("{}: {e}", dir.display())))?;
+            println!("wrote {} files under {}", files.len(), dir.display());
             Ok(0)
         }
         Cmd::Ratios { dir, emulated } => {

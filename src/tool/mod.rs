@@ -5,6 +5,7 @@
 //! - [`udp_tx`], [`udp_rx`]: plain UDP sockets.
 //! - [`xdp_tx`], [`xdp_rx`]: AF_XDP sockets (and the XDP program).
 
+pub mod docs;
 pub mod mmap_rx;
 pub mod mmap_tx;
 pub mod udp_rx;
