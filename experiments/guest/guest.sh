@@ -74,7 +74,7 @@ build_image() {
   cp "$tmp"/rootfs/boot/vmlinuz-* "$tmp/vmlinuz"
   cp "$tmp"/rootfs/boot/initrd.img-* "$tmp/initrd.img"
   rm -rf "$tmp"/rootfs/var/cache/apt/archives/*.deb
-  if ! mkfs.ext4 -q -F -L pktmmap-root -d "$tmp/rootfs" "$tmp/rootfs.img" 2G 2> "$tmp/mkfs.log"; then
+  if ! mkfs.ext4 -q -F -L pktmmap-root -d "$tmp/rootfs" "$tmp/rootfs.img" 2G > "$tmp/mkfs.log" 2>&1; then
     cat "$tmp/mkfs.log" >&2; note "mkfs.ext4 failed"; exit 71
   fi
   rm -rf "$tmp/rootfs"
