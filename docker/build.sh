@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE=${PKTMMAP_IMAGE:-pktmmap:latest}
 TARGET=$(rustc -vV | sed -n 's/^host: //p')
-BINS=(mmap-tx mmap-rx udp-tx udp-rx pktmmap-idle)
+BINS=(mmap-tx mmap-rx udp-tx udp-rx xdp-tx xdp-rx pktmmap-idle)
 
 command -v docker >/dev/null || { echo "error: docker is not installed" >&2; exit 1; }
 args=()

@@ -13,7 +13,7 @@ use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::results::read_rows;
 
 const IMAGE: &str = "pktmmap:latest";
-const TOOLS: [&str; 4] = ["mmap-tx", "mmap-rx", "udp-tx", "udp-rx"];
+const TOOLS: [&str; 6] = ["mmap-tx", "mmap-rx", "udp-tx", "udp-rx", "xdp-tx", "xdp-rx"];
 
 fn text(o: &Output) -> String {
     format!(
@@ -92,7 +92,7 @@ fn the_image_is_small_static_and_each_tool_runs_in_it_with_net_raw_only() {
     .expect("image size");
     assert!(
         size < 20 << 20,
-        "the image holds five static binaries and nothing else: {size} bytes"
+        "the image holds seven static binaries and nothing else: {size} bytes"
     );
     for tool in TOOLS {
         let o = docker(&["run", "--rm", "--network", "none", IMAGE, tool, "--help"]);
@@ -178,6 +178,93 @@ fn mmap_and_udp_runs_in_containers_on_bridge_and_macvlan_count_exactly() {
         }
         assert_eq!(leftovers(), Vec::<String>::new(), "torn down after {fate}");
     }
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(out.with_extension("profile"));
+}
+
+/// The capabilities compose gives the `service` container of `mode`, with the AF_XDP
+/// additions (docker/compose/xdp.yml) or without.
+fn compose_caps(mode: &str, service: &str, xdp: bool) -> Vec<String> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/docker/compose");
+    let mut c = Command::new("docker-compose");
+    c.args(["-p", "pktmmap-captest", "-f", &format!("{dir}/{mode}.yml")]);
+    if xdp {
+        c.args(["-f", &format!("{dir}/xdp.yml")]);
+    }
+    let o = c.arg("config").output().expect("docker-compose config");
+    assert!(o.status.success(), "{}", text(&o));
+    let config = String::from_utf8_lossy(&o.stdout).to_string();
+    // The service's block: from "  SERVICE:" to the next two-space key.
+    let block: Vec<&str> = config
+        .lines()
+        .skip_while(|l| *l != format!("  {service}:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    ") || l.is_empty())
+        .collect();
+    block
+        .iter()
+        .skip_while(|l| l.trim() != "cap_add:")
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim_start().trim_start_matches("- ").to_string())
+        .collect()
+}
+
+#[test]
+fn af_xdp_runs_in_containers_with_exactly_the_capabilities_it_needs() {
+    if !docker_or_skip("af_xdp_runs_in_containers_with_exactly_the_capabilities_it_needs") {
+        return;
+    }
+    let _g = serial();
+    image();
+    // Only runs that use AF_XDP widen the containers, and only by what xdp-tx and xdp-rx need.
+    for mode in ["bridge", "macvlan", "ovs"] {
+        assert_eq!(compose_caps(mode, "tx", false), ["NET_RAW"], "{mode}");
+        assert_eq!(compose_caps(mode, "rx", false), ["NET_RAW"], "{mode}");
+        assert_eq!(
+            compose_caps(mode, "tx", true),
+            ["IPC_LOCK", "NET_RAW"],
+            "{mode}"
+        );
+        assert_eq!(
+            compose_caps(mode, "rx", true),
+            ["IPC_LOCK", "NET_ADMIN", "NET_RAW", "SYS_ADMIN"],
+            "{mode}"
+        );
+    }
+    let out = tmp("docker-xdp");
+    let count = 20_000u64;
+    let prof = profile(&out.with_extension("profile"), count, "20kpps");
+    let o = pktmmap(&[
+        "run",
+        "--engine",
+        "docker",
+        "--profile",
+        &prof,
+        "--setup",
+        "bridge,macvlan",
+        "--app",
+        "xdp,mmap",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 4, "2 set-ups x 2 apps: {rows:?}");
+    for r in &rows {
+        assert_eq!((r.engine, r.status), (Engine::Docker, Status::Ok), "{r:?}");
+        assert_eq!(r.sent, Some(count), "{r:?}");
+        assert_eq!(r.received, Some(count), "{r:?}");
+        assert_eq!(r.unique, Some(count), "{r:?}");
+        if r.app == App::Xdp {
+            assert_eq!(r.fate, Fate::XdpRedirect, "{r:?}");
+            assert!(r.tx_method.starts_with("af_xdp"), "{r:?}");
+            assert!(r.rx_mode.contains("xdp"), "the mode is recorded: {r:?}");
+        }
+    }
+    assert_eq!(leftovers(), Vec::<String>::new(), "torn down");
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(out.with_extension("profile"));
 }

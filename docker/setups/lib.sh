@@ -21,11 +21,13 @@ export PKTMMAP_IMAGE=${PKTMMAP_IMAGE:-pktmmap:latest}
 # compose MODE ARGS...: docker compose (v2) or docker-compose (v1) on the mode's file.
 compose() {
   local mode=$1; shift
-  local file=$DOCKER_DIR/compose/$mode.yml
+  local files=(-f "$DOCKER_DIR/compose/$mode.yml")
+  # AF_XDP runs: the capabilities xdp-tx and xdp-rx need (docker/compose/xdp.yml).
+  if [ "${PKTMMAP_XDP:-}" = 1 ]; then files+=(-f "$DOCKER_DIR/compose/xdp.yml"); fi
   if docker compose version >/dev/null 2>&1; then
-    docker compose -p "pktmmap-$mode" -f "$file" "$@"
+    docker compose -p "pktmmap-$mode" "${files[@]}" "$@"
   elif command -v docker-compose >/dev/null; then
-    docker-compose -p "pktmmap-$mode" -f "$file" "$@"
+    docker-compose -p "pktmmap-$mode" "${files[@]}" "$@"
   else
     die "neither 'docker compose' nor docker-compose is installed (apt-get install docker-compose)"
   fi

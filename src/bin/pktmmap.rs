@@ -419,12 +419,8 @@ fn run(args: Args) -> Result<i32, CliError> {
                 }
             }
             let apps = app;
-            if engine == Engine::Docker && apps.contains(&App::Xdp) {
-                return Err(CliError::new(
-                    Failure::Usage,
-                    "--app xdp runs with the netns engine only: the image and the containers have no AF_XDP tools or XDP program yet",
-                ));
-            }
+            // AF_XDP needs more than CAP_NET_RAW; containers get it only for runs that use it.
+            let scripts = scripts.with_xdp(apps.contains(&App::Xdp));
             let bin_dir = setup::tool_dir().map_err(err(Failure::Runtime))?;
             let out = out.unwrap_or_else(|| {
                 let suffix = match engine {

@@ -99,6 +99,7 @@ pub struct Setups {
     engine: Engine,
     dir: PathBuf,
     rps_mask: Option<u64>,
+    xdp: bool,
 }
 
 impl Setups {
@@ -122,6 +123,7 @@ impl Setups {
             engine,
             dir,
             rps_mask: None,
+            xdp: false,
         })
     }
 
@@ -129,6 +131,14 @@ impl Setups {
     /// `mask` (bit n = core n); `None` leaves the kernel's default (the sending core, on veth).
     pub fn with_rps(mut self, mask: Option<u64>) -> Self {
         self.rps_mask = mask;
+        self
+    }
+
+    /// Set-ups brought up from now on give their tools what AF_XDP needs beyond CAP_NET_RAW
+    /// (`PKTMMAP_XDP=1` to the scripts: the docker engine adds capabilities to its
+    /// containers, listed in `docker/compose/xdp.yml`; the netns engine needs nothing more).
+    pub fn with_xdp(mut self, xdp: bool) -> Self {
+        self.xdp = xdp;
         self
     }
 
@@ -151,7 +161,7 @@ impl Setups {
     /// Brings set-up `name` up (idempotent).
     pub fn up(&self, name: &str) -> Result<SetupOutcome, String> {
         let path = self.script(name)?;
-        let (code, out, err) = run_script(&path, "up", self.rps_mask)?;
+        let (code, out, err) = run_script(&path, "up", self.rps_mask, self.xdp)?;
         if code == SKIP_EXIT {
             let reason = out
                 .lines()
@@ -166,7 +176,7 @@ impl Setups {
                 err.trim()
             )));
         }
-        let (code, out, err) = run_script(&path, "env", self.rps_mask)?;
+        let (code, out, err) = run_script(&path, "env", self.rps_mask, self.xdp)?;
         if code != 0 {
             return Ok(SetupOutcome::Failed(format!(
                 "{name}.sh env exited {code}: {}",
@@ -179,7 +189,7 @@ impl Setups {
     /// Tears set-up `name` down.
     pub fn down(&self, name: &str) -> Result<(), String> {
         let path = self.script(name)?;
-        match run_script(&path, "down", None)? {
+        match run_script(&path, "down", None, self.xdp)? {
             (0, _, _) => Ok(()),
             (code, _, err) => Err(format!("{name}.sh down exited {code}: {}", err.trim())),
         }
@@ -188,7 +198,7 @@ impl Setups {
     /// Removes every set-up's leftovers by name prefix (the docker engine's also removes the
     /// netns engine's); returns what it removed.
     pub fn down_all(&self) -> Result<String, String> {
-        match run_script(&self.dir.join("down-all.sh"), "all", None)? {
+        match run_script(&self.dir.join("down-all.sh"), "all", None, false)? {
             (0, out, _) => Ok(out),
             (code, _, err) => Err(format!("down-all.sh exited {code}: {}", err.trim())),
         }
@@ -199,9 +209,17 @@ fn run_script(
     path: &Path,
     verb: &str,
     rps_mask: Option<u64>,
+    xdp: bool,
 ) -> Result<(i32, String, String), String> {
     let mut command = Command::new("bash");
-    command.arg(path).arg(verb).env_remove("PKTMMAP_RPS");
+    command
+        .arg(path)
+        .arg(verb)
+        .env_remove("PKTMMAP_RPS")
+        .env_remove("PKTMMAP_XDP");
+    if xdp {
+        command.env("PKTMMAP_XDP", "1");
+    }
     if let Some(mask) = rps_mask {
         command.env("PKTMMAP_RPS", format!("{mask:x}"));
     }
@@ -271,6 +289,7 @@ mod tests {
             engine: Engine::Netns,
             dir: PathBuf::from("/x"),
             rps_mask: None,
+            xdp: false,
         };
         let e = netns.script("eth0; rm -rf /").unwrap_err();
         assert!(e.starts_with("unknown set-up"), "{e}");
@@ -279,6 +298,7 @@ mod tests {
             engine: Engine::Docker,
             dir: PathBuf::from("/x"),
             rps_mask: None,
+            xdp: false,
         };
         let e = docker.script("native").unwrap_err();
         assert!(e.contains("docker engine: choose from bridge, ovs"), "{e}");
