@@ -203,6 +203,30 @@ pub fn tx_min_frame_size(data_offset: usize, mtu: u32) -> u32 {
     (data_offset as u32 + 14 + mtu).div_ceil(TPACKET_ALIGNMENT) * TPACKET_ALIGNMENT
 }
 
+/// A geometry from the user's options, the sizes not given derived from the interface:
+/// the frame from `min_frame_size` ([`default_frame_size`]), the block from `default_block`
+/// grown to hold one frame ([`default_block_size`]); then checked as [`RingGeometry::new`].
+pub fn from_options(
+    block_size: Option<u32>,
+    default_block: u32,
+    block_count: u32,
+    frame_size: Option<u32>,
+    frame_count: Option<u32>,
+    page_size: u32,
+    min_frame_size: u32,
+) -> Result<RingGeometry, GeometryError> {
+    let frame = frame_size.unwrap_or_else(|| default_frame_size(min_frame_size));
+    let block = block_size.unwrap_or_else(|| default_block_size(default_block, frame, page_size));
+    RingGeometry::new(
+        block,
+        block_count,
+        frame,
+        frame_count,
+        page_size,
+        min_frame_size,
+    )
+}
+
 /// The frame size when the user gives none: 2048 bytes, or, where the MTU needs more (jumbo
 /// frames), the smallest aligned size holding `min_frame_size`.
 pub fn default_frame_size(min_frame_size: u32) -> u32 {

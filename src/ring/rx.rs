@@ -60,21 +60,14 @@ impl RxConfig {
         filter: Option<Vec<libc::sock_filter>>,
         fanout: Option<(u16, u16)>,
     ) -> Result<Self, GeometryError> {
-        let page = sys::page_size() as u32;
-        let min_frame = geometry::rx_min_frame_size(mtu);
-        let frame_size = options
-            .frame_size
-            .unwrap_or_else(|| geometry::default_frame_size(min_frame));
-        let block_size = options
-            .block_size
-            .unwrap_or_else(|| geometry::default_block_size(1 << 20, frame_size, page));
-        let geometry = RingGeometry::new(
-            block_size,
+        let geometry = geometry::from_options(
+            options.block_size,
+            1 << 20,
             options.block_count,
-            frame_size,
+            options.frame_size,
             options.frame_count,
-            page,
-            min_frame,
+            sys::page_size() as u32,
+            geometry::rx_min_frame_size(mtu),
         )?;
         Ok(Self {
             geometry,

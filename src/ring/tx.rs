@@ -46,21 +46,14 @@ impl TxConfig {
             SkbLayout::Fragments => 0,
         };
         let data = FrameLayout::for_version(version).data + vnet;
-        let page = sys::page_size() as u32;
-        let min_frame = geometry::tx_min_frame_size(data, mtu);
-        let frame_size = options
-            .frame_size
-            .unwrap_or_else(|| geometry::default_frame_size(min_frame));
-        let block_size = options.block_size.unwrap_or_else(|| {
-            geometry::default_block_size(TxRingOptions::BLOCK_SIZE, frame_size, page)
-        });
-        let geometry = RingGeometry::new(
-            block_size,
+        let geometry = geometry::from_options(
+            options.block_size,
+            TxRingOptions::BLOCK_SIZE,
             options.block_count,
-            frame_size,
+            options.frame_size,
             options.frame_count,
-            page,
-            min_frame,
+            sys::page_size() as u32,
+            geometry::tx_min_frame_size(data, mtu),
         )?;
         Ok(Self {
             geometry,
