@@ -16,9 +16,50 @@ pub struct ProcessOptions {
     /// Pin to this CPU core.
     #[arg(long, value_name = "CORE")]
     pub cpu: Option<usize>,
-    /// Print one JSON object instead of the readable summary.
+    /// Print JSON instead of readable text: one object, or with --interval JSON Lines (one
+    /// object per interval, then the summary), each with `type` and `schema`.
     #[arg(long)]
     pub json: bool,
+    /// Report every SECONDS (at least 0.1) while running: packets, rate, loss, drops and
+    /// latency of the interval.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_interval, allow_negative_numbers = true)]
+    pub interval: Option<std::time::Duration>,
+}
+
+/// The shortest `--interval`: the receive threads look for a new interval between batches,
+/// which can be 20 ms apart.
+pub const MIN_INTERVAL_S: f64 = 0.1;
+
+/// Parses `--interval`: a number of seconds, at least [`MIN_INTERVAL_S`].
+pub fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || v < MIN_INTERVAL_S {
+        return Err(format!(
+            "{s:?}: the interval must be at least {MIN_INTERVAL_S} seconds"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+impl ProcessOptions {
+    /// Prints each interval report on stdout as it comes: a JSON line with `--json`, else a
+    /// readable line.
+    pub fn interval_printer<T: serde::Serialize>(&self, text: fn(&T) -> String) -> impl FnMut(&T) {
+        let json = self.json;
+        move |report: &T| {
+            if json {
+                match serde_json::to_string(&crate::report::Record::interval(report)) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("cannot serialise an interval report: {e}"),
+                }
+            } else {
+                println!("{}", text(report));
+            }
+        }
+    }
 }
 
 /// Options every sender takes (`mmap-tx`, `udp-tx`).
@@ -95,6 +136,7 @@ impl ReceiveOptions {
             count: self.count,
             run_id: self.run_id,
             cpu: self.process.cpu,
+            interval: self.process.interval,
         }
     }
 }
@@ -269,10 +311,11 @@ pub fn from_open(tool: &str, e: OpenError) -> CliError {
     }
 }
 
-/// Prints a summary: pretty JSON on stdout with `--json`, else readable text on stdout.
+/// Prints a summary: one JSON object (`type` `summary`, with `schema`) on stdout with
+/// `--json`, else readable text on stdout.
 pub fn emit<T: serde::Serialize>(summary: &T, text: impl FnOnce() -> String, json: bool) {
     if json {
-        match serde_json::to_string(summary) {
+        match serde_json::to_string(&crate::report::Record::summary(summary)) {
             Ok(s) => println!("{s}"),
             Err(e) => eprintln!("cannot serialise the summary: {e}"),
         }

@@ -1,11 +1,142 @@
 //! What the tools print: a readable summary, or with `--json` one JSON object on stdout.
 //!
 //! Field names are part of the interface: the scenario runner and users' scripts read them.
+//! With `--json` every object printed carries `type` (`interval` or `summary`) and `schema`
+//! ([`JSON_SCHEMA`]); with `--interval` the tools print JSON Lines: one `interval` object per
+//! interval, then the `summary` (iperf3's `--json-stream` is the model).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
+
+/// Version of the tools' JSON objects: raised when a field changes meaning or goes away
+/// (new fields do not raise it).
+pub const JSON_SCHEMA: u32 = 1;
+
+/// One JSON object as the tools print it: its kind, the schema version, then its fields.
+#[derive(Debug, Serialize)]
+pub struct Record<'a, T: Serialize> {
+    /// `interval` or `summary`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// [`JSON_SCHEMA`].
+    pub schema: u32,
+    /// The object's own fields.
+    #[serde(flatten)]
+    pub body: &'a T,
+}
+
+impl<'a, T: Serialize> Record<'a, T> {
+    /// A summary record.
+    pub fn summary(body: &'a T) -> Self {
+        Record {
+            kind: "summary",
+            schema: JSON_SCHEMA,
+            body,
+        }
+    }
+
+    /// An interval record.
+    pub fn interval(body: &'a T) -> Self {
+        Record {
+            kind: "interval",
+            schema: JSON_SCHEMA,
+            body,
+        }
+    }
+}
+
+/// What a receiver saw in one interval (`--interval`): the change of its counts since the
+/// previous interval, read off the receive threads between batches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RxInterval {
+    /// The tool.
+    pub tool: String,
+    /// 1 for the first interval.
+    pub interval: u32,
+    /// Start, seconds since the receiver was ready.
+    pub start_s: f64,
+    /// End, seconds since the receiver was ready.
+    pub end_s: f64,
+    /// Datagrams received in the interval.
+    pub received: u64,
+    /// Datagrams received since the start.
+    pub received_total: u64,
+    /// Change in sequence numbers missing below the highest seen: new gaps minus gaps that
+    /// late arrivals filled (negative when reordered packets arrive).
+    pub lost: i64,
+    /// Kernel drops (ring or socket) in the interval.
+    pub kernel_drops: u64,
+    /// received / interval length.
+    pub pps: f64,
+    /// Ethernet frame bits per second / 1e6.
+    pub mbps: f64,
+    /// One-way latency of the interval's probes.
+    #[serde(flatten)]
+    pub latency: LatencySummary,
+}
+
+/// What a sender did in one interval (`--interval`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TxInterval {
+    /// The tool.
+    pub tool: String,
+    /// 1 for the first interval.
+    pub interval: u32,
+    /// Start, seconds since sending began.
+    pub start_s: f64,
+    /// End, seconds since sending began.
+    pub end_s: f64,
+    /// Frames handed to the kernel in the interval.
+    pub sent: u64,
+    /// Frames handed to the kernel since the start.
+    pub sent_total: u64,
+    /// Retries (device or socket buffer full) in the interval.
+    pub retries: u64,
+    /// Sending system calls in the interval.
+    pub syscalls: u64,
+    /// sent / interval length.
+    pub pps: f64,
+    /// Ethernet frame bits per second / 1e6.
+    pub mbps: f64,
+}
+
+impl RxInterval {
+    /// One readable line.
+    pub fn to_text(&self) -> String {
+        format!(
+            "{} [{:7.2}-{:7.2} s] {:>10} pkts {:>10.0} pps {:>9.1} Mbit/s  lost {}  drops {}  latency us p50 {} p99 {}",
+            self.tool,
+            self.start_s,
+            self.end_s,
+            self.received,
+            self.pps,
+            self.mbps,
+            self.lost,
+            self.kernel_drops,
+            opt_us(self.latency.p50_ns),
+            opt_us(self.latency.p99_ns)
+        )
+    }
+}
+
+impl TxInterval {
+    /// One readable line.
+    pub fn to_text(&self) -> String {
+        format!(
+            "{} [{:7.2}-{:7.2} s] {:>10} sent {:>10.0} pps {:>9.1} Mbit/s  retries {}  syscalls {}",
+            self.tool,
+            self.start_s,
+            self.end_s,
+            self.sent,
+            self.pps,
+            self.mbps,
+            self.retries,
+            self.syscalls
+        )
+    }
+}
 
 /// Why a tool stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

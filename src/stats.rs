@@ -188,6 +188,55 @@ impl SequenceTracker {
     }
 }
 
+/// A receive thread's running totals, taken between batches for interval reports.
+#[derive(Debug, Clone)]
+pub struct RxProgress {
+    /// Datagrams counted as received.
+    pub received: u64,
+    /// Their Ethernet frame bytes.
+    pub frame_bytes: u64,
+    /// Distinct sequence numbers.
+    pub unique: u64,
+    /// The highest sequence number seen.
+    pub highest: Option<u64>,
+    /// Every latency recorded so far.
+    pub latency: Histogram<u64>,
+}
+
+impl RxProgress {
+    /// Adds another thread's totals (distinct sequence numbers are summed: threads of a
+    /// fanout group rarely see the same one, and the summary merges them exactly).
+    pub fn add(&mut self, other: &RxProgress) {
+        self.received += other.received;
+        self.frame_bytes += other.frame_bytes;
+        self.unique += other.unique;
+        self.highest = self.highest.max(other.highest);
+        // Both histograms have the same bounds, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+    }
+
+    /// Sequence numbers missing below the highest seen.
+    pub fn gaps(&self) -> u64 {
+        self.highest
+            .map_or(0, |h| h.saturating_add(1))
+            .saturating_sub(self.unique)
+    }
+}
+
+/// Percentiles of a latency histogram (none when it is empty).
+pub fn latency_summary(h: &Histogram<u64>, clock_skew: u64) -> LatencySummary {
+    let q = |p: f64| (!h.is_empty()).then(|| h.value_at_quantile(p));
+    LatencySummary {
+        samples: h.len(),
+        p50_ns: q(0.5),
+        p90_ns: q(0.9),
+        p99_ns: q(0.99),
+        p99_9_ns: q(0.999),
+        max_ns: (!h.is_empty()).then(|| h.max()),
+        clock_skew,
+    }
+}
+
 /// Counts everything a receiver sees, for one followed run.
 #[derive(Debug)]
 pub struct RxAccounting {
@@ -299,6 +348,18 @@ impl RxAccounting {
         self.received
     }
 
+    /// The running totals for an interval report (clones the latency histogram: call it
+    /// once per interval, not per packet).
+    pub fn progress(&self) -> RxProgress {
+        RxProgress {
+            received: self.received,
+            frame_bytes: self.frame_bytes,
+            unique: self.tracker.unique(),
+            highest: self.tracker.highest,
+            latency: self.latency.clone(),
+        }
+    }
+
     /// The run id followed, once known.
     pub fn run_id(&self) -> Option<u32> {
         self.follow
@@ -317,7 +378,6 @@ impl RxAccounting {
         } else {
             (0.0, 0.0)
         };
-        let q = |p: f64| (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(p));
         RxCounts {
             run_id: self.follow,
             received: self.received,
@@ -346,15 +406,7 @@ impl RxAccounting {
             duration_s,
             pps,
             mbps,
-            latency: LatencySummary {
-                samples: self.latency.len(),
-                p50_ns: q(0.5),
-                p90_ns: q(0.9),
-                p99_ns: q(0.99),
-                p99_9_ns: q(0.999),
-                max_ns: (!self.latency.is_empty()).then(|| self.latency.max()),
-                clock_skew: self.clock_skew,
-            },
+            latency: latency_summary(&self.latency, self.clock_skew),
         }
     }
 }

@@ -70,6 +70,28 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
             "every lost packet is a kernel drop: {r:?}"
         );
     }
+    // Every run's interval series is kept: both sides, adding up to the row's counts.
+    let series = pktmmap::experiment::results::read_interval_rows(&out).unwrap();
+    for r in &rows {
+        let of = |side: &str| -> Vec<_> {
+            series
+                .iter()
+                .filter(|i| {
+                    (i.time.as_str(), i.scenario.as_str(), i.value.as_str())
+                        == (r.time.as_str(), r.scenario.as_str(), r.value.as_str())
+                        && (i.app, i.repetition, i.side.as_str()) == (r.app, r.repetition, side)
+                })
+                .collect()
+        };
+        let (tx, rx) = (of("tx"), of("rx"));
+        assert!(!tx.is_empty() && !rx.is_empty(), "intervals of {r:?}");
+        assert_eq!(tx.iter().map(|i| i.packets).sum::<u64>(), r.sent.unwrap());
+        assert_eq!(
+            rx.iter().map(|i| i.packets).sum::<u64>(),
+            r.received.unwrap()
+        );
+        assert!(rx.iter().all(|i| i.setup == "native" && i.value == r.value));
+    }
     let charts = out.join("charts");
     for f in [
         "native-netns-count.png",

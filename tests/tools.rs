@@ -1005,3 +1005,119 @@ fn inject_refuses_bad_frames_with_one_line() {
     assert_eq!(got, 0, "{err}");
     assert!(out.contains("sent 1 of 1 frames"), "{out}");
 }
+
+/// Checks a tool's JSON Lines: intervals numbered from 1, back to back from 0 s, then one
+/// summary, every object with `type` and `schema` 1; returns (intervals, summary).
+fn intervals_then_summary(
+    lines: Vec<serde_json::Value>,
+) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut lines = lines;
+    let summary = lines.pop().expect("at least the summary");
+    assert_eq!(summary["type"], "summary", "{summary}");
+    let mut end = 0.0;
+    for (i, l) in lines.iter().enumerate() {
+        assert_eq!(l["type"], "interval", "{l}");
+        assert_eq!(u(l, "interval"), i as u64 + 1, "{l}");
+        assert_eq!(f(l, "start_s"), end, "intervals are back to back: {l}");
+        assert!(f(l, "end_s") > f(l, "start_s"), "{l}");
+        end = f(l, "end_s");
+    }
+    for l in lines.iter().chain([&summary]) {
+        assert_eq!(u(l, "schema"), 1, "{l}");
+    }
+    (lines, summary)
+}
+
+fn sum(lines: &[serde_json::Value], key: &str) -> u64 {
+    lines.iter().map(|l| u(l, key)).sum()
+}
+
+#[test]
+fn interval_reports_are_json_lines_that_add_up_to_the_summary() {
+    if !root_or_skip("interval_reports_are_json_lines_that_add_up_to_the_summary") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    for (tx, rx) in [(MMAP_TX, MMAP_RX), (UDP_TX, UDP_RX)] {
+        let frames = tx == MMAP_TX;
+        let mut rx_args = vec![
+            "--count",
+            "60000",
+            "--idle-timeout",
+            "3",
+            "--json",
+            "--interval",
+            "0.2",
+        ];
+        if frames {
+            rx_args.extend(["-i", p.rx_if.as_str()]);
+        } else {
+            rx_args.extend(["--bind", p.rx_ip.as_str()]);
+        }
+        let mut tx_args = vec![
+            "--dst-ip",
+            p.rx_ip.as_str(),
+            "--count",
+            "60000",
+            "--rate",
+            "50kpps",
+            "--json",
+            "--interval",
+            "0.2",
+        ];
+        if frames {
+            tx_args.extend(["-i", p.tx_if.as_str()]);
+        }
+        let r = Receiver::start(&p.rx_ns, rx, &rx_args);
+        let out = run(&p.tx_ns, tx, &tx_args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (t_int, t) = intervals_then_summary(json_lines(&out.stdout));
+        let (code, r_lines) = r.finish_lines();
+        assert_eq!(code, 0);
+        let (r_int, r) = intervals_then_summary(r_lines);
+
+        // 60,000 packets at 50 kpps take 1.2 s: several 0.2 s intervals on each side.
+        assert!(t_int.len() >= 4, "{tx}: {} intervals", t_int.len());
+        assert!(r_int.len() >= 4, "{rx}: {} intervals", r_int.len());
+        assert_eq!(sum(&t_int, "sent"), u(&t, "sent"), "{tx}");
+        assert_eq!(u(&t, "sent"), 60_000);
+        assert_eq!(u(t_int.last().unwrap(), "sent_total"), 60_000);
+        assert_eq!(sum(&r_int, "received"), u(&r, "received"), "{rx}");
+        assert_eq!(u(&r, "received"), 60_000, "{rx}: {r}");
+        assert_eq!(u(r_int.last().unwrap(), "received_total"), 60_000);
+        assert_eq!(sum(&r_int, "kernel_drops"), u(&r, "kernel_drops"));
+        let lost: i64 = r_int.iter().map(|l| l["lost"].as_i64().unwrap()).sum();
+        assert_eq!(lost, 0, "{rx}");
+        assert_eq!(
+            r_int.iter().map(|l| u(l, "latency_samples")).sum::<u64>(),
+            u(&r, "latency_samples"),
+            "every probe's latency in exactly one interval"
+        );
+        for l in t_int.iter().chain(&r_int) {
+            let n = l["sent"].as_u64().or(l["received"].as_u64()).unwrap() as f64;
+            let secs = f(l, "end_s") - f(l, "start_s");
+            assert!(
+                (f(l, "pps") * secs - n).abs() < 1.0,
+                "pps is the interval's: {l}"
+            );
+        }
+    }
+
+    // Bad intervals are a usage error (exit 2), named.
+    for bad in ["0", "-1", "0.05", "soon", "inf"] {
+        let out = run(
+            &p.rx_ns,
+            MMAP_RX,
+            &["-i", &p.rx_if, "--interval", bad, "--idle-timeout", "1"],
+        );
+        assert_eq!(out.status.code(), Some(2), "--interval {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--interval"), "--interval {bad}: {err}");
+        assert!(out.stdout.is_empty());
+    }
+}

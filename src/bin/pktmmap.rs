@@ -62,6 +62,11 @@ enum Cmd {
         /// Seconds without traffic after which a receiver stops.
         #[arg(long, default_value_t = 2.0)]
         idle_timeout: f64,
+        /// Interval reports from both tools every SECONDS (at least 0.1), kept in
+        /// intervals-v1.csv beside the runs; the receiver's rate shows in the progress line.
+        /// 0 turns them off.
+        #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+        interval: f64,
         /// Also draw the charts when done.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         plot: bool,
@@ -390,9 +395,19 @@ fn run(args: Args) -> Result<i32, CliError> {
             out,
             fate,
             idle_timeout,
+            interval,
             plot,
             rps,
         } => {
+            let interval_s = if interval == 0.0 {
+                None
+            } else {
+                Some(
+                    pktmmap::cli::parse_interval(&interval.to_string())
+                        .map_err(|e| CliError::new(Failure::Usage, format!("--interval {e}")))?
+                        .as_secs_f64(),
+                )
+            };
             let _lock = lock::take_host(false)?;
             let experiments =
                 setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
@@ -440,6 +455,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 apps,
                 fate,
                 idle_timeout_s: idle_timeout,
+                interval_s,
                 out: out.clone(),
                 experiments,
                 setups_scripts: scripts,

@@ -4,13 +4,13 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::StopRule;
 use crate::cli::CliError;
 use crate::process;
-use crate::report::{RxSummary, StopReason};
-use crate::stats::RxAccounting;
+use crate::report::{RxInterval, RxSummary, StopReason};
+use crate::stats::{latency_summary, RxAccounting, RxProgress};
 
 /// The kernel's counters for one receiving socket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,17 +58,135 @@ pub struct ReceivePlan {
     pub run_id: Option<u32>,
     /// Core of thread 0 when threads are pinned one per core.
     pub cpu: Option<usize>,
+    /// Report every this long (`--interval`).
+    pub interval: Option<Duration>,
+}
+
+/// A receive thread's totals at an interval boundary.
+#[derive(Debug)]
+struct LaneSample {
+    epoch: u64,
+    progress: RxProgress,
+    drops: u64,
+}
+
+/// Where the watcher asks the receive threads for their totals and turns them into interval
+/// reports. The threads look at `epoch` between batches (one relaxed load per batch) and post
+/// a sample when it changed: nothing is added per packet.
+struct IntervalMeter<'a> {
+    tool: &'static str,
+    every: Duration,
+    started: Instant,
+    next_at: Instant,
+    pending: Option<(u64, f64)>,
+    last: Option<(RxProgress, u64)>,
+    last_end_s: f64,
+    index: u32,
+    sink: &'a mut dyn FnMut(&RxInterval),
+}
+
+impl IntervalMeter<'_> {
+    /// Opens the next interval when it is due, and reports the pending one once every thread
+    /// has posted its sample.
+    fn tick(&mut self, epoch: &AtomicU64, slots: &[Mutex<Option<LaneSample>>]) {
+        let now = Instant::now();
+        if self.pending.is_none() && now >= self.next_at {
+            let e = epoch.fetch_add(1, Ordering::Relaxed) + 1;
+            self.pending = Some((e, now.duration_since(self.started).as_secs_f64()));
+            self.next_at += self.every;
+        }
+        let Some((e, end_s)) = self.pending else {
+            return;
+        };
+        let mut merged: Option<(RxProgress, u64)> = None;
+        for slot in slots {
+            let guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_ref() {
+                Some(sample) if sample.epoch >= e => match merged.as_mut() {
+                    Some((p, d)) => {
+                        p.add(&sample.progress);
+                        *d += sample.drops;
+                    }
+                    None => merged = Some((sample.progress.clone(), sample.drops)),
+                },
+                _ => return,
+            }
+        }
+        if let Some(now_totals) = merged {
+            self.report(now_totals, end_s);
+        }
+        self.pending = None;
+    }
+
+    /// Reports the change from the last interval to `totals`, ending at `end_s`.
+    fn report(&mut self, totals: (RxProgress, u64), end_s: f64) {
+        let (cur, drops) = totals;
+        let (received, frame_bytes, gaps, last_drops, latency) = match &self.last {
+            Some((prev, prev_drops)) => {
+                let mut h = cur.latency.clone();
+                // prev is an earlier state of the same histograms: its counts are all in cur.
+                let _ = h.subtract(&prev.latency);
+                (
+                    cur.received - prev.received.min(cur.received),
+                    cur.frame_bytes - prev.frame_bytes.min(cur.frame_bytes),
+                    cur.gaps() as i64 - prev.gaps() as i64,
+                    *prev_drops,
+                    h,
+                )
+            }
+            None => (
+                cur.received,
+                cur.frame_bytes,
+                cur.gaps() as i64,
+                0,
+                cur.latency.clone(),
+            ),
+        };
+        let seconds = (end_s - self.last_end_s).max(1e-9);
+        self.index += 1;
+        (self.sink)(&RxInterval {
+            tool: self.tool.into(),
+            interval: self.index,
+            start_s: self.last_end_s,
+            end_s,
+            received,
+            received_total: cur.received,
+            lost: gaps,
+            kernel_drops: drops.saturating_sub(last_drops),
+            pps: received as f64 / seconds,
+            mbps: frame_bytes as f64 * 8.0 / seconds / 1e6,
+            latency: latency_summary(&latency, 0),
+        });
+        self.last = Some((cur, drops));
+        self.last_end_s = end_s;
+    }
 }
 
 /// Receives with every backend (one thread each) until `rule` or `stop` says so, then
-/// returns the merged summary and its exit code.
+/// returns the merged summary and its exit code. With `plan.interval`, `on_interval` gets a
+/// report every interval and one for the stretch before the stop.
 pub fn receive<B: Receive>(
     mut lanes: Vec<B>,
     plan: &ReceivePlan,
     mut rule: StopRule,
     stop: &AtomicBool,
+    on_interval: &mut dyn FnMut(&RxInterval),
 ) -> Result<(RxSummary, i32), CliError> {
     let threads = lanes.len();
+    let started = Instant::now();
+    let epoch = AtomicU64::new(0);
+    let slots: Vec<Mutex<Option<LaneSample>>> = (0..threads).map(|_| Mutex::new(None)).collect();
+    let mut meter = plan.interval.map(|every| IntervalMeter {
+        tool: plan.tool,
+        every,
+        started,
+        next_at: started + every,
+        pending: None,
+        last: None,
+        last_end_s: 0.0,
+        index: 0,
+        sink: on_interval,
+    });
     let backlog_start = crate::net::softnet_drops();
     let mut accts: Vec<RxAccounting> = (0..threads)
         .map(|_| RxAccounting::new(plan.count, plan.run_id))
@@ -79,6 +197,7 @@ pub fn receive<B: Receive>(
     let reason = std::thread::scope(|scope| {
         for (i, (backend, acct)) in lanes.iter_mut().zip(accts.iter_mut()).enumerate() {
             let (total, done, failure) = (&total, &done, &failure);
+            let (epoch, slot) = (&epoch, &slots[i]);
             let core = plan
                 .cpu
                 .filter(|_| threads > 1)
@@ -88,7 +207,7 @@ pub fn receive<B: Receive>(
                     Some(c) => process::pin_to_cpu(c),
                     None => Ok(()),
                 }
-                .and_then(|()| receive_until(backend, acct, total, done));
+                .and_then(|()| receive_until(backend, acct, total, done, epoch, slot));
                 if let Err(e) = result {
                     failure
                         .lock()
@@ -105,6 +224,9 @@ pub fn receive<B: Receive>(
             }
             if let Some(r) = rule.check(total.load(Ordering::Relaxed), stop) {
                 break r;
+            }
+            if let Some(m) = meter.as_mut() {
+                m.tick(&epoch, &slots);
             }
             std::thread::sleep(rule.poll_interval().min(Duration::from_millis(2)));
         };
@@ -135,6 +257,21 @@ pub fn receive<B: Receive>(
             freezes: k.freezes + s.freezes,
             detail: Vec::new(),
         });
+    }
+    if let Some(m) = meter.as_mut() {
+        // The stretch since the last report, from the final counts.
+        let mut totals: Option<RxProgress> = None;
+        for a in &accts {
+            let p = a.progress();
+            match totals.as_mut() {
+                Some(t) => t.add(&p),
+                None => totals = Some(p),
+            }
+        }
+        let end_s = started.elapsed().as_secs_f64();
+        if let Some(t) = totals.filter(|_| end_s > m.last_end_s) {
+            m.report((t, kernel.as_ref().map_or(0, |k| k.drops)), end_s);
+        }
     }
     let mut acct = accts.swap_remove(0);
     for other in &accts {
@@ -172,19 +309,33 @@ pub fn receive<B: Receive>(
     Ok((summary, crate::cli::exit_code_for(reason)))
 }
 
-/// One receive thread: accounts traffic until told to stop, adding to the shared total.
+/// One receive thread: accounts traffic until told to stop, adding to the shared total, and
+/// posts its totals in `slot` whenever the watcher opens a new interval (`epoch`).
 fn receive_until<B: Receive>(
     backend: &mut B,
     acct: &mut RxAccounting,
     total: &AtomicU64,
     done: &AtomicBool,
+    epoch: &AtomicU64,
+    slot: &Mutex<Option<LaneSample>>,
 ) -> Result<(), String> {
+    let mut posted = 0;
     while !done.load(Ordering::Relaxed) {
         let before = acct.received();
         backend.receive(acct, Duration::from_millis(20))?;
         let added = acct.received() - before;
         if added > 0 {
             total.fetch_add(added, Ordering::Relaxed);
+        }
+        let e = epoch.load(Ordering::Relaxed);
+        if e != posted {
+            let sample = LaneSample {
+                epoch: e,
+                progress: acct.progress(),
+                drops: backend.kernel_stats().map_or(0, |k| k.drops),
+            };
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(sample);
+            posted = e;
         }
     }
     Ok(())
@@ -240,6 +391,7 @@ mod tests {
             count,
             run_id: None,
             cpu: None,
+            interval: None,
         }
     }
 
@@ -258,8 +410,14 @@ mod tests {
             drops: 2,
         };
         let rule = StopRule::new(Some(10), Some(0.3)).unwrap();
-        let (s, code) =
-            receive(vec![a, b], &plan(Some(10)), rule, &AtomicBool::new(false)).unwrap();
+        let (s, code) = receive(
+            vec![a, b],
+            &plan(Some(10)),
+            rule,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(s.counts.received, 9);
         assert_eq!(s.counts.unique, 9);
         assert_eq!(s.counts.lost, 1, "sequence 8 never came");
@@ -276,7 +434,14 @@ mod tests {
             drops: 0,
         };
         let rule = StopRule::new(Some(10), None).unwrap();
-        let (s, code) = receive(vec![a], &plan(Some(10)), rule, &AtomicBool::new(false)).unwrap();
+        let (s, code) = receive(
+            vec![a],
+            &plan(Some(10)),
+            rule,
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(s.counts.received, 3);
         assert_eq!(s.stop_reason, StopReason::Error);
         assert!(s.partial);

@@ -1,13 +1,13 @@
 //! The sender engine: lanes (one thread and one backend each), pacing, the stop signal, the
 //! drain and the summary. A backend only queues stamped frames and hands them to the kernel.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::cli::{CliError, Failure};
 use crate::pace::{MonotonicClock, Pacer, Rate};
 use crate::process;
-use crate::report::{StopReason, TxSummary};
+use crate::report::{StopReason, TxInterval, TxSummary};
 
 /// Frames the engine asks a backend to queue: up to `n`, with sequence numbers `next`,
 /// `next + stride`, ..., all stamped with send time `now_ns`.
@@ -98,6 +98,65 @@ pub struct SendPlan {
     pub batch: u64,
     /// Core of lane 0 when lanes are pinned one per core (`--cpu` with several lanes).
     pub cpu: Option<usize>,
+    /// Report every this long (`--interval`).
+    pub interval: Option<Duration>,
+}
+
+/// A lane's counters as the interval reporter reads them: stored after every batch (three
+/// relaxed stores, only when `--interval` is given), read once per interval.
+#[derive(Debug, Default)]
+struct SharedCounters {
+    published: AtomicU64,
+    syscalls: AtomicU64,
+    retries: AtomicU64,
+}
+
+impl SharedCounters {
+    fn store(&self, c: &TxCounters) {
+        self.published.store(c.published, Ordering::Relaxed);
+        self.syscalls.store(c.syscalls, Ordering::Relaxed);
+        self.retries.store(c.retries, Ordering::Relaxed);
+    }
+
+    fn sum(all: &[SharedCounters]) -> TxCounters {
+        all.iter().fold(TxCounters::default(), |t, c| TxCounters {
+            published: t.published + c.published.load(Ordering::Relaxed),
+            syscalls: t.syscalls + c.syscalls.load(Ordering::Relaxed),
+            retries: t.retries + c.retries.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Turns counter totals into interval reports.
+struct TxMeter<'a> {
+    tool: &'static str,
+    frame_bytes: u64,
+    last: TxCounters,
+    last_end_s: f64,
+    index: u32,
+    sink: &'a mut dyn FnMut(&TxInterval),
+}
+
+impl TxMeter<'_> {
+    fn report(&mut self, now: TxCounters, end_s: f64) {
+        let seconds = (end_s - self.last_end_s).max(1e-9);
+        let sent = now.published.saturating_sub(self.last.published);
+        self.index += 1;
+        (self.sink)(&TxInterval {
+            tool: self.tool.into(),
+            interval: self.index,
+            start_s: self.last_end_s,
+            end_s,
+            sent,
+            sent_total: now.published,
+            retries: now.retries.saturating_sub(self.last.retries),
+            syscalls: now.syscalls.saturating_sub(self.last.syscalls),
+            pps: sent as f64 / seconds,
+            mbps: (sent * self.frame_bytes * 8) as f64 / seconds / 1e6,
+        });
+        self.last = now;
+        self.last_end_s = end_s;
+    }
 }
 
 /// Frames of `count` that lane `i` of `n` sends: sequence numbers i, i + n, ... < count.
@@ -118,14 +177,26 @@ struct LaneResult {
 }
 
 /// Sends the plan over `lanes` (one thread each; lane `i` sends sequence numbers i, i + N,
-/// ...), drains them and returns the summary with its exit code.
+/// ...), drains them and returns the summary with its exit code. With `plan.interval`,
+/// `on_interval` gets a report every interval (frames handed to the kernel) and one for the
+/// stretch before the end.
 pub fn send<B: Transmit>(
     lanes: Vec<B>,
     plan: &SendPlan,
     stop: &AtomicBool,
+    on_interval: &mut dyn FnMut(&TxInterval),
 ) -> Result<(TxSummary, i32), CliError> {
     let n = lanes.len().max(1) as u64;
     let method = lanes.first().map_or("none", |l| l.method());
+    let shared: Vec<SharedCounters> = (0..n).map(|_| SharedCounters::default()).collect();
+    let mut meter = plan.interval.map(|_| TxMeter {
+        tool: plan.tool,
+        frame_bytes: plan.frame_bytes as u64,
+        last: TxCounters::default(),
+        last_end_s: 0.0,
+        index: 0,
+        sink: on_interval,
+    });
     let started = Instant::now();
     let results: Vec<LaneResult> = std::thread::scope(|scope| {
         let handles: Vec<_> = lanes
@@ -136,9 +207,28 @@ pub fn send<B: Transmit>(
                     .cpu
                     .filter(|_| n > 1)
                     .map(|c| process::core_for_thread(c, i));
-                scope.spawn(move || run_lane(backend, plan, i as u64, n, core, stop))
+                let shared = plan.interval.map(|_| &shared[i]);
+                scope.spawn(move || run_lane(backend, plan, i as u64, n, core, stop, shared))
             })
             .collect();
+        if let (Some(every), Some(m)) = (plan.interval, meter.as_mut()) {
+            let mut next_at = started + every;
+            while !handles.iter().all(|h| h.is_finished()) {
+                let now = Instant::now();
+                if now >= next_at {
+                    m.report(
+                        SharedCounters::sum(&shared),
+                        now.duration_since(started).as_secs_f64(),
+                    );
+                    next_at += every;
+                }
+                std::thread::sleep(
+                    next_at
+                        .saturating_duration_since(now)
+                        .min(Duration::from_millis(10)),
+                );
+            }
+        }
         handles
             .into_iter()
             .map(|h| {
@@ -165,6 +255,11 @@ pub fn send<B: Transmit>(
             error = error.or(Some(e));
         } else if lane.reason == StopReason::Signal && reason == StopReason::Count {
             reason = StopReason::Signal;
+        }
+    }
+    if let Some(m) = meter.as_mut() {
+        if duration_s > m.last_end_s {
+            m.report(total, duration_s);
         }
     }
     let sent = total.published.saturating_sub(in_flight);
@@ -215,6 +310,7 @@ fn run_lane<B: Transmit>(
     stride: u64,
     core: Option<usize>,
     stop: &AtomicBool,
+    shared: Option<&SharedCounters>,
 ) -> LaneResult {
     let mut result = LaneResult::default();
     if let Some(core) = core {
@@ -237,7 +333,14 @@ fn run_lane<B: Transmit>(
         count,
         batch: plan.batch.max(1),
     };
-    match send_lane(&mut backend, &mut pacer, lane, stop, &mut result.counters) {
+    match send_lane(
+        &mut backend,
+        &mut pacer,
+        lane,
+        stop,
+        &mut result.counters,
+        shared,
+    ) {
         Ok(reason) => result.reason = reason,
         Err(e) => {
             result.reason = StopReason::Error;
@@ -274,9 +377,13 @@ fn send_lane<B: Transmit>(
     lane: Lane,
     stop: &AtomicBool,
     counters: &mut TxCounters,
+    shared: Option<&SharedCounters>,
 ) -> Result<StopReason, CliError> {
     let paced = pacer.is_paced();
     while counters.published < lane.count {
+        if let Some(s) = shared {
+            s.store(counters);
+        }
         if stop.load(Ordering::Relaxed) {
             return Ok(StopReason::Signal);
         }
@@ -366,6 +473,7 @@ mod tests {
             rate: Rate::Max,
             batch,
             cpu: None,
+            interval: None,
         }
     }
 
@@ -387,7 +495,13 @@ mod tests {
         }
         // Through the engine: a backend per lane, each sees only its own sequence numbers.
         let stop = AtomicBool::new(false);
-        let (s, code) = send(vec![fake(5), fake(5), fake(5)], &plan(10, 4), &stop).unwrap();
+        let (s, code) = send(
+            vec![fake(5), fake(5), fake(5)],
+            &plan(10, 4),
+            &stop,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!((s.sent, code, s.stop_reason), (10, 0, StopReason::Count));
     }
 
@@ -403,7 +517,7 @@ mod tests {
             count: 10,
             batch: 4,
         };
-        let r = send_lane(&mut b, &mut pacer, lane, &stop, &mut c).unwrap();
+        let r = send_lane(&mut b, &mut pacer, lane, &stop, &mut c, None).unwrap();
         assert_eq!(r, StopReason::Count);
         assert_eq!(b.seqs, (0..10).map(|k| 1 + 2 * k).collect::<Vec<_>>());
         assert_eq!(b.pending, 0, "the last frames were flushed");
@@ -415,11 +529,11 @@ mod tests {
         let stop = AtomicBool::new(false);
         let mut b = fake(8);
         b.in_flight_at_end = 3;
-        let (s, code) = send(vec![b], &plan(20, 8), &stop).unwrap();
+        let (s, code) = send(vec![b], &plan(20, 8), &stop, &mut |_| {}).unwrap();
         assert_eq!((s.sent, code), (17, 0));
         let mut b = fake(8);
         b.fail_after = Some(8);
-        let (s, code) = send(vec![b], &plan(20, 8), &stop).unwrap();
+        let (s, code) = send(vec![b], &plan(20, 8), &stop, &mut |_| {}).unwrap();
         assert_eq!(
             (s.sent, s.partial, code),
             (8, true, Failure::Runtime as i32)
@@ -430,7 +544,7 @@ mod tests {
     #[test]
     fn a_signal_stops_every_lane_with_a_partial_summary() {
         let stop = AtomicBool::new(true);
-        let (s, code) = send(vec![fake(8)], &plan(20, 8), &stop).unwrap();
+        let (s, code) = send(vec![fake(8)], &plan(20, 8), &stop, &mut |_| {}).unwrap();
         assert_eq!((s.sent, s.stop_reason, code), (0, StopReason::Signal, 130));
         assert!(s.partial);
     }

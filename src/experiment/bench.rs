@@ -301,6 +301,7 @@ impl Ctx<'_> {
             count: None,
             idle_timeout_s: 1.5,
             cpu: 1,
+            interval_s: None,
         };
         self.start_ready(&self.env.rx_ns, "mmap-rx", &args.argv())
     }
@@ -320,6 +321,7 @@ impl Ctx<'_> {
                 rate: rate.clone(),
                 cpu: 0,
                 extra,
+                interval_s: None,
             };
             (self.ours(tool), args.argv())
         };
@@ -459,6 +461,7 @@ impl Ctx<'_> {
                     count: None,
                     idle_timeout_s: 1.5,
                     cpu: 1,
+                    interval_s: None,
                 };
                 Some(self.start_ready(&e.rx_ns, "udp-rx", &sink.argv())?)
             }
@@ -518,6 +521,7 @@ impl Ctx<'_> {
             count: Some(self.plan.count),
             idle_timeout_s: 2.0,
             cpu: 1,
+            interval_s: None,
         };
         let rx = self.start_ready(&e.rx_ns, receiver, &args.argv())?;
         let tx_exit = self.run_sender(Sender::MmapV3, pps, row)?;

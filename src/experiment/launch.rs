@@ -172,6 +172,8 @@ pub struct SenderArgs<'a> {
     pub cpu: usize,
     /// Options of that tool alone (`--ring-version v2`, `--batch 64`).
     pub extra: &'a [&'a str],
+    /// Interval reports every this many seconds (`--interval`).
+    pub interval_s: Option<f64>,
 }
 
 impl SenderArgs<'_> {
@@ -194,6 +196,9 @@ impl SenderArgs<'_> {
             self.cpu.to_string(),
             "--json".into(),
         ]);
+        if let Some(s) = self.interval_s {
+            a.extend(["--interval".into(), s.to_string()]);
+        }
         a.extend(self.extra.iter().map(|s| s.to_string()));
         a
     }
@@ -214,6 +219,8 @@ pub struct ReceiverArgs<'a> {
     pub idle_timeout_s: f64,
     /// Core to pin to.
     pub cpu: usize,
+    /// Interval reports every this many seconds (`--interval`).
+    pub interval_s: Option<f64>,
 }
 
 impl ReceiverArgs<'_> {
@@ -241,17 +248,39 @@ impl ReceiverArgs<'_> {
             self.cpu.to_string(),
             "--json".into(),
         ]);
+        if let Some(s) = self.interval_s {
+            a.extend(["--interval".into(), s.to_string()]);
+        }
         a
     }
 }
 
-/// A started process with its stderr collected line by line; killed when dropped.
+/// A started process with its stdout and stderr collected line by line (a reader thread
+/// each, so a chatty tool never blocks on a full pipe); killed when dropped.
 #[derive(Debug)]
 pub struct Tool<'p> {
     child: Child,
+    stdout: mpsc::Receiver<String>,
+    stdout_seen: Vec<String>,
+    stdout_reader: Option<std::thread::JoinHandle<()>>,
     stderr: mpsc::Receiver<String>,
     name: String,
     place: Option<Box<dyn Place + 'p>>,
+}
+
+/// A thread sending `from`'s lines to the returned channel until end of file.
+fn line_reader(
+    from: impl Read + Send + 'static,
+) -> (mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, handle)
 }
 
 /// How a tool ended: its exit code (none if a signal ended it), stdout and stderr lines.
@@ -277,18 +306,14 @@ impl<'p> Tool<'p> {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot start {name}: {e}"))?;
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().expect("stderr is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (stderr, _) = line_reader(child.stderr.take().expect("stderr is piped"));
+        let (stdout, reader) = line_reader(child.stdout.take().expect("stdout is piped"));
         Ok(Tool {
             child,
-            stderr: rx,
+            stdout,
+            stdout_seen: Vec::new(),
+            stdout_reader: Some(reader),
+            stderr,
             name: name.to_string(),
             place,
         })
@@ -314,6 +339,14 @@ impl<'p> Tool<'p> {
                 }
             }
         }
+    }
+
+    /// The stdout lines that arrived since the last call (they stay part of the exit's
+    /// stdout).
+    pub fn new_lines(&mut self) -> &[String] {
+        let from = self.stdout_seen.len();
+        self.stdout_seen.extend(self.stdout.try_iter());
+        &self.stdout_seen[from..]
     }
 
     /// Signals the tool where it runs.
@@ -343,16 +376,34 @@ impl<'p> Tool<'p> {
 
     /// Waits for the exit until `deadline`, interrupting (then killing) the tool if `stop` is
     /// set or the deadline passes.
-    pub fn wait(mut self, deadline: Instant, stop: &AtomicBool) -> Exit {
+    pub fn wait(self, deadline: Instant, stop: &AtomicBool) -> Exit {
+        self.wait_watching(deadline, stop, &mut || {})
+    }
+
+    /// [`Tool::wait`], calling `tick` every 20 ms meanwhile (to follow another tool's
+    /// interval reports).
+    pub fn wait_watching(
+        mut self,
+        deadline: Instant,
+        stop: &AtomicBool,
+        tick: &mut dyn FnMut(),
+    ) -> Exit {
         let mut interrupted_at: Option<Instant> = None;
         let mut interrupt_sent = false;
         loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => {
-                    let mut out = String::new();
-                    if let Some(mut o) = self.child.stdout.take() {
-                        let _ = o.read_to_string(&mut out);
+                    // The pipe ends when every process holding it has (a docker exec may
+                    // outlive its tool briefly): wait for the reader, but not forever.
+                    if let Some(reader) = self.stdout_reader.take() {
+                        let by = Instant::now() + Duration::from_secs(2);
+                        while !reader.is_finished() && Instant::now() < by {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
                     }
+                    self.stdout_seen.extend(self.stdout.try_iter());
+                    let mut out = self.stdout_seen.join("\n");
+                    out.push('\n');
                     let err = self.stderr.try_iter().collect();
                     return (status.code(), out, err);
                 }
@@ -381,6 +432,7 @@ impl<'p> Tool<'p> {
                 }
                 _ => {}
             }
+            tick();
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -395,10 +447,32 @@ impl Drop for Tool<'_> {
     }
 }
 
-/// Parses a tool's JSON summary; without one, says how the tool ended and its last words.
+/// The type of one JSON line a tool printed (`interval`, `summary`; none before schema 1).
+fn record_type(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    Some(v.get("type")?.as_str()?.to_string())
+}
+
+/// The interval reports among a tool's stdout lines, in order (lines that are not one are
+/// skipped).
+pub fn parse_intervals<T: DeserializeOwned>(lines: &[String]) -> Vec<T> {
+    lines
+        .iter()
+        .filter(|l| record_type(l).as_deref() == Some("interval"))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Parses a tool's JSON summary (its last line that is not an interval report); without
+/// one, says how the tool ended and its last words.
 pub fn parse_summary<T: DeserializeOwned>(who: &str, exit: &Exit) -> Result<T, String> {
     let (code, out, err) = exit;
-    serde_json::from_str(out.trim()).map_err(|_| {
+    let line = out
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && record_type(l).as_deref() != Some("interval"))
+        .unwrap_or("");
+    serde_json::from_str(line.trim()).map_err(|_| {
         let last = err.last().cloned().unwrap_or_default();
         format!(
             "{who} exited {} without a summary: {last}",
@@ -504,10 +578,11 @@ mod tests {
             rate: "max".into(),
             cpu: 0,
             extra: &["--ring-version", "v2"],
+            interval_s: Some(0.5),
         };
         assert_eq!(
             s.argv().join(" "),
-            "--interface veth0 --dst-ip 10.0.0.2 --count 5 --size 64 --rate max --cpu 0 --json --ring-version v2"
+            "--interface veth0 --dst-ip 10.0.0.2 --count 5 --size 64 --rate max --cpu 0 --json --interval 0.5 --ring-version v2"
         );
         let r = ReceiverArgs {
             tool: "udp-rx",
@@ -516,6 +591,7 @@ mod tests {
             count: Some(5),
             idle_timeout_s: 1.5,
             cpu: 1,
+            interval_s: None,
         };
         assert_eq!(
             r.argv().join(" "),
@@ -537,5 +613,31 @@ mod tests {
         assert!(parse_summary::<serde_json::Value>("fake-rx", &exit)
             .unwrap_err()
             .contains("exited by a signal"));
+    }
+
+    #[test]
+    fn json_lines_give_their_intervals_and_the_summary_and_a_chatty_tool_never_blocks() {
+        // 200,000 interval lines (~9 MB) are more than a pipe holds: the reader thread must
+        // drain stdout while the tool runs, or it would never exit.
+        let mut c = Command::new("sh");
+        c.args([
+            "-c",
+            r#"yes '{"type":"interval","schema":1,"received":2}' | head -n 200000; echo '{"type":"summary","schema":1,"received":400000}'"#,
+        ]);
+        let t = Tool::start(c, "fake-rx", None).unwrap();
+        let exit = t.wait(
+            Instant::now() + Duration::from_secs(30),
+            &AtomicBool::new(false),
+        );
+        assert_eq!(exit.0, Some(0));
+        let lines: Vec<String> = exit.1.lines().map(str::to_string).collect();
+        let intervals: Vec<serde_json::Value> = parse_intervals(&lines);
+        assert_eq!(intervals.len(), 200_000);
+        let s: serde_json::Value = parse_summary("fake-rx", &exit).unwrap();
+        assert_eq!(s["received"], 400_000);
+        // A summary of before schema 1 (no type) still parses.
+        let old = (Some(0), "{\"received\":3}\n".to_string(), Vec::new());
+        let s: serde_json::Value = parse_summary("fake-rx", &old).unwrap();
+        assert_eq!(s["received"], 3);
     }
 }

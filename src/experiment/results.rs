@@ -135,6 +135,100 @@ pub struct Row {
     pub emulated: String,
 }
 
+/// The file of interval series beside the runs: `intervals-v1.csv`.
+pub const INTERVALS_STEM: &str = "intervals-v1";
+
+/// One interval report of one tool in one run, as a CSV row of `intervals-v1.csv`. Its run
+/// is the runs file's row with the same `time`, `setup`, `scenario`, `value`, `app` and
+/// `repetition`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IntervalRow {
+    /// The run's `time` (its row in the runs file).
+    pub time: String,
+    /// Set-up name.
+    pub setup: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// The scenario's value in this run.
+    pub value: String,
+    /// `mmap`, `udp` or `xdp`.
+    pub app: App,
+    /// Repetition, from 1.
+    pub repetition: u32,
+    /// `tx` or `rx`.
+    pub side: String,
+    /// 1 for the first interval.
+    pub interval: u32,
+    /// Start, seconds since the tool started measuring (the receiver: since it was ready).
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// Packets sent (tx) or received (rx) in the interval.
+    pub packets: u64,
+    /// Packets per second in the interval.
+    pub pps: f64,
+    /// Ethernet frame Mbit/s in the interval.
+    pub mbps: f64,
+    /// rx: change in missing sequence numbers (negative when late arrivals fill gaps).
+    pub lost: Option<i64>,
+    /// rx: kernel drops in the interval.
+    pub kernel_drops: Option<u64>,
+    /// rx: median one-way latency of the interval's probes, ns.
+    pub latency_p50_ns: Option<u64>,
+    /// rx: 99th percentile, ns.
+    pub latency_p99_ns: Option<u64>,
+}
+
+impl IntervalRow {
+    /// The rows of one run's interval reports, keyed by its runs-file row.
+    pub fn of_run(
+        row: &Row,
+        tx: &[crate::report::TxInterval],
+        rx: &[crate::report::RxInterval],
+    ) -> Vec<IntervalRow> {
+        let base = IntervalRow {
+            time: row.time.clone(),
+            setup: row.setup.clone(),
+            scenario: row.scenario.clone(),
+            value: row.value.clone(),
+            app: row.app,
+            repetition: row.repetition,
+            ..IntervalRow::default()
+        };
+        let tx_rows = tx.iter().map(|t| IntervalRow {
+            side: "tx".into(),
+            interval: t.interval,
+            start_s: t.start_s,
+            end_s: t.end_s,
+            packets: t.sent,
+            pps: t.pps,
+            mbps: t.mbps,
+            ..base.clone()
+        });
+        let rx_rows = rx.iter().map(|r| IntervalRow {
+            side: "rx".into(),
+            interval: r.interval,
+            start_s: r.start_s,
+            end_s: r.end_s,
+            packets: r.received,
+            pps: r.pps,
+            mbps: r.mbps,
+            lost: Some(r.lost),
+            kernel_drops: Some(r.kernel_drops),
+            latency_p50_ns: r.latency.p50_ns,
+            latency_p99_ns: r.latency.p99_ns,
+            ..base.clone()
+        });
+        tx_rows.chain(rx_rows).collect()
+    }
+}
+
+/// Reads `dir`'s interval series (every `intervals-v1*.csv` with the current header); none
+/// is an empty list (runs made before intervals existed).
+pub fn read_interval_rows(dir: &Path) -> Result<Vec<IntervalRow>, String> {
+    read_csv_rows::<IntervalRow>(dir, INTERVALS_STEM)
+}
+
 /// The header line for the current schema.
 pub fn header() -> String {
     header_of::<Row>()

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use super::kinds::{App, Fate, Status};
 use super::launch::{
-    parse_summary, Container, IngressDrop, Netns, Place, ReceiverArgs, SenderArgs, Tool,
+    parse_intervals, parse_summary, Container, IngressDrop, Netns, Place, ReceiverArgs, SenderArgs,
+    Tool,
 };
 use super::profile::Point;
 use super::setup::SetupEnv;
-use crate::report::{RxSummary, TxSummary};
+use crate::report::{RxInterval, RxSummary, TxInterval, TxSummary};
 
 /// Everything one run needs.
 #[derive(Debug)]
@@ -32,6 +33,8 @@ pub struct RunConfig<'a> {
     pub rx_cpu: usize,
     /// Seconds without traffic after which the receiver stops.
     pub idle_timeout_s: f64,
+    /// Interval reports from both tools every this many seconds.
+    pub interval_s: Option<f64>,
     /// Set when the user asked to stop.
     pub stop: &'a AtomicBool,
 }
@@ -47,18 +50,32 @@ pub struct RunResult {
     pub status: Status,
     /// Why, when not ok.
     pub reason: String,
+    /// The sender's interval reports.
+    pub tx_intervals: Vec<TxInterval>,
+    /// The receiver's interval reports.
+    pub rx_intervals: Vec<RxInterval>,
 }
 
 /// Runs one point with one app; never panics and always returns a result to record.
-pub fn run_point(cfg: &RunConfig<'_>) -> RunResult {
-    match try_run(cfg) {
+/// `live` sees the receiver's interval reports as they come.
+pub fn run_point(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> RunResult {
+    match try_run(cfg, live) {
         Ok(r) => r,
-        Err(reason) => RunResult {
+        Err(reason) => RunResult::failed(reason),
+    }
+}
+
+impl RunResult {
+    /// A run that failed before anything was measured.
+    pub fn failed(reason: String) -> Self {
+        RunResult {
             tx: None,
             rx: None,
             status: Status::Failed,
             reason,
-        },
+            tx_intervals: Vec::new(),
+            rx_intervals: Vec::new(),
+        }
     }
 }
 
@@ -74,7 +91,7 @@ fn place<'a>(container: Option<&'a str>, ns: &'a str, bin_dir: &'a Path) -> Box<
 /// handicapped by a small buffer (the kernel caps it at net.core.rmem_max).
 pub const UDP_RCVBUF: usize = 4 << 20;
 
-fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
+fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<RunResult, String> {
     let env = cfg.env;
     let p = cfg.point;
     let (tx_bin, rx_bin) = cfg.app.tools();
@@ -87,6 +104,7 @@ fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
         count: Some(p.count),
         idle_timeout_s: cfg.idle_timeout_s,
         cpu: cfg.rx_cpu,
+        interval_s: cfg.interval_s,
     };
     let sender_args = SenderArgs {
         tool: tx_bin,
@@ -97,6 +115,7 @@ fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
         rate: p.rate.to_string(),
         cpu: cfg.tx_cpu,
         extra: &[],
+        interval_s: cfg.interval_s,
     };
     let _fate = match cfg.fate.for_app(cfg.app) {
         Fate::IngressDrop => Some(IngressDrop::install(
@@ -109,16 +128,14 @@ fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
     };
     let rx_place = place(env.rx_container.as_deref(), &env.rx_ns, cfg.bin_dir);
     let tx_place = place(env.tx_container.as_deref(), &env.tx_ns, cfg.bin_dir);
-    let receiver = Tool::spawn(rx_place, rx_bin, &receiver_args.argv())?;
+    let mut receiver = Tool::spawn(rx_place, rx_bin, &receiver_args.argv())?;
     let ready = receiver.wait_ready(Duration::from_secs(10), cfg.stop);
     if cfg.stop.load(Ordering::Relaxed) {
         // Interrupted before anything was sent: a partial row with nothing measured.
         let _ = receiver.wait(Instant::now(), cfg.stop);
         return Ok(RunResult {
-            tx: None,
-            rx: None,
             status: Status::Partial,
-            reason: format!("interrupted before {tx_bin} started"),
+            ..RunResult::failed(format!("interrupted before {tx_bin} started"))
         });
     }
     ready?;
@@ -126,10 +143,21 @@ fn try_run(cfg: &RunConfig<'_>) -> Result<RunResult, String> {
     // Generous: a slow path (OVS userspace) at 20 kpps, plus start-up.
     let send_budget = Duration::from_secs(30 + p.count / 20_000);
     let sender = Tool::spawn(tx_place, tx_bin, &sender_args.argv())?;
-    let tx_exit = sender.wait(Instant::now() + send_budget, cfg.stop);
+    let tx_exit = sender.wait_watching(Instant::now() + send_budget, cfg.stop, &mut || {
+        for r in parse_intervals::<RxInterval>(receiver.new_lines()) {
+            live(&r);
+        }
+    });
     let rx_deadline = Instant::now() + Duration::from_secs_f64(cfg.idle_timeout_s + 15.0);
     let rx_exit = receiver.wait(rx_deadline, cfg.stop);
-    Ok(classify_run(tx_bin, &tx_exit, rx_bin, &rx_exit))
+    let mut result = classify_run(tx_bin, &tx_exit, rx_bin, &rx_exit);
+    result.tx_intervals = parse_intervals(&lines(&tx_exit.1));
+    result.rx_intervals = parse_intervals(&lines(&rx_exit.1));
+    Ok(result)
+}
+
+fn lines(text: &str) -> Vec<String> {
+    text.lines().map(str::to_string).collect()
 }
 
 /// How a run ended, from both tools' exits and summaries.
@@ -197,6 +225,8 @@ pub fn classify_run(
         rx: rx.ok(),
         status,
         reason: reasons.join("; "),
+        tx_intervals: Vec::new(),
+        rx_intervals: Vec::new(),
     }
 }
 

@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::kinds::{App, Fate, Status};
 use super::profile::{Point, Profile};
-use super::results::{utc_now, Machine, ResultsFile, Row, SCHEMA};
+use super::results::{
+    header_of, utc_now, IntervalRow, Machine, ResultsFile, Row, INTERVALS_STEM, SCHEMA,
+};
 use super::run::{run_point, RunConfig, RunResult};
 use super::setup::{SetupEnv, Setups};
 
@@ -26,6 +28,9 @@ pub struct Plan {
     pub fate: Fate,
     /// Receiver idle timeout, seconds.
     pub idle_timeout_s: f64,
+    /// Interval reports from the tools every this many seconds (kept in
+    /// `intervals-v1.csv`, the receiver's shown live); none for no reports.
+    pub interval_s: Option<f64>,
     /// Where the results go.
     pub out: PathBuf,
     /// `experiments/`.
@@ -43,6 +48,8 @@ pub struct Outcome {
     pub rows: Vec<Row>,
     /// The CSV file.
     pub csv: PathBuf,
+    /// The interval series file.
+    pub intervals_csv: PathBuf,
     /// True if the user stopped it early.
     pub interrupted: bool,
 }
@@ -141,6 +148,8 @@ fn fill_row(
 pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
     let points = plan.profile.points()?;
     let mut csv = ResultsFile::open(&plan.out)?;
+    let mut intervals_csv =
+        ResultsFile::open_with(&plan.out, INTERVALS_STEM, &header_of::<IntervalRow>())?;
     let machine = Machine::probe(&plan.experiments);
     let per_setup: u64 = points.iter().map(|p| p.count).sum::<u64>()
         * u64::from(plan.repetitions)
@@ -191,26 +200,40 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
                     if stop.load(Ordering::Relaxed) {
                         break 'setups;
                     }
-                    bar.set_message(format!(
+                    let what = format!(
                         "{name} {} {}={} {} #{rep}",
                         p.scenario,
                         p.param,
                         p.value,
                         app.as_str()
-                    ));
+                    );
+                    bar.set_message(what.clone());
                     let row = base_row(plan, &machine, name);
-                    let result = run_point(&RunConfig {
-                        env: &env,
-                        bin_dir: &plan.bin_dir,
-                        app,
-                        point: p,
-                        fate: plan.fate,
-                        tx_cpu: 0,
-                        rx_cpu: 1,
-                        idle_timeout_s: plan.idle_timeout_s,
-                        stop,
-                    });
+                    let mut live = |r: &crate::report::RxInterval| {
+                        bar.set_message(format!(
+                            "{what}: receiving {:.0} pps, lost {}, drops {}",
+                            r.pps, r.lost, r.kernel_drops
+                        ));
+                    };
+                    let result = run_point(
+                        &RunConfig {
+                            env: &env,
+                            bin_dir: &plan.bin_dir,
+                            app,
+                            point: p,
+                            fate: plan.fate,
+                            tx_cpu: 0,
+                            rx_cpu: 1,
+                            idle_timeout_s: plan.idle_timeout_s,
+                            interval_s: plan.interval_s,
+                            stop,
+                        },
+                        &mut live,
+                    );
                     let row = fill_row(row, &env, plan, p, app, rep, &result);
+                    for r in IntervalRow::of_run(&row, &result.tx_intervals, &result.rx_intervals) {
+                        intervals_csv.append(&r)?;
+                    }
                     bar.suspend(|| {
                         eprintln!(
                             "{name:<13} {:<5} {:>9} {:<4} #{rep} {:>9} pps  received {}/{}  lost {} drops {}  {}{}",
@@ -236,6 +259,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
     Ok(Outcome {
         rows,
         csv: csv.path().to_path_buf(),
+        intervals_csv: intervals_csv.path().to_path_buf(),
         interrupted: stop.load(Ordering::Relaxed),
     })
 }

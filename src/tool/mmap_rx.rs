@@ -6,7 +6,7 @@ use crate::backend::mmap::MmapRx;
 use crate::cli::{self, CliError};
 use crate::engine::{self, StopRule};
 use crate::net;
-use crate::report::RxSummary;
+use crate::report::{RxInterval, RxSummary};
 use crate::ring::{filter, RxConfig, RxRing, RxRingOptions};
 use crate::stats::MAX_WINDOW;
 
@@ -115,5 +115,6 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
         }
     );
     let plan = args.recv.plan(TOOL, iface.name.clone());
-    engine::receive(lanes, &plan, rule, stop)
+    let mut print = args.recv.process.interval_printer(RxInterval::to_text);
+    engine::receive(lanes, &plan, rule, stop, &mut print)
 }

@@ -3,7 +3,7 @@
 use crate::backend::mmap::{Frames, MmapTx};
 use crate::cli::{self, CliError};
 use crate::engine;
-use crate::report::TxSummary;
+use crate::report::{TxInterval, TxSummary};
 use crate::ring::{TxRing, TxRingOptions};
 use crate::wire::FrameTemplate;
 use std::sync::atomic::AtomicBool;
@@ -87,5 +87,6 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         template.len(),
         u64::from(args.batch),
     )?;
-    engine::send(lanes, &plan, stop)
+    let mut print = args.send.process.interval_printer(TxInterval::to_text);
+    engine::send(lanes, &plan, stop, &mut print)
 }

@@ -58,6 +58,7 @@ pub fn frame_plan(
         rate: send.rate()?,
         batch,
         cpu: send.process.cpu,
+        interval: send.process.interval,
     })
 }
 

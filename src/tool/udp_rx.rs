@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::backend::udp::UdpRx;
 use crate::cli::{self, CliError, Failure};
 use crate::engine::{self, StopRule};
-use crate::report::RxSummary;
+use crate::report::{RxInterval, RxSummary};
 
 /// The tool's name in messages and summaries.
 pub const TOOL: &str = "udp-rx";
@@ -50,5 +50,6 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     let backend = UdpRx::new(sock, args.rcvbuf, poll)?;
     eprintln!("{TOOL}: ready on {}:{}", args.bind, args.recv.port);
     let plan = args.recv.plan(TOOL, args.bind.to_string());
-    engine::receive(vec![backend], &plan, rule, stop)
+    let mut print = args.recv.process.interval_printer(RxInterval::to_text);
+    engine::receive(vec![backend], &plan, rule, stop, &mut print)
 }

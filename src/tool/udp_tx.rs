@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use crate::backend::udp::UdpTx;
 use crate::cli::{self, CliError, Failure};
 use crate::engine::{self, SendPlan};
-use crate::report::TxSummary;
+use crate::report::{TxInterval, TxSummary};
 use crate::wire::{FRAME_OVERHEAD, PROBE_LEN};
 
 /// The tool's name in messages and summaries.
@@ -58,6 +58,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         rate,
         batch: batch as u64,
         cpu: args.send.process.cpu,
+        interval: args.send.process.interval,
     };
-    engine::send(vec![backend], &plan, stop)
+    let mut print = args.send.process.interval_printer(TxInterval::to_text);
+    engine::send(vec![backend], &plan, stop, &mut print)
 }

@@ -7,7 +7,7 @@ use crate::backend::xdp::XdpRx;
 use crate::cli::{self, CliError, Failure};
 use crate::engine::{self, StopRule};
 use crate::net;
-use crate::report::RxSummary;
+use crate::report::{RxInterval, RxSummary};
 use crate::sys::SysError;
 use crate::xdp::{AttachError, XdpMode, XdpProgram, XskError, XskOptions, XskRx};
 
@@ -148,7 +148,13 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
         iface.name, args.recv.port, args.xsk.frames, args.xsk.frame_size
     );
     let plan = args.recv.plan(TOOL, iface.name.clone());
-    let result = engine::receive(vec![XdpRx::new(xsk, args.recv.port)], &plan, rule, stop);
+    let result = engine::receive(
+        vec![XdpRx::new(xsk, args.recv.port)],
+        &plan,
+        rule,
+        stop,
+        &mut args.recv.process.interval_printer(RxInterval::to_text),
+    );
     // The link detaches the program here (and at any exit of the process).
     drop(prog);
     result.map(|(mut s, code)| {

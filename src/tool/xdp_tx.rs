@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use crate::backend::xdp::XdpTx;
 use crate::cli::{self, CliError};
 use crate::engine;
-use crate::report::TxSummary;
+use crate::report::{TxInterval, TxSummary};
 use crate::wire::FrameTemplate;
 use crate::xdp::{XskOptions, XskTx};
 
@@ -55,5 +55,6 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         template.len(),
         u64::from(args.batch.min(args.xsk.ring_size)),
     )?;
-    engine::send(vec![XdpTx::new(xsk, &template)], &plan, stop)
+    let mut print = args.send.process.interval_printer(TxInterval::to_text);
+    engine::send(vec![XdpTx::new(xsk, &template)], &plan, stop, &mut print)
 }

@@ -215,6 +215,28 @@ impl Receiver {
     }
 }
 
+impl Receiver {
+    /// Waits for the receiver to exit; returns its exit code and every JSON line it printed
+    /// (`--interval` with `--json`).
+    pub fn finish_lines(mut self) -> (i32, Vec<serde_json::Value>) {
+        let out = self
+            .child
+            .take()
+            .unwrap()
+            .wait_with_output()
+            .expect("wait receiver");
+        (out.status.code().unwrap_or(-1), json_lines(&out.stdout))
+    }
+}
+
+/// Every line of `stdout` as JSON; panics naming the first line that is not.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
 impl Drop for Receiver {
     fn drop(&mut self) {
         if let Some(c) = &mut self.child {
