@@ -65,9 +65,10 @@ impl ProcessOptions {
 /// Options every sender takes (`mmap-tx`, `udp-tx`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendOptions {
-    /// Destination IPv4 address (for mmap-tx: on the interface's segment).
+    /// Destination IPv4 address (for mmap-tx: on the interface's segment). Required, except
+    /// for mmap-tx --pcap, which sends the capture's frames as they are.
     #[arg(long)]
-    pub dst_ip: std::net::Ipv4Addr,
+    pub dst_ip: Option<std::net::Ipv4Addr>,
     /// UDP destination port.
     #[arg(long, default_value_t = crate::DEFAULT_PORT)]
     pub port: u16,
@@ -93,6 +94,12 @@ pub struct SendOptions {
 }
 
 impl SendOptions {
+    /// `--dst-ip` (exit code 2 if missing).
+    pub fn dst_ip(&self) -> Result<std::net::Ipv4Addr, CliError> {
+        self.dst_ip
+            .ok_or_else(|| CliError::new(Failure::Usage, "--dst-ip is required"))
+    }
+
     /// `--run-id`, or a fresh one (a new one on every call: call it once per run).
     pub fn run_id(&self) -> u32 {
         self.run_id.unwrap_or_else(crate::process::fresh_run_id)
@@ -181,6 +188,10 @@ pub enum Failure {
     Neighbour = 8,
     /// 9: another pktmmap holds this host's set-ups (the runner's set-up lock).
     Busy = 9,
+    /// 10: the capture file (`--write`) cannot be created or written.
+    Output = 10,
+    /// 11: the capture to replay (`--pcap`) cannot be read, or holds nothing replayable.
+    Capture = 11,
     /// 130: interrupted by SIGINT or SIGTERM (the summary printed is partial).
     Interrupted = 130,
 }
@@ -311,6 +322,18 @@ pub fn from_open(tool: &str, e: OpenError) -> CliError {
     }
 }
 
+impl From<crate::pcap::PcapError> for CliError {
+    fn from(e: crate::pcap::PcapError) -> Self {
+        use crate::pcap::PcapError;
+        let kind = match &e {
+            PcapError::Write { .. } => Failure::Output,
+            PcapError::Oversize { .. } => Failure::Size,
+            PcapError::Open { .. } | PcapError::Format { .. } => Failure::Capture,
+        };
+        CliError::new(kind, e.to_string())
+    }
+}
+
 /// Prints a summary: one JSON object (`type` `summary`, with `schema`) on stdout with
 /// `--json`, else readable text on stdout.
 pub fn emit<T: serde::Serialize>(summary: &T, text: impl FnOnce() -> String, json: bool) {
@@ -340,6 +363,8 @@ mod tests {
             Failure::Rate,
             Failure::Neighbour,
             Failure::Busy,
+            Failure::Output,
+            Failure::Capture,
             Failure::Interrupted,
         ];
         let mut codes: Vec<i32> = all.iter().map(|f| *f as i32).collect();

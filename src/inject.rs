@@ -36,6 +36,45 @@ pub fn parse_hex_frames(text: &str) -> Result<Vec<Vec<u8>>, String> {
     Ok(frames)
 }
 
+/// The frames of `path`: a pcap or pcapng capture (recognised by its magic number), else hex
+/// lines; `-` is hex on standard input.
+pub fn read_frames(path: &std::path::Path) -> Result<Vec<Vec<u8>>, CliError> {
+    let unreadable = |e: std::io::Error| {
+        CliError::new(
+            Failure::Usage,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    };
+    let bytes = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(unreadable)?
+            .into_bytes()
+    } else {
+        std::fs::read(path).map_err(unreadable)?
+    };
+    const MAGICS: [[u8; 4]; 5] = [
+        [0xd4, 0xc3, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0xc3, 0xd4],
+        [0x4d, 0x3c, 0xb2, 0xa1],
+        [0xa1, 0xb2, 0x3c, 0x4d],
+        [0x0a, 0x0d, 0x0d, 0x0a],
+    ];
+    if bytes
+        .get(..4)
+        .is_some_and(|m| MAGICS.iter().any(|k| k == m))
+    {
+        // Sizes are checked against the interface by send_frames.
+        return Ok(crate::pcap::read_replay(path, usize::MAX, false)?.frames);
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        CliError::new(
+            Failure::Usage,
+            format!("{}: neither a capture nor hex text", path.display()),
+        )
+    })?;
+    parse_hex_frames(&text).map_err(|e| CliError::new(Failure::Usage, e))
+}
+
 /// Writes frames as hex lines (the inverse of [`parse_hex_frames`]).
 pub fn to_hex_line(frame: &[u8]) -> String {
     frame.iter().map(|b| format!("{b:02x}")).collect()

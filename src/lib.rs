@@ -18,6 +18,7 @@
 //! - [`cli`]: the tools' shared options, exit codes and output.
 //! - [`tool`]: each tool's options and its one call; the binaries parse and call.
 //! - [`inject`]: sending crafted frames, to test receivers against odd traffic.
+//! - [`pcap`]: captures written off the hot path (`mmap-rx --write`) and replayed.
 //! - [`experiment`]: set-ups, scenario profiles, the runner, results and charts.
 #![deny(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
@@ -29,6 +30,7 @@ pub mod experiment;
 pub mod inject;
 pub mod net;
 pub mod pace;
+pub mod pcap;
 pub mod process;
 pub mod report;
 pub mod ring;

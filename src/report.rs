@@ -138,6 +138,21 @@ impl TxInterval {
     }
 }
 
+/// What a replay sent (`mmap-tx --pcap`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplaySummary {
+    /// The capture.
+    pub path: String,
+    /// Its frames sent, in a loop until the count.
+    pub frames: u64,
+    /// Of those, frames that carry a stamped probe (with `--stamp`).
+    pub stamped: u64,
+    /// Packets of the file skipped as longer than the interface's frames.
+    pub skipped_oversize: u64,
+    /// Packets of the file skipped as cut by the capture's snap length.
+    pub skipped_truncated: u64,
+}
+
 /// Why a tool stopped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -250,6 +265,9 @@ pub struct RxSummary {
     pub kernel_counters: BTreeMap<String, u64>,
     /// Times the V3 ring froze waiting for a free block (mmap-rx).
     pub freeze_count: u64,
+    /// What `--write` wrote (mmap-rx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<crate::pcap::CaptureSummary>,
     /// Packets this host dropped on its per-CPU receive backlogs during the run
     /// (`/proc/net/softnet_stat`): lost before any socket or ring saw them, e.g. when RPS
     /// hands the receiving core more than it can take. Host-wide, so other traffic counts too.
@@ -294,6 +312,9 @@ pub struct TxSummary {
     pub sent: u64,
     /// Times the device or socket buffer was full and sending was retried.
     pub retries: u64,
+    /// The capture replayed (mmap-tx --pcap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<ReplaySummary>,
     /// `send()` calls that flushed the ring (mmap-tx) or send calls made (udp-tx).
     pub syscalls: u64,
     /// First to last send, seconds.
@@ -367,6 +388,13 @@ impl RxSummary {
             opt_us(c.latency.p99_9_ns),
             opt_us(c.latency.max_ns)
         );
+        if let Some(w) = &self.capture {
+            let _ = writeln!(
+                s,
+                "  wrote {} packets ({} bytes, {} cut to the snap length) to {}",
+                w.packets, w.bytes, w.truncated, w.path
+            );
+        }
         let _ = write!(s, "  ");
         ending(
             s,
@@ -418,6 +446,13 @@ impl TxSummary {
             "  {:.0} pps  {:.1} Mbit/s over {:.6} s  (requested {})",
             self.pps, self.mbps, self.duration_s, self.requested_rate
         );
+        if let Some(r) = &self.replay {
+            let _ = writeln!(
+                s,
+                "  replayed {} frames of {} ({} with a probe stamped; skipped {} too long, {} truncated)",
+                r.frames, r.path, r.stamped, r.skipped_oversize, r.skipped_truncated
+            );
+        }
         let _ = write!(
             s,
             "  syscalls {}  retries {}  ",

@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use std::process::Command;
 
 #[test]
 fn mmap_tx_to_mmap_rx_delivers_every_packet() {
@@ -1120,4 +1121,373 @@ fn interval_reports_are_json_lines_that_add_up_to_the_summary() {
         assert!(err.contains("--interval"), "--interval {bad}: {err}");
         assert!(out.stdout.is_empty());
     }
+}
+
+/// A classic pcap (microsecond, Ethernet unless `link` says otherwise) holding `frames`.
+fn pcap_bytes(frames: &[Vec<u8>], link: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&4u16.to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&65535u32.to_le_bytes());
+    b.extend_from_slice(&link.to_le_bytes());
+    for (i, f) in frames.iter().enumerate() {
+        for v in [i as u32, 0, f.len() as u32, f.len() as u32] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(f);
+    }
+    b
+}
+
+/// Runs `tool` with `args`, expecting exit `code` and one line of stderr containing `says`.
+fn refuses(ns: &str, tool: &str, args: &[&str], code: i32, says: &str) {
+    let (got, err) = fails(ns, tool, args);
+    assert_eq!(got, code, "{args:?}: {err}");
+    assert!(err.contains(says), "{args:?}: {err}");
+}
+
+#[test]
+fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
+    if !root_or_skip("captures_open_in_tcpdump_and_tshark_and_replay_exactly") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let dir = tmp("capture");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("two-thousand.pcap");
+    let pcapng = dir.join("two-thousand.pcapng");
+    for (file, size) in [(&pcap, "64"), (&pcapng, "700")] {
+        let (t, r) = pair(
+            &p,
+            (
+                MMAP_RX,
+                &[
+                    "-i",
+                    &p.rx_if,
+                    "--count",
+                    "2000",
+                    "--idle-timeout",
+                    "3",
+                    "--write",
+                    file.to_str().unwrap(),
+                    "--json",
+                ],
+            ),
+            (
+                MMAP_TX,
+                &[
+                    "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "2000", "--size", size,
+                    "--rate", "20kpps", "--json",
+                ],
+            ),
+        );
+        assert_eq!(u(&t, "sent"), 2000);
+        assert_eq!(u(&r, "unique"), 2000);
+        assert_eq!(u(&r["capture"], "packets"), 2000, "{r}");
+        assert_eq!(
+            u(&r["capture"], "bytes"),
+            std::fs::metadata(file).unwrap().len()
+        );
+    }
+    // tcpdump reads the pcap: 2,000 test datagrams of 64 bytes.
+    let o = Command::new("tcpdump")
+        .args(["-nn", "-r", pcap.to_str().unwrap()])
+        .output()
+        .expect("tcpdump (apt-get install tcpdump)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(text.lines().count(), 2000);
+    assert!(text
+        .lines()
+        .all(|l| l.contains(&format!("> {}.9000: UDP, length 64", p.rx_ip))));
+    // tshark reads the pcapng, with nanosecond timestamps in order.
+    let o = Command::new("tshark")
+        .args([
+            "-r",
+            pcapng.to_str().unwrap(),
+            "-T",
+            "fields",
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "udp.length",
+        ])
+        .output()
+        .expect("tshark (apt-get install tshark)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap()).collect();
+    assert_eq!(rows.len(), 2000);
+    assert!(rows
+        .iter()
+        .all(|(ts, len)| *len == "708" && ts.split('.').nth(1).map(str::len) == Some(9)));
+    assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0));
+
+    // Replayed as captured: the same 2,000 probes arrive once each.
+    let (t, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "2000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i",
+                &p.tx_if,
+                "--pcap",
+                pcap.to_str().unwrap(),
+                "--count",
+                "2000",
+                "--rate",
+                "20kpps",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&t, "sent"), 2000);
+    assert_eq!(u(&t["replay"], "frames"), 2000);
+    assert_eq!((u(&r, "unique"), u(&r, "duplicates")), (2000, 0), "{r}");
+    // Looped to 6,000 with a fresh probe stamped in each: every one counted, none lost.
+    let (t, r) = pair(
+        &p,
+        (
+            MMAP_RX,
+            &[
+                "-i",
+                &p.rx_if,
+                "--count",
+                "6000",
+                "--idle-timeout",
+                "3",
+                "--json",
+            ],
+        ),
+        (
+            MMAP_TX,
+            &[
+                "-i",
+                &p.tx_if,
+                "--pcap",
+                pcapng.to_str().unwrap(),
+                "--stamp",
+                "--count",
+                "6000",
+                "--rate",
+                "20kpps",
+                "--json",
+            ],
+        ),
+    );
+    assert_eq!(u(&t["replay"], "stamped"), 2000);
+    assert_eq!(u(&r, "run_id"), u(&t, "run_id"));
+    assert_eq!(
+        (u(&r, "unique"), u(&r, "lost"), u(&r, "ignored")),
+        (6000, 0, 0),
+        "{r}"
+    );
+    // pktmmap inject takes the capture too.
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &p.tx_ns,
+            PKTMMAP,
+            "inject",
+            "-i",
+            &p.tx_if,
+            pcap.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("sent 2000 of 2000 frames on {}", p.tx_if)
+    );
+
+    // Bad captures and unwritable outputs: one line, their own exit codes.
+    let rx = |path: &str| -> Vec<String> {
+        ["-i", &p.rx_if, "--idle-timeout", "1", "--write", path]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let args = rx("/nonexistent-dir/x.pcap");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refuses(
+        &p.rx_ns,
+        MMAP_RX,
+        &args,
+        10,
+        "cannot write /nonexistent-dir/x.pcap",
+    );
+    let args = rx(pcap.to_str().unwrap());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    refuses(&p.rx_ns, MMAP_RX, &args, 10, "exists");
+    let good = std::fs::read(&pcap).unwrap();
+    let first = good[40..40 + 106].to_vec();
+    let cases: Vec<(&str, Vec<u8>, i32, &str)> = vec![
+        (
+            "truncated.pcap",
+            good[..good.len() - 50].to_vec(),
+            11,
+            "truncated or corrupt",
+        ),
+        (
+            "raw-ip.pcap",
+            pcap_bytes(std::slice::from_ref(&first), 101),
+            11,
+            "not Ethernet",
+        ),
+        ("text.pcap", b"not a capture\n".to_vec(), 11, "text.pcap"),
+        (
+            "jumbo.pcap",
+            pcap_bytes(&[first.clone(), vec![0xee; 1600]], 1),
+            6,
+            "packet 2 is 1600 bytes",
+        ),
+    ];
+    for (name, bytes, code, says) in cases {
+        let f = dir.join(name);
+        std::fs::write(&f, bytes).unwrap();
+        refuses(
+            &p.tx_ns,
+            MMAP_TX,
+            &[
+                "-i",
+                &p.tx_if,
+                "--pcap",
+                f.to_str().unwrap(),
+                "--count",
+                "1",
+            ],
+            code,
+            says,
+        );
+    }
+    refuses(
+        &p.tx_ns,
+        MMAP_TX,
+        &[
+            "-i",
+            &p.tx_if,
+            "--pcap",
+            "/nonexistent.pcap",
+            "--count",
+            "1",
+        ],
+        11,
+        "cannot read",
+    );
+    // --skip-oversize sends the rest and counts what it skipped.
+    let t = send(
+        &p.tx_ns,
+        MMAP_TX,
+        &[
+            "-i",
+            &p.tx_if,
+            "--pcap",
+            dir.join("jumbo.pcap").to_str().unwrap(),
+            "--skip-oversize",
+            "--count",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!((u(&t, "sent"), u(&t["replay"], "skipped_oversize")), (3, 1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_capture_that_fills_the_disk_ends_partial_and_stays_readable() {
+    if !root_or_skip("a_capture_that_fills_the_disk_ends_partial_and_stays_readable") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let dir = tmp("full-disk");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A 256 KiB file system: about 250 frames of 1,042 bytes.
+    let mounted = Command::new("mount")
+        .args([
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=256k",
+            "pktmmap-test",
+            dir.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _u = Unmount(dir.clone());
+    let file = dir.join("full.pcap");
+    let r = Receiver::start(
+        &p.rx_ns,
+        MMAP_RX,
+        &[
+            "-i",
+            &p.rx_if,
+            "--count",
+            "5000",
+            "--idle-timeout",
+            "3",
+            "--write",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let _ = run(
+        &p.tx_ns,
+        MMAP_TX,
+        &[
+            "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "5000", "--size", "1000", "--rate",
+            "5kpps",
+        ],
+    );
+    let (code, r) = r.finish();
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["partial"], true);
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("No space left on device"),
+        "{r}"
+    );
+    let written = u(&r["capture"], "packets");
+    assert!(written > 100 && written < 5000, "{r}");
+    // Every whole packet written is readable; the file ends on a packet boundary.
+    let o = Command::new("tcpdump")
+        .args(["-nn", "-r", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count() as u64,
+        written
+    );
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().len(),
+        24 + written * (16 + 1042)
+    );
 }

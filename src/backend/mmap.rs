@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use crate::cli::{CliError, Failure};
 use crate::engine::{classify, Batch, KernelStats, Receive, Transmit, TxCounters};
+use crate::pcap::{CaptureLane, Replay};
 use crate::ring::{Flush, RxRing, TpacketVersion, TxError, TxRing};
 use crate::stats::RxAccounting;
-use crate::wire::FrameTemplate;
+use crate::wire::{FrameTemplate, Probe};
 
 /// What the frames of a TX ring carry.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +17,9 @@ pub enum Frames<'a> {
     Probe(&'a FrameTemplate),
     /// Given frames sent as they are, frame `seq % len` for sequence number `seq`.
     Replay(&'a [Vec<u8>]),
+    /// A capture's frames, frame `seq % len` for sequence number `seq`, with a probe of run
+    /// `run_id` stamped into the UDP payload of those that have room for one.
+    ReplayStamped(&'a Replay, u32),
 }
 
 /// A TX ring as a [`Transmit`] backend.
@@ -39,6 +43,19 @@ impl<'a> MmapTx<'a> {
     pub fn version(&self) -> TpacketVersion {
         self.ring.version()
     }
+}
+
+/// Copies frame `seq % len` of `list` into a ring slot; returns its length.
+fn copy_frame(room: &mut [u8], list: &[Vec<u8>], seq: u64) -> Result<usize, CliError> {
+    let f = &list[(seq % list.len() as u64) as usize];
+    if f.len() > room.len() {
+        return Err(runtime(TxError::FrameTooLong {
+            len: f.len(),
+            capacity: room.len(),
+        }));
+    }
+    room[..f.len()].copy_from_slice(f);
+    Ok(f.len())
 }
 
 fn runtime(e: impl std::fmt::Display) -> CliError {
@@ -65,17 +82,20 @@ impl Transmit for MmapTx<'_> {
                     t.stamp(frame.data(), seq, batch.now_ns);
                     t.len()
                 }
-                Frames::Replay(list) => {
-                    let f = &list[(seq % list.len() as u64) as usize];
+                Frames::Replay(list) => copy_frame(frame.data(), list, seq)?,
+                Frames::ReplayStamped(replay, run_id) => {
                     let room = frame.data();
-                    if f.len() > room.len() {
-                        return Err(runtime(TxError::FrameTooLong {
-                            len: f.len(),
-                            capacity: room.len(),
-                        }));
+                    let len = copy_frame(room, &replay.frames, seq)?;
+                    let at = replay.probe_at[(seq % replay.frames.len() as u64) as usize];
+                    if let Some(at) = at {
+                        let probe = Probe {
+                            run_id,
+                            seq,
+                            sent_ns: batch.now_ns,
+                        };
+                        crate::pcap::stamp_probe(&mut room[..len], at, probe);
                     }
-                    room[..f.len()].copy_from_slice(f);
-                    f.len()
+                    len
                 }
             };
             frame.publish(len).map_err(runtime)?;
@@ -122,6 +142,7 @@ pub struct MmapRx {
     ring: RxRing,
     port: u16,
     retire: Duration,
+    capture: Option<CaptureLane>,
 }
 
 impl MmapRx {
@@ -131,7 +152,14 @@ impl MmapRx {
             ring,
             port,
             retire: Duration::from_millis(u64::from(retire_ms)),
+            capture: None,
         }
+    }
+
+    /// Also hands every block to a capture (`--write`).
+    pub fn with_capture(mut self, capture: CaptureLane) -> Self {
+        self.capture = Some(capture);
+        self
     }
 }
 
@@ -140,7 +168,10 @@ impl Receive for MmapRx {
         match self.ring.next_block(timeout) {
             Ok(Some(block)) => {
                 classify::account_block(block.bytes(), self.port, acct);
-                Ok(())
+                match &self.capture {
+                    Some(c) => c.block(block.bytes()),
+                    None => Ok(()),
+                }
             }
             Ok(None) => Ok(()),
             Err(e) => Err(e.to_string()),
@@ -155,6 +186,10 @@ impl Receive for MmapRx {
     fn collect(&mut self, acct: &mut RxAccounting) {
         while let Ok(Some(block)) = self.ring.next_block(Duration::ZERO) {
             classify::account_block(block.bytes(), self.port, acct);
+            if let Some(c) = &self.capture {
+                // After the stop: a writer that failed has already ended the run.
+                let _ = c.block(block.bytes());
+            }
         }
     }
 

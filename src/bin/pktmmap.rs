@@ -156,7 +156,8 @@ enum Cmd {
         /// Interface to send on.
         #[arg(long, short = 'i')]
         interface: String,
-        /// File of frames, one per line in hex (`#` comments); - for standard input.
+        /// File of frames: a pcap or pcapng capture (its Ethernet frames, in order), or one
+        /// frame per line in hex (`#` comments); - for hex on standard input.
         frames: PathBuf,
     },
     /// Bring one network set-up up or down.
@@ -204,18 +205,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             Ok(0)
         }
         Cmd::Inject { interface, frames } => {
-            let text = if frames.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin())
-            } else {
-                std::fs::read_to_string(&frames)
-            }
-            .map_err(|e| {
-                CliError::new(
-                    Failure::Usage,
-                    format!("cannot read {}: {e}", frames.display()),
-                )
-            })?;
-            let list = pktmmap::inject::parse_hex_frames(&text).map_err(err(Failure::Usage))?;
+            let list = pktmmap::inject::read_frames(&frames)?;
             let sent = pktmmap::inject::send_frames(&interface, &list)?;
             println!("sent {sent} of {} frames on {interface}", list.len());
             Ok(if sent == list.len() as u64 {

@@ -299,6 +299,7 @@ pub fn receive<B: Receive>(
             .zip(backlog_start)
             .map_or(0, |(end, start)| end.saturating_sub(start)),
         freeze_count: kernel.as_ref().map_or(0, |k| k.freezes),
+        capture: None,
         cpu_user_s,
         cpu_sys_s,
         max_rss_kib: process::max_rss_kib(),

@@ -288,6 +288,7 @@ pub fn send<B: Transmit>(
         count: plan.count,
         sent,
         retries: total.retries,
+        replay: None,
         syscalls: total.syscalls,
         duration_s,
         pps: per_second(sent as f64),

@@ -6,7 +6,8 @@ use crate::backend::mmap::MmapRx;
 use crate::cli::{self, CliError};
 use crate::engine::{self, StopRule};
 use crate::net;
-use crate::report::{RxInterval, RxSummary};
+use crate::pcap::{Capture, Format};
+use crate::report::{RxInterval, RxSummary, StopReason};
 use crate::ring::{filter, RxConfig, RxRing, RxRingOptions};
 use crate::stats::MAX_WINDOW;
 
@@ -72,6 +73,18 @@ pub struct Args {
     /// How the kernel spreads packets over the threads.
     #[arg(long, value_enum, default_value_t = FanoutMode::Lb)]
     pub fanout: FanoutMode,
+    /// Write every frame the ring receives to FILE (never over an existing file), with the
+    /// kernel's nanosecond timestamps, for tcpdump, tshark or Wireshark. A writer thread does
+    /// the writing; the receive threads only copy each block.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<std::path::PathBuf>,
+    /// The capture's format (default: pcapng for a .pcapng file name, else pcap).
+    #[arg(long, value_enum, requires = "write")]
+    pub format: Option<Format>,
+    /// Bytes of each frame written (longer frames are cut; the record keeps the wire length).
+    #[arg(long, default_value_t = 262_144, requires = "write",
+          value_parser = clap::value_parser!(u32).range(14..))]
+    pub snaplen: u32,
 }
 
 /// Opens one ring per thread, drops every capability, says ready and receives.
@@ -93,10 +106,25 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
         // One group per process: the id only has to differ from other groups on this host.
         (threads > 1).then(|| (std::process::id() as u16, args.fanout.kernel())),
     )?;
+    // Created before any packet is received: a path that cannot be written fails now.
+    let capture = match &args.write {
+        Some(path) => Some(Capture::create(
+            path,
+            args.format.unwrap_or_else(|| Format::for_path(path)),
+            args.snaplen,
+        )?),
+        None => None,
+    };
     let lanes = (0..threads)
         .map(|_| {
             RxRing::open(iface.index, &config)
-                .map(|ring| MmapRx::new(ring, args.recv.port, config.retire_timeout_ms))
+                .map(|ring| {
+                    let rx = MmapRx::new(ring, args.recv.port, config.retire_timeout_ms);
+                    match &capture {
+                        Some(c) => rx.with_capture(c.lane()),
+                        None => rx,
+                    }
+                })
                 .map_err(|e| cli::from_sys(TOOL, e))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -116,5 +144,19 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     );
     let plan = args.recv.plan(TOOL, iface.name.clone());
     let mut print = args.recv.process.interval_printer(RxInterval::to_text);
-    engine::receive(lanes, &plan, rule, stop, &mut print)
+    let (mut summary, mut code) = engine::receive(lanes, &plan, rule, stop, &mut print)?;
+    if let Some(c) = capture {
+        let (written, error) = c.finish();
+        if let Some(e) = error {
+            // The run stopped on this error already, unless it came with the last blocks.
+            if summary.error.is_none() {
+                summary.error = Some(e);
+                summary.partial = true;
+                summary.stop_reason = StopReason::Error;
+                code = cli::exit_code_for(StopReason::Error);
+            }
+        }
+        summary.capture = Some(written);
+    }
+    Ok((summary, code))
 }

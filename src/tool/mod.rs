@@ -66,6 +66,7 @@ impl LinkOptions {
     /// The interface and the flow's addresses: the interface must be up with an IPv4
     /// address, the payload must fit its MTU, and the destination's MAC must resolve.
     pub fn resolve(&self, send: &SendOptions) -> Result<(net::Interface, Flow), CliError> {
+        send.dst_ip()?;
         let iface = net::interface_up(&self.interface)?;
         let src_mac = iface
             .mac
@@ -82,7 +83,7 @@ impl LinkOptions {
                 )
             })?,
             None => net::resolve_neighbour(
-                send.dst_ip,
+                send.dst_ip()?,
                 &iface.name,
                 Duration::from_secs_f64(self.resolve_timeout.max(0.0)),
             )?,
@@ -91,7 +92,7 @@ impl LinkOptions {
             src_mac,
             dst_mac,
             src_ip,
-            dst_ip: send.dst_ip,
+            dst_ip: send.dst_ip()?,
             src_port: send.src_port,
             dst_port: send.port,
         };

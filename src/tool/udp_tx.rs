@@ -44,7 +44,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         ));
     }
     cli::pin(args.send.process.cpu)?;
-    let dst = SocketAddrV4::new(args.send.dst_ip, args.send.port);
+    let dst = SocketAddrV4::new(args.send.dst_ip()?, args.send.port);
     let run_id = args.send.run_id();
     let batch = usize::from(args.batch);
     let backend = UdpTx::open(args.send.src_port, dst, size, run_id, batch)?;
