@@ -1,174 +1,63 @@
-//! Charts in the spirit of the thesis's figures: throughput against the varied parameter, mmap
-//! beside udp, medians with min-max error bars over repetitions; and our mmap/udp ratio beside
-//! the thesis's. Written as SVG by hand (small and deterministic), rasterised to PNG by resvg.
+//! Charts, drawn with plotters (SVG) and rasterised to PNG by resvg.
+//!
+//! - Per set-up and scenario, the received rate against the varied parameter: each app's
+//!   median with min-max bars, the offered rate (the requested rate in packets per second)
+//!   as a dashed line, points that lost more than 1 % drawn hollow, and a loss panel under
+//!   it, so that a lossy point can never pass for a fast one. "max" (unpaced) stands apart
+//!   after a separator and is never joined to the paced points.
+//! - The mmap/udp ratio beside the thesis's, with our datapath named and capped points (both
+//!   apps at the offered rate) left out and counted.
+//! - A run's receive rate over time, from its interval series.
+//!
+//! Every chart says in its footer which machine, kernel and commit made the rows. Legends sit
+//! in the header, never on the data.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::analysis::stat;
 pub use super::analysis::Stat;
-use super::compare::ratios;
+use super::compare::{offered_pps, ratios};
 use super::kinds::{App, Engine, Status};
-use super::results::Row;
+use super::results::{IntervalRow, Row};
 
-const W: f64 = 820.0;
-const H: f64 = 480.0;
-const LEFT: f64 = 80.0;
-const RIGHT: f64 = 30.0;
-const TOP: f64 = 60.0;
-const BOTTOM: f64 = 70.0;
-const FONT: &str = "DejaVu Sans, Liberation Sans, Arial, sans-serif";
+const W: u32 = 900;
+const H: u32 = 620;
+const FONT: &str = "DejaVu Sans";
 
-/// Colours of the two apps (and of "ours" and "thesis" in the ratio chart).
-const COLOURS: [&str; 3] = ["#1f77b4", "#ff7f0e", "#2ca02c"];
+/// Colours of the apps, in [`App`] order (and of "ours" and "thesis" in the ratio chart).
+const COLOURS: [RGBColor; 3] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+];
+const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// Loss above this share marks a point as lossy (drawn hollow).
+pub const LOSSY: f64 = 0.01;
 
-/// A "nice" axis top and tick step for data up to `max`.
-pub fn nice_axis(max: f64) -> (f64, f64) {
-    if !(max.is_finite() && max > 0.0) {
-        return (1.0, 0.2);
-    }
-    let raw = max / 5.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    ((max / step).ceil() * step, step)
-}
-
-struct Svg(String);
-
-impl Svg {
-    fn new(title: &str, subtitle: &str) -> Self {
-        let mut s = String::new();
-        let _ = write!(
-            s,
-            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="{FONT}">
-<rect width="100%" height="100%" fill="white"/>
-<text x="{}" y="26" font-size="17" text-anchor="middle" font-weight="bold">{}</text>
-<text x="{}" y="46" font-size="12" text-anchor="middle" fill="#555">{}</text>
-"##,
-            W / 2.0,
-            esc(title),
-            W / 2.0,
-            esc(subtitle)
-        );
-        Svg(s)
-    }
-
-    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, colour: &str, width: f64) {
-        let _ = writeln!(
-            self.0,
-            r#"<line x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{colour}" stroke-width="{width}"/>"#
-        );
-    }
-
-    fn text(&mut self, x: f64, y: f64, size: f64, anchor: &str, body: &str) {
-        let _ = writeln!(
-            self.0,
-            r#"<text x="{x:.1}" y="{y:.1}" font-size="{size}" text-anchor="{anchor}">{}</text>"#,
-            esc(body)
-        );
-    }
-
-    /// Axes with a y scale from 0 to `top` and categorical x labels; returns the plot box.
-    fn axes(
-        &mut self,
-        top: f64,
-        step: f64,
-        y_label: &str,
-        x_labels: &[String],
-        x_title: &str,
-    ) -> PlotBox {
-        let b = PlotBox {
-            x0: LEFT,
-            x1: W - RIGHT,
-            y0: H - BOTTOM,
-            y1: TOP,
-            top,
-            n: x_labels.len().max(1),
-        };
-        let mut v = 0.0;
-        while v <= top + step / 2.0 {
-            let y = b.y(v);
-            self.line(b.x0, y, b.x1, y, "#e5e5e5", 1.0);
-            self.text(b.x0 - 8.0, y + 4.0, 11.0, "end", &format_tick(v));
-            v += step;
-        }
-        self.line(b.x0, b.y0, b.x1, b.y0, "#333", 1.2);
-        self.line(b.x0, b.y0, b.x0, b.y1, "#333", 1.2);
-        for (i, l) in x_labels.iter().enumerate() {
-            for (k, part) in l.split('\n').enumerate() {
-                self.text(b.x(i), b.y0 + 18.0 + 13.0 * k as f64, 11.0, "middle", part);
-            }
-        }
-        self.text((b.x0 + b.x1) / 2.0, H - 16.0, 13.0, "middle", x_title);
-        let _ = writeln!(
-            self.0,
-            r#"<text x="20" y="{:.1}" font-size="13" text-anchor="middle" transform="rotate(-90 20 {:.1})">{}</text>"#,
-            (b.y0 + b.y1) / 2.0,
-            (b.y0 + b.y1) / 2.0,
-            esc(y_label)
-        );
-        b
-    }
-
-    fn legend(&mut self, names: &[&str]) {
-        for (i, name) in names.iter().enumerate() {
-            let x = W - RIGHT - 150.0;
-            let y = TOP + 10.0 + i as f64 * 18.0;
-            let _ = writeln!(
-                self.0,
-                r#"<rect x="{x:.1}" y="{:.1}" width="14" height="10" fill="{}"/>"#,
-                y - 9.0,
-                COLOURS[i % COLOURS.len()]
-            );
-            self.text(x + 20.0, y, 12.0, "start", name);
-        }
-    }
-
-    fn finish(mut self) -> String {
-        self.0.push_str("</svg>\n");
-        self.0
+fn colour(app: App) -> RGBColor {
+    match app {
+        App::Mmap => COLOURS[0],
+        App::Udp => COLOURS[1],
+        App::Xdp => COLOURS[2],
     }
 }
 
-fn format_tick(v: f64) -> String {
-    if v == v.trunc() {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
+/// One app at one value: the received rate (kpps) over repetitions and the median loss.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// Received kpps: median, min, max over repetitions.
+    pub kpps: Stat,
+    /// Median share of the sent packets that was lost (0..=1).
+    pub loss: f64,
 }
 
-struct PlotBox {
-    x0: f64,
-    x1: f64,
-    y0: f64,
-    y1: f64,
-    top: f64,
-    n: usize,
-}
-
-impl PlotBox {
-    fn x(&self, i: usize) -> f64 {
-        self.x0 + (self.x1 - self.x0) * (i as f64 + 0.5) / self.n as f64
-    }
-    fn y(&self, v: f64) -> f64 {
-        self.y0 - (self.y0 - self.y1) * (v / self.top).clamp(0.0, 1.0)
-    }
-}
-
-/// One throughput chart's data: values in scenario order, and per app a stat per value.
+/// One throughput chart's data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     /// Set-up.
@@ -181,10 +70,14 @@ pub struct Series {
     pub param: String,
     /// The mmap runs' fate.
     pub fate: String,
+    /// The datapath(s).
+    pub datapath: String,
     /// The x values in the order first seen.
     pub values: Vec<String>,
-    /// App -> stat per value (None where not measured).
-    pub apps: BTreeMap<App, Vec<Option<Stat>>>,
+    /// The offered rate per value, kpps (none for max).
+    pub offered: Vec<Option<f64>>,
+    /// App -> point per value (None where not measured).
+    pub apps: BTreeMap<App, Vec<Option<Point>>>,
 }
 
 /// Groups successful rows into one series per set-up, engine and scenario.
@@ -192,7 +85,9 @@ pub fn series(rows: &[Row]) -> Vec<Series> {
     type Key = (String, Engine, String);
     let mut order: Vec<Key> = Vec::new();
     let mut out: BTreeMap<Key, Series> = BTreeMap::new();
-    let mut samples: BTreeMap<(Key, App, String), Vec<f64>> = BTreeMap::new();
+    // (series, app, value) -> (received kpps, loss share) of every repetition
+    type Samples = (Vec<f64>, Vec<f64>);
+    let mut samples: BTreeMap<(Key, App, String), Samples> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.status == Status::Ok) {
         let Some(pps) = r.pps.filter(|p| p.is_finite()) else {
             continue;
@@ -206,50 +101,95 @@ pub fn series(rows: &[Row]) -> Vec<Series> {
                 scenario: r.scenario.clone(),
                 param: r.param.clone(),
                 fate: String::new(),
+                datapath: String::new(),
                 values: Vec::new(),
+                offered: Vec::new(),
                 apps: BTreeMap::new(),
             }
         });
         if !s.values.contains(&r.value) {
             s.values.push(r.value.clone());
+            s.offered.push(offered_pps(r).map(|p| p / 1000.0));
         }
-        if r.app == App::Mmap && !s.fate.split('+').any(|f| f == r.fate.as_str()) {
-            s.fate = if s.fate.is_empty() {
-                r.fate.to_string()
-            } else {
-                format!("{}+{}", s.fate, r.fate)
-            };
+        if r.app == App::Mmap {
+            add_distinct(&mut s.fate, r.fate.as_str());
         }
-        samples
-            .entry((key, r.app, r.value.clone()))
-            .or_default()
-            .push(pps / 1000.0);
+        add_distinct(&mut s.datapath, &r.datapath);
+        let sent = r.sent.unwrap_or(r.count).max(1) as f64;
+        let e = samples.entry((key, r.app, r.value.clone())).or_default();
+        e.0.push(pps / 1000.0);
+        e.1.push(r.lost.unwrap_or(0) as f64 / sent);
     }
     order
         .into_iter()
         .filter_map(|k| out.remove(&k))
         .map(|mut s| {
             for app in [App::Mmap, App::Udp, App::Xdp] {
-                let stats: Vec<Option<Stat>> = s
+                let points: Vec<Option<Point>> = s
                     .values
                     .iter()
                     .map(|v| {
-                        samples
-                            .get(&(
-                                (s.setup.clone(), s.engine, s.scenario.clone()),
-                                app,
-                                v.clone(),
-                            ))
-                            .and_then(|x| stat(x.clone()))
+                        let key = (s.setup.clone(), s.engine, s.scenario.clone());
+                        let (kpps, loss) = samples.get(&(key, app, v.clone()))?;
+                        Some(Point {
+                            kpps: stat(kpps.clone())?,
+                            loss: stat(loss.clone())?.median,
+                        })
                     })
                     .collect();
-                if stats.iter().any(Option::is_some) {
-                    s.apps.insert(app, stats);
+                if points.iter().any(Option::is_some) {
+                    s.apps.insert(app, points);
                 }
             }
             s
         })
         .collect()
+}
+
+/// Adds `v` to a `+`-joined list of distinct values.
+fn add_distinct(list: &mut String, v: &str) {
+    if v.is_empty() || list.split('+').any(|f| f == v) {
+        return;
+    }
+    if !list.is_empty() {
+        list.push('+');
+    }
+    list.push_str(v);
+}
+
+/// Which machine, kernel and commit made `rows`, for a chart's footer.
+pub fn provenance(rows: &[Row]) -> String {
+    let set = |f: fn(&Row) -> &str| -> Vec<String> {
+        rows.iter()
+            .map(f)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    let cpus = set(|r| r.cpu_model.as_str());
+    let kernels = set(|r| r.kernel.as_str());
+    let commits = set(|r| r.git_commit.as_str());
+    let versions = set(|r| r.tool_version.as_str());
+    let one = |v: &[String], what: &str| match v.len() {
+        0 => format!("{what} unknown"),
+        1 => v[0].clone(),
+        n => format!("{n} {what}s"),
+    };
+    format!(
+        "{} | kernel {} | pktmmap {} commit {}",
+        one(&cpus, "CPU"),
+        one(&kernels, "kernel"),
+        one(&versions, "version"),
+        one(
+            &commits
+                .iter()
+                .map(|c| c.chars().take(10).collect())
+                .collect::<Vec<_>>(),
+            "commit"
+        ),
+    )
 }
 
 fn x_title(param: &str) -> &'static str {
@@ -269,123 +209,500 @@ fn x_label(param: &str, v: &str) -> String {
     }
 }
 
-/// The SVG of one throughput chart.
-pub fn throughput_svg(s: &Series) -> String {
-    let max = s
-        .apps
-        .values()
-        .flatten()
-        .flatten()
-        .map(|st| st.max)
-        .fold(0.0, f64::max);
-    let (top, step) = nice_axis(max * 1.05);
-    let reps = s
-        .apps
-        .values()
-        .flatten()
-        .flatten()
-        .map(|st| st.n)
-        .max()
-        .unwrap_or(0);
-    let mut svg = Svg::new(
-        &format!("{} set-up, {} scenario", s.setup, s.scenario),
-        &format!(
-            "received packets per second, median of {reps} repetition(s), bars min-max; engine {}, mmap fate {}",
-            s.engine, s.fate
-        ),
-    );
-    let labels: Vec<String> = s.values.iter().map(|v| x_label(&s.param, v)).collect();
-    let b = svg.axes(top, step, "throughput (kpps)", &labels, x_title(&s.param));
-    let names: Vec<&str> = s.apps.keys().map(|a| a.as_str()).collect();
-    for (ai, (_, stats)) in s.apps.iter().enumerate() {
-        let colour = COLOURS[ai % COLOURS.len()];
-        let offset = (ai as f64 - (s.apps.len() as f64 - 1.0) / 2.0) * 8.0;
-        let pts: Vec<(f64, Stat)> = stats
-            .iter()
-            .enumerate()
-            .filter_map(|(i, st)| st.map(|st| (b.x(i) + offset, st)))
-            .collect();
-        let path: Vec<String> = pts
-            .iter()
-            .map(|(x, st)| format!("{x:.1},{:.1}", b.y(st.median)))
-            .collect();
-        let _ = writeln!(
-            svg.0,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"#,
-            path.join(" ")
-        );
-        for (x, st) in pts {
-            svg.line(x, b.y(st.min), x, b.y(st.max), colour, 1.5);
-            svg.line(x - 4.0, b.y(st.min), x + 4.0, b.y(st.min), colour, 1.5);
-            svg.line(x - 4.0, b.y(st.max), x + 4.0, b.y(st.max), colour, 1.5);
-            let _ = writeln!(
-                svg.0,
-                r#"<circle cx="{x:.1}" cy="{:.1}" r="4" fill="{colour}"/>"#,
-                b.y(st.median)
-            );
-        }
-    }
-    svg.legend(&names);
-    svg.finish()
+type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+fn err(e: impl std::fmt::Debug) -> String {
+    format!("chart: {e:?}")
 }
 
-/// The SVG of the ratio chart: our mmap/udp ratio beside the thesis's, per set-up and scenario.
-pub fn ratio_svg(rows: &[Row]) -> String {
-    let r = ratios(rows);
-    let max = r
+/// Title and subtitle at the top of `area`, a legend line under them; returns the rest.
+fn header<'a>(
+    area: &Area<'a>,
+    title: &str,
+    subtitle: &str,
+    legend: &[(String, RGBColor, LegendMark)],
+) -> Result<Area<'a>, String> {
+    let (head, rest) = area.split_vertically(86);
+    let centre = |y| (W as i32 / 2, y);
+    let pos = Pos::new(HPos::Center, VPos::Top);
+    head.draw(&Text::new(
+        title.to_string(),
+        centre(8),
+        (FONT, 19)
+            .into_font()
+            .style(FontStyle::Bold)
+            .color(&BLACK)
+            .pos(pos),
+    ))
+    .map_err(err)?;
+    head.draw(&Text::new(
+        subtitle.to_string(),
+        centre(33),
+        (FONT, 13).into_font().color(&GREY).pos(pos),
+    ))
+    .map_err(err)?;
+    // The legend, one row, centred: mark then label, entries 26 px apart.
+    let widths: Vec<i32> = legend
         .iter()
-        .flat_map(|x| [x.ours.map(|o| o.2), x.thesis])
-        .flatten()
-        .fold(1.0, f64::max);
-    let (top, step) = nice_axis(max * 1.05);
-    let fates: Vec<&str> = r
-        .iter()
-        .map(|x| x.fate.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
+        .map(|(l, _, _)| 30 + 7 * l.chars().count() as i32)
         .collect();
-    let mut svg = Svg::new(
-        "mmap / udp throughput ratio, ours beside the thesis's",
-        &format!(
-            "median over points (whiskers: min-max); mmap fate {}",
-            fates.join(", ")
-        ),
-    );
-    let labels: Vec<String> = r
-        .iter()
-        .map(|x| format!("{}\n{}", x.setup, x.scenario))
-        .collect();
-    let b = svg.axes(
-        top,
-        step,
-        "mmap pps / udp pps",
-        &labels,
-        "set-up and scenario",
-    );
-    let one = b.y(1.0);
-    svg.line(b.x0, one, b.x1, one, "#999", 1.0);
-    let slot = (b.x1 - b.x0) / b.n as f64;
-    let bw = (slot * 0.35).min(40.0);
-    for (i, x) in r.iter().enumerate() {
-        let cx = b.x(i);
-        for (j, v) in [x.ours.map(|o| o.0), x.thesis].into_iter().enumerate() {
-            let Some(v) = v else { continue };
-            let left = cx + (j as f64 - 1.0) * bw;
-            let _ = writeln!(
-                svg.0,
-                r#"<rect x="{left:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{}"/>"#,
-                b.y(v),
-                b.y0 - b.y(v),
-                COLOURS[j]
-            );
+    let mut x = (W as i32 - widths.iter().sum::<i32>() - 26 * (legend.len() as i32 - 1)) / 2;
+    for ((label, c, mark), w) in legend.iter().zip(widths) {
+        let y = 64;
+        match mark {
+            LegendMark::Line => {
+                head.draw(&PathElement::new(
+                    vec![(x, y), (x + 22, y)],
+                    c.stroke_width(2),
+                ))
+                .map_err(err)?;
+                head.draw(&Circle::new((x + 11, y), 4, c.filled()))
+                    .map_err(err)?;
+            }
+            LegendMark::Dashed => {
+                for k in 0..3 {
+                    head.draw(&PathElement::new(
+                        vec![(x + 8 * k, y), (x + 8 * k + 5, y)],
+                        c.stroke_width(2),
+                    ))
+                    .map_err(err)?;
+                }
+            }
+            LegendMark::Hollow => {
+                head.draw(&Circle::new((x + 11, y), 5, c.stroke_width(2)))
+                    .map_err(err)?;
+            }
+            LegendMark::Bar => {
+                head.draw(&Rectangle::new(
+                    [(x + 4, y - 6), (x + 18, y + 6)],
+                    c.filled(),
+                ))
+                .map_err(err)?;
+            }
         }
-        if let Some((_, lo, hi)) = x.ours {
-            let wx = cx - bw / 2.0;
-            svg.line(wx, b.y(lo), wx, b.y(hi), "#222", 1.2);
-        }
+        head.draw(&Text::new(
+            label.clone(),
+            (x + 28, y),
+            (FONT, 13)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(err)?;
+        x += w + 26;
     }
-    svg.legend(&["pktmmap (this machine)", "thesis (published)"]);
-    svg.finish()
+    Ok(rest)
+}
+
+/// How an entry shows in a legend.
+#[derive(Debug, Clone, Copy)]
+enum LegendMark {
+    Line,
+    Dashed,
+    Hollow,
+    Bar,
+}
+
+/// The footer: where the rows came from.
+fn footer<'a>(area: &Area<'a>, text: &str) -> Result<Area<'a>, String> {
+    let (rest, foot) = area.split_vertically(area.dim_in_pixel().1 as i32 - 26);
+    foot.draw(&Text::new(
+        text.to_string(),
+        (W as i32 / 2, 6),
+        (FONT, 11)
+            .into_font()
+            .color(&GREY)
+            .pos(Pos::new(HPos::Center, VPos::Top)),
+    ))
+    .map_err(err)?;
+    Ok(rest)
+}
+
+/// Slot positions on the x axis: paced values at 0, 1, ...; "max" one slot further, after a
+/// gap. Returns (position per value, axis end, separator position if there is a max).
+fn slots(values: &[String]) -> (Vec<f64>, f64, Option<f64>) {
+    let mut pos = Vec::new();
+    let mut next = 0.0;
+    let mut sep = None;
+    for v in values {
+        if v == "max" {
+            sep = Some(next + 0.25 - 0.5);
+            next += 0.5;
+        }
+        pos.push(next);
+        next += 1.0;
+    }
+    (pos, next - 0.5, sep)
+}
+
+/// The SVG of one throughput chart.
+pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let reps = s
+            .apps
+            .values()
+            .flatten()
+            .flatten()
+            .map(|p| p.kpps.n)
+            .max()
+            .unwrap_or(0);
+        let mut legend: Vec<(String, RGBColor, LegendMark)> = s
+            .apps
+            .keys()
+            .map(|a| (a.as_str().to_string(), colour(*a), LegendMark::Line))
+            .collect();
+        if s.offered.iter().any(Option::is_some) {
+            legend.push(("offered rate".into(), BLACK, LegendMark::Dashed));
+        }
+        legend.push((
+            format!("lost > {:.0} %", LOSSY * 100.0),
+            GREY,
+            LegendMark::Hollow,
+        ));
+        let area = header(
+            &root,
+            &format!("{} set-up, {} scenario", s.setup, s.scenario),
+            &format!(
+                "received packets per second: median of {reps} repetition(s), bars min-max | engine {}, datapath {}, mmap fate {}",
+                s.engine, s.datapath, s.fate
+            ),
+            &legend,
+        )?;
+        let area = footer(&area, caption)?;
+        let (top, bottom) = area.split_vertically((area.dim_in_pixel().1 as f64 * 0.7) as i32);
+        let (pos, end, sep) = slots(&s.values);
+        let labels: Vec<String> = s.values.iter().map(|v| x_label(&s.param, v)).collect();
+        let max = s
+            .apps
+            .values()
+            .flatten()
+            .flatten()
+            .map(|p| p.kpps.max)
+            .chain(s.offered.iter().flatten().copied())
+            .fold(1.0, f64::max);
+
+        // Received rate.
+        let mut chart = ChartBuilder::on(&top)
+            .margin_left(10)
+            .margin_right(25)
+            .x_label_area_size(8)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5..end, 0.0..max * 1.12)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("received (kpps)")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        if let Some(x) = sep {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(x, 0.0), (x, max * 1.12)],
+                    4,
+                    4,
+                    GREY.stroke_width(1),
+                ))
+                .map_err(err)?;
+        }
+        // The offered rate: dashed, over paced points only.
+        let offered: Vec<(f64, f64)> = pos
+            .iter()
+            .zip(&s.offered)
+            .filter_map(|(x, o)| o.map(|o| (*x, o)))
+            .collect();
+        if !offered.is_empty() {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    offered.clone(),
+                    6,
+                    4,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(err)?;
+            chart
+                .draw_series(
+                    offered
+                        .iter()
+                        .map(|(x, o)| Cross::new((*x, *o), 4, BLACK.stroke_width(1))),
+                )
+                .map_err(err)?;
+        }
+        let n = s.apps.len() as f64;
+        for (k, (app, points)) in s.apps.iter().enumerate() {
+            let c = colour(*app);
+            let dx = (k as f64 - (n - 1.0) / 2.0) * 0.08;
+            let at = |i: usize| pos[i] + dx;
+            // Lines join paced points only: max is another kind of measurement.
+            let paced: Vec<(f64, f64)> = points
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| s.values[*i] != "max")
+                .filter_map(|(i, p)| p.map(|p| (at(i), p.kpps.median)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(paced, c.stroke_width(2)))
+                .map_err(err)?;
+            for (i, p) in points.iter().enumerate() {
+                let Some(p) = p else { continue };
+                let x = at(i);
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(x, p.kpps.min), (x, p.kpps.max)],
+                        c.stroke_width(1),
+                    )))
+                    .map_err(err)?;
+                let style = if p.loss > LOSSY {
+                    c.stroke_width(2)
+                } else {
+                    c.filled()
+                };
+                chart
+                    .draw_series(std::iter::once(Circle::new((x, p.kpps.median), 5, style)))
+                    .map_err(err)?;
+                if p.loss > LOSSY {
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            format!("-{:.0}%", p.loss * 100.0),
+                            (x, p.kpps.median),
+                            (FONT, 11).into_font().color(&c).pos(Pos::new(
+                                if k % 2 == 0 { HPos::Right } else { HPos::Left },
+                                VPos::Bottom,
+                            )),
+                        )))
+                        .map_err(err)?;
+                }
+            }
+        }
+
+        // Loss, on the same x slots.
+        let worst = s
+            .apps
+            .values()
+            .flatten()
+            .flatten()
+            .map(|p| p.loss * 100.0)
+            .fold(0.0, f64::max);
+        let loss_top = if worst < 1.0 { 1.0 } else { worst * 1.15 };
+        let mut lc = ChartBuilder::on(&bottom)
+            .margin_left(10)
+            .margin_right(25)
+            .x_label_area_size(48)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5..end, 0.0..loss_top)
+            .map_err(err)?;
+        lc.configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_labels(3)
+            .y_desc("lost (%)")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        let bw = 0.3 / n;
+        for (k, (app, points)) in s.apps.iter().enumerate() {
+            let c = colour(*app);
+            lc.draw_series(points.iter().enumerate().filter_map(|(i, p)| {
+                let p = (*p)?;
+                let left = pos[i] + (k as f64 - n / 2.0) * bw;
+                Some(Rectangle::new(
+                    [(left, 0.0), (left + bw, p.loss * 100.0)],
+                    c.filled(),
+                ))
+            }))
+            .map_err(err)?;
+        }
+        // Category labels under the loss panel, and the axis title.
+        for (x, label) in pos.iter().zip(&labels) {
+            let (px, py) = lc.backend_coord(&(*x, 0.0));
+            root.draw(&Text::new(
+                label.clone(),
+                (px, py + 8),
+                (FONT, 12)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+            ))
+            .map_err(err)?;
+        }
+        let (cx, cy) = lc.backend_coord(&((end - 0.5) / 2.0, 0.0));
+        root.draw(&Text::new(
+            x_title(&s.param).to_string(),
+            (cx, cy + 28),
+            (FONT, 13)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// The SVG of the ratio chart: our mmap/udp ratio beside the thesis's, per set-up and
+/// scenario, our datapath named under each group.
+pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, String> {
+    let r = ratios(rows);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let fates: BTreeSet<&str> = r.iter().map(|x| x.fate.as_str()).collect();
+        let capped: usize = r.iter().map(|x| x.capped).sum();
+        let area = header(
+            &root,
+            "mmap / udp throughput ratio, ours beside the thesis's",
+            &format!(
+                "median over points (whisker min-max){}; mmap fate {}",
+                if capped > 0 {
+                    format!(", {capped} capped point(s) left out")
+                } else {
+                    String::new()
+                },
+                fates.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+            &[
+                ("pktmmap (this machine)".into(), COLOURS[0], LegendMark::Bar),
+                ("thesis (published)".into(), COLOURS[1], LegendMark::Bar),
+            ],
+        )?;
+        let area = footer(&area, caption)?;
+        let max = r
+            .iter()
+            .flat_map(|x| [x.ours.map(|o| o.2), x.thesis])
+            .flatten()
+            .fold(1.0, f64::max);
+        let n = r.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&area)
+            .margin_left(10)
+            .margin_right(25)
+            .x_label_area_size(64)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5..n - 0.5, 0.0..max * 1.12)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc("mmap pps / udp pps")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(-0.5, 1.0), (n - 0.5, 1.0)],
+                4,
+                4,
+                GREY.stroke_width(1),
+            ))
+            .map_err(err)?;
+        let bw = 0.3;
+        for (i, x) in r.iter().enumerate() {
+            let cx = i as f64;
+            for (j, v) in [x.ours.map(|o| o.0), x.thesis].into_iter().enumerate() {
+                let Some(v) = v else { continue };
+                let left = cx - bw + j as f64 * bw;
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [(left, 0.0), (left + bw, v)],
+                        COLOURS[j].filled(),
+                    )))
+                    .map_err(err)?;
+            }
+            if let Some((_, lo, hi)) = x.ours {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(cx - bw / 2.0, lo), (cx - bw / 2.0, hi)],
+                        BLACK.stroke_width(1),
+                    )))
+                    .map_err(err)?;
+            }
+            let (px, py) = chart.backend_coord(&(cx, 0.0));
+            let thesis_dp = if x.setup == "ovs" && x.thesis.is_some() {
+                " (thesis: kernel)"
+            } else {
+                ""
+            };
+            for (k, line) in [
+                x.setup.clone(),
+                x.scenario.clone(),
+                format!("{}{thesis_dp}", x.datapath),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                root.draw(&Text::new(
+                    line,
+                    (px, py + 6 + 15 * k as i32),
+                    (FONT, if k == 2 { 10 } else { 12 })
+                        .into_font()
+                        .color(if k == 2 { &GREY } else { &BLACK })
+                        .pos(Pos::new(HPos::Center, VPos::Top)),
+                ))
+                .map_err(err)?;
+            }
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// The SVG of one run's receive (and send) rate over time, from its interval rows.
+pub fn intervals_svg(title: &str, rows: &[&IntervalRow], caption: &str) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (W, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let area = header(
+            &root,
+            title,
+            "packets per second in each interval (the last one ends at the stop)",
+            &[
+                ("sent".into(), COLOURS[1], LegendMark::Line),
+                ("received".into(), COLOURS[0], LegendMark::Line),
+            ],
+        )?;
+        let area = footer(&area, caption)?;
+        let end = rows.iter().map(|r| r.end_s).fold(0.1, f64::max);
+        let max = rows.iter().map(|r| r.pps / 1000.0).fold(1.0, f64::max);
+        let mut chart = ChartBuilder::on(&area)
+            .margin_left(10)
+            .margin_right(25)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..end, 0.0..max * 1.12)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds since the tool started")
+            .y_desc("kpps")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 13))
+            .draw()
+            .map_err(err)?;
+        for (side, c) in [("tx", COLOURS[1]), ("rx", COLOURS[0])] {
+            // A step per interval: its rate held from its start to its end.
+            let steps: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| r.side == side)
+                .flat_map(|r| [(r.start_s, r.pps / 1000.0), (r.end_s, r.pps / 1000.0)])
+                .collect();
+            chart
+                .draw_series(LineSeries::new(steps, c.stroke_width(2)))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
 }
 
 /// Rasterises an SVG to PNG with the system's fonts.
@@ -405,7 +722,8 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn slug(s: &str) -> String {
+/// A file-name-safe form of `s`.
+pub fn slug(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
@@ -417,28 +735,36 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Writes every chart for `rows` into `dir/charts/` as SVG and PNG; returns the files written.
-pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let out = dir.join("charts");
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let mut charts: Vec<(String, String)> = series(rows)
+/// Every chart of `rows` as (name, SVG): one per set-up, engine and scenario, then the ratio
+/// chart. An error when no run succeeded.
+pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, String> {
+    let caption = provenance(rows);
+    let mut charts = series(rows)
         .iter()
         .map(|s| {
-            (
+            Ok((
                 format!(
                     "{}-{}-{}",
                     slug(&s.setup),
                     slug(s.engine.as_str()),
                     slug(&s.scenario)
                 ),
-                throughput_svg(s),
-            )
+                throughput_svg(s, &caption)?,
+            ))
         })
-        .collect();
+        .collect::<Result<Vec<_>, String>>()?;
     if charts.is_empty() {
-        return Err(format!("no successful runs to chart in {}", dir.display()));
+        return Err("no successful runs to chart".into());
     }
-    charts.push(("ratio-vs-thesis".into(), ratio_svg(rows)));
+    charts.push(("ratio-vs-thesis".into(), ratio_svg(rows, &caption)?));
+    Ok(charts)
+}
+
+/// Writes every chart for `rows` into `dir/charts/` as SVG and PNG; returns the files written.
+pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let charts = charts(rows).map_err(|e| format!("{e} in {}", dir.display()))?;
+    let out = dir.join("charts");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut written = Vec::new();
     for (name, svg) in charts {
         let svg_path = out.join(format!("{name}.svg"));
@@ -460,58 +786,82 @@ mod tests {
         Row {
             setup: "native".into(),
             engine: Engine::Netns,
+            datapath: "veth".into(),
             scenario: scenario.into(),
             param: scenario.into(),
             value: value.into(),
             app,
             fate: super::super::kinds::Fate::Stack.for_app(app),
             pps: Some(pps),
+            count: 1000,
+            sent: Some(1000),
+            lost: Some(0),
+            size: 64,
+            requested_rate: "max".into(),
             status: Status::Ok,
+            kernel: "6.18.0".into(),
+            cpu_model: "Test CPU".into(),
+            git_commit: "0123456789abcdef".into(),
+            tool_version: "0.1.0".into(),
             ..Row::default()
         }
     }
 
     #[test]
-    fn nice_axes_cover_the_data() {
-        assert_eq!(nice_axis(612.0), (800.0, 200.0));
-        let (top, step) = nice_axis(3.3);
-        assert!(top >= 3.3 && step > 0.0 && (top / step).fract() == 0.0);
-    }
-
-    #[test]
-    fn series_keep_value_order_and_repetition_spread() {
-        let rows = vec![
+    fn series_keep_value_order_repetition_spread_loss_and_the_offered_rate() {
+        let mut rows = vec![
             row("size", "64", App::Mmap, 500_000.0),
             row("size", "64", App::Mmap, 600_000.0),
             row("size", "64", App::Mmap, 700_000.0),
             row("size", "64", App::Udp, 400_000.0),
             row("size", "1024", App::Mmap, 300_000.0),
         ];
+        rows[3].lost = Some(710);
+        for r in &mut rows {
+            r.requested_rate = "500Mbps".into();
+        }
         let s = series(&rows);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].values, ["64", "1024"]);
+        let p = s[0].apps[&App::Mmap][0].unwrap();
         assert_eq!(
-            s[0].apps[&App::Mmap][0],
-            Some(Stat {
+            p.kpps,
+            Stat {
                 median: 600.0,
                 min: 500.0,
                 max: 700.0,
                 n: 3
-            })
+            }
         );
+        assert_eq!(s[0].apps[&App::Udp][0].unwrap().loss, 0.71);
         assert_eq!(s[0].apps[&App::Udp][1], None);
+        // 500 Mbit/s of 106-byte frames.
+        assert!((s[0].offered[0].unwrap() - 589.6).abs() < 0.1);
+        assert_eq!(s[0].datapath, "veth");
     }
 
     #[test]
-    fn charts_are_written_as_svg_and_png() {
+    fn max_stands_apart_after_a_gap() {
+        let v: Vec<String> = ["200Mbps", "400Mbps", "max"].map(String::from).into();
+        let (pos, end, sep) = slots(&v);
+        assert_eq!(pos, [0.0, 1.0, 2.5]);
+        assert_eq!(end, 3.0);
+        assert_eq!(sep, Some(1.75));
+    }
+
+    #[test]
+    fn charts_show_loss_the_offered_rate_and_where_they_came_from() {
         let dir = std::env::temp_dir().join(format!("pktmmap-chart-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let rows = vec![
-            row("size", "64", App::Mmap, 500_000.0),
-            row("size", "64", App::Udp, 400_000.0),
-            row("size", "1024", App::Mmap, 300_000.0),
-            row("size", "1024", App::Udp, 100_000.0),
+        let mut rows = vec![
+            row("rate", "200Mbps", App::Mmap, 230_000.0),
+            row("rate", "200Mbps", App::Udp, 100_000.0),
+            row("rate", "max", App::Mmap, 500_000.0),
+            row("rate", "max", App::Udp, 300_000.0),
         ];
+        rows[0].requested_rate = "200Mbps".into();
+        rows[1].requested_rate = "200Mbps".into();
+        rows[1].lost = Some(500);
         let files = write_charts(&rows, &dir).unwrap();
         assert_eq!(files.len(), 4);
         for f in &files {
@@ -525,8 +875,17 @@ mod tests {
                 }
             }
         }
-        let svg = std::fs::read_to_string(dir.join("charts/native-netns-size.svg")).unwrap();
-        assert!(svg.contains("native set-up, size scenario") && svg.contains("mmap fate stack"));
+        let svg = std::fs::read_to_string(dir.join("charts/native-netns-rate.svg")).unwrap();
+        for want in [
+            "native set-up, rate scenario",
+            "mmap fate stack",
+            "offered rate",
+            "lost (%)",
+            "-50%",
+            "Test CPU | kernel 6.18.0 | pktmmap 0.1.0 commit 0123456789",
+        ] {
+            assert!(svg.contains(want), "{want}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -74,7 +74,21 @@ pub struct Ratio {
     pub thesis: Option<f64>,
     /// The rows' `emulated` marker (`tcg`), empty for real machines: groups never mix them.
     pub emulated: String,
+    /// Our datapath(s) (`veth`, `ovs-netdev`, ...): the thesis's OVS was the kernel's.
+    pub datapath: String,
+    /// Points left out because both apps reached the offered rate: their ratio is 1 by
+    /// construction and says nothing about either.
+    pub capped: usize,
 }
+
+/// The offered rate of a row in packets per second (none when unpaced or unparseable).
+pub fn offered_pps(r: &Row) -> Option<f64> {
+    let rate: crate::pace::Rate = r.requested_rate.parse().ok()?;
+    rate.packets_per_second(r.size + crate::wire::FRAME_OVERHEAD)
+}
+
+/// A point is capped when every app's median reached this share of the offered rate.
+pub const CAPPED_SHARE: f64 = 0.97;
 
 /// Refuses rows made under software emulation unless `allow_emulated`: their rates say
 /// nothing about speed (the guest harness without KVM), so no ratio is computed from them
@@ -113,6 +127,8 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
     type Key = (String, Engine, String, String);
     let mut by: BTreeMap<Key, BTreeMap<String, BTreeMap<App, Vec<f64>>>> = BTreeMap::new();
     let mut fates: BTreeMap<Key, BTreeSet<Fate>> = BTreeMap::new();
+    let mut datapaths: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
+    let mut offered: BTreeMap<(Key, String), f64> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.status == Status::Ok) {
         let Some(pps) = r.pps.filter(|p| p.is_finite() && *p > 0.0) else {
             continue;
@@ -123,6 +139,13 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
             r.scenario.clone(),
             r.emulated.clone(),
         );
+        if let Some(o) = offered_pps(r) {
+            offered.insert((key.clone(), r.value.clone()), o);
+        }
+        datapaths
+            .entry(key.clone())
+            .or_default()
+            .insert(r.datapath.clone());
         by.entry(key.clone())
             .or_default()
             .entry(r.value.clone())
@@ -137,7 +160,22 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
     let thesis = thesis_points();
     by.into_iter()
         .map(|(key, values)| {
-            let mut values: Vec<BTreeMap<App, Vec<f64>>> = values.into_values().collect();
+            // Points where every app reached the offered rate are left out.
+            let before = values.len();
+            let mut values: Vec<BTreeMap<App, Vec<f64>>> = values
+                .into_iter()
+                .filter(|(value, apps)| {
+                    let Some(o) = offered.get(&(key.clone(), value.clone())) else {
+                        return true;
+                    };
+                    !apps.values().all(|v| {
+                        let mut v = v.clone();
+                        median(&mut v).is_some_and(|m| m >= CAPPED_SHARE * o)
+                    })
+                })
+                .map(|(_, apps)| apps)
+                .collect();
+            let capped = before - values.len();
             // Per point, the app's median over the udp median; then their median and spread.
             let mut against_udp = |app: App| {
                 let mut per_point: Vec<f64> = values
@@ -167,7 +205,13 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 .get(&key)
                 .map(|f| f.iter().map(|f| f.as_str()).collect::<Vec<_>>().join("+"))
                 .unwrap_or_default();
+            let datapath = datapaths
+                .get(&key)
+                .map(|d| d.iter().cloned().collect::<Vec<_>>().join("+"))
+                .unwrap_or_default();
             Ratio {
+                datapath,
+                capped,
                 setup: key.0,
                 engine: key.1,
                 scenario: key.2,
@@ -203,6 +247,11 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             .ours
             .map(|(m, lo, hi)| spread(m, lo, hi, r.points))
             .unwrap_or_else(|| "-".into());
+        let ours = if r.capped > 0 {
+            format!("{ours} +{} capped", r.capped)
+        } else {
+            ours
+        };
         let thesis = r
             .thesis
             .map(|t| format!("{t:.2}"))
@@ -222,6 +271,21 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             setup, r.engine, r.scenario, r.fate, ours, thesis, xdp
         );
         let _ = writeln!(s, "{}", line.trim_end());
+    }
+    if ratios.iter().any(|r| r.capped > 0) {
+        let _ = writeln!(
+            s,
+            "+N capped: points where both apps reached the offered rate (ratio 1 by construction), left out"
+        );
+    }
+    if ratios
+        .iter()
+        .any(|r| r.setup == "ovs" && r.datapath.contains("netdev") && r.thesis.is_some())
+    {
+        let _ = writeln!(
+            s,
+            "ovs here is Open vSwitch's userspace datapath (ovs-netdev); the thesis used the kernel datapath"
+        );
     }
     if ratios.iter().any(|r| r.fate.contains('+')) {
         let _ = writeln!(

@@ -38,10 +38,12 @@ pub struct Row {
     /// Set-up name.
     pub setup: String,
     /// `netns` (tools in namespaces) or `docker` (tools in containers).
+    #[serde(deserialize_with = "empty_as_default")]
     pub engine: Engine,
     /// What switched the frames.
     pub datapath: String,
     /// Receive-side fate of test packets: `stack`, `ingress-drop` (mmap) or `socket` (udp).
+    #[serde(deserialize_with = "empty_as_default")]
     pub fate: Fate,
     /// Whether RPS moved the receiver's softirq to another core.
     pub rps: bool,
@@ -54,6 +56,7 @@ pub struct Row {
     /// Its value in this run.
     pub value: String,
     /// `mmap`, `udp` or `xdp`.
+    #[serde(deserialize_with = "empty_as_default")]
     pub app: App,
     /// How the sender moved packets (its summary's `method`: `tpacket_v3`, `sendto`,
     /// `af_xdp_copy`, ...). Schema 2.
@@ -133,6 +136,22 @@ pub struct Row {
     /// real (or hardware-virtualised) machine. Schema 3.
     #[serde(default)]
     pub emulated: String,
+}
+
+/// A kind written as an empty cell (a `skipped` row of an early version has no app or fate)
+/// reads as its default.
+fn empty_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    use serde::de::IntoDeserializer;
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        Ok(T::default())
+    } else {
+        T::deserialize(s.into_deserializer())
+    }
 }
 
 /// The file of interval series beside the runs: `intervals-v1.csv`.
@@ -529,10 +548,22 @@ mod tests {
         let d = tmpdir("v1");
         std::fs::create_dir_all(&d).unwrap();
         let v1_row = "1,2026-11-22T00:38:03Z,native,netns,veth,stack,false,default,count,count,200000,mmap,1,500Mbps,200000,64,200000,342265.4,0,200000,200000,0,0,0,0,0,1,2,0.58,342346.7,290.3,327167,750591,1079295,1253375,1436671,0.58,0.03,ok,,6.18,Xeon,0.1.0,b4113a9";
-        std::fs::write(d.join("runs-v1.csv"), format!("{V1_HEADER}\n{v1_row}\n")).unwrap();
+        // A skipped set-up, as the first version wrote it: no app, no fate (found in the
+        // committed thesis run, which `plot` could not read).
+        let skipped = "1,2026-11-22T02:16:12Z,macvlan-trunk,netns,,,false,thesis,,,,,0,,0,0,,,,,,,,,,,,,,,,,,,,,,,skipped,no 802.1Q,6.18,Xeon,0.1.0,b4113a9";
+        std::fs::write(
+            d.join("runs-v1.csv"),
+            format!("{V1_HEADER}\n{v1_row}\n{skipped}\n"),
+        )
+        .unwrap();
         ResultsFile::open(&d).unwrap().append(&row("7")).unwrap();
-        let rows = read_rows(&d).unwrap();
-        assert_eq!(rows.len(), 2, "{rows:?}");
+        let mut rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let skipped = rows.remove(1);
+        assert_eq!(
+            (skipped.status, skipped.app, skipped.fate),
+            (Status::Skipped, App::Mmap, Fate::Stack)
+        );
         assert_eq!((rows[0].schema, rows[0].value.as_str()), (1, "200000"));
         assert_eq!(
             (rows[0].tx_method.as_str(), rows[0].rx_mode.as_str()),
