@@ -92,6 +92,11 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
         );
         assert!(rx.iter().all(|i| i.setup == "native" && i.value == r.value));
     }
+    // The run's report: three scenarios, the ratio chart, and each app's longest run over time.
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(report.matches("<svg").count(), 6, "charts in the report");
+    assert!(report.contains("native, mmap: 20000 packets at 500Mbps"));
+    assert!(report.contains("native, udp: 20000 packets at 500Mbps"));
     let charts = out.join("charts");
     for f in [
         "native-netns-count.png",

@@ -135,6 +135,17 @@ enum Cmd {
         #[arg(long)]
         emulated: bool,
     },
+    /// Write DIR/report.html from the CSV files in DIR: one self-contained page with the
+    /// machine, the ratio table, every chart (inline SVG), loss, latency, the runs over time
+    /// and every run that did not succeed. Exit 2 if DIR holds no results.
+    Report {
+        /// A results directory.
+        dir: PathBuf,
+        /// Include rows made under software emulation (a directory that mixes them with
+        /// other rows is refused).
+        #[arg(long)]
+        emulated: bool,
+    },
     /// Write shell completions (bash, zsh, fish) and man pages for pktmmap and the six tools
     /// into DIR (DIR/completions/SHELL/, DIR/man/).
     Docs {
@@ -193,6 +204,12 @@ fn err(kind: Failure) -> impl Fn(String) -> CliError {
 
 fn run(args: Args) -> Result<i32, CliError> {
     match args.command {
+        Cmd::Report { dir, emulated } => {
+            let path = pktmmap::experiment::html_report::write(&dir, emulated)
+                .map_err(err(Failure::Usage))?;
+            println!("report: {}", path.display());
+            Ok(0)
+        }
         Cmd::Plot { dir, emulated } => {
             let rows = read_rows(&dir).map_err(err(Failure::Runtime))?;
             check_chartable(&rows, emulated).map_err(err(Failure::Usage))?;
@@ -477,6 +494,10 @@ fn run(args: Args) -> Result<i32, CliError> {
                         out.join("charts").display()
                     ),
                     Err(e) => eprintln!("warning: charts not drawn: {e}"),
+                }
+                match pktmmap::experiment::html_report::write(&out, false) {
+                    Ok(path) => println!("report: {}", path.display()),
+                    Err(e) => eprintln!("warning: no report: {e}"),
                 }
             }
             if outcome.interrupted {

@@ -12,12 +12,14 @@
 //! - [`results`]: the CSV schema and the append-only results file.
 //! - [`compare`]: mmap/udp ratios beside the thesis's published ones.
 //! - [`chart`]: SVG and PNG charts of a results directory.
+//! - [`html_report`]: one self-contained `report.html` per results directory.
 //! - [`bench`]: the side-by-side benchmark against trafgen, iperf3 and the UDP baseline.
 
 pub mod analysis;
 pub mod bench;
 pub mod chart;
 pub mod compare;
+pub mod html_report;
 pub mod kinds;
 pub mod launch;
 pub mod lock;

@@ -1,0 +1,116 @@
+//! `pktmmap report`: the page a committed results directory gets, opened in a real browser
+//! (Debian's headless Chromium): it loads with no console message, every chart is in the DOM,
+//! and a screenshot is kept under target/test-artifacts/ for a person to look at.
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Chromium's headless run of `page`: (the DOM after load, its console lines).
+fn chromium(page: &Path, screenshot: Option<&Path>) -> (String, Vec<String>) {
+    let mut c = Command::new("chromium");
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--window-size=1100,2400",
+    ]);
+    match screenshot {
+        Some(s) => c.arg(format!("--screenshot={}", s.display())),
+        None => c.arg("--dump-dom"),
+    };
+    let o = c
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium (apt-get install chromium)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let console = String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect();
+    (String::from_utf8_lossy(&o.stdout).into_owned(), console)
+}
+
+fn copy_csvs(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_report_of_a_committed_run_opens_in_a_browser_with_every_chart() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tmp("report");
+    copy_csvs(
+        &repo.join("results/2026-11-23T14-12-57Z-default-overlay"),
+        &dir,
+    );
+    let o = pktmmap(&["report", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = dir.join("report.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Three set-ups x three scenarios, and the ratio chart.
+    assert_eq!(html.matches("<svg").count(), 10);
+    for want in [
+        "overlay (netns): count scenario",
+        "mmap against udp, beside the thesis",
+        "What the latency columns mean",
+        "Runs that did not succeed",
+    ] {
+        assert!(html.contains(want), "{want}");
+    }
+
+    // The control: a console message is seen when there is one.
+    let control = dir.join("control.html");
+    std::fs::write(
+        &control,
+        "<html><body><script>console.error('control')</script></body></html>",
+    )
+    .unwrap();
+    let (_, console) = chromium(&control, None);
+    assert_eq!(console.len(), 1, "{console:?}");
+
+    let (dom, console) = chromium(&page, None);
+    assert_eq!(console, Vec::<String>::new(), "no console message");
+    assert_eq!(dom.matches("<svg").count(), 10, "every chart is in the DOM");
+    assert!(dom.contains("<title>pktmmap: "));
+
+    let artefacts: PathBuf = repo.join("target/test-artifacts");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let shot = artefacts.join("report.png");
+    let _ = std::fs::remove_file(&shot);
+    let (_, console) = chromium(&page, Some(&shot));
+    assert!(console.is_empty(), "{console:?}");
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(
+        png.len() > 50_000,
+        "a screenshot with charts: {} bytes",
+        png.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_directory_without_results_gets_one_line_and_exit_2() {
+    let dir = tmp("report-empty");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = pktmmap(&["report", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no runs-v*.csv results"), "{err}");
+    assert!(!dir.join("report.html").exists());
+    let o = pktmmap(&["report", "/nonexistent-results-dir"]);
+    assert_eq!(o.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
