@@ -7,7 +7,10 @@
 #   experiments/receiver-options-cost.sh [REPS] [COUNT]      (root; default 5 x 2,000,000)
 #
 # PKTMMAP_CAPTURE_DIR says where the captures go (default: a temporary directory, removed at
-# the end; each run's capture is deleted after it). Not a test: a benchmark that prints ratios.
+# the end; each run's capture is deleted after it). PKTMMAP_FATE=ingress-drop drops the test
+# flow at the receiving interface's ingress, after the packet tap (as `pktmmap run --fate
+# ingress-drop`), so the receiving stack does not slow the sender (on veth its softirq runs on
+# the sending core) and mmap-rx sees a higher rate. Not a test: a benchmark that prints ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps=${1:-5}
@@ -25,6 +28,10 @@ trap cleanup EXIT
 "$B/pktmmap" setup down native >/dev/null 2>&1 || true
 "$B/pktmmap" setup up native >/dev/null
 eval "$(bash experiments/setups/native.sh env)"  # TX_NS, RX_NS, TX_IF, RX_IF, RX_IP
+if [ "${PKTMMAP_FATE:-stack}" = ingress-drop ]; then
+  printf 'table netdev pkmcost {\n chain ingress {\n  type filter hook ingress device "%s" priority 0; policy accept;\n  udp dport 9000 drop\n }\n}\n' \
+    "$RX_IF" | ip netns exec "$RX_NS" nft -f -
+fi
 
 one() { # variant, extra receiver options...
   local variant=$1; shift
