@@ -4,62 +4,15 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{leftovers, pktmmap, root_or_skip, serial, tmp, PKTMMAP};
+use common::{docker, docker_or_skip, image, leftovers, pktmmap, serial, text, tmp, PKTMMAP};
 use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::results::read_rows;
 
 const IMAGE: &str = "pktmmap:latest";
 const TOOLS: [&str; 6] = ["mmap-tx", "mmap-rx", "udp-tx", "udp-rx", "xdp-tx", "xdp-rx"];
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("run docker")
-}
-
-/// True if root and a Docker engine are here; otherwise skips (outside CI) or fails (in CI).
-fn docker_or_skip(test: &str) -> bool {
-    if !root_or_skip(test) {
-        return false;
-    }
-    let engine = Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if engine {
-        return true;
-    }
-    !common::skip_allowed(test, "needs a Docker engine (docker info failed)")
-}
-
-/// Builds the image once per test binary with docker/build.sh; returns its output.
-fn image() -> &'static str {
-    static BUILT: OnceLock<String> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let o = Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/docker/build.sh"))
-            .output()
-            .expect("run docker/build.sh");
-        assert!(o.status.success(), "docker/build.sh: {}", text(&o));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    })
-}
 
 fn profile(dir: &std::path::Path, count: u64, rate: &str) -> String {
     std::fs::create_dir_all(dir).unwrap();

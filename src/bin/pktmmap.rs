@@ -31,10 +31,17 @@ struct Args {
     /// when run from the repository.
     #[arg(long, global = true)]
     experiments: Option<PathBuf>,
-    /// Where the tools run: netns (network namespaces, no Docker needed) or docker
-    /// (containers of the pktmmap image, built by docker/build.sh).
+    /// Where the tools run: netns (network namespaces, no Docker needed), docker
+    /// (containers of the pktmmap image, built by docker/build.sh) or swarm (services of that
+    /// image on a Docker Swarm: the active one, or a single-node swarm made for the run).
     #[arg(long, global = true, value_enum, default_value_t = Engine::Netns)]
     engine: Engine,
+    /// Swarm engine: the node the sender's task runs on (default: this node).
+    #[arg(long, global = true, value_name = "NODE")]
+    tx_node: Option<String>,
+    /// Swarm engine: the node the receiver's task runs on (default: this node).
+    #[arg(long, global = true, value_name = "NODE")]
+    rx_node: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,7 +360,9 @@ fn run(args: Args) -> Result<i32, CliError> {
             let _lock = lock::take_host(force)?;
             let dir =
                 setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
-            let scripts = Setups::new(args.engine, &dir).map_err(err(Failure::Usage))?;
+            let scripts = Setups::new(args.engine, &dir)
+                .map_err(err(Failure::Usage))?
+                .with_nodes(args.tx_node.clone(), args.rx_node.clone());
             match (action.as_str(), name, all) {
                 ("down", _, true) => {
                     print!("{}", scripts.down_all().map_err(err(Failure::Runtime))?);
@@ -423,7 +432,8 @@ fn run(args: Args) -> Result<i32, CliError> {
             let engine = args.engine;
             let scripts = Setups::new(engine, &experiments)
                 .map_err(err(Failure::Usage))?
-                .with_rps(rps.then_some(1 << RX_CPU));
+                .with_rps(rps.then_some(1 << RX_CPU))
+                .with_nodes(args.tx_node.clone(), args.rx_node.clone());
             let setups = if setups.is_empty() {
                 engine.setups().iter().map(|s| s.to_string()).collect()
             } else {
@@ -448,6 +458,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 let suffix = match engine {
                     Engine::Netns => String::new(),
                     Engine::Docker => "-docker".into(),
+                    Engine::Swarm => "-swarm".into(),
                 };
                 PathBuf::from("results").join(format!(
                     "{}-{}{suffix}",

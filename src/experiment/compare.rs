@@ -237,7 +237,7 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
         ""
     };
     let head = format!(
-        "{:<14} {:<7} {:<9} {:<13} {:>26} {:>8} {:>26}",
+        "{:<14} {:<7} {:<9} {:<13} {:>37} {:>8} {:>26}",
         "set-up", "engine", "scenario", "mmap fate", "mmap/udp ours (min-max)", "thesis", xdp_head
     );
     let _ = writeln!(s, "{}", head.trim_end());
@@ -267,7 +267,7 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             format!("{} [{}]", r.setup, r.emulated)
         };
         let line = format!(
-            "{:<14} {:<7} {:<9} {:<13} {:>26} {:>8} {:>26}",
+            "{:<14} {:<7} {:<9} {:<13} {:>37} {:>8} {:>26}",
             setup, r.engine, r.scenario, r.fate, ours, thesis, xdp
         );
         let _ = writeln!(s, "{}", line.trim_end());

@@ -124,6 +124,17 @@ fn machine(h: &mut String, rows: &[Row]) {
             distinct(rows, |r| r.engine.as_str().to_string()).join(", "),
         ),
         (
+            "nodes (swarm)",
+            distinct(rows, |r| {
+                if r.tx_node.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} -> {}", r.tx_node, r.rx_node)
+                }
+            })
+            .join(", "),
+        ),
+        (
             "runs",
             format!(
                 "{} rows: {} ok, {} partial, {} failed, {} skipped",
@@ -144,7 +155,7 @@ fn machine(h: &mut String, rows: &[Row]) {
         ),
     ];
     h.push_str("<dl>\n");
-    for (k, v) in items {
+    for (k, v) in items.into_iter().filter(|(_, v)| !v.is_empty()) {
         let _ = writeln!(h, "<dt>{k}</dt><dd>{}</dd>", esc(&v));
     }
     h.push_str("</dl>\n");
@@ -233,8 +244,10 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
         })
         .unwrap_or(0.0);
         let drops = med(|r| r.kernel_drops.map(|v| v as f64));
-        let p50 = med(|r| r.latency_p50_ns.map(|v| v as f64 / 1e3));
-        let p99 = med(|r| r.latency_p99_ns.map(|v| v as f64 / 1e3));
+        // One-way latency needs one clock: across two nodes it is not shown.
+        let one_clock = rs.iter().all(|r| r.shares_clock());
+        let p50 = med(|r| r.latency_p50_ns.map(|v| v as f64 / 1e3)).filter(|_| one_clock);
+        let p99 = med(|r| r.latency_p99_ns.map(|v| v as f64 / 1e3)).filter(|_| one_clock);
         let offered = rs.first().and_then(|r| offered_pps(r)).map(|p| p / 1e3);
         let capped = offered.zip(kpps).is_some_and(|(o, k)| k.median >= 0.97 * o);
         let class = if lost > LOSSY { " class=\"lossy\"" } else { "" };
@@ -250,8 +263,8 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
             opt(sent, 0),
             lost * 100.0,
             opt(drops, 0),
-            opt(p50, 1),
-            opt(p99, 1),
+            if one_clock { opt(p50, 1) } else { "two clocks".into() },
+            if one_clock { opt(p99, 1) } else { "-".into() },
             rs.len()
         );
     }

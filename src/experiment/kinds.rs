@@ -99,6 +99,9 @@ kind! {
         Netns => "netns",
         /// Docker containers of the `pktmmap` image on Docker networks (or OVS ports).
         Docker => "docker",
+        /// Docker Swarm services of the `pktmmap` image, placed on chosen nodes, on swarm
+        /// overlay and macvlan networks.
+        Swarm => "swarm",
     }
 }
 
@@ -115,6 +118,7 @@ impl Engine {
                 "overlay",
             ],
             Engine::Docker => &["bridge", "ovs", "macvlan", "macvlan-trunk"],
+            Engine::Swarm => &["overlay", "macvlan"],
         }
     }
 }

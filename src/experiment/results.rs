@@ -1,6 +1,6 @@
 //! The results CSV: one row per run, appended whole, never rewritten.
 //!
-//! The file name carries the schema version (`runs-v3.csv`); a schema change starts a new file
+//! The file name carries the schema version (`runs-v4.csv`); a schema change starts a new file
 //! instead of mixing columns. Each row is written with a single `write(2)` to a file opened
 //! with `O_APPEND` and then synced, and a file found with a torn last line (a writer killed
 //! mid-row) has that fragment cut off before anything is appended.
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::kinds::{App, Engine, Fate, Status};
 
 /// Version of the column set below; bump it whenever a column changes.
-pub const SCHEMA: u32 = 3;
+pub const SCHEMA: u32 = 4;
 
 /// The header of schema 1 (before `tx_method` and `rx_mode`): its files are still read, the
 /// new columns empty.
@@ -25,8 +25,16 @@ pub const V1_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,
 /// The header of schema 2 (before `emulated`): its files are still read, `emulated` empty.
 pub const V2_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit";
 
+/// The header of schema 3 (before `tx_node` and `rx_node`): its files are still read, the
+/// node columns empty (every run on this host).
+pub const V3_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated";
+
 /// Earlier schemas, whose files are read beside the current one's: (file stem, header).
-const PAST_SCHEMAS: [(&str, &str); 2] = [("runs-v1", V1_HEADER), ("runs-v2", V2_HEADER)];
+const PAST_SCHEMAS: [(&str, &str); 3] = [
+    ("runs-v1", V1_HEADER),
+    ("runs-v2", V2_HEADER),
+    ("runs-v3", V3_HEADER),
+];
 
 /// One run, as one CSV row. Column order is field order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -136,6 +144,21 @@ pub struct Row {
     /// real (or hardware-virtualised) machine. Schema 3.
     #[serde(default)]
     pub emulated: String,
+    /// The swarm node the sender ran on (swarm engine); empty: this host. Schema 4.
+    #[serde(default)]
+    pub tx_node: String,
+    /// The swarm node the receiver ran on (swarm engine); empty: this host. Where it differs
+    /// from `tx_node` the two ends read different clocks and one-way latency is unreliable.
+    /// Schema 4.
+    #[serde(default)]
+    pub rx_node: String,
+}
+
+impl Row {
+    /// True if sender and receiver read one clock (one host), so one-way latency holds.
+    pub fn shares_clock(&self) -> bool {
+        self.tx_node == self.rx_node
+    }
 }
 
 /// A kind written as an empty cell (a `skipped` row of an early version has no app or fate)
@@ -553,6 +576,28 @@ mod tests {
             ("", "")
         );
         assert_eq!((rows[1].schema, rows[1].value.as_str()), (SCHEMA, "7"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn schema_3_files_are_read_beside_schema_4_with_the_nodes_empty() {
+        let d = tmpdir("v3");
+        std::fs::create_dir_all(&d).unwrap();
+        let v3_row = "3,2026-11-23T14:12:57Z,overlay,netns,vxlan,stack,false,default,count,count,200000,mmap,tpacket_v3,,1,500Mbps,200000,64,200000,342265.4,0,200000,200000,0,0,0,0,0,1,2,0.58,342346.7,290.3,1,2,3,4,5,0.58,0.03,ok,,6.18,Xeon,0.1.0,b4113a9,";
+        std::fs::write(d.join("runs-v3.csv"), format!("{V3_HEADER}\n{v3_row}\n")).unwrap();
+        let mut swarm = row("9");
+        swarm.engine = Engine::Swarm;
+        (swarm.tx_node, swarm.rx_node) = ("node1".into(), "node2".into());
+        ResultsFile::open(&d).unwrap().append(&swarm).unwrap();
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[0].schema, rows[0].tx_node.as_str()), (3, ""));
+        assert!(rows[0].shares_clock());
+        assert_eq!(
+            (rows[1].engine, rows[1].rx_node.as_str()),
+            (Engine::Swarm, "node2")
+        );
+        assert!(!rows[1].shares_clock());
         let _ = std::fs::remove_dir_all(&d);
     }
 

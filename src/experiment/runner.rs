@@ -94,6 +94,8 @@ fn fill_row(
     r: &RunResult,
 ) -> Row {
     row.datapath = env.datapath.clone();
+    row.tx_node = env.tx_node.clone().unwrap_or_default();
+    row.rx_node = env.rx_node.clone().unwrap_or_default();
     row.rps = env.rps;
     row.fate = plan.fate.for_app(app);
     row.scenario = p.scenario.clone();

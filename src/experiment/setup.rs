@@ -37,6 +37,10 @@ pub struct SetupEnv {
     pub tx_container: Option<String>,
     /// The receiver's container (docker engine).
     pub rx_container: Option<String>,
+    /// The swarm node the sender's task runs on (swarm engine).
+    pub tx_node: Option<String>,
+    /// The swarm node the receiver's task runs on (swarm engine).
+    pub rx_node: Option<String>,
     /// True if receive packet steering moves the receiver's softirq (`PKTMMAP_RPS`).
     pub rps: bool,
 }
@@ -100,6 +104,7 @@ pub struct Setups {
     dir: PathBuf,
     rps_mask: Option<u64>,
     xdp: bool,
+    nodes: (Option<String>, Option<String>),
 }
 
 impl Setups {
@@ -108,10 +113,14 @@ impl Setups {
     pub fn new(engine: Engine, experiments: &Path) -> Result<Self, String> {
         let dir = match engine {
             Engine::Netns => experiments.join("setups"),
-            Engine::Docker => std::env::var_os("PKTMMAP_DOCKER")
+            Engine::Docker | Engine::Swarm => std::env::var_os("PKTMMAP_DOCKER")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| experiments.join("..").join("docker"))
-                .join("setups"),
+                .join(if engine == Engine::Swarm {
+                    "swarm"
+                } else {
+                    "setups"
+                }),
         };
         if !dir.join("lib.sh").is_file() {
             return Err(format!(
@@ -124,7 +133,15 @@ impl Setups {
             dir,
             rps_mask: None,
             xdp: false,
+            nodes: (None, None),
         })
+    }
+
+    /// Swarm set-ups brought up from now on place the sender's and the receiver's tasks on
+    /// these nodes (`PKTMMAP_TX_NODE`, `PKTMMAP_RX_NODE`; default: this node).
+    pub fn with_nodes(mut self, tx: Option<String>, rx: Option<String>) -> Self {
+        self.nodes = (tx, rx);
+        self
     }
 
     /// Set-ups brought up from now on steer the receiver's softirq (RPS) to the cores in
@@ -161,7 +178,7 @@ impl Setups {
     /// Brings set-up `name` up (idempotent).
     pub fn up(&self, name: &str) -> Result<SetupOutcome, String> {
         let path = self.script(name)?;
-        let (code, out, err) = run_script(&path, "up", self.rps_mask, self.xdp)?;
+        let (code, out, err) = run_script(&path, "up", self.rps_mask, self.xdp, &self.nodes)?;
         if code == SKIP_EXIT {
             let reason = out
                 .lines()
@@ -176,7 +193,7 @@ impl Setups {
                 err.trim()
             )));
         }
-        let (code, out, err) = run_script(&path, "env", self.rps_mask, self.xdp)?;
+        let (code, out, err) = run_script(&path, "env", self.rps_mask, self.xdp, &self.nodes)?;
         if code != 0 {
             return Ok(SetupOutcome::Failed(format!(
                 "{name}.sh env exited {code}: {}",
@@ -189,7 +206,7 @@ impl Setups {
     /// Tears set-up `name` down.
     pub fn down(&self, name: &str) -> Result<(), String> {
         let path = self.script(name)?;
-        match run_script(&path, "down", None, self.xdp)? {
+        match run_script(&path, "down", None, self.xdp, &self.nodes)? {
             (0, _, _) => Ok(()),
             (code, _, err) => Err(format!("{name}.sh down exited {code}: {}", err.trim())),
         }
@@ -198,7 +215,13 @@ impl Setups {
     /// Removes every set-up's leftovers by name prefix (the docker engine's also removes the
     /// netns engine's); returns what it removed.
     pub fn down_all(&self) -> Result<String, String> {
-        match run_script(&self.dir.join("down-all.sh"), "all", None, false)? {
+        match run_script(
+            &self.dir.join("down-all.sh"),
+            "all",
+            None,
+            false,
+            &(None, None),
+        )? {
             (0, out, _) => Ok(out),
             (code, _, err) => Err(format!("down-all.sh exited {code}: {}", err.trim())),
         }
@@ -210,8 +233,14 @@ fn run_script(
     verb: &str,
     rps_mask: Option<u64>,
     xdp: bool,
+    nodes: &(Option<String>, Option<String>),
 ) -> Result<(i32, String, String), String> {
     let mut command = Command::new("bash");
+    for (key, node) in [("PKTMMAP_TX_NODE", &nodes.0), ("PKTMMAP_RX_NODE", &nodes.1)] {
+        if let Some(n) = node {
+            command.env(key, n);
+        }
+    }
     command
         .arg(path)
         .arg(verb)
@@ -253,6 +282,8 @@ pub fn parse_env(text: &str) -> SetupEnv {
             "NOTE" => e.note = v,
             "TX_CONTAINER" if !v.is_empty() => e.tx_container = Some(v),
             "RX_CONTAINER" if !v.is_empty() => e.rx_container = Some(v),
+            "TX_NODE" if !v.is_empty() => e.tx_node = Some(v),
+            "RX_NODE" if !v.is_empty() => e.rx_node = Some(v),
             "RPS" => e.rps = !v.is_empty(),
             _ => {}
         }
@@ -290,6 +321,7 @@ mod tests {
             dir: PathBuf::from("/x"),
             rps_mask: None,
             xdp: false,
+            nodes: (None, None),
         };
         let e = netns.script("eth0; rm -rf /").unwrap_err();
         assert!(e.starts_with("unknown set-up"), "{e}");
@@ -299,8 +331,35 @@ mod tests {
             dir: PathBuf::from("/x"),
             rps_mask: None,
             xdp: false,
+            nodes: (None, None),
         };
         let e = docker.script("native").unwrap_err();
         assert!(e.contains("docker engine: choose from bridge, ovs"), "{e}");
+        let swarm = Setups {
+            engine: Engine::Swarm,
+            ..docker
+        };
+        assert!(swarm.script("overlay").is_ok());
+        let e = swarm.script("bridge").unwrap_err();
+        assert!(
+            e.contains("swarm engine: choose from overlay, macvlan"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_swarm_scripts_nodes_are_read() {
+        let e = parse_env(
+            "SETUP=overlay
+TX_CONTAINER=ab12
+RX_CONTAINER=cd34
+TX_NODE=vm
+RX_NODE=node2
+",
+        );
+        assert_eq!(
+            (e.tx_node.as_deref(), e.rx_node.as_deref()),
+            (Some("vm"), Some("node2"))
+        );
     }
 }

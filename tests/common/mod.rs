@@ -321,7 +321,62 @@ fn stdout_of(c: &mut Command) -> String {
         .unwrap_or_default()
 }
 
-/// Everything a set-up of either engine could leave behind: namespaces, host links and OVS
+/// A command's exit code and output, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs `docker ARGS`.
+pub fn docker(args: &[&str]) -> Output {
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("run docker")
+}
+
+/// True if root and a Docker engine are here; otherwise skips (outside CI) or fails (in CI).
+pub fn docker_or_skip(test: &str) -> bool {
+    if !root_or_skip(test) {
+        return false;
+    }
+    let engine = Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if engine {
+        return true;
+    }
+    !skip_allowed(test, "needs a Docker engine (docker info failed)")
+}
+
+/// Builds the image once per test binary with docker/build.sh; returns its output.
+pub fn image() -> &'static str {
+    static BUILT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let o = Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/docker/build.sh"))
+            .output()
+            .expect("run docker/build.sh");
+        assert!(o.status.success(), "docker/build.sh: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    })
+}
+
+/// This engine's swarm state: `active` or `inactive`.
+pub fn swarm_state() -> String {
+    stdout_of(Command::new("docker").args(["info", "--format", "{{.Swarm.LocalNodeState}}"]))
+        .trim()
+        .to_string()
+}
+
+/// Everything a set-up of any engine could leave behind: namespaces, host links and OVS
 /// bridges of ours, and Docker containers and networks named pktmmap-*.
 pub fn leftovers() -> Vec<String> {
     let mut found: Vec<String> = stdout_of(Command::new("ip").args(["netns", "list"]))
@@ -356,5 +411,16 @@ pub fn leftovers() -> Vec<String> {
             .filter(|n| n.starts_with("pktmmap-"))
             .map(|n| format!("docker network {n}")),
     );
+    if swarm_state() == "active" {
+        found.extend(
+            stdout_of(Command::new("docker").args(["service", "ls", "--format", "{{.Name}}"]))
+                .lines()
+                .filter(|n| n.starts_with("pktmmap-"))
+                .map(|n| format!("swarm service {n}")),
+        );
+    }
+    if std::path::Path::new("/run/pktmmap-swarm.made").exists() {
+        found.push("the mark of a swarm a set-up made".into());
+    }
     found
 }

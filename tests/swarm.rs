@@ -1,0 +1,199 @@
+//! The swarm engine end to end on a single-node swarm: the quick profile on the swarm's
+//! overlay and macvlan networks with exact counts, an interrupted run, bad nodes and a missing
+//! image; and that the swarm is left as found (here: inactive, as the test starts it) with no
+//! service, network, namespace or link of ours. Needs root and a Docker engine.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{
+    docker, docker_or_skip, image, leftovers, pktmmap, serial, swarm_state, text, tmp, PKTMMAP,
+};
+use pktmmap::experiment::kinds::{App, Engine, Status};
+use pktmmap::experiment::results::read_rows;
+
+/// The swarm as the test found it must be inactive (CI's engine is; a developer's swarm is not
+/// touched by these tests).
+fn inactive_swarm_or_skip(test: &str) -> bool {
+    if !docker_or_skip(test) {
+        return false;
+    }
+    let state = swarm_state();
+    assert_eq!(
+        state, "inactive",
+        "{test} makes and leaves its own single-node swarm: this engine's swarm is {state}"
+    );
+    true
+}
+
+fn this_node() -> String {
+    String::from_utf8_lossy(&docker(&["info", "--format", "{{.Name}}"]).stdout)
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn the_quick_profile_runs_on_a_single_node_swarm_overlay_and_macvlan() {
+    if !inactive_swarm_or_skip("the_quick_profile_runs_on_a_single_node_swarm_overlay_and_macvlan")
+    {
+        return;
+    }
+    let _g = serial();
+    image();
+    let out = tmp("swarm-quick");
+    let o = pktmmap(&[
+        "--engine",
+        "swarm",
+        "run",
+        "--profile",
+        "quick",
+        "--app",
+        "mmap,udp",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = read_rows(&out).unwrap();
+    // Two set-ups x 6 points x 2 apps.
+    assert_eq!(rows.len(), 24, "{rows:?}");
+    let node = this_node();
+    for r in &rows {
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert_eq!(r.engine, Engine::Swarm);
+        assert_eq!(
+            (r.tx_node.as_str(), r.rx_node.as_str()),
+            (node.as_str(), node.as_str())
+        );
+        assert!(r.shares_clock());
+        let want = if r.setup == "overlay" {
+            "swarm-overlay"
+        } else {
+            "swarm-macvlan"
+        };
+        assert_eq!(r.datapath, want, "{r:?}");
+        // On one node nothing is lost on either network: every packet sent arrives once.
+        assert_eq!(
+            (r.sent, r.unique, r.lost),
+            (Some(r.count), Some(r.count), Some(0)),
+            "{r:?}"
+        );
+    }
+    assert!(rows
+        .iter()
+        .any(|r| r.app == App::Udp && r.setup == "macvlan"));
+    assert!(out.join("report.html").is_file());
+    assert_eq!(swarm_state(), "inactive", "the swarm the run made is left");
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
+    if !inactive_swarm_or_skip("an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing") {
+        return;
+    }
+    let _g = serial();
+    image();
+    let out = tmp("swarm-sigint");
+    std::fs::create_dir_all(&out).unwrap();
+    let prof = out.join("long.toml");
+    // 20 s of traffic unless the interrupt reaches the tools inside the tasks.
+    std::fs::write(
+        &prof,
+        "name = \"long\"\ndescription = \"one long paced point\"\nrepetitions = 1\n\n\
+         [[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"2000000\"]\n\
+         rate = \"100kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    let child = Command::new(PKTMMAP)
+        .args([
+            "--engine",
+            "swarm",
+            "run",
+            "--profile",
+            prof.to_str().unwrap(),
+        ])
+        .args(["--setup", "overlay", "--app", "mmap", "--plot", "false"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let by = Instant::now() + Duration::from_secs(120);
+    while !common_running("mmap-tx") {
+        assert!(Instant::now() < by, "the run never started mmap-tx");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r.status, Status::Partial, "{r:?}");
+    let sent = r.sent.expect("the sender's partial summary");
+    assert!(sent > 0 && sent < 2_000_000, "{r:?}");
+    assert_eq!(r.lost, Some(sent - r.unique.unwrap()), "{r:?}");
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_reason() {
+    if !inactive_swarm_or_skip(
+        "a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_reason",
+    ) {
+        return;
+    }
+    let _g = serial();
+    image();
+    let o = pktmmap(&[
+        "--engine",
+        "swarm",
+        "--rx-node",
+        "nosuch-node",
+        "setup",
+        "up",
+        "overlay",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no swarm node named nosuch-node"),
+        "{}",
+        text(&o)
+    );
+    // The failed up left nothing, not even the swarm it made.
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
+
+    let o = Command::new(PKTMMAP)
+        .args(["--engine", "swarm", "setup", "up", "overlay"])
+        .env("PKTMMAP_IMAGE", "pktmmap:not-built")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("image pktmmap:not-built not found") && err.contains("docker/build.sh"),
+        "{err}"
+    );
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+/// Whether a process named `comm` runs anywhere on the host (tasks' containers included).
+fn common_running(comm: &str) -> bool {
+    std::fs::read_dir("/proc").is_ok_and(|d| {
+        d.flatten().any(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == comm)
+        })
+    })
+}
