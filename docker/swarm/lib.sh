@@ -69,9 +69,16 @@ service_up() {
   [ "$node" = "$(this_node)" ] \
     || die "the $2 task would run on node $node: pktmmap reaches a task through this host's engine (docker exec), so run it on that node or place both here"
   docker service rm "$name" >/dev/null 2>&1 || true
+  # AF_XDP runs (PKTMMAP_XDP=1): what docker/compose/xdp.yml gives the docker engine's
+  # containers: the UMEM's locked pages, and for xdp-rx loading and attaching its program.
+  local caps=(--cap-add NET_RAW)
+  if [ "${PKTMMAP_XDP:-}" = 1 ]; then
+    caps+=(--cap-add IPC_LOCK)
+    [ "$2" = rx ] && caps+=(--cap-add NET_ADMIN --cap-add SYS_ADMIN)
+  fi
   out=$(docker service create --detach --quiet --name "$name" --replicas 1 \
     --constraint "node.hostname==$node" --network "$3" \
-    --cap-drop ALL --cap-add NET_RAW --read-only --no-resolve-image \
+    --cap-drop ALL "${caps[@]}" --read-only --no-resolve-image \
     --restart-condition none --stop-grace-period 3s \
     --container-label pktmmap.setup="$1" "$PKTMMAP_IMAGE" pktmmap-idle 2>&1) \
     || die "docker service create $name failed: $out"
