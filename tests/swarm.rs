@@ -189,6 +189,86 @@ fn a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_rea
     assert_eq!(leftovers(), Vec::<String>::new());
 }
 
+/// `docker/swarm/second-node.sh VERB`.
+fn second_node(verb: &str) -> std::process::Output {
+    Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docker/swarm/second-node.sh"
+        ))
+        .arg(verb)
+        .output()
+        .unwrap()
+}
+
+/// Takes the second engine down however the test ends.
+struct SecondNode;
+
+impl Drop for SecondNode {
+    fn drop(&mut self) {
+        let _ = second_node("down");
+    }
+}
+
+#[test]
+fn two_swarm_nodes_carry_every_packet_across_the_overlay_and_are_recorded() {
+    if !inactive_swarm_or_skip(
+        "two_swarm_nodes_carry_every_packet_across_the_overlay_and_are_recorded",
+    ) {
+        return;
+    }
+    let _g = serial();
+    image();
+    let up = second_node("up");
+    let _down = SecondNode;
+    assert!(up.status.success(), "{}", text(&up));
+    let env = String::from_utf8_lossy(&second_node("env").stdout).into_owned();
+    let node2 = env
+        .lines()
+        .find_map(|l| l.strip_prefix("NODE2_ID="))
+        .unwrap()
+        .to_string();
+    let out = tmp("swarm-two");
+    // The receiver goes to the second node by default: there is one whose engine is reachable.
+    let o = pktmmap(&[
+        "--engine",
+        "swarm",
+        "run",
+        "--profile",
+        "quick",
+        "--setup",
+        "overlay",
+        "--app",
+        "mmap,udp",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 12, "{rows:?}");
+    for r in &rows {
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        assert!(r.rx_node.ends_with(&node2[..12]), "{r:?}");
+        assert_ne!(r.tx_node, r.rx_node);
+        assert!(!r.shares_clock());
+        assert_eq!(
+            (r.sent, r.unique, r.lost),
+            (Some(r.count), Some(r.count), Some(0)),
+            "{r:?}"
+        );
+    }
+    // One-way latency between two engines' clocks is not shown.
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("two clocks"));
+    // The swarm stays while the second node is in it; its own down leaves both.
+    assert_eq!(swarm_state(), "active");
+    let down = second_node("down");
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 /// Whether a process named `comm` runs anywhere on the host (tasks' containers included).
 fn common_running(comm: &str) -> bool {
     std::fs::read_dir("/proc").is_ok_and(|d| {

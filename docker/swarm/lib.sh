@@ -9,9 +9,15 @@
 #   10.77.70.1/24; never eth0), with address pools from 10.77.128.0/17 so that no network it
 #   makes can shadow a real one, and marks that it did ($PKTMMAP_SWARM_MARK,
 #   /run/pktmmap-swarm.made); `down` then leaves the swarm and removes the link.
+# The nodes:
+#   a node is given by its ID or its hostname ($PKTMMAP_TX_NODE, $PKTMMAP_RX_NODE); the sender
+#   defaults to this node, the receiver to another node whose engine this host can reach
+#   (docker/swarm/second-node.sh makes one), else this node. pktmmap reaches a task's container
+#   through its node's engine: this host's, or one listed in $PKTMMAP_NODES_DIR/<node ID>
+#   (/run/pktmmap-nodes; the file holds the engine's address for `docker -H`).
 # The tools:
-#   services pktmmap-sw-<mode>-tx and -rx, one replica each, placed with a node.hostname
-#   constraint ($PKTMMAP_TX_NODE, $PKTMMAP_RX_NODE; default this node), image $PKTMMAP_IMAGE
+#   services pktmmap-sw-<mode>-tx and -rx, one replica each, placed with a node.id
+#   constraint, image $PKTMMAP_IMAGE
 #   (local, never pulled: --no-resolve-image), CAP_NET_RAW only, read-only root file system,
 #   never privileged; the task's container is reached with `docker exec` on this host's engine
 #   and its network namespace named pktmmap-sw-<mode>-tx|rx for host-side tools.
@@ -19,6 +25,7 @@
 . "$(dirname "$0")/../setups/lib.sh"
 
 SWARM_MARK=${PKTMMAP_SWARM_MARK:-/run/pktmmap-swarm.made}
+NODES_DIR=${PKTMMAP_NODES_DIR:-/run/pktmmap-nodes}
 SWARM_LINK=pkmsw0
 SWARM_ADDR=10.77.70.1
 
@@ -43,31 +50,62 @@ swarm_ready() {
   esac
 }
 
-# swarm_leave_if_made: leave the swarm and remove its link if `up` made it.
+# swarm_leave_if_made: leave the swarm and remove its link if `up` made it (not while a second
+# node made here is still in it: second-node.sh down leaves then).
 swarm_leave_if_made() {
   [ -f "$SWARM_MARK" ] || return 0
+  [ -z "$(ls -A "$NODES_DIR" 2>/dev/null)" ] || return 0
   docker swarm leave --force >/dev/null 2>&1 || true
   link_del $SWARM_LINK
   rm -f "$SWARM_MARK"
 }
 
-# node_of SIDE: the node a side's task goes to.
+this_node_id() { docker info --format '{{.Swarm.NodeID}}'; }
+
+# engine_of NODE_ID: the address of the node's engine for `docker -H` (empty: this host's).
+engine_of() {
+  if [ "$1" = "$(this_node_id)" ]; then echo ""; return; fi
+  [ -f "$NODES_DIR/$1" ] \
+    || die "the task would run on node $1, whose Docker engine this host cannot reach: pktmmap runs the tools with docker exec, so list the engine in $NODES_DIR/$1 (its docker -H address) or place both tasks here"
+  cat "$NODES_DIR/$1"
+}
+
+# node_of SIDE: the ID of the node a side's task goes to.
 node_of() {
-  local want
+  local want id
   if [ "$1" = tx ]; then want=${PKTMMAP_TX_NODE:-}; else want=${PKTMMAP_RX_NODE:-}; fi
-  [ -n "$want" ] || want=$(this_node)
-  docker node inspect "$want" >/dev/null 2>&1 \
+  if [ -z "$want" ]; then
+    want=$(this_node_id)
+    if [ "$1" = rx ]; then
+      # Another ready node whose engine is reachable, if there is one.
+      for id in $(docker node ls --filter role=worker --format '{{.ID}} {{.Status}}' | awk '$2 == "Ready" {print $1}'); do
+        if [ -f "$NODES_DIR/$id" ]; then want=$id; break; fi
+      done
+    fi
+  fi
+  id=$(docker node inspect --format '{{.ID}}' "$want" 2>/dev/null) \
     || die "no swarm node named $want (docker node ls lists them)"
-  echo "$want"
+  echo "$id"
+}
+
+# node_name ID: hostname/short ID, as the rows record it (two engines on one machine share
+# the hostname).
+node_name() { echo "$(docker node inspect --format '{{.Description.Hostname}}' "$1")/${1:0:12}"; }
+
+# on_engine ENGINE ARGS...: docker on that engine.
+on_engine() {
+  local e=$1; shift
+  if [ -n "$e" ]; then docker -H "$e" "$@"; else docker "$@"; fi
 }
 
 # service_up MODE SIDE NETWORK: the side's service on NETWORK, its task running, its
 # namespace named.
 service_up() {
-  local name="$NS_PREFIX-sw-$1-$2" node out
+  local name="$NS_PREFIX-sw-$1-$2" node engine out
   node=$(node_of "$2")
-  [ "$node" = "$(this_node)" ] \
-    || die "the $2 task would run on node $node: pktmmap reaches a task through this host's engine (docker exec), so run it on that node or place both here"
+  engine=$(engine_of "$node")
+  on_engine "$engine" image inspect "$PKTMMAP_IMAGE" >/dev/null 2>&1 \
+    || die "image $PKTMMAP_IMAGE is not on node $(node_name "$node"): load it there (docker save $PKTMMAP_IMAGE | docker -H ${engine:-NODE} load)"
   docker service rm "$name" >/dev/null 2>&1 || true
   # AF_XDP runs (PKTMMAP_XDP=1): what docker/compose/xdp.yml gives the docker engine's
   # containers: the UMEM's locked pages, and for xdp-rx loading and attaching its program.
@@ -77,7 +115,7 @@ service_up() {
     [ "$2" = rx ] && caps+=(--cap-add NET_ADMIN --cap-add SYS_ADMIN)
   fi
   out=$(docker service create --detach --quiet --name "$name" --replicas 1 \
-    --constraint "node.hostname==$node" --network "$3" \
+    --constraint "node.id==$node" --network "$3" \
     --cap-drop ALL "${caps[@]}" --read-only --no-resolve-image \
     --restart-condition none --stop-grace-period 3s \
     --container-label pktmmap.setup="$1" "$PKTMMAP_IMAGE" pktmmap-idle 2>&1) \
@@ -89,13 +127,23 @@ service_up() {
     sleep 0.2
   done
   [ -n "$c" ] || die "the task of $name did not start within 20 s: $(docker service ps --no-trunc --format '{{.Error}}' "$name" | head -1)"
-  attach_ns "$NS_PREFIX-sw-$1-$2" "$c"
+  local pid
+  pid=$(on_engine "$engine" inspect --format '{{.State.Pid}}' "$c")
+  ns_del "$NS_PREFIX-sw-$1-$2"
+  ip netns attach "$NS_PREFIX-sw-$1-$2" "$pid"
 }
 
-# task_container MODE SIDE: the running container of the side's task on this node.
+# task_container MODE SIDE: the running container of the side's task, on its node's engine.
 task_container() {
-  docker ps --quiet --filter "label=com.docker.swarm.service.name=$NS_PREFIX-sw-$1-$2" \
+  on_engine "$(engine_of "$(node_of "$2")")" ps --quiet \
+    --filter "label=com.docker.swarm.service.name=$NS_PREFIX-sw-$1-$2" \
     --filter status=running | head -1
+}
+
+# engines: this host's engine (an empty line) and every second engine listed in NODES_DIR.
+engines() {
+  echo ""
+  cat "$NODES_DIR"/* 2>/dev/null || true
 }
 
 # swarm_down MODE: the services, the network and the namespace names.
@@ -105,13 +153,15 @@ swarm_down() {
     docker service rm "$NS_PREFIX-sw-$1-tx" "$NS_PREFIX-sw-$1-rx" >/dev/null 2>&1 || true
     # A service's containers go shortly after it; the network can go once they have (and
     # a container still there after 10 s is removed here, or leaving the swarm would orphan it).
-    local left=""
-    for _ in $(seq 50); do
-      left=$(docker ps --all --quiet --filter "label=pktmmap.setup=$1")
-      [ -z "$left" ] && break
-      sleep 0.2
-    done
-    [ -z "$left" ] || docker rm --force $left >/dev/null 2>&1 || true
+    local left="" e
+    while read -r e; do
+      for _ in $(seq 50); do
+        left=$(on_engine "$e" ps --all --quiet --filter "label=pktmmap.setup=$1" 2>/dev/null || true)
+        [ -z "$left" ] && break
+        sleep 0.2
+      done
+      [ -z "$left" ] || on_engine "$e" rm --force $left >/dev/null 2>&1 || true
+    done < <(engines)
     docker network rm "$NS_PREFIX-sw-$1" >/dev/null 2>&1 || true
     # A config-only network can go once the swarm network built from it has gone, which the
     # engine finishes a moment after `network rm` returns.
@@ -149,7 +199,9 @@ NOTE="$4"
 RPS=${PKTMMAP_RPS:-}
 TX_CONTAINER=$tx
 RX_CONTAINER=$rx
-TX_NODE=$(node_of tx)
-RX_NODE=$(node_of rx)
+TX_NODE=$(node_name "$(node_of tx)")
+RX_NODE=$(node_name "$(node_of rx)")
+TX_ENGINE=$(engine_of "$(node_of tx)")
+RX_ENGINE=$(engine_of "$(node_of rx)")
 EOF
 }

@@ -92,19 +92,40 @@ impl Place for Netns<'_> {
 pub struct Container<'a> {
     /// The container's name.
     pub name: &'a str,
+    /// The Docker engine that runs it (`docker -H`), where it is not this host's default
+    /// one: a second engine on this machine, as a swarm node.
+    pub engine: Option<&'a str>,
+}
+
+impl Container<'_> {
+    fn docker(&self) -> Command {
+        let mut c = Command::new("docker");
+        if let Some(host) = self.engine {
+            c.args(["-H", host]);
+        }
+        c
+    }
 }
 
 impl Place for Container<'_> {
     fn command(&self, tool: &str) -> Command {
-        let mut c = Command::new("docker");
+        let mut c = self.docker();
         c.args(["exec", self.name, tool]);
         c
     }
 
     /// `docker exec` does not forward signals, so the tool is found in the container's PID
-    /// namespace from the host.
+    /// namespace from the host (an engine on this machine shares the host's PIDs).
     fn processes(&self, _child: u32, tool: &str) -> Vec<i32> {
-        processes_in_container(self.name, tool)
+        let Ok(out) = self
+            .docker()
+            .args(["inspect", "--format", "{{.State.Pid}}", self.name])
+            .stderr(Stdio::null())
+            .output()
+        else {
+            return Vec::new();
+        };
+        processes_in_pid_ns_of(String::from_utf8_lossy(&out.stdout).trim(), tool)
     }
 
     /// The signal goes to the tool itself. The `docker exec` client must live on to relay the
@@ -119,17 +140,10 @@ impl Place for Container<'_> {
     }
 }
 
-/// Every process named `tool` inside `container`'s PID namespace, seen from the host.
-fn processes_in_container(container: &str, tool: &str) -> Vec<i32> {
+/// Every process named `tool` in the PID namespace of process `init` (a container's first
+/// process), seen from the host.
+fn processes_in_pid_ns_of(init: &str, tool: &str) -> Vec<i32> {
     let mut found = Vec::new();
-    let Ok(out) = Command::new("docker")
-        .args(["inspect", "--format", "{{.State.Pid}}", container])
-        .stderr(Stdio::null())
-        .output()
-    else {
-        return found;
-    };
-    let init = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let Ok(pid_ns) = std::fs::read_link(format!("/proc/{init}/ns/pid")) else {
         return found;
     };

@@ -80,9 +80,14 @@ impl RunResult {
 }
 
 /// The place of one side of a set-up: its container, or its namespace.
-fn place<'a>(container: Option<&'a str>, ns: &'a str, bin_dir: &'a Path) -> Box<dyn Place + 'a> {
+fn place<'a>(
+    container: Option<&'a str>,
+    engine: Option<&'a str>,
+    ns: &'a str,
+    bin_dir: &'a Path,
+) -> Box<dyn Place + 'a> {
     match container {
-        Some(name) => Box::new(Container { name }),
+        Some(name) => Box::new(Container { name, engine }),
         None => Box::new(Netns { ns, bin_dir }),
     }
 }
@@ -126,8 +131,18 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         )?),
         _ => None,
     };
-    let rx_place = place(env.rx_container.as_deref(), &env.rx_ns, cfg.bin_dir);
-    let tx_place = place(env.tx_container.as_deref(), &env.tx_ns, cfg.bin_dir);
+    let rx_place = place(
+        env.rx_container.as_deref(),
+        env.rx_engine.as_deref(),
+        &env.rx_ns,
+        cfg.bin_dir,
+    );
+    let tx_place = place(
+        env.tx_container.as_deref(),
+        env.tx_engine.as_deref(),
+        &env.tx_ns,
+        cfg.bin_dir,
+    );
     let mut receiver = Tool::spawn(rx_place, rx_bin, &receiver_args.argv())?;
     let ready = receiver.wait_ready(Duration::from_secs(10), cfg.stop);
     if cfg.stop.load(Ordering::Relaxed) {

@@ -41,6 +41,11 @@ pub struct SetupEnv {
     pub tx_node: Option<String>,
     /// The swarm node the receiver's task runs on (swarm engine).
     pub rx_node: Option<String>,
+    /// The Docker engine of the sender's container (`docker -H`), when not this host's
+    /// default one (a second swarm node's engine).
+    pub tx_engine: Option<String>,
+    /// The Docker engine of the receiver's container, likewise.
+    pub rx_engine: Option<String>,
     /// True if receive packet steering moves the receiver's softirq (`PKTMMAP_RPS`).
     pub rps: bool,
 }
@@ -284,6 +289,8 @@ pub fn parse_env(text: &str) -> SetupEnv {
             "RX_CONTAINER" if !v.is_empty() => e.rx_container = Some(v),
             "TX_NODE" if !v.is_empty() => e.tx_node = Some(v),
             "RX_NODE" if !v.is_empty() => e.rx_node = Some(v),
+            "TX_ENGINE" if !v.is_empty() => e.tx_engine = Some(v),
+            "RX_ENGINE" if !v.is_empty() => e.rx_engine = Some(v),
             "RPS" => e.rps = !v.is_empty(),
             _ => {}
         }

@@ -419,8 +419,18 @@ pub fn leftovers() -> Vec<String> {
                 .map(|n| format!("swarm service {n}")),
         );
     }
-    if std::path::Path::new("/run/pktmmap-swarm.made").exists() {
-        found.push("the mark of a swarm a set-up made".into());
+    for (path, what) in [
+        (
+            "/run/pktmmap-swarm.made",
+            "the mark of a swarm a set-up made",
+        ),
+        ("/run/pktmmap-node2.pid", "the second Docker engine"),
+        ("/run/pktmmap-nodes", "the list of second engines"),
+        ("/var/lib/pktmmap-node2", "the second engine's data root"),
+    ] {
+        if std::path::Path::new(path).exists() {
+            found.push(what.into());
+        }
     }
     found
 }
