@@ -7,7 +7,9 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{docker, docker_or_skip, image, leftovers, pktmmap, serial, text, tmp, PKTMMAP};
+use common::{
+    docker, docker_or_skip, image, leftovers, pktmmap, running, serial, text, tmp, PKTMMAP,
+};
 use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::results::read_rows;
 
@@ -442,13 +444,4 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
         "{said}"
     );
     assert_eq!(leftovers(), Vec::<String>::new());
-}
-
-/// Whether a process named `comm` runs anywhere on the host (containers included).
-fn running(comm: &str) -> bool {
-    std::fs::read_dir("/proc").is_ok_and(|d| {
-        d.flatten().any(|e| {
-            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == comm)
-        })
-    })
 }

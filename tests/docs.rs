@@ -75,3 +75,82 @@ fn docs_writes_completions_and_man_pages_that_match_the_tools() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_kubernetes_manifests_are_well_formed_and_least_privileged() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/kubernetes");
+    let load = |name: &str| -> Yaml {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let mut docs = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(docs.len(), 1, "{name}: one object");
+        docs.remove(0)
+    };
+    let nad = load("macvlan-network.yaml");
+    assert_eq!(nad["apiVersion"].as_str(), Some("k8s.cni.cncf.io/v1"));
+    assert_eq!(nad["kind"].as_str(), Some("NetworkAttachmentDefinition"));
+    let config: serde_json::Value = serde_json::from_str(nad["spec"]["config"].as_str().unwrap())
+        .expect("the CNI config is JSON");
+    assert_eq!(
+        (config["type"].as_str(), config["mode"].as_str()),
+        (Some("macvlan"), Some("bridge"))
+    );
+    assert_ne!(config["master"], "eth0", "never the node's uplink");
+    let network = nad["metadata"]["name"].as_str().unwrap();
+
+    for (side, ip) in [("tx", "10.77.74.1/24"), ("rx", "10.77.74.2/24")] {
+        let name = format!("pktmmap-{side}.yaml");
+        let pod = load(&name);
+        assert_eq!(
+            (pod["apiVersion"].as_str(), pod["kind"].as_str()),
+            (Some("v1"), Some("Pod")),
+            "{name}"
+        );
+        let networks: serde_json::Value = serde_json::from_str(
+            pod["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            networks[0]["name"], network,
+            "{name}: the pod joins the network above"
+        );
+        assert_eq!(networks[0]["ips"][0], ip, "{name}");
+        let term = &pod["spec"]["affinity"]["nodeAffinity"]
+            ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+            ["matchExpressions"][0];
+        assert_eq!(
+            term["key"].as_str(),
+            Some("kubernetes.io/hostname"),
+            "{name}: placed on a node"
+        );
+        let c = &pod["spec"]["containers"][0];
+        assert_eq!(
+            c["imagePullPolicy"].as_str(),
+            Some("Never"),
+            "{name}: no registry"
+        );
+        assert_eq!(c["command"][0].as_str(), Some("pktmmap-idle"));
+        let sc = &c["securityContext"];
+        assert_eq!(sc["privileged"].as_bool(), Some(false), "{name}");
+        assert_eq!(
+            sc["allowPrivilegeEscalation"].as_bool(),
+            Some(false),
+            "{name}"
+        );
+        assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true), "{name}");
+        assert_eq!(
+            sc["capabilities"]["drop"],
+            Yaml::Array(vec![Yaml::String("ALL".into())])
+        );
+        assert_eq!(
+            sc["capabilities"]["add"],
+            Yaml::Array(vec![Yaml::String("NET_RAW".into())])
+        );
+        assert_eq!(
+            pod["spec"]["automountServiceAccountToken"].as_bool(),
+            Some(false)
+        );
+    }
+}

@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    docker, docker_or_skip, image, leftovers, pktmmap, serial, swarm_state, text, tmp, PKTMMAP,
+    docker, docker_or_skip, image, leftovers, pktmmap, running, serial, swarm_state, text, tmp,
+    PKTMMAP,
 };
 use pktmmap::experiment::kinds::{App, Engine, Status};
 use pktmmap::experiment::results::read_rows;
@@ -122,7 +123,7 @@ fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
         .spawn()
         .unwrap();
     let by = Instant::now() + Duration::from_secs(120);
-    while !common_running("mmap-tx") {
+    while !running("mmap-tx") {
         assert!(Instant::now() < by, "the run never started mmap-tx");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -267,13 +268,4 @@ fn two_swarm_nodes_carry_every_packet_across_the_overlay_and_are_recorded() {
     assert_eq!(swarm_state(), "inactive");
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);
-}
-
-/// Whether a process named `comm` runs anywhere on the host (tasks' containers included).
-fn common_running(comm: &str) -> bool {
-    std::fs::read_dir("/proc").is_ok_and(|d| {
-        d.flatten().any(|e| {
-            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == comm)
-        })
-    })
 }

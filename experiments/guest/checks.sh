@@ -57,5 +57,8 @@ echo "CHECK ovs down: no kernel datapath left"
 # --- the profiles -----------------------------------------------------------------------------
 for spec in "$@"; do
   profile=${spec%%:*}; setups=${spec#*:}
-  pktmmap run --profile "$profile" --setup "$setups" --out "$OUT/$profile" --plot false
+  # Under TCG a sender takes a second or more to start (exec, ring, the first ARP), so the
+  # receiver waits longer for traffic than the default 2 s.
+  pktmmap run --profile "$profile" --setup "$setups" --out "$OUT/$profile" --plot false \
+    --idle-timeout 4
 done

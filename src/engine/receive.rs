@@ -173,6 +173,7 @@ pub fn receive<B: Receive>(
     on_interval: &mut dyn FnMut(&RxInterval),
 ) -> Result<(RxSummary, i32), CliError> {
     let threads = lanes.len();
+    rule.restart();
     let started = Instant::now();
     let epoch = AtomicU64::new(0);
     let slots: Vec<Mutex<Option<LaneSample>>> = (0..threads).map(|_| Mutex::new(None)).collect();

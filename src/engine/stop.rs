@@ -38,6 +38,12 @@ impl StopRule {
         })
     }
 
+    /// Starts the idle clock now: the receiver is ready, so the time it took to open its
+    /// socket or ring does not count as time without traffic.
+    pub fn restart(&mut self) {
+        self.last_activity = Instant::now();
+    }
+
     /// How long a receiver may block waiting for traffic before checking again.
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(100).min(self.idle.unwrap_or(Duration::MAX))

@@ -355,6 +355,12 @@ impl<'p> Tool<'p> {
         }
     }
 
+    /// True once the process has exited (it is not reaped from the caller's view: `wait`
+    /// still returns its exit).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// The stdout lines that arrived since the last call (they stay part of the exit's
     /// stdout).
     pub fn new_lines(&mut self) -> &[String] {

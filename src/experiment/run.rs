@@ -158,14 +158,29 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
     // Generous: a slow path (OVS userspace) at 20 kpps, plus start-up.
     let send_budget = Duration::from_secs(30 + p.count / 20_000);
     let sender = Tool::spawn(tx_place, tx_bin, &sender_args.argv())?;
+    let mut receiver_quit_early = false;
     let tx_exit = sender.wait_watching(Instant::now() + send_budget, cfg.stop, &mut || {
         for r in parse_intervals::<RxInterval>(receiver.new_lines()) {
             live(&r);
         }
+        receiver_quit_early |= receiver.has_exited();
     });
     let rx_deadline = Instant::now() + Duration::from_secs_f64(cfg.idle_timeout_s + 15.0);
     let rx_exit = receiver.wait(rx_deadline, cfg.stop);
     let mut result = classify_run(tx_bin, &tx_exit, rx_bin, &rx_exit);
+    let idle_stop = result
+        .rx
+        .as_ref()
+        .is_some_and(|r| r.stop_reason == crate::report::StopReason::Idle);
+    if receiver_quit_early && idle_stop && result.status == Status::Ok {
+        // It stopped for lack of traffic while the sender was still at work: whatever it
+        // missed was never offered to it, so its loss is not the path's.
+        result.status = Status::Failed;
+        result.reason = format!(
+            "{rx_bin} stopped after {} s without traffic while {tx_bin} was still running (a slow sender start or a stalled path): raise --idle-timeout",
+            cfg.idle_timeout_s
+        );
+    }
     result.tx_intervals = parse_intervals(&lines(&tx_exit.1));
     result.rx_intervals = parse_intervals(&lines(&rx_exit.1));
     Ok(result)

@@ -369,6 +369,15 @@ pub fn image() -> &'static str {
     })
 }
 
+/// Whether a process named `comm` runs anywhere on the host (containers included).
+pub fn running(comm: &str) -> bool {
+    std::fs::read_dir("/proc").is_ok_and(|d| {
+        d.flatten().any(|e| {
+            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == comm)
+        })
+    })
+}
+
 /// This engine's swarm state: `active` or `inactive`.
 pub fn swarm_state() -> String {
     stdout_of(Command::new("docker").args(["info", "--format", "{{.Swarm.LocalNodeState}}"]))
