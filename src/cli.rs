@@ -52,11 +52,11 @@ impl ProcessOptions {
         move |report: &T| {
             if json {
                 match serde_json::to_string(&crate::report::Record::interval(report)) {
-                    Ok(s) => println!("{s}"),
+                    Ok(s) => print_line(&s),
                     Err(e) => eprintln!("cannot serialise an interval report: {e}"),
                 }
             } else {
-                println!("{}", text(report));
+                print_line(&text(report));
             }
         }
     }
@@ -339,12 +339,20 @@ impl From<crate::pcap::PcapError> for CliError {
 pub fn emit<T: serde::Serialize>(summary: &T, text: impl FnOnce() -> String, json: bool) {
     if json {
         match serde_json::to_string(&crate::report::Record::summary(summary)) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => print_line(&s),
             Err(e) => eprintln!("cannot serialise the summary: {e}"),
         }
     } else {
-        println!("{}", text());
+        print_line(&text());
     }
+}
+
+/// Writes one line on stdout; a reader that went away (a closed pipe) is not a panic: what
+/// it would have read is lost with it, and the exit code still says how the run went.
+fn print_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|_| out.flush());
 }
 
 #[cfg(test)]

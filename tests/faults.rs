@@ -201,13 +201,14 @@ fn the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability() {
         .spawn()
         .unwrap();
     let by = std::time::Instant::now() + Duration::from_secs(5);
+    // Effective, then permitted: two capset calls, so wait for both (found in CI: a read
+    // between the two saw CapEff 0 and CapPrm still CAP_NET_RAW).
     let tx_status = loop {
         let st = std::fs::read_to_string(format!("/proc/{}/status", tx.id())).unwrap_or_default();
-        let eff = st
-            .lines()
-            .find_map(|l| l.strip_prefix("CapEff:"))
-            .map(str::trim);
-        if eff == Some("0000000000000000") || std::time::Instant::now() > by {
+        let zero = |name: &str| {
+            st.lines().find_map(|l| l.strip_prefix(name)).map(str::trim) == Some("0000000000000000")
+        };
+        if (zero("CapEff:") && zero("CapPrm:")) || std::time::Instant::now() > by {
             break st;
         }
         std::thread::yield_now();
