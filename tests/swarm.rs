@@ -63,10 +63,9 @@ fn the_quick_profile_runs_on_a_single_node_swarm_overlay_and_macvlan() {
     for r in &rows {
         assert_eq!(r.status, Status::Ok, "{r:?}");
         assert_eq!(r.engine, Engine::Swarm);
-        assert_eq!(
-            (r.tx_node.as_str(), r.rx_node.as_str()),
-            (node.as_str(), node.as_str())
-        );
+        // hostname/short node ID: two engines on one machine share the hostname.
+        assert!(r.tx_node.starts_with(&format!("{node}/")), "{r:?}");
+        assert_eq!(r.tx_node, r.rx_node, "one node: {r:?}");
         assert!(r.shares_clock());
         let want = if r.setup == "overlay" {
             "swarm-overlay"
