@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::analysis::{median, stat};
 use super::chart::{intervals_svg, provenance, ratio_svg, series, throughput_svg, LOSSY};
-use super::compare::{check_chartable, offered_pps, ratios, Ratio};
+use super::compare::{check_chartable, offered_pps, ratios, Ratio, CAPPED_SHARE};
 use super::kinds::{App, Status};
 use super::results::{read_interval_rows, read_rows, IntervalRow, Row};
 
@@ -249,7 +249,9 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
         let p50 = med(|r| r.latency_p50_ns.map(|v| v as f64 / 1e3)).filter(|_| one_clock);
         let p99 = med(|r| r.latency_p99_ns.map(|v| v as f64 / 1e3)).filter(|_| one_clock);
         let offered = rs.first().and_then(|r| offered_pps(r)).map(|p| p / 1e3);
-        let capped = offered.zip(kpps).is_some_and(|(o, k)| k.median >= 0.97 * o);
+        let capped = offered
+            .zip(kpps)
+            .is_some_and(|(o, k)| k.median >= CAPPED_SHARE * o);
         let class = if lost > LOSSY { " class=\"lossy\"" } else { "" };
         let opt = |v: Option<f64>, p: usize| v.map_or("-".into(), |v| format!("{v:.p$}"));
         let _ = writeln!(
