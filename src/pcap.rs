@@ -29,7 +29,7 @@ use pcap_file::{DataLink, TsResolution};
 use serde::{Deserialize, Serialize};
 
 use crate::ring::BlockView;
-use crate::wire::frame::{ETHERTYPE_IPV4, ETH_HEADER_LEN, IPPROTO_UDP};
+use crate::wire::header::{ethernet, ipv4, udp};
 use crate::wire::{Probe, PROBE_LEN};
 
 /// The capture file's format.
@@ -485,7 +485,7 @@ impl Reading {
             self.replay.skipped_truncated += 1;
             return Ok(());
         }
-        if data.len() < ETH_HEADER_LEN {
+        if data.len() < ethernet::HEADER_LEN {
             return Err(PcapError::Format {
                 path: self.path.clone(),
                 what: format!(
@@ -524,29 +524,28 @@ impl Reading {
 /// Where a probe fits in `frame`: the UDP payload of an untagged IPv4 UDP frame that is not a
 /// fragment, if the payload holds [`PROBE_LEN`] bytes.
 pub fn probe_offset(frame: &[u8]) -> Option<usize> {
-    let ethertype = u16::from_be_bytes(frame.get(12..14)?.try_into().ok()?);
-    if ethertype != ETHERTYPE_IPV4 {
+    let eth = ethernet::Frame::new_checked(frame)?;
+    if eth.ethertype() != ethernet::ETHERTYPE_IPV4 {
         return None;
     }
-    let ip = frame.get(ETH_HEADER_LEN..)?;
-    let ihl = usize::from(ip.first()? & 0x0f) * 4;
-    let fragment = u16::from_be_bytes(ip.get(6..8)?.try_into().ok()?) & 0x3fff;
-    if ip.first()? >> 4 != 4 || ihl < 20 || *ip.get(9)? != IPPROTO_UDP || fragment != 0 {
+    let ip = ipv4::Packet::new_checked(eth.payload()).ok()?;
+    if ip.protocol() != ipv4::PROTOCOL_UDP || ip.is_fragment() {
         return None;
     }
-    let udp_len = usize::from(u16::from_be_bytes(
-        ip.get(ihl + 4..ihl + 6)?.try_into().ok()?,
-    ));
-    let payload = ETH_HEADER_LEN + ihl + 8;
-    (udp_len >= 8 + PROBE_LEN && payload + PROBE_LEN <= frame.len()).then_some(payload)
+    let datagram = udp::Datagram::new_checked(ip.payload())?;
+    if !datagram.len_ok() || datagram.payload().len() < PROBE_LEN {
+        return None;
+    }
+    Some(ethernet::HEADER_LEN + ip.header_len() + udp::HEADER_LEN)
 }
 
 /// Stamps a probe into a replayed frame's UDP payload at `at` (from [`probe_offset`]) and
 /// clears the UDP checksum (0: none, allowed for IPv4), which the new bytes would break.
 pub fn stamp_probe(frame: &mut [u8], at: usize, probe: Probe) {
     probe.write(&mut frame[at..at + PROBE_LEN]);
-    // The UDP checksum is the last two bytes of the UDP header, just before the payload.
-    frame[at - 2..at].copy_from_slice(&[0, 0]);
+    // The UDP checksum is the last field of the UDP header, just before the payload.
+    let checksum_at = at - udp::HEADER_LEN + udp::field::CHECKSUM.start;
+    frame[checksum_at..checksum_at + 2].copy_from_slice(&[0, 0]);
 }
 
 #[cfg(test)]

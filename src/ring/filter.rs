@@ -1,5 +1,9 @@
 //! Classic BPF programs for the RX ring, so only the test flow enters it.
 
+use crate::wire::header::ethernet::ETHERTYPE_IPV4;
+use crate::wire::header::frame_offset as fo;
+use crate::wire::header::ipv4::{OFFSET_MASK, PROTOCOL_UDP};
+
 /// `BPF_LD | BPF_H | BPF_ABS`: A = u16 at absolute offset k.
 const LDH_ABS: u16 = 0x28;
 /// `BPF_LD | BPF_B | BPF_ABS`: A = u8 at absolute offset k.
@@ -15,6 +19,11 @@ const JSET: u16 = 0x45;
 /// `BPF_RET | BPF_K`.
 const RET: u16 = 0x06;
 
+/// A frame offset as an instruction's `k`.
+const fn k(frame_offset: usize) -> u32 {
+    frame_offset as u32
+}
+
 const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
@@ -23,19 +32,18 @@ const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
 /// the equivalent of tcpdump's `ip and udp dst port PORT`. Everything else is dropped in the
 /// kernel before it reaches the ring, and is not counted anywhere.
 pub fn ipv4_udp_dst_port(port: u16) -> Vec<libc::sock_filter> {
-    // Offsets are in the Ethernet frame: ethertype at 12, IPv4 header at 14.
     vec![
-        op(LDH_ABS, 0, 0, 12),          // 0: A = ethertype
-        op(JEQ, 0, 8, 0x0800),          // 1: IPv4? else drop (10)
-        op(LDB_ABS, 0, 0, 14 + 9),      // 2: A = IP protocol
-        op(JEQ, 0, 6, 17),              // 3: UDP? else drop
-        op(LDH_ABS, 0, 0, 14 + 6),      // 4: A = flags + fragment offset
-        op(JSET, 4, 0, 0x1fff),         // 5: a later fragment? drop
-        op(LDXB_MSH, 0, 0, 14),         // 6: X = IP header length
-        op(LDH_IND, 0, 0, 14 + 2),      // 7: A = UDP destination port
-        op(JEQ, 0, 1, u32::from(port)), // 8: our port? accept : drop
-        op(RET, 0, 0, 0x0004_0000),     // 9: accept (whole frame)
-        op(RET, 0, 0, 0),               // 10: drop
+        op(LDH_ABS, 0, 0, k(fo::ETHERTYPE)),           // 0: A = ethertype
+        op(JEQ, 0, 8, ETHERTYPE_IPV4 as u32),          // 1: IPv4? else drop (10)
+        op(LDB_ABS, 0, 0, k(fo::IPV4_PROTOCOL)),       // 2: A = IP protocol
+        op(JEQ, 0, 6, PROTOCOL_UDP as u32),            // 3: UDP? else drop
+        op(LDH_ABS, 0, 0, k(fo::IPV4_FLAGS_FRAGMENT)), // 4: A = flags + fragment offset
+        op(JSET, 4, 0, OFFSET_MASK as u32),            // 5: a later fragment? drop
+        op(LDXB_MSH, 0, 0, k(fo::IPV4)),               // 6: X = IP header length
+        op(LDH_IND, 0, 0, k(fo::UDP_DST_PORT_AFTER_IPV4)), // 7: A = UDP destination port
+        op(JEQ, 0, 1, u32::from(port)),                // 8: our port? accept : drop
+        op(RET, 0, 0, 0x0004_0000),                    // 9: accept (whole frame)
+        op(RET, 0, 0, 0),                              // 10: drop
     ]
 }
 

@@ -10,25 +10,21 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use super::checksum;
+use super::header::{ethernet, frame_offset, ipv4, udp};
 use super::probe::{self, Probe, PROBE_LEN};
 
 /// Ethernet II header length.
-pub const ETH_HEADER_LEN: usize = 14;
+pub const ETH_HEADER_LEN: usize = ethernet::HEADER_LEN;
 /// IPv4 header length without options.
-pub const IPV4_HEADER_LEN: usize = 20;
+pub const IPV4_HEADER_LEN: usize = ipv4::HEADER_LEN;
 /// UDP header length.
-pub const UDP_HEADER_LEN: usize = 8;
+pub const UDP_HEADER_LEN: usize = udp::HEADER_LEN;
 /// Bytes a frame adds to its UDP payload: 14 + 20 + 8 = 42, as the thesis counted.
 pub const FRAME_OVERHEAD: usize = ETH_HEADER_LEN + IPV4_HEADER_LEN + UDP_HEADER_LEN;
 /// Where the UDP payload (and so the probe) starts in a frame.
-pub const PAYLOAD_OFFSET: usize = FRAME_OVERHEAD;
+pub const PAYLOAD_OFFSET: usize = frame_offset::UDP_PAYLOAD;
 /// Where the UDP checksum sits in a frame.
-pub const UDP_CHECKSUM_OFFSET: usize = ETH_HEADER_LEN + IPV4_HEADER_LEN + 6;
-
-/// Ethertype of IPv4.
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-/// IP protocol number of UDP.
-pub const IPPROTO_UDP: u8 = 17;
+pub const UDP_CHECKSUM_OFFSET: usize = frame_offset::UDP_CHECKSUM;
 
 /// The addresses and ports of the test flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,26 +105,19 @@ impl FrameTemplate {
         let ip_len = IPV4_HEADER_LEN + udp_len;
         let mut f = vec![0u8; ETH_HEADER_LEN + ip_len];
 
-        f[0..6].copy_from_slice(&flow.dst_mac);
-        f[6..12].copy_from_slice(&flow.src_mac);
-        f[12..14].copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-
-        let ip = &mut f[ETH_HEADER_LEN..ETH_HEADER_LEN + IPV4_HEADER_LEN];
-        ip[0] = 0x45; // version 4, IHL 5
-        ip[2..4].copy_from_slice(&(ip_len as u16).to_be_bytes());
-        // Identification 0: with DF set the datagram is never fragmented (RFC 6864).
-        ip[6..8].copy_from_slice(&0x4000u16.to_be_bytes()); // DF
-        ip[8] = 64; // TTL
-        ip[9] = IPPROTO_UDP;
-        ip[12..16].copy_from_slice(&flow.src_ip.octets());
-        ip[16..20].copy_from_slice(&flow.dst_ip.octets());
-        let ip_csum = checksum::checksum(ip);
-        ip[10..12].copy_from_slice(&ip_csum.to_be_bytes());
-
-        let udp = ETH_HEADER_LEN + IPV4_HEADER_LEN;
-        f[udp..udp + 2].copy_from_slice(&flow.src_port.to_be_bytes());
-        f[udp + 2..udp + 4].copy_from_slice(&flow.dst_port.to_be_bytes());
-        f[udp + 4..udp + 6].copy_from_slice(&(udp_len as u16).to_be_bytes());
+        let mut eth = ethernet::Frame::new_checked(&mut f[..]).expect("frame has its headers");
+        eth.set_header(flow.dst_mac, flow.src_mac, ethernet::ETHERTYPE_IPV4);
+        ipv4::Repr {
+            src: flow.src_ip,
+            dst: flow.dst_ip,
+            protocol: ipv4::PROTOCOL_UDP,
+            payload_len: udp_len,
+            ttl: 64,
+        }
+        .emit(eth.payload_mut());
+        udp::Datagram::new_checked(&mut f[frame_offset::UDP..])
+            .expect("frame has its headers")
+            .set_header(flow.src_port, flow.dst_port, udp_len);
         Probe {
             run_id,
             seq: 0,
@@ -136,10 +125,8 @@ impl FrameTemplate {
         }
         .write(&mut f[PAYLOAD_OFFSET..]);
 
-        let mut sum = checksum::accumulate(0, &flow.src_ip.octets());
-        sum = checksum::accumulate(sum, &flow.dst_ip.octets());
-        sum += u64::from(IPPROTO_UDP) + udp_len as u64;
-        sum = checksum::accumulate(sum, &f[udp..]);
+        let pseudo = udp::pseudo_header_sum(flow.src_ip, flow.dst_ip, udp_len);
+        let sum = checksum::accumulate(pseudo, &f[frame_offset::UDP..]);
         Ok(Self {
             bytes: f,
             udp_sum: sum,

@@ -1,10 +1,12 @@
 //! Bytes on the wire: building test frames, parsing captured ones, and the probe header.
 //!
-//! Frames are built from a [`FrameTemplate`] made once per run; captured frames are untrusted
+//! The headers are read and written through the checked views of [`header`]. Frames are
+//! built from a [`FrameTemplate`] made once per run; captured frames are untrusted
 //! and parsed by [`parse_ipv4_udp`], which classifies anything it will not count.
 
 pub mod checksum;
 pub mod frame;
+pub mod header;
 pub mod parse;
 pub mod probe;
 

@@ -2,8 +2,7 @@
 //! checked before use, and a frame that is not a well-formed IPv4 UDP datagram to our port is
 //! classified by an [`IgnoreReason`] instead of being trusted.
 
-use super::checksum;
-use super::frame::{ETHERTYPE_IPV4, ETH_HEADER_LEN, IPPROTO_UDP, IPV4_HEADER_LEN, UDP_HEADER_LEN};
+use super::header::{ethernet, ipv4, udp};
 use std::net::Ipv4Addr;
 
 /// Why a captured frame was not counted as a received datagram.
@@ -109,69 +108,50 @@ pub fn parse_ipv4_udp(
     port: u16,
     verify_udp_checksum: bool,
 ) -> Result<Datagram<'_>, IgnoreReason> {
-    if frame.len() < ETH_HEADER_LEN {
-        return Err(IgnoreReason::TruncatedEthernet);
-    }
-    match u16::from_be_bytes([frame[12], frame[13]]) {
-        ETHERTYPE_IPV4 => {}
-        0x8100 | 0x88a8 => return Err(IgnoreReason::VlanTagged),
+    let eth = ethernet::Frame::new_checked(frame).ok_or(IgnoreReason::TruncatedEthernet)?;
+    match eth.ethertype() {
+        ethernet::ETHERTYPE_IPV4 => {}
+        ethernet::ETHERTYPE_VLAN | ethernet::ETHERTYPE_QINQ => {
+            return Err(IgnoreReason::VlanTagged)
+        }
         _ => return Err(IgnoreReason::NotIpv4),
     }
-    let ip = &frame[ETH_HEADER_LEN..];
-    if ip.len() < IPV4_HEADER_LEN {
-        return Err(IgnoreReason::TruncatedIpv4);
-    }
-    let ihl = usize::from(ip[0] & 0x0f) * 4;
-    if ip[0] >> 4 != 4 || ihl < IPV4_HEADER_LEN {
-        return Err(IgnoreReason::BadIpv4Header);
-    }
-    if ihl > ip.len() {
-        return Err(IgnoreReason::TruncatedIpv4);
-    }
-    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-    if total < ihl || total > ip.len() {
-        return Err(IgnoreReason::BadIpv4Length);
-    }
-    if checksum::fold(checksum::accumulate(0, &ip[..ihl])) != 0xffff {
+    let ip = ipv4::Packet::new_checked(eth.into_payload()).map_err(|e| match e {
+        ipv4::Malformed::Truncated => IgnoreReason::TruncatedIpv4,
+        ipv4::Malformed::BadHeader => IgnoreReason::BadIpv4Header,
+        ipv4::Malformed::BadLength => IgnoreReason::BadIpv4Length,
+    })?;
+    if !ip.checksum_ok() {
         return Err(IgnoreReason::BadIpv4Checksum);
     }
-    let frag = u16::from_be_bytes([ip[6], ip[7]]);
-    if frag & 0x3fff != 0 {
+    if ip.is_fragment() {
         return Err(IgnoreReason::Fragment);
     }
-    if ip[9] != IPPROTO_UDP {
+    if ip.protocol() != ipv4::PROTOCOL_UDP {
         return Err(IgnoreReason::NotUdp);
     }
-    let udp = &ip[ihl..total];
-    if udp.len() < UDP_HEADER_LEN {
-        return Err(IgnoreReason::TruncatedUdp);
-    }
-    if u16::from_be_bytes([udp[2], udp[3]]) != port {
+    let (src_ip, dst_ip) = (ip.src(), ip.dst());
+    let udp = udp::Datagram::new_checked(ip.into_payload()).ok_or(IgnoreReason::TruncatedUdp)?;
+    if udp.dst_port() != port {
         return Err(IgnoreReason::OtherPort);
     }
-    let udp_len = usize::from(u16::from_be_bytes([udp[4], udp[5]]));
-    if udp_len < UDP_HEADER_LEN || udp_len > udp.len() {
+    if !udp.len_ok() {
         return Err(IgnoreReason::BadUdpLength);
     }
-    let udp = &udp[..udp_len];
-    if verify_udp_checksum && (udp[6] != 0 || udp[7] != 0) {
-        let mut sum = checksum::accumulate(0, &ip[12..20]);
-        sum += u64::from(IPPROTO_UDP) + udp_len as u64;
-        sum = checksum::accumulate(sum, udp);
-        if checksum::fold(sum) != 0xffff {
-            return Err(IgnoreReason::BadUdpChecksum);
-        }
+    if verify_udp_checksum && udp.checksum() != 0 && !udp.checksum_ok(src_ip, dst_ip) {
+        return Err(IgnoreReason::BadUdpChecksum);
     }
     Ok(Datagram {
-        src_ip: Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]),
-        src_port: u16::from_be_bytes([udp[0], udp[1]]),
-        payload: &udp[UDP_HEADER_LEN..],
+        src_ip,
+        src_port: udp.src_port(),
+        payload: udp.into_payload(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::checksum;
     use crate::wire::frame::{Flow, FrameTemplate, PAYLOAD_OFFSET, UDP_CHECKSUM_OFFSET};
     use crate::wire::probe::Probe;
 
@@ -314,7 +294,7 @@ mod tests {
             IgnoreReason::BadUdpLength
         );
         let mut f = good();
-        let total = (IPV4_HEADER_LEN + 4) as u16;
+        let total = (ipv4::HEADER_LEN + 4) as u16;
         f[16..18].copy_from_slice(&total.to_be_bytes());
         fix_ip_checksum(&mut f);
         assert_eq!(

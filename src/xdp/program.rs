@@ -13,6 +13,10 @@ use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use crate::sys::{self, BpfInsn, SysError};
+use crate::wire::header::ethernet::ETHERTYPE_IPV4;
+use crate::wire::header::frame_offset as fo;
+use crate::wire::header::ipv4::{self, OFFSET_MASK, PROTOCOL_UDP};
+use crate::wire::header::udp;
 
 /// XDP attach modes (`XDP_FLAGS_DRV_MODE`, `XDP_FLAGS_SKB_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -61,6 +65,21 @@ const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> BpfInsn {
     }
 }
 
+/// A frame offset as an instruction's 16-bit offset field.
+const fn off(frame_offset: usize) -> i16 {
+    frame_offset as i16
+}
+
+/// A frame offset or length as an instruction's immediate.
+const fn imm(n: usize) -> i32 {
+    n as i32
+}
+
+/// A 16-bit field's value as the little-endian register holds it after a network-order load.
+const fn net16(v: u16) -> i32 {
+    v.swap_bytes() as i32
+}
+
 /// The program, for the XSKMAP `map_fd` and UDP destination `port`.
 ///
 /// Registers: r1 the `xdp_md` context, r6 a copy of it, r2 `data`, r3 `data_end`. Multi-byte
@@ -70,36 +89,36 @@ const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> BpfInsn {
 pub fn instructions(map_fd: i32, port: u16) -> Vec<BpfInsn> {
     let pass = |at: i16| 28 - at - 1; // offset from the instruction after `at` to PASS (28)
     vec![
-        insn(MOV64_X, 6, 1, 0, 0),                                 // 0: r6 = ctx
-        insn(LDX_W, 2, 1, 0, 0),                                   // 1: r2 = data
-        insn(LDX_W, 3, 1, 4, 0),                                   // 2: r3 = data_end
-        insn(MOV64_X, 4, 2, 0, 0),                                 // 3: r4 = data
-        insn(ADD64_K, 4, 0, 0, 34),                                // 4: r4 += eth + min IPv4
-        insn(JGT_X, 4, 3, pass(5), 0),                             // 5: too short: pass
-        insn(LDX_H, 5, 2, 12, 0),                                  // 6: r5 = ethertype
-        insn(JNE_K, 5, 0, pass(7), 0x0008),                        // 7: not IPv4: pass
-        insn(LDX_B, 5, 2, 23, 0),                                  // 8: r5 = IP protocol
-        insn(JNE_K, 5, 0, pass(9), 17),                            // 9: not UDP: pass
-        insn(LDX_H, 5, 2, 20, 0),                                  // 10: r5 = flags, offset
-        insn(JSET_K, 5, 0, pass(11), 0xff1f),                      // 11: a later fragment: pass
-        insn(LDX_B, 5, 2, 14, 0),                                  // 12: r5 = version, IHL
-        insn(AND64_K, 5, 0, 0, 0x0f),                              // 13: r5 = IHL
-        insn(LSH64_K, 5, 0, 0, 2),                                 // 14: r5 = header bytes
-        insn(JLT_K, 5, 0, pass(15), 20),                           // 15: IHL < 5: pass
-        insn(ADD64_X, 2, 5, 0, 0),                                 // 16: r2 = data + IHL*4
-        insn(MOV64_X, 4, 2, 0, 0),                                 // 17: r4 = r2
-        insn(ADD64_K, 4, 0, 0, 22),                                // 18: r4 = end of UDP header
-        insn(JGT_X, 4, 3, pass(19), 0),                            // 19: too short: pass
-        insn(LDX_H, 5, 2, 16, 0),                                  // 20: r5 = UDP dest port
-        insn(JNE_K, 5, 0, pass(21), i32::from(port.swap_bytes())), // 21: other port: pass
-        insn(LDX_W, 2, 6, 16, 0),                                  // 22: r2 = rx_queue_index
-        insn(LD_DW_IMM, 1, PSEUDO_MAP_FD, 0, map_fd),              // 23: r1 = the XSKMAP
-        insn(0, 0, 0, 0, 0),                                       // 24: (second half)
-        insn(MOV64_K, 3, 0, 0, XDP_PASS),                          // 25: no socket: pass
-        insn(CALL, 0, 0, 0, REDIRECT_MAP),                         // 26: redirect into it
-        insn(EXIT, 0, 0, 0, 0),                                    // 27: return its verdict
-        insn(MOV64_K, 0, 0, 0, XDP_PASS),                          // 28: PASS: r0 = XDP_PASS
-        insn(EXIT, 0, 0, 0, 0),                                    // 29
+        insn(MOV64_X, 6, 1, 0, 0),                               // 0: r6 = ctx
+        insn(LDX_W, 2, 1, 0, 0),                                 // 1: r2 = data
+        insn(LDX_W, 3, 1, 4, 0),                                 // 2: r3 = data_end
+        insn(MOV64_X, 4, 2, 0, 0),                               // 3: r4 = data
+        insn(ADD64_K, 4, 0, 0, imm(fo::UDP)),                    // 4: r4 += eth + min IPv4
+        insn(JGT_X, 4, 3, pass(5), 0),                           // 5: too short: pass
+        insn(LDX_H, 5, 2, off(fo::ETHERTYPE), 0),                // 6: r5 = ethertype
+        insn(JNE_K, 5, 0, pass(7), net16(ETHERTYPE_IPV4)),       // 7: not IPv4: pass
+        insn(LDX_B, 5, 2, off(fo::IPV4_PROTOCOL), 0),            // 8: r5 = IP protocol
+        insn(JNE_K, 5, 0, pass(9), i32::from(PROTOCOL_UDP)),     // 9: not UDP: pass
+        insn(LDX_H, 5, 2, off(fo::IPV4_FLAGS_FRAGMENT), 0),      // 10: r5 = flags, offset
+        insn(JSET_K, 5, 0, pass(11), net16(OFFSET_MASK)),        // 11: a later fragment: pass
+        insn(LDX_B, 5, 2, off(fo::IPV4), 0),                     // 12: r5 = version, IHL
+        insn(AND64_K, 5, 0, 0, 0x0f),                            // 13: r5 = IHL
+        insn(LSH64_K, 5, 0, 0, 2),                               // 14: r5 = header bytes
+        insn(JLT_K, 5, 0, pass(15), imm(ipv4::HEADER_LEN)),      // 15: IHL < 5: pass
+        insn(ADD64_X, 2, 5, 0, 0),                               // 16: r2 = data + IHL*4
+        insn(MOV64_X, 4, 2, 0, 0),                               // 17: r4 = r2
+        insn(ADD64_K, 4, 0, 0, imm(fo::IPV4 + udp::HEADER_LEN)), // 18: r4 = end of UDP header
+        insn(JGT_X, 4, 3, pass(19), 0),                          // 19: too short: pass
+        insn(LDX_H, 5, 2, off(fo::UDP_DST_PORT_AFTER_IPV4), 0),  // 20: r5 = UDP dest port
+        insn(JNE_K, 5, 0, pass(21), net16(port)),                // 21: other port: pass
+        insn(LDX_W, 2, 6, 16, 0),                                // 22: r2 = rx_queue_index
+        insn(LD_DW_IMM, 1, PSEUDO_MAP_FD, 0, map_fd),            // 23: r1 = the XSKMAP
+        insn(0, 0, 0, 0, 0),                                     // 24: (second half)
+        insn(MOV64_K, 3, 0, 0, XDP_PASS),                        // 25: no socket: pass
+        insn(CALL, 0, 0, 0, REDIRECT_MAP),                       // 26: redirect into it
+        insn(EXIT, 0, 0, 0, 0),                                  // 27: return its verdict
+        insn(MOV64_K, 0, 0, 0, XDP_PASS),                        // 28: PASS: r0 = XDP_PASS
+        insn(EXIT, 0, 0, 0, 0),                                  // 29
     ]
 }
 
