@@ -4,9 +4,16 @@
 # into an image FROM scratch.
 #
 #   docker/build.sh            # build and tag
-#   docker/build.sh --print    # also print the image's size
+#   docker/build.sh --print    # also print the image's size and each tool's size in it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+print=0
+for a in "$@"; do
+  case $a in
+    --print) print=1 ;;
+    *) echo "error: unknown argument '$a' (usage: docker/build.sh [--print])" >&2; exit 2 ;;
+  esac
+done
 IMAGE=${PKTMMAP_IMAGE:-pktmmap:latest}
 TARGET=$(rustc -vV | sed -n 's/^host: //p')
 BINS=(mmap-tx mmap-rx udp-tx udp-rx xdp-tx xdp-rx pktmmap-idle)
@@ -33,4 +40,10 @@ cp docker/Dockerfile "$ctx/"
 if ! out=$(docker build --tag "$IMAGE" "$ctx" 2>&1); then
   echo "$out" >&2; echo "error: docker build failed" >&2; exit 1
 fi
-echo "built $IMAGE ($(docker image inspect --format '{{.Size}}' "$IMAGE") bytes)"
+echo "built $IMAGE"
+if [[ $print == 1 ]]; then
+  echo "image size: $(docker image inspect --format '{{.Size}}' "$IMAGE") bytes"
+  for b in "${BINS[@]}"; do
+    echo "  /bin/$b: $(stat -c %s "$ctx/bin/$b") bytes"
+  done
+fi

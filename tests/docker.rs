@@ -49,6 +49,13 @@ fn the_image_is_small_static_and_each_tool_runs_in_it_with_net_raw_only() {
         size < 20 << 20,
         "the image holds seven static binaries and nothing else: {size} bytes"
     );
+    assert!(
+        built.contains(&format!("image size: {size} bytes")),
+        "--print shows the image's size: {built}"
+    );
+    for tool in TOOLS {
+        assert!(built.contains(&format!("/bin/{tool}: ")), "--print lists {tool}: {built}");
+    }
     for tool in TOOLS {
         let o = docker(&["run", "--rm", "--network", "none", IMAGE, tool, "--help"]);
         assert!(o.status.success(), "{tool} --help: {}", text(&o));

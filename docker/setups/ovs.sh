@@ -29,20 +29,14 @@ case "${1:-}" in
         ip link set ${host}c netns "$ns"
         ip -n "$ns" link set ${host}c name eth0
       fi
-      quiet_host_link $host
-      ip link set $host up
-      ovs-vsctl --timeout=10 --may-exist add-port $BR $host \
+      ovs_port $BR "$DP" $host "$ns" eth0 \
         -- set interface $host external_ids:container_id=pktmmap-$M-$side external_ids:container_iface=eth0
-      if [ "$DP" = netdev ]; then ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null; fi
       addr_up "$ns" eth0 10.77.$NET.$n/24
     done
     rps_apply "$NS_PREFIX-dk-$M-rx" eth0
     ;;
   down)
-    if command -v ovs-vsctl >/dev/null && ovs_running; then
-      ovs-vsctl --timeout=10 --if-exists del-br $BR
-    fi
-    link_del pkmdovstx; link_del pkmdovsrx
+    ovs_down $BR pkmdovstx pkmdovsrx
     compose_down $M
     ovs_stop_if_ours
     ;;

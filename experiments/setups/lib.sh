@@ -103,6 +103,18 @@ vlan_add() {
   return 1
 }
 
+# macvlan_into NS PARENT: a bridge-mode macvlan on PARENT, moved into NS as pkm0 (kept if NS
+# already has a pkm0). Made under a temporary name unique to NS, since two namespaces' macvlans
+# are made on the host side one after the other.
+macvlan_into() {
+  local ns=$1 parent=$2 tmp
+  ns_has_link "$ns" pkm0 && return 0
+  tmp=pkmmv$(printf '%s' "$ns" | cksum | cut -c1-8)
+  ip link add "$tmp" link "$parent" type macvlan mode bridge
+  ip link set "$tmp" netns "$ns"
+  ip -n "$ns" link set "$tmp" name pkm0
+}
+
 # --- Open vSwitch (the ovs set-ups of both engines) -------------------------------------------
 # ovsdb-server and ovs-vswitchd are started if they are not running, and stopped on tear-down
 # only if a pktmmap set-up started them (a marker file says so).
@@ -143,6 +155,27 @@ ovs_add_bridge() {
   fi
   ovs-vsctl --timeout=10 --may-exist add-br "$1" -- set bridge "$1" datapath_type="$2"
   ip link set "$1" up 2>/dev/null || true
+}
+
+# ovs_port BR DATAPATH HOST_IF NS NS_IF [ovs-vsctl ARGS...]: HOST_IF (the host end of a veth
+# whose other end is NS_IF in namespace NS) becomes a port of BR; extra arguments follow the
+# add-port (e.g. "-- set interface ... external_ids:..."). With the userspace datapath the
+# namespace's end gets TX checksum offload off (see ovs_add_bridge).
+ovs_port() {
+  local br=$1 dp=$2 host=$3 ns=$4 nsif=$5; shift 5
+  quiet_host_link "$host"
+  ip link set "$host" up
+  ovs-vsctl --timeout=10 --may-exist add-port "$br" "$host" "$@"
+  if [ "$dp" = netdev ]; then ip netns exec "$ns" ethtool -K "$nsif" tx off >/dev/null; fi
+}
+
+# ovs_down BR HOST_IF...: the bridge and its veths gone (the daemons stopped if ours).
+ovs_down() {
+  local br=$1; shift
+  if command -v ovs-vsctl >/dev/null && ovs_running; then
+    ovs-vsctl --timeout=10 --if-exists del-br "$br"
+  fi
+  for l in "$@"; do link_del "$l"; done
 }
 
 # ovs_bridge_datapath BR: the bridge's datapath type, or "unknown".

@@ -34,15 +34,8 @@ case "${1:-}" in
       ip link set "pkmtr$end.$VID" up
     done
     ns_add "$TX"; ns_add "$RX"
-    for side in tx rx; do
-      ns=$TX; sub=pkmtr0.$VID
-      if [ $side = rx ]; then ns=$RX; sub=pkmtr1.$VID; fi
-      if ! ns_has_link "$ns" pkm0; then
-        ip link add pkmtr$side link "$sub" type macvlan mode bridge
-        ip link set pkmtr$side netns "$ns"
-        ip -n "$ns" link set pkmtr$side name pkm0
-      fi
-    done
+    macvlan_into "$TX" "pkmtr0.$VID"
+    macvlan_into "$RX" "pkmtr1.$VID"
     addr_up "$TX" pkm0 10.77.$NET.1/24
     addr_up "$RX" pkm0 10.77.$NET.2/24
     rps_apply "$RX" pkm0

@@ -14,14 +14,8 @@ case "${1:-}" in
   up)
     ns_add "$TX"; ns_add "$RX"
     veth_parent $PARENT pkmmv1
-    for side in tx rx; do
-      ns=$TX; [ $side = rx ] && ns=$RX
-      if ! ns_has_link "$ns" pkm0; then
-        ip link add pkmmv$side link $PARENT type macvlan mode bridge
-        ip link set pkmmv$side netns "$ns"
-        ip -n "$ns" link set pkmmv$side name pkm0
-      fi
-    done
+    macvlan_into "$TX" $PARENT
+    macvlan_into "$RX" $PARENT
     addr_up "$TX" pkm0 10.77.$NET.1/24
     addr_up "$RX" pkm0 10.77.$NET.2/24
     rps_apply "$RX" pkm0

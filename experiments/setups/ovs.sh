@@ -29,20 +29,14 @@ case "${1:-}" in
       if ! ip link show pkmovs$side >/dev/null 2>&1; then
         ip link add pkm0 netns "$ns" type veth peer name pkmovs$side
       fi
-      quiet_host_link pkmovs$side
-      ip link set pkmovs$side up
-      ovs-vsctl --timeout=10 --may-exist add-port $BR pkmovs$side
-      if [ "$DP" = netdev ]; then ip netns exec "$ns" ethtool -K pkm0 tx off >/dev/null; fi
+      ovs_port $BR "$DP" pkmovs$side "$ns" pkm0
     done
     addr_up "$TX" pkm0 10.77.$NET.1/24
     addr_up "$RX" pkm0 10.77.$NET.2/24
     rps_apply "$RX" pkm0
     ;;
   down)
-    if command -v ovs-vsctl >/dev/null && ovs_running; then
-      ovs-vsctl --timeout=10 --if-exists del-br $BR
-    fi
-    link_del pkmovstx; link_del pkmovsrx
+    ovs_down $BR pkmovstx pkmovsrx
     ns_del "$TX"; ns_del "$RX"
     ovs_stop_if_ours
     ;;

@@ -356,12 +356,13 @@ pub fn docker_or_skip(test: &str) -> bool {
     !skip_allowed(test, "needs a Docker engine (docker info failed)")
 }
 
-/// Builds the image once per test binary with docker/build.sh; returns its output.
+/// Builds the image once per test binary with `docker/build.sh --print`; returns its output.
 pub fn image() -> &'static str {
     static BUILT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
         let o = Command::new("bash")
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/docker/build.sh"))
+            .arg("--print")
             .output()
             .expect("run docker/build.sh");
         assert!(o.status.success(), "docker/build.sh: {}", text(&o));
