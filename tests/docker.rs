@@ -54,7 +54,10 @@ fn the_image_is_small_static_and_each_tool_runs_in_it_with_net_raw_only() {
         "--print shows the image's size: {built}"
     );
     for tool in TOOLS {
-        assert!(built.contains(&format!("/bin/{tool}: ")), "--print lists {tool}: {built}");
+        assert!(
+            built.contains(&format!("/bin/{tool}: ")),
+            "--print lists {tool}: {built}"
+        );
     }
     for tool in TOOLS {
         let o = docker(&["run", "--rm", "--network", "none", IMAGE, tool, "--help"]);

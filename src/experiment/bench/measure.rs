@@ -1,0 +1,516 @@
+//! Running the benchmark: the native set-up, the meter, one process per tool and run, a CSV
+//! row each.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use super::{receiver_fate, BenchPlan, BenchRow, Phase, Sender, BENCH_CSV, RECEIVERS};
+use crate::experiment::kinds::{Fate, Status};
+use crate::experiment::launch::{
+    parse_summary, Exit, IngressDrop, Netns, ReceiverArgs, SenderArgs, Tool,
+};
+use crate::experiment::results::{header_of, utc_now, Machine, ResultsFile};
+use crate::experiment::run::UDP_RCVBUF;
+use crate::experiment::setup::{SetupEnv, Setups};
+use crate::pace::Rate;
+use crate::report::{RxSummary, TxSummary};
+use crate::wire::frame::FRAME_OVERHEAD;
+
+struct Ctx<'a> {
+    plan: &'a BenchPlan,
+    env: SetupEnv,
+    machine: Machine,
+    frame_file: PathBuf,
+    stop: &'a AtomicBool,
+}
+
+fn children_cpu_s() -> f64 {
+    let (user, sys) = crate::process::children_cpu_seconds();
+    user + sys
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+impl Ctx<'_> {
+    fn row(&self, phase: &str, fate: Fate, tool: &str, rep: u32, rate: &str) -> BenchRow {
+        BenchRow {
+            time: utc_now(),
+            phase: phase.into(),
+            fate,
+            rps: self.env.rps,
+            tool: tool.into(),
+            repetition: rep,
+            requested_rate: rate.into(),
+            count: self.plan.count,
+            size: self.plan.size,
+            status: Status::Ok,
+            kernel: self.machine.kernel.clone(),
+            git_commit: self.machine.git_commit.clone(),
+            ..BenchRow::default()
+        }
+    }
+
+    fn ours(&self, tool: &str) -> PathBuf {
+        self.plan.bin_dir.join(tool)
+    }
+
+    /// Starts a tool of ours in namespace `ns` and waits for its `ready` line.
+    fn start_ready<'a>(
+        &'a self,
+        ns: &'a str,
+        tool: &str,
+        args: &[String],
+    ) -> Result<Tool<'a>, String> {
+        let place = Netns {
+            ns,
+            bin_dir: &self.plan.bin_dir,
+        };
+        let t = Tool::spawn(place, tool, args)?;
+        t.wait_ready(Duration::from_secs(10), self.stop)?;
+        Ok(t)
+    }
+
+    /// Starts another program (trafgen, iperf3, under taskset) in namespace `ns`.
+    fn start_external<'a>(
+        &'a self,
+        ns: &'a str,
+        program: &Path,
+        args: &[String],
+    ) -> Result<Tool<'a>, String> {
+        let place = Netns {
+            ns,
+            bin_dir: &self.plan.bin_dir,
+        };
+        let mut command = place.external(program);
+        command.args(args);
+        let name = program
+            .file_name()
+            .map_or("program".into(), |n| n.to_string_lossy());
+        Tool::start(command, &name, None)
+    }
+
+    fn meter(&self) -> Result<Tool<'_>, String> {
+        let args = ReceiverArgs {
+            tool: "mmap-rx",
+            interface: Some(&self.env.rx_if),
+            bind: None,
+            count: None,
+            idle_timeout_s: 1.5,
+            cpu: 1,
+            interval_s: None,
+        };
+        self.start_ready(&self.env.rx_ns, "mmap-rx", &args.argv())
+    }
+
+    /// The sender's command line: program and arguments (run in the sending namespace).
+    fn sender_command(&self, sender: Sender, pps: Option<u64>) -> (PathBuf, Vec<String>) {
+        let p = self.plan;
+        let e = &self.env;
+        let rate = pps.map_or("max".to_string(), |r| format!("{r}pps"));
+        let ours = |tool: &'static str, extra: &[&str]| {
+            let args = SenderArgs {
+                tool,
+                interface: (tool != "udp-tx").then_some(e.tx_if.as_str()),
+                dst_ip: &e.rx_ip,
+                count: p.count,
+                size: p.size,
+                rate: rate.clone(),
+                cpu: 0,
+                extra,
+                interval_s: None,
+            };
+            (self.ours(tool), args.argv())
+        };
+        match sender {
+            Sender::MmapV3 => ours("mmap-tx", &[]),
+            Sender::MmapV2 => ours("mmap-tx", &["--ring-version", "v2"]),
+            Sender::Udp => ours("udp-tx", &[]),
+            Sender::UdpBatch => ours("udp-tx", &["--batch", "64"]),
+            Sender::Xdp => ours("xdp-tx", &[]),
+            Sender::Trafgen => {
+                let mut a = strings(&[
+                    "-c",
+                    "0",
+                    "trafgen",
+                    "--dev",
+                    &e.tx_if,
+                    "--conf",
+                    &self.frame_file.to_string_lossy(),
+                    "--num",
+                    &p.count.to_string(),
+                    "--cpus",
+                    "1",
+                ]);
+                if let Some(r) = pps {
+                    a.extend(strings(&["--rate", &format!("{r}pps")]));
+                }
+                (PathBuf::from("taskset"), a)
+            }
+            Sender::Iperf3 => {
+                let bits = pps.map_or(0, |r| r * p.size as u64 * 8);
+                (
+                    PathBuf::from("taskset"),
+                    strings(&[
+                        "-c",
+                        "0",
+                        "iperf3",
+                        "--client",
+                        &e.rx_ip,
+                        "--port",
+                        "9000",
+                        "--udp",
+                        "--length",
+                        &p.size.to_string(),
+                        "--bitrate",
+                        &bits.to_string(),
+                        "--bytes",
+                        &(p.count * p.size as u64).to_string(),
+                        "--udp-counters-64bit",
+                    ]),
+                )
+            }
+        }
+    }
+
+    /// Runs a sender in the sending namespace to its end; records its wall time and CPU time
+    /// (the kernel's accounting of the reaped child) in `row`.
+    fn run_sender(
+        &self,
+        sender: Sender,
+        pps: Option<u64>,
+        row: &mut BenchRow,
+    ) -> Result<Exit, String> {
+        let (program, args) = self.sender_command(sender, pps);
+        let cpu_before = children_cpu_s();
+        let started = Instant::now();
+        let tx = self.start_external(&self.env.tx_ns, &program, &args)?;
+        let budget = Duration::from_secs(60 + self.plan.count / 20_000);
+        let done = tx.wait(Instant::now() + budget, self.stop);
+        row.tx_wall_s = Some(started.elapsed().as_secs_f64());
+        row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
+        Ok(done)
+    }
+
+    /// One sender run: fate, meter, sender, summaries.
+    fn send_run(&self, sender: Sender, fate: Fate, pps: Option<u64>, rep: u32) -> BenchRow {
+        let phase = if pps.is_some() {
+            "send-paced"
+        } else {
+            "send-unpaced"
+        };
+        let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
+        let mut row = self.row(phase, fate, sender.name(), rep, &rate);
+        if let Err(e) = self.try_send_run(sender, fate, pps, &mut row) {
+            row.status = Status::Failed;
+            row.reason = e;
+        }
+        row
+    }
+
+    fn try_send_run(
+        &self,
+        sender: Sender,
+        fate: Fate,
+        pps: Option<u64>,
+        row: &mut BenchRow,
+    ) -> Result<(), String> {
+        let e = &self.env;
+        let udp_len = 8 + self.plan.size;
+        let _drop = match fate {
+            Fate::IngressDrop => Some(IngressDrop::install(
+                &e.rx_ns,
+                &e.rx_if,
+                crate::DEFAULT_PORT,
+                Some(udp_len),
+            )?),
+            Fate::Socket | Fate::Stack | Fate::XdpRedirect => None,
+        };
+        // iperf3 needs its server in any case (control connection); under `socket` it is also
+        // the sink. The other senders' socket sink is udp-rx.
+        let server = if sender == Sender::Iperf3 {
+            let t = self.start_external(
+                &e.rx_ns,
+                Path::new("taskset"),
+                &strings(&[
+                    "-c",
+                    "1",
+                    "iperf3",
+                    "--server",
+                    "--port",
+                    "9000",
+                    "--bind",
+                    &e.rx_ip,
+                    "--one-off",
+                ]),
+            )?;
+            std::thread::sleep(Duration::from_millis(400));
+            Some(t)
+        } else {
+            None
+        };
+        let sink = match (fate, sender) {
+            (Fate::Socket, s) if s != Sender::Iperf3 => {
+                let sink = ReceiverArgs {
+                    tool: "udp-rx",
+                    interface: None,
+                    bind: Some((&e.rx_ip, UDP_RCVBUF)),
+                    count: None,
+                    idle_timeout_s: 1.5,
+                    cpu: 1,
+                    interval_s: None,
+                };
+                Some(self.start_ready(&e.rx_ns, "udp-rx", &sink.argv())?)
+            }
+            _ => None,
+        };
+        let meter = self.meter()?;
+        let tx_exit = self.run_sender(sender, pps, row)?;
+        if tx_exit.0 != Some(0) {
+            return Err(format!(
+                "{} exited {:?}: {}",
+                sender.name(),
+                tx_exit.0,
+                tx_exit.2.last().cloned().unwrap_or_default()
+            ));
+        }
+        if sender.program().is_none() {
+            let t: TxSummary = parse_summary(sender.name(), &tx_exit)?;
+            row.sent = Some(t.sent);
+        }
+        let m_exit = meter.wait(Instant::now() + Duration::from_secs(20), self.stop);
+        let m: RxSummary = parse_summary("meter (mmap-rx)", &m_exit)?;
+        row.received = Some(m.counts.received);
+        row.lost = Some(self.plan.count.saturating_sub(m.counts.received));
+        row.kernel_drops = Some(m.kernel_drops + m.backlog_drops);
+        row.pps = Some(m.counts.pps);
+        row.rx_cpu_s = Some(m.cpu_user_s + m.cpu_sys_s);
+        for t in [sink, server].into_iter().flatten() {
+            t.interrupt();
+            let _ = t.wait(Instant::now() + Duration::from_secs(5), self.stop);
+        }
+        Ok(())
+    }
+
+    /// One receiver run: mmap-tx (V3) offers `pps` (or its fastest), the receiver counts.
+    fn receive_run(&self, phase: &str, receiver: &str, pps: Option<u64>, rep: u32) -> BenchRow {
+        let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
+        let mut row = self.row(phase, receiver_fate(receiver), receiver, rep, &rate);
+        if let Err(e) = self.try_receive_run(receiver, pps, &mut row) {
+            row.status = Status::Failed;
+            row.reason = e;
+        }
+        row
+    }
+
+    fn try_receive_run(
+        &self,
+        receiver: &str,
+        pps: Option<u64>,
+        row: &mut BenchRow,
+    ) -> Result<(), String> {
+        let e = &self.env;
+        let frames = receiver != "udp-rx";
+        let args = ReceiverArgs {
+            tool: receiver,
+            interface: frames.then_some(e.rx_if.as_str()),
+            bind: (!frames).then_some((e.rx_ip.as_str(), UDP_RCVBUF)),
+            count: Some(self.plan.count),
+            idle_timeout_s: 2.0,
+            cpu: 1,
+            interval_s: None,
+        };
+        let rx = self.start_ready(&e.rx_ns, receiver, &args.argv())?;
+        let tx_exit = self.run_sender(Sender::MmapV3, pps, row)?;
+        let t: TxSummary = parse_summary("mmap-tx", &tx_exit)?;
+        row.sent = Some(t.sent);
+        row.offered_pps = Some(t.pps);
+        let r: RxSummary = parse_summary(
+            receiver,
+            &rx.wait(Instant::now() + Duration::from_secs(30), self.stop),
+        )?;
+        let cpu = r.cpu_user_s + r.cpu_sys_s;
+        row.received = Some(r.counts.received);
+        row.lost = Some(r.counts.lost);
+        row.kernel_drops = Some(r.kernel_drops + r.backlog_drops);
+        row.pps = Some(r.counts.pps);
+        row.rx_cpu_s = Some(cpu);
+        if r.counts.received > 0 {
+            row.rx_cpu_s_per_mpkt = Some(cpu / r.counts.received as f64 * 1e6);
+        }
+        row.rx_max_rss_kib = Some(r.max_rss_kib);
+        Ok(())
+    }
+}
+
+/// Writes mmap-tx's first frame (from `mmap-tx --print-frame`) as a trafgen configuration.
+fn trafgen_config(env: &SetupEnv, bin_dir: &Path, size: usize, path: &Path) -> Result<(), String> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &env.tx_ns])
+        .arg(bin_dir.join("mmap-tx"))
+        .args([
+            "--interface",
+            &env.tx_if,
+            "--dst-ip",
+            &env.rx_ip,
+            "--size",
+            &size.to_string(),
+            "--count",
+            "1",
+            "--print-frame",
+        ])
+        .output()
+        .map_err(|e| format!("mmap-tx --print-frame: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "mmap-tx --print-frame: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let conf = trafgen_conf(&hex, FRAME_OVERHEAD + size)?;
+    std::fs::write(path, conf).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A trafgen configuration sending one frame, given as hex, that must be `len` bytes long.
+pub fn trafgen_conf(hex: &str, len: usize) -> Result<String, String> {
+    if hex.len() != 2 * len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "expected {len} bytes of hex for the frame, got {:?}",
+            hex.chars().take(40).collect::<String>()
+        ));
+    }
+    let mut conf = String::from("# mmap-tx's first frame, byte for byte (valid checksums)\n{\n");
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        let sep = if i + 1 == len {
+            "\n"
+        } else if i % 12 == 11 {
+            ",\n"
+        } else {
+            ", "
+        };
+        let _ = write!(conf, "0x{}{sep}", String::from_utf8_lossy(pair));
+    }
+    conf.push_str("}\n");
+    Ok(conf)
+}
+
+/// Runs the benchmark: every table, the tools alternating, one CSV row per run, then the
+/// Markdown summary. Returns the rows.
+pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, String> {
+    let _ = plan.setups.down("native");
+    let env = match plan.setups.up("native")?.into_env() {
+        Ok(env) => env,
+        Err((status, why)) => return Err(format!("native set-up {status}: {why}")),
+    };
+    struct Down<'a>(&'a Setups);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.down("native");
+        }
+    }
+    let _down = Down(&plan.setups);
+    std::fs::create_dir_all(&plan.out)
+        .map_err(|e| format!("cannot create {}: {e}", plan.out.display()))?;
+    let frame_file = plan.out.join(format!("trafgen-{}B.cfg", plan.size));
+    trafgen_config(&env, &plan.bin_dir, plan.size, &frame_file)?;
+    let ctx = Ctx {
+        plan,
+        env,
+        machine: Machine::probe(&plan.repo),
+        frame_file,
+        stop,
+    };
+    let mut csv = ResultsFile::open_with(&plan.out, BENCH_CSV, &header_of::<BenchRow>())?;
+    let mut rows = Vec::new();
+    let mut keep = |row: BenchRow, rows: &mut Vec<BenchRow>| -> Result<(), String> {
+        eprintln!(
+            "{:<13} {:<13} {:<11} #{} {:>10} pps  received {}  drops {}  tx cpu {}  {}{}",
+            row.phase,
+            row.fate,
+            row.tool,
+            row.repetition,
+            row.pps.map_or("-".into(), |v| format!("{v:.0}")),
+            row.received.map_or("-".into(), |v| v.to_string()),
+            row.kernel_drops.map_or("-".into(), |v| v.to_string()),
+            row.tx_cpu_s.map_or("-".into(), |v| format!("{v:.2}s")),
+            row.status,
+            if row.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", row.reason)
+            }
+        );
+        csv.append(&row)?;
+        rows.push(row);
+        Ok(())
+    };
+    let frame_len = FRAME_OVERHEAD + plan.size;
+    let pps_of = |r: &Rate| r.packets_per_second(frame_len).map(|p| p.round() as u64);
+    let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+    if plan.phases.contains(&Phase::Send) {
+        let mut tables = vec![(Fate::IngressDrop, None), (Fate::Socket, None)];
+        tables.extend(
+            plan.paced_rates
+                .iter()
+                .map(|r| (Fate::IngressDrop, pps_of(r))),
+        );
+        for (fate, pps) in tables {
+            for rep in 1..=plan.repetitions {
+                for &s in &plan.senders {
+                    if stopped() {
+                        return Ok(rows);
+                    }
+                    keep(ctx.send_run(s, fate, pps, rep), &mut rows)?;
+                }
+            }
+        }
+    }
+    let mut receive_tables: Vec<(&str, Option<u64>)> = Vec::new();
+    if plan.phases.contains(&Phase::Receive) {
+        receive_tables.extend([("receive", pps_of(&plan.receiver_rate)), ("receive", None)]);
+    }
+    if plan.phases.contains(&Phase::Capacity) {
+        receive_tables.extend(plan.capacity_rates.iter().map(|r| ("capacity", pps_of(r))));
+    }
+    for (phase, pps) in receive_tables {
+        for rep in 1..=plan.repetitions {
+            for receiver in RECEIVERS {
+                if stopped() {
+                    return Ok(rows);
+                }
+                keep(ctx.receive_run(phase, receiver, pps, rep), &mut rows)?;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trafgen_gets_the_frame_byte_for_byte() {
+        let hex: String = (0..30u8).map(|b| format!("{b:02x}")).collect();
+        let conf = trafgen_conf(&hex, 30).unwrap();
+        let bytes: Vec<u8> = conf
+            .lines()
+            .filter(|l| l.starts_with("0x"))
+            .flat_map(|l| l.split(','))
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| u8::from_str_radix(t.trim_start_matches("0x"), 16).unwrap())
+            .collect();
+        assert_eq!(bytes, (0..30u8).collect::<Vec<_>>());
+        assert!(conf.contains("{\n") && conf.ends_with("}\n"), "{conf}");
+        assert!(trafgen_conf(&hex, 31).is_err(), "a short frame is refused");
+        assert!(
+            trafgen_conf(&"zz".repeat(30), 30).is_err(),
+            "non-hex is refused"
+        );
+    }
+}
