@@ -196,6 +196,18 @@ pub enum Failure {
     Interrupted = 130,
 }
 
+impl From<crate::experiment::Error> for CliError {
+    /// What the user asked for wrongly exits 2 ([`Failure::Usage`]); everything else 1.
+    fn from(e: crate::experiment::Error) -> Self {
+        let kind = if e.is_request() {
+            Failure::Usage
+        } else {
+            Failure::Runtime
+        };
+        CliError::new(kind, e.to_string())
+    }
+}
+
 /// A failure with its one-line message.
 #[derive(Debug)]
 pub struct CliError {

@@ -205,22 +205,17 @@ fn main() {
     std::process::exit(code);
 }
 
-fn err(kind: Failure) -> impl Fn(String) -> CliError {
-    move |m| CliError::new(kind, m)
-}
-
 fn run(args: Args) -> Result<i32, CliError> {
     match args.command {
         Cmd::Report { dir, emulated } => {
-            let path = pktmmap::experiment::html_report::write(&dir, emulated)
-                .map_err(err(Failure::Usage))?;
+            let path = pktmmap::experiment::html_report::write(&dir, emulated)?;
             println!("report: {}", path.display());
             Ok(0)
         }
         Cmd::Plot { dir, emulated } => {
-            let rows = read_rows(&dir).map_err(err(Failure::Runtime))?;
-            check_chartable(&rows, emulated).map_err(err(Failure::Usage))?;
-            let files = write_charts(&rows, &dir).map_err(err(Failure::Runtime))?;
+            let rows = read_rows(&dir)?;
+            check_chartable(&rows, emulated)?;
+            let files = write_charts(&rows, &dir)?;
             println!(
                 "wrote {} chart files under {}",
                 files.len(),
@@ -251,8 +246,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             out,
         } => {
             let _lock = lock::take_host(false)?;
-            let experiments =
-                setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
+            let experiments = setup::experiments_dir(args.experiments.as_deref())?;
             let rate = |s: &str| {
                 s.parse::<pktmmap::pace::Rate>()
                     .map_err(|e| CliError::new(Failure::Rate, e.to_string()))
@@ -297,9 +291,8 @@ fn run(args: Args) -> Result<i32, CliError> {
                 senders: chosen,
                 out: out.clone(),
                 repo: experiments.clone(),
-                bin_dir: setup::tool_dir().map_err(err(Failure::Runtime))?,
-                setups: Setups::new(Engine::Netns, &experiments)
-                    .map_err(err(Failure::Usage))?
+                bin_dir: setup::tool_dir()?,
+                setups: Setups::new(Engine::Netns, &experiments)?
                     .with_rps(rps.then_some(1 << RX_CPU)),
             };
             eprintln!(
@@ -314,11 +307,8 @@ fn run(args: Args) -> Result<i32, CliError> {
                 out.display()
             );
             let stop = pktmmap::process::stop_flag();
-            let rows = bench::execute(&plan, &stop).map_err(err(Failure::Runtime))?;
-            println!(
-                "{}",
-                bench::write_report(&out, &rows).map_err(err(Failure::Runtime))?
-            );
+            let rows = bench::execute(&plan, &stop)?;
+            println!("{}", bench::write_report(&out, &rows)?);
             println!("results: {}", out.display());
             if stop.load(std::sync::atomic::Ordering::Relaxed) {
                 return Ok(Failure::Interrupted as i32);
@@ -330,11 +320,8 @@ fn run(args: Args) -> Result<i32, CliError> {
             })
         }
         Cmd::BenchTable { dir } => {
-            let rows = bench::read_bench_rows(&dir).map_err(err(Failure::Runtime))?;
-            print!(
-                "{}",
-                bench::write_report(&dir, &rows).map_err(err(Failure::Runtime))?
-            );
+            let rows = bench::read_bench_rows(&dir)?;
+            print!("{}", bench::write_report(&dir, &rows)?);
             Ok(0)
         }
         Cmd::Docs { dir } => {
@@ -346,8 +333,8 @@ fn run(args: Args) -> Result<i32, CliError> {
             Ok(0)
         }
         Cmd::Ratios { dir, emulated } => {
-            let rows = read_rows(&dir).map_err(err(Failure::Runtime))?;
-            check_comparable(&rows, emulated).map_err(err(Failure::Usage))?;
+            let rows = read_rows(&dir)?;
+            check_comparable(&rows, emulated)?;
             print!("{}", ratio_table(&ratios(&rows)));
             Ok(0)
         }
@@ -358,21 +345,19 @@ fn run(args: Args) -> Result<i32, CliError> {
             force,
         } => {
             let _lock = lock::take_host(force)?;
-            let dir =
-                setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
-            let scripts = Setups::new(args.engine, &dir)
-                .map_err(err(Failure::Usage))?
+            let dir = setup::experiments_dir(args.experiments.as_deref())?;
+            let scripts = Setups::new(args.engine, &dir)?
                 .with_nodes(args.tx_node.clone(), args.rx_node.clone());
             match (action.as_str(), name, all) {
                 ("down", _, true) => {
-                    print!("{}", scripts.down_all().map_err(err(Failure::Runtime))?);
+                    print!("{}", scripts.down_all()?);
                     Ok(0)
                 }
                 ("down", Some(n), false) => {
-                    scripts.down(&n).map_err(err(Failure::Usage))?;
+                    scripts.down(&n)?;
                     Ok(0)
                 }
-                ("up", Some(n), false) => match scripts.up(&n).map_err(err(Failure::Usage))? {
+                ("up", Some(n), false) => match scripts.up(&n)? {
                     SetupOutcome::Up(e) => {
                         let place = |container: &Option<String>, ns: &str| match container {
                             Some(c) => format!("container {c}"),
@@ -425,13 +410,10 @@ fn run(args: Args) -> Result<i32, CliError> {
                 )
             };
             let _lock = lock::take_host(false)?;
-            let experiments =
-                setup::experiments_dir(args.experiments.as_deref()).map_err(err(Failure::Usage))?;
-            let profile = Profile::load(&Profile::path(&experiments, &profile))
-                .map_err(err(Failure::Usage))?;
+            let experiments = setup::experiments_dir(args.experiments.as_deref())?;
+            let profile = Profile::load(&Profile::path(&experiments, &profile))?;
             let engine = args.engine;
-            let scripts = Setups::new(engine, &experiments)
-                .map_err(err(Failure::Usage))?
+            let scripts = Setups::new(engine, &experiments)?
                 .with_rps(rps.then_some(1 << RX_CPU))
                 .with_nodes(args.tx_node.clone(), args.rx_node.clone());
             let setups = if setups.is_empty() {
@@ -453,7 +435,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             let apps = app;
             // AF_XDP needs more than CAP_NET_RAW; containers get it only for runs that use it.
             let scripts = scripts.with_xdp(apps.contains(&App::Xdp));
-            let bin_dir = setup::tool_dir().map_err(err(Failure::Runtime))?;
+            let bin_dir = setup::tool_dir()?;
             let out = out.unwrap_or_else(|| {
                 let suffix = match engine {
                     Engine::Netns => String::new(),
@@ -488,7 +470,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 plan.setups.join(","),
                 out.display()
             );
-            let outcome = execute(&plan, &stop).map_err(err(Failure::Runtime))?;
+            let outcome = execute(&plan, &stop)?;
             match check_comparable(&outcome.rows, false) {
                 Ok(()) => println!("{}", ratio_table(&ratios(&outcome.rows))),
                 Err(why) => println!("no ratio table: {why} (pktmmap ratios --emulated DIR)"),

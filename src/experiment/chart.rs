@@ -12,6 +12,7 @@
 //! Every chart says in its footer which machine, kernel and commit made the rows. Legends sit
 //! in the header, never on the data.
 
+use crate::experiment::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -211,8 +212,8 @@ fn x_label(param: &str, v: &str) -> String {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
-fn err(e: impl std::fmt::Debug) -> String {
-    format!("chart: {e:?}")
+fn err(e: impl std::fmt::Debug) -> Error {
+    Error::Render(format!("chart: {e:?}"))
 }
 
 /// Title and subtitle at the top of `area`, a legend line under them; returns the rest.
@@ -221,7 +222,7 @@ fn header<'a>(
     title: &str,
     subtitle: &str,
     legend: &[(String, RGBColor, LegendMark)],
-) -> Result<Area<'a>, String> {
+) -> Result<Area<'a>, Error> {
     let (head, rest) = area.split_vertically(86);
     let centre = |y| (W as i32 / 2, y);
     let pos = Pos::new(HPos::Center, VPos::Top);
@@ -304,7 +305,7 @@ enum LegendMark {
 }
 
 /// The footer: where the rows came from.
-fn footer<'a>(area: &Area<'a>, text: &str) -> Result<Area<'a>, String> {
+fn footer<'a>(area: &Area<'a>, text: &str) -> Result<Area<'a>, Error> {
     let (rest, foot) = area.split_vertically(area.dim_in_pixel().1 as i32 - 26);
     foot.draw(&Text::new(
         text.to_string(),
@@ -336,7 +337,7 @@ fn slots(values: &[String]) -> (Vec<f64>, f64, Option<f64>) {
 }
 
 /// The SVG of one throughput chart.
-pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, String> {
+pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, Error> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
@@ -549,7 +550,7 @@ pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, String> {
 
 /// The SVG of the ratio chart: our mmap/udp ratio beside the thesis's, per set-up and
 /// scenario, our datapath named under each group.
-pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, String> {
+pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, Error> {
     let r = ratios(rows);
     let mut svg = String::new();
     {
@@ -657,7 +658,7 @@ pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, String> {
 }
 
 /// The SVG of one run's receive (and send) rate over time, from its interval rows.
-pub fn intervals_svg(title: &str, rows: &[&IntervalRow], caption: &str) -> Result<String, String> {
+pub fn intervals_svg(title: &str, rows: &[&IntervalRow], caption: &str) -> Result<String, Error> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (W, 420)).into_drawing_area();
@@ -706,20 +707,23 @@ pub fn intervals_svg(title: &str, rows: &[&IntervalRow], caption: &str) -> Resul
 }
 
 /// Rasterises an SVG to PNG with the system's fonts.
-pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), String> {
+pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Error> {
     use resvg::{tiny_skia, usvg};
     let mut opt = usvg::Options::default();
     opt.fontdb_mut().load_system_fonts();
     if opt.fontdb.is_empty() {
-        return Err("no system fonts found for PNG text: install fonts-dejavu-core".into());
+        return Err(Error::Tool(
+            "no system fonts found for PNG text: install fonts-dejavu-core".into(),
+        ));
     }
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| format!("SVG: {e}"))?;
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| Error::Render(format!("SVG: {e}")))?;
     let size = tree.size().to_int_size();
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("empty chart")?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| Error::Render("empty chart".into()))?;
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
     pixmap
         .save_png(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| Error::Render(format!("cannot write {}: {e}", path.display())))
 }
 
 /// A file-name-safe form of `s`.
@@ -737,7 +741,7 @@ pub fn slug(s: &str) -> String {
 
 /// Every chart of `rows` as (name, SVG): one per set-up, engine and scenario, then the ratio
 /// chart. An error when no run succeeded.
-pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, String> {
+pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, Error> {
     let caption = provenance(rows);
     let mut charts = series(rows)
         .iter()
@@ -752,24 +756,26 @@ pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, String> {
                 throughput_svg(s, &caption)?,
             ))
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     if charts.is_empty() {
-        return Err("no successful runs to chart".into());
+        return Err(Error::Request("no successful runs to chart".into()));
     }
     charts.push(("ratio-vs-thesis".into(), ratio_svg(rows, &caption)?));
     Ok(charts)
 }
 
 /// Writes every chart for `rows` into `dir/charts/` as SVG and PNG; returns the files written.
-pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let charts = charts(rows).map_err(|e| format!("{e} in {}", dir.display()))?;
+pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let charts = charts(rows).map_err(|e| match e {
+        Error::Request(m) => Error::Request(format!("{m} in {}", dir.display())),
+        other => other,
+    })?;
     let out = dir.join("charts");
-    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    std::fs::create_dir_all(&out).map_err(Error::io("create", &out))?;
     let mut written = Vec::new();
     for (name, svg) in charts {
         let svg_path = out.join(format!("{name}.svg"));
-        std::fs::write(&svg_path, &svg)
-            .map_err(|e| format!("cannot write {}: {e}", svg_path.display()))?;
+        std::fs::write(&svg_path, &svg).map_err(Error::io("write", &svg_path))?;
         let png_path = out.join(format!("{name}.png"));
         svg_to_png(&svg, &png_path)?;
         written.push(svg_path);

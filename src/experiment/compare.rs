@@ -1,5 +1,6 @@
 //! mmap/udp throughput ratios per set-up and scenario, beside the thesis's.
 
+use crate::experiment::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -93,30 +94,30 @@ pub const CAPPED_SHARE: f64 = 0.97;
 /// Refuses rows made under software emulation unless `allow_emulated`: their rates say
 /// nothing about speed (the guest harness without KVM), so no ratio is computed from them
 /// unless the user asks, and then never together with other rows ([`ratios`] keeps them apart).
-pub fn check_comparable(rows: &[Row], allow_emulated: bool) -> Result<(), String> {
+pub fn check_comparable(rows: &[Row], allow_emulated: bool) -> Result<(), Error> {
     let emulated = rows.iter().filter(|r| !r.emulated.is_empty()).count();
     if emulated == 0 || allow_emulated {
         return Ok(());
     }
-    Err(format!(
+    Err(Error::Request(format!(
         "{emulated} of {} rows ran under software emulation ({}): their rates say nothing about speed; pass --emulated to compare them anyway (they are never grouped with other rows)",
         rows.len(),
         rows.iter()
             .find(|r| !r.emulated.is_empty())
             .map_or("", |r| r.emulated.as_str())
-    ))
+    )))
 }
 
 /// Like [`check_comparable`] for charts, which draw a set-up's rows together: a directory
 /// mixing emulated rows with others is refused even when emulated rows are allowed.
-pub fn check_chartable(rows: &[Row], allow_emulated: bool) -> Result<(), String> {
+pub fn check_chartable(rows: &[Row], allow_emulated: bool) -> Result<(), Error> {
     check_comparable(rows, allow_emulated)?;
     let emulated = rows.iter().filter(|r| !r.emulated.is_empty()).count();
     if emulated > 0 && emulated < rows.len() {
-        return Err(format!(
+        return Err(Error::Request(format!(
             "{emulated} of {} rows ran under software emulation and the rest did not: one chart would draw them together; keep guest runs in a directory of their own",
             rows.len()
-        ));
+        )));
     }
     Ok(())
 }
@@ -339,12 +340,14 @@ mod tests {
             tcg(App::Udp, 10.0),
         ];
         let refused = check_comparable(&rows, false).unwrap_err();
+        assert!(refused.is_request(), "{refused}");
+        let refused = refused.to_string();
         assert!(
             refused.contains("2 of 4 rows") && refused.contains("--emulated"),
             "{refused}"
         );
-        assert_eq!(check_comparable(&rows[..2], false), Ok(()));
-        assert_eq!(check_comparable(&rows, true), Ok(()));
+        assert!(check_comparable(&rows[..2], false).is_ok());
+        assert!(check_comparable(&rows, true).is_ok());
         let r = ratios(&rows);
         assert_eq!(r.len(), 2, "{r:?}");
         assert_eq!((r[0].emulated.as_str(), r[0].ours.unwrap().0), ("", 3.0));
@@ -353,8 +356,9 @@ mod tests {
         // Charts draw a set-up's rows together: mixed directories are refused outright.
         assert!(check_chartable(&rows, true)
             .unwrap_err()
+            .to_string()
             .contains("directory of their own"));
-        assert_eq!(check_chartable(&rows[2..], true), Ok(()));
+        assert!(check_chartable(&rows[2..], true).is_ok());
         assert!(check_chartable(&rows[2..], false).is_err());
     }
 

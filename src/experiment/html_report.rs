@@ -4,6 +4,7 @@
 //! here, each set-up's longest runs over time, and every run that did not succeed. No script,
 //! no style sheet or font from the network: it opens from a file anywhere.
 
+use crate::experiment::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ figure{margin:1em 0}svg{max-width:100%;height:auto}dl{display:grid;grid-template
 
 /// Writes `dir/report.html` from the directory's rows and interval series; refuses emulated
 /// rows unless `allow_emulated`, and a directory without results.
-pub fn write(dir: &Path, allow_emulated: bool) -> Result<PathBuf, String> {
+pub fn write(dir: &Path, allow_emulated: bool) -> Result<PathBuf, Error> {
     let rows = read_rows(dir)?;
     check_chartable(&rows, allow_emulated)?;
     let intervals = read_interval_rows(dir).unwrap_or_default();
@@ -44,12 +45,12 @@ pub fn write(dir: &Path, allow_emulated: bool) -> Result<PathBuf, String> {
         .unwrap_or_else(|| dir.display().to_string());
     let html = render(&name, &rows, &intervals)?;
     let path = dir.join(FILE);
-    std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&path, html).map_err(Error::io("write", &path))?;
     Ok(path)
 }
 
 /// The page for `rows` (and their interval series) of the directory called `name`.
-pub fn render(name: &str, rows: &[Row], intervals: &[IntervalRow]) -> Result<String, String> {
+pub fn render(name: &str, rows: &[Row], intervals: &[IntervalRow]) -> Result<String, Error> {
     let caption = provenance(rows);
     let mut h = String::new();
     let _ = write!(
@@ -170,7 +171,7 @@ the set-ups and tools work, with exact counts; their rates say nothing about spe
     }
 }
 
-fn ratio_section(h: &mut String, rows: &[Row], caption: &str) -> Result<(), String> {
+fn ratio_section(h: &mut String, rows: &[Row], caption: &str) -> Result<(), Error> {
     let r = ratios(rows);
     if r.is_empty() {
         return Ok(());
@@ -305,7 +306,7 @@ fn interval_section(
     rows: &[Row],
     intervals: &[IntervalRow],
     caption: &str,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     if intervals.is_empty() {
         h.push_str("<h2 id=\"over-time\">Over time</h2>\n<p>No interval series in this directory (runs made before pktmmap kept them, or with <code>--interval 0</code>).</p>\n");
         return Ok(());

@@ -7,6 +7,7 @@
 //! lines are built from typed structs ([`SenderArgs`], [`ReceiverArgs`]), never from a shell
 //! string. A [`Tool`] is killed when dropped, so a failing run leaves nothing behind.
 
+use crate::experiment::Error;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -302,7 +303,7 @@ pub type Exit = (Option<i32>, String, Vec<String>);
 
 impl<'p> Tool<'p> {
     /// Starts our tool `tool` with `args` at `place`.
-    pub fn spawn(place: impl Place + 'p, tool: &str, args: &[String]) -> Result<Self, String> {
+    pub fn spawn(place: impl Place + 'p, tool: &str, args: &[String]) -> Result<Self, Error> {
         let mut command = place.command(tool);
         command.args(args);
         Self::start(command, tool, Some(Box::new(place)))
@@ -313,13 +314,13 @@ impl<'p> Tool<'p> {
         mut command: Command,
         name: &str,
         place: Option<Box<dyn Place + 'p>>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Error> {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start {name}: {e}"))?;
+            .map_err(|e| Error::Tool(format!("cannot start {name}: {e}")))?;
         let (stderr, _) = line_reader(child.stderr.take().expect("stderr is piped"));
         let (stdout, reader) = line_reader(child.stdout.take().expect("stdout is piped"));
         Ok(Tool {
@@ -335,7 +336,7 @@ impl<'p> Tool<'p> {
 
     /// Waits up to `within` for the tool's `ready` line on stderr (stopping early if `stop`
     /// is set); the error quotes what it printed instead.
-    pub fn wait_ready(&self, within: Duration, stop: &AtomicBool) -> Result<(), String> {
+    pub fn wait_ready(&self, within: Duration, stop: &AtomicBool) -> Result<(), Error> {
         let by = Instant::now() + within;
         let mut early = Vec::new();
         loop {
@@ -345,11 +346,11 @@ impl<'p> Tool<'p> {
                 Err(mpsc::RecvTimeoutError::Timeout)
                     if Instant::now() < by && !stop.load(Ordering::Relaxed) => {}
                 Err(_) => {
-                    return Err(format!(
+                    return Err(Error::Tool(format!(
                         "{} never said ready: {}",
                         self.name,
                         early.join(" / ")
-                    ))
+                    )))
                 }
             }
         }
@@ -485,7 +486,7 @@ pub fn parse_intervals<T: DeserializeOwned>(lines: &[String]) -> Vec<T> {
 
 /// Parses a tool's JSON summary (its last line that is not an interval report); without
 /// one, says how the tool ended and its last words.
-pub fn parse_summary<T: DeserializeOwned>(who: &str, exit: &Exit) -> Result<T, String> {
+pub fn parse_summary<T: DeserializeOwned>(who: &str, exit: &Exit) -> Result<T, Error> {
     let (code, out, err) = exit;
     let line = out
         .lines()
@@ -494,10 +495,10 @@ pub fn parse_summary<T: DeserializeOwned>(who: &str, exit: &Exit) -> Result<T, S
         .unwrap_or("");
     serde_json::from_str(line.trim()).map_err(|_| {
         let last = err.last().cloned().unwrap_or_default();
-        format!(
+        Error::Tool(format!(
             "{who} exited {} without a summary: {last}",
             code.map_or("by a signal".into(), |c| c.to_string())
-        )
+        ))
     })
 }
 
@@ -518,8 +519,8 @@ impl<'a> IngressDrop<'a> {
         interface: &str,
         port: u16,
         udp_len: Option<usize>,
-    ) -> Result<Self, String> {
-        validate_interface_name(interface).map_err(|e| e.to_string())?;
+    ) -> Result<Self, Error> {
+        validate_interface_name(interface).map_err(|e| Error::Request(e.to_string()))?;
         let length = udp_len.map_or(String::new(), |l| format!(" udp length {l}"));
         let rules = format!(
             "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port}{length} counter drop\n }}\n}}\n"
@@ -529,33 +530,36 @@ impl<'a> IngressDrop<'a> {
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot run nft (apt-get install nftables): {e}"))?;
+            .map_err(|e| Error::Tool(format!("cannot run nft (apt-get install nftables): {e}")))?;
         child
             .stdin
             .take()
             .expect("stdin is piped")
             .write_all(rules.as_bytes())
-            .map_err(|e| format!("nft: {e}"))?;
-        let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
+            .map_err(|e| Error::Tool(format!("nft: {e}")))?;
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::Tool(format!("nft: {e}")))?;
         if !out.status.success() {
-            return Err(format!(
+            return Err(Error::Tool(format!(
                 "nft ingress drop: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
-            ));
+            )));
         }
         Ok(Self { ns })
     }
 
     /// Packets the rule has dropped so far (its nft counter).
-    pub fn dropped(&self) -> Result<u64, String> {
+    pub fn dropped(&self) -> Result<u64, Error> {
         let out = Command::new("ip")
             .args([
                 "netns", "exec", self.ns, "nft", "list", "table", "netdev", FATE_TABLE,
             ])
             .output()
-            .map_err(|e| format!("nft: {e}"))?;
+            .map_err(|e| Error::Tool(format!("nft: {e}")))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        parse_counter(&text).ok_or_else(|| format!("no counter in the nft table: {text}"))
+        parse_counter(&text)
+            .ok_or_else(|| Error::Tool(format!("no counter in the nft table: {text}")))
     }
 }
 
@@ -627,11 +631,12 @@ mod tests {
         let e = t
             .wait_ready(Duration::from_millis(300), &AtomicBool::new(false))
             .unwrap_err();
-        assert_eq!(e, "fake-rx never said ready: starting / oops");
+        assert_eq!(e.to_string(), "fake-rx never said ready: starting / oops");
         let exit = t.wait(Instant::now(), &AtomicBool::new(false));
         assert_eq!(exit.0, None, "interrupted by a signal");
         assert!(parse_summary::<serde_json::Value>("fake-rx", &exit)
             .unwrap_err()
+            .to_string()
             .contains("exited by a signal"));
     }
 

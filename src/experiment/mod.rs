@@ -1,6 +1,7 @@
 //! Experiments: network set-ups, scenario profiles, the runner, the results CSV, the
 //! comparison with the thesis, and charts.
 //!
+//! - [`error`]: the one error type, whose variant picks the runner's exit code.
 //! - [`kinds`]: app, fate, engine and status, as the rows record them.
 //! - [`lock`]: one measurement per host (the set-up lock).
 //! - [`launch`]: where a tool runs (netns, docker), typed command lines, ready, signals.
@@ -19,6 +20,7 @@ pub mod analysis;
 pub mod bench;
 pub mod chart;
 pub mod compare;
+pub mod error;
 pub mod html_report;
 pub mod kinds;
 pub mod launch;
@@ -28,3 +30,5 @@ pub mod results;
 pub mod run;
 pub mod runner;
 pub mod setup;
+
+pub use error::Error;

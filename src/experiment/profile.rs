@@ -1,5 +1,6 @@
 //! Scenario profiles: data files (`experiments/scenarios/*.toml`) expanded into run points.
 
+use crate::experiment::Error;
 use std::fmt;
 use std::path::Path;
 
@@ -91,58 +92,56 @@ impl Profile {
     }
 
     /// Reads and checks a profile file.
-    pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("profile {}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(Error::io("read profile", &path))?;
+        Self::parse(&text).map_err(|e| Error::Request(format!("profile {}: {e}", path.display())))
     }
 
     /// Parses and checks a profile's TOML (untrusted: an error, never a panic; fuzzed).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let p: Profile = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let p: Profile = toml::from_str(text).map_err(|e| Error::Request(e.to_string()))?;
         p.points()?;
         Ok(p)
     }
 
     /// Every point of every scenario, in file order.
-    pub fn points(&self) -> Result<Vec<Point>, String> {
+    pub fn points(&self) -> Result<Vec<Point>, Error> {
         let mut out = Vec::new();
         for s in &self.scenarios {
             if s.values.is_empty() {
-                return Err(format!("scenario {} has no values", s.name));
+                return Err(Error::Request(format!("scenario {} has no values", s.name)));
             }
             for v in &s.values {
                 let count = match s.vary {
-                    Param::Count => v
-                        .parse()
-                        .map_err(|_| format!("scenario {}: count {v:?} is not a number", s.name))?,
-                    _ => s
-                        .count
-                        .ok_or_else(|| format!("scenario {} needs a count", s.name))?,
+                    Param::Count => v.parse().map_err(|_| {
+                        Error::Request(format!("scenario {}: count {v:?} is not a number", s.name))
+                    })?,
+                    _ => s.count.ok_or_else(|| {
+                        Error::Request(format!("scenario {} needs a count", s.name))
+                    })?,
                 };
                 let size = match s.vary {
-                    Param::Size => v
-                        .parse()
-                        .map_err(|_| format!("scenario {}: size {v:?} is not a number", s.name))?,
-                    _ => s
-                        .size
-                        .ok_or_else(|| format!("scenario {} needs a size", s.name))?,
+                    Param::Size => v.parse().map_err(|_| {
+                        Error::Request(format!("scenario {}: size {v:?} is not a number", s.name))
+                    })?,
+                    _ => s.size.ok_or_else(|| {
+                        Error::Request(format!("scenario {} needs a size", s.name))
+                    })?,
                 };
                 let rate_text = match s.vary {
                     Param::Rate => v.clone(),
-                    _ => s
-                        .rate
-                        .clone()
-                        .ok_or_else(|| format!("scenario {} needs a rate", s.name))?,
+                    _ => s.rate.clone().ok_or_else(|| {
+                        Error::Request(format!("scenario {} needs a rate", s.name))
+                    })?,
                 };
                 let rate = rate_text
                     .parse::<Rate>()
-                    .map_err(|e| format!("scenario {}: {e}", s.name))?;
+                    .map_err(|e| Error::Request(format!("scenario {}: {e}", s.name)))?;
                 if count == 0 || size < PROBE_LEN {
-                    return Err(format!(
+                    return Err(Error::Request(format!(
                         "scenario {}: count must be > 0 and size >= {PROBE_LEN}",
                         s.name
-                    ));
+                    )));
                 }
                 out.push(Point {
                     scenario: s.name.clone(),
@@ -155,7 +154,7 @@ impl Profile {
             }
         }
         if self.repetitions == 0 {
-            return Err("repetitions must be at least 1".into());
+            return Err(Error::Request("repetitions must be at least 1".into()));
         }
         Ok(out)
     }
@@ -238,6 +237,10 @@ count = 10
 size = 64
 "#;
         let p: Profile = toml::from_str(bad).unwrap();
-        assert!(p.points().unwrap_err().contains("cannot parse rate"));
+        let e = p.points().unwrap_err();
+        assert!(
+            e.is_request() && e.to_string().contains("cannot parse rate"),
+            "{e}"
+        );
     }
 }

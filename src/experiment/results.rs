@@ -5,6 +5,7 @@
 //! with `O_APPEND` and then synced, and a file found with a torn last line (a writer killed
 //! mid-row) has that fragment cut off before anything is appended.
 
+use crate::experiment::Error;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -267,7 +268,7 @@ impl IntervalRow {
 
 /// Reads `dir`'s interval series (every `intervals-v1*.csv` with the current header); none
 /// is an empty list (runs made before intervals existed).
-pub fn read_interval_rows(dir: &Path) -> Result<Vec<IntervalRow>, String> {
+pub fn read_interval_rows(dir: &Path) -> Result<Vec<IntervalRow>, Error> {
     read_csv_rows::<IntervalRow>(dir, INTERVALS_STEM)
 }
 
@@ -301,15 +302,14 @@ pub struct ResultsFile {
 impl ResultsFile {
     /// Opens (or creates) the current schema's file in `dir` for appending. An existing file
     /// with another header is left alone and a new numbered file is used.
-    pub fn open(dir: &Path) -> Result<Self, String> {
+    pub fn open(dir: &Path) -> Result<Self, Error> {
         Self::open_with(dir, &format!("runs-v{SCHEMA}"), &header())
     }
 
     /// Opens (or creates) `dir/STEM.csv` whose first line is `head`, for appending; a file of
     /// that name with another header is left alone and `STEM-2.csv`, ... is used instead.
-    pub fn open_with(dir: &Path, stem: &str, head: &str) -> Result<Self, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    pub fn open_with(dir: &Path, stem: &str, head: &str) -> Result<Self, Error> {
+        std::fs::create_dir_all(dir).map_err(Error::io("create", &dir))?;
         for n in 1.. {
             let name = if n == 1 {
                 format!("{stem}.csv")
@@ -322,20 +322,20 @@ impl ResultsFile {
                     .create_new(true)
                     .append(true)
                     .open(&path)
-                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+                    .map_err(Error::io("create", &path))?;
                 file.write_all(format!("{head}\n").as_bytes())
                     .and_then(|_| file.sync_data())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    .map_err(Error::io("write", &path))?;
                 return Ok(Self { path, file });
             }
             let mut file = OpenOptions::new()
                 .read(true)
                 .append(true)
                 .open(&path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                .map_err(Error::io("open", &path))?;
             let mut text = String::new();
             file.read_to_string(&mut text)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                .map_err(Error::io("read", &path))?;
             if text.lines().next() != Some(head) {
                 continue;
             }
@@ -344,7 +344,7 @@ impl ResultsFile {
                 let keep = text.rfind('\n').map_or(0, |i| i + 1);
                 file.set_len(keep as u64)
                     .and_then(|_| file.seek(SeekFrom::End(0)).map(|_| ()))
-                    .map_err(|e| format!("cannot repair {}: {e}", path.display()))?;
+                    .map_err(Error::io("repair", &path))?;
                 eprintln!("note: removed a torn last line from {}", path.display());
             }
             return Ok(Self { path, file });
@@ -358,19 +358,19 @@ impl ResultsFile {
     }
 
     /// Appends one row, whole, and syncs it to disk.
-    pub fn append<T: Serialize>(&mut self, row: &T) -> Result<(), String> {
+    pub fn append<T: Serialize>(&mut self, row: &T) -> Result<(), Error> {
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
-        w.serialize(row)
-            .map_err(|e| format!("cannot format a row: {e}"))?;
-        let bytes = w
-            .into_inner()
-            .map_err(|e| format!("cannot format a row: {e}"))?;
+        let bad_row = |e: &dyn std::fmt::Display| {
+            Error::malformed(&self.path, format!("cannot format a row: {e}"))
+        };
+        w.serialize(row).map_err(|e| bad_row(&e))?;
+        let bytes = w.into_inner().map_err(|e| bad_row(&e))?;
         self.file
             .write_all(&bytes)
             .and_then(|_| self.file.sync_data())
-            .map_err(|e| format!("cannot append to {}: {e}", self.path.display()))
+            .map_err(Error::io("append to", &self.path))
     }
 }
 
@@ -378,7 +378,7 @@ impl ResultsFile {
 /// their newer columns empty), then the current schema's, each only from files written with
 /// that schema's header. Files with a foreign header are passed over as long as some file
 /// has rows.
-pub fn read_rows(dir: &Path) -> Result<Vec<Row>, String> {
+pub fn read_rows(dir: &Path) -> Result<Vec<Row>, Error> {
     let current = format!("runs-v{SCHEMA}");
     let head = header();
     let mut rows = Vec::new();
@@ -401,7 +401,10 @@ pub fn read_rows(dir: &Path) -> Result<Vec<Row>, String> {
     match (found, first_error) {
         (true, _) => Ok(rows),
         (false, Some(e)) => Err(e),
-        (false, None) => Err(format!("no runs-v*.csv results in {}", dir.display())),
+        (false, None) => Err(Error::Request(format!(
+            "no runs-v*.csv results in {}",
+            dir.display()
+        ))),
     }
 }
 
@@ -413,7 +416,7 @@ pub fn read_rows(dir: &Path) -> Result<Vec<Row>, String> {
 pub fn read_csv_rows<T: DeserializeOwned + Serialize + Default>(
     dir: &Path,
     stem: &str,
-) -> Result<Vec<T>, String> {
+) -> Result<Vec<T>, Error> {
     match read_csv_rows_with(dir, stem, &header_of::<T>())? {
         Some(rows) => Ok(rows),
         None => Ok(Vec::new()),
@@ -425,9 +428,15 @@ fn read_csv_rows_with<T: DeserializeOwned>(
     dir: &Path,
     stem: &str,
     head: &str,
-) -> Result<Option<Vec<T>>, String> {
+) -> Result<Option<Vec<T>>, Error> {
+    if !dir.is_dir() {
+        return Err(Error::Request(format!(
+            "{} is not a directory",
+            dir.display()
+        )));
+    }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .map_err(Error::io("read", &dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
@@ -443,21 +452,23 @@ fn read_csv_rows_with<T: DeserializeOwned>(
         return Ok(None);
     }
     if ours.is_empty() && !foreign.is_empty() {
-        return Err(format!(
-            "{}: no {stem}*.csv with this version's columns (other headers in {})",
-            dir.display(),
-            foreign
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+        return Err(Error::malformed(
+            dir,
+            format!(
+                "no {stem}*.csv with this version's columns (other headers in {})",
+                foreign
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         ));
     }
     let mut rows = Vec::new();
     for f in ours {
-        let mut r = csv::Reader::from_path(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let mut r = csv::Reader::from_path(&f).map_err(|e| Error::malformed(&f, e))?;
         for row in r.deserialize() {
-            rows.push(row.map_err(|e| format!("{}: {e}", f.display()))?);
+            rows.push(row.map_err(|e| Error::malformed(&f, e))?);
         }
     }
     Ok(Some(rows))
@@ -643,7 +654,7 @@ mod tests {
             "never rewritten"
         );
         std::fs::remove_file(file("-2")).unwrap();
-        let e = read_rows(&d).unwrap_err();
+        let e = read_rows(&d).unwrap_err().to_string();
         assert!(
             e.contains(&format!(
                 "no runs-v{SCHEMA}*.csv with this version's columns"

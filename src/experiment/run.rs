@@ -1,6 +1,7 @@
 //! One measured run: a receiver started in the receiving namespace (or container) and awaited
 //! until ready, a sender pinned to the other core, both JSON summaries collected.
 
+use crate::experiment::Error;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -61,7 +62,7 @@ pub struct RunResult {
 pub fn run_point(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> RunResult {
     match try_run(cfg, live) {
         Ok(r) => r,
-        Err(reason) => RunResult::failed(reason),
+        Err(reason) => RunResult::failed(reason.to_string()),
     }
 }
 
@@ -96,7 +97,7 @@ fn place<'a>(
 /// handicapped by a small buffer (the kernel caps it at net.core.rmem_max).
 pub const UDP_RCVBUF: usize = 4 << 20;
 
-fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<RunResult, String> {
+fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<RunResult, Error> {
     let env = cfg.env;
     let p = cfg.point;
     let (tx_bin, rx_bin) = cfg.app.tools();
@@ -203,8 +204,8 @@ pub fn classify_run(
     rx_exit: &super::launch::Exit,
 ) -> RunResult {
     use crate::report::StopReason;
-    let tx: Result<TxSummary, String> = parse_summary(tx_bin, tx_exit);
-    let rx: Result<RxSummary, String> = parse_summary(rx_bin, rx_exit);
+    let tx: Result<TxSummary, Error> = parse_summary(tx_bin, tx_exit);
+    let rx: Result<RxSummary, Error> = parse_summary(rx_bin, rx_exit);
     let mut reasons: Vec<String> = Vec::new();
     let mut failed = false;
     let mut interrupted = false;
@@ -224,7 +225,7 @@ pub fn classify_run(
         match summary {
             Err(e) => {
                 failed = true;
-                reasons.push(e.clone());
+                reasons.push(e.to_string());
             }
             Ok((reason, error)) => {
                 if let Some(e) = error {

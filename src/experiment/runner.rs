@@ -1,5 +1,6 @@
 //! The scenario runner: every set-up x point x repetition x app, one CSV row each.
 
+use crate::experiment::Error;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -147,7 +148,7 @@ fn fill_row(
 }
 
 /// Runs the plan, appending a row per run to the results file in `plan.out`.
-pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
+pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
     let points = plan.profile.points()?;
     let mut csv = ResultsFile::open(&plan.out)?;
     let mut intervals_csv =
@@ -162,11 +163,11 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, String> {
     );
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent}% ETA {eta} {msg}")
-            .map_err(|e| e.to_string())?
+            .map_err(|e| Error::Render(format!("progress bar: {e}")))?
             .progress_chars("=> "),
     );
     let mut rows = Vec::new();
-    let mut write = |row: Row, rows: &mut Vec<Row>| -> Result<(), String> {
+    let mut write = |row: Row, rows: &mut Vec<Row>| -> Result<(), Error> {
         csv.append(&row)?;
         rows.push(row);
         Ok(())

@@ -3,6 +3,7 @@
 //! (`experiments/setups/NAME.sh`, the tools in plain network namespaces) and `docker`
 //! (`docker/setups/NAME.sh`, the tools inside containers on Docker networks).
 
+use crate::experiment::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -73,16 +74,16 @@ impl SetupOutcome {
 }
 
 /// The directory holding the running program, where the tools are too.
-pub fn tool_dir() -> Result<PathBuf, String> {
+pub fn tool_dir() -> Result<PathBuf, Error> {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
-        .ok_or_else(|| "cannot locate the tools next to pktmmap".to_string())
+        .ok_or_else(|| Error::Tool("cannot locate the tools next to pktmmap".into()))
 }
 
 /// Finds `experiments/` : the given directory, `$PKTMMAP_EXPERIMENTS`, `./experiments`, or
 /// next to the executable's repository (`target/release/../../experiments`).
-pub fn experiments_dir(given: Option<&Path>) -> Result<PathBuf, String> {
+pub fn experiments_dir(given: Option<&Path>) -> Result<PathBuf, Error> {
     let mut candidates: Vec<PathBuf> = Vec::new();
     if let Some(g) = given {
         candidates.push(g.to_path_buf());
@@ -99,7 +100,7 @@ pub fn experiments_dir(given: Option<&Path>) -> Result<PathBuf, String> {
     candidates
         .into_iter()
         .find(|c| c.join("setups/lib.sh").is_file())
-        .ok_or_else(|| "cannot find the experiments/ directory: run from the repository, or set PKTMMAP_EXPERIMENTS".into())
+        .ok_or_else(|| Error::Request("cannot find the experiments/ directory: run from the repository, or set PKTMMAP_EXPERIMENTS".into()))
 }
 
 /// The set-up scripts of one engine.
@@ -115,7 +116,7 @@ pub struct Setups {
 impl Setups {
     /// The scripts of `engine`, given `experiments/` (the docker scripts live in the
     /// repository's `docker/setups`, next to it, or in `$PKTMMAP_DOCKER/setups`).
-    pub fn new(engine: Engine, experiments: &Path) -> Result<Self, String> {
+    pub fn new(engine: Engine, experiments: &Path) -> Result<Self, Error> {
         let dir = match engine {
             Engine::Netns => experiments.join("setups"),
             Engine::Docker | Engine::Swarm => std::env::var_os("PKTMMAP_DOCKER")
@@ -128,10 +129,10 @@ impl Setups {
                 }),
         };
         if !dir.join("lib.sh").is_file() {
-            return Err(format!(
+            return Err(Error::Request(format!(
                 "cannot find the {engine} set-up scripts in {}",
                 dir.display()
-            ));
+            )));
         }
         Ok(Self {
             engine,
@@ -169,19 +170,19 @@ impl Setups {
         self.engine
     }
 
-    fn script(&self, name: &str) -> Result<PathBuf, String> {
+    fn script(&self, name: &str) -> Result<PathBuf, Error> {
         if !self.engine.setups().contains(&name) {
-            return Err(format!(
+            return Err(Error::Request(format!(
                 "unknown set-up {name:?} for the {} engine: choose from {}",
                 self.engine,
                 self.engine.setups().join(", ")
-            ));
+            )));
         }
         Ok(self.dir.join(format!("{name}.sh")))
     }
 
     /// Brings set-up `name` up (idempotent).
-    pub fn up(&self, name: &str) -> Result<SetupOutcome, String> {
+    pub fn up(&self, name: &str) -> Result<SetupOutcome, Error> {
         let path = self.script(name)?;
         let (code, out, err) = run_script(&path, "up", self.rps_mask, self.xdp, &self.nodes)?;
         if code == SKIP_EXIT {
@@ -209,17 +210,20 @@ impl Setups {
     }
 
     /// Tears set-up `name` down.
-    pub fn down(&self, name: &str) -> Result<(), String> {
+    pub fn down(&self, name: &str) -> Result<(), Error> {
         let path = self.script(name)?;
         match run_script(&path, "down", None, self.xdp, &self.nodes)? {
             (0, _, _) => Ok(()),
-            (code, _, err) => Err(format!("{name}.sh down exited {code}: {}", err.trim())),
+            (code, _, err) => Err(Error::Tool(format!(
+                "{name}.sh down exited {code}: {}",
+                err.trim()
+            ))),
         }
     }
 
     /// Removes every set-up's leftovers by name prefix (the docker engine's also removes the
     /// netns engine's); returns what it removed.
-    pub fn down_all(&self) -> Result<String, String> {
+    pub fn down_all(&self) -> Result<String, Error> {
         match run_script(
             &self.dir.join("down-all.sh"),
             "all",
@@ -228,7 +232,10 @@ impl Setups {
             &(None, None),
         )? {
             (0, out, _) => Ok(out),
-            (code, _, err) => Err(format!("down-all.sh exited {code}: {}", err.trim())),
+            (code, _, err) => Err(Error::Tool(format!(
+                "down-all.sh exited {code}: {}",
+                err.trim()
+            ))),
         }
     }
 }
@@ -239,7 +246,7 @@ fn run_script(
     rps_mask: Option<u64>,
     xdp: bool,
     nodes: &(Option<String>, Option<String>),
-) -> Result<(i32, String, String), String> {
+) -> Result<(i32, String, String), Error> {
     let mut command = Command::new("bash");
     for (key, node) in [("PKTMMAP_TX_NODE", &nodes.0), ("PKTMMAP_RX_NODE", &nodes.1)] {
         if let Some(n) = node {
@@ -257,9 +264,7 @@ fn run_script(
     if let Some(mask) = rps_mask {
         command.env("PKTMMAP_RPS", format!("{mask:x}"));
     }
-    let out = command
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
+    let out = command.output().map_err(Error::io("run", &path))?;
     Ok((
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -330,7 +335,7 @@ mod tests {
             xdp: false,
             nodes: (None, None),
         };
-        let e = netns.script("eth0; rm -rf /").unwrap_err();
+        let e = netns.script("eth0; rm -rf /").unwrap_err().to_string();
         assert!(e.starts_with("unknown set-up"), "{e}");
         assert!(netns.script("native").is_ok());
         let docker = Setups {
@@ -340,14 +345,14 @@ mod tests {
             xdp: false,
             nodes: (None, None),
         };
-        let e = docker.script("native").unwrap_err();
+        let e = docker.script("native").unwrap_err().to_string();
         assert!(e.contains("docker engine: choose from bridge, ovs"), "{e}");
         let swarm = Setups {
             engine: Engine::Swarm,
             ..docker
         };
         assert!(swarm.script("overlay").is_ok());
-        let e = swarm.script("bridge").unwrap_err();
+        let e = swarm.script("bridge").unwrap_err().to_string();
         assert!(
             e.contains("swarm engine: choose from overlay, macvlan"),
             "{e}"

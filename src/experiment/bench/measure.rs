@@ -1,6 +1,7 @@
 //! Running the benchmark: the native set-up, the meter, one process per tool and run, a CSV
 //! row each.
 
+use crate::experiment::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -64,7 +65,7 @@ impl Ctx<'_> {
         ns: &'a str,
         tool: &str,
         args: &[String],
-    ) -> Result<Tool<'a>, String> {
+    ) -> Result<Tool<'a>, Error> {
         let place = Netns {
             ns,
             bin_dir: &self.plan.bin_dir,
@@ -80,7 +81,7 @@ impl Ctx<'_> {
         ns: &'a str,
         program: &Path,
         args: &[String],
-    ) -> Result<Tool<'a>, String> {
+    ) -> Result<Tool<'a>, Error> {
         let place = Netns {
             ns,
             bin_dir: &self.plan.bin_dir,
@@ -93,7 +94,7 @@ impl Ctx<'_> {
         Tool::start(command, &name, None)
     }
 
-    fn meter(&self) -> Result<Tool<'_>, String> {
+    fn meter(&self) -> Result<Tool<'_>, Error> {
         let args = ReceiverArgs {
             tool: "mmap-rx",
             interface: Some(&self.env.rx_if),
@@ -183,7 +184,7 @@ impl Ctx<'_> {
         sender: Sender,
         pps: Option<u64>,
         row: &mut BenchRow,
-    ) -> Result<Exit, String> {
+    ) -> Result<Exit, Error> {
         let (program, args) = self.sender_command(sender, pps);
         let cpu_before = children_cpu_s();
         let started = Instant::now();
@@ -206,7 +207,7 @@ impl Ctx<'_> {
         let mut row = self.row(phase, fate, sender.name(), rep, &rate);
         if let Err(e) = self.try_send_run(sender, fate, pps, &mut row) {
             row.status = Status::Failed;
-            row.reason = e;
+            row.reason = e.to_string();
         }
         row
     }
@@ -217,7 +218,7 @@ impl Ctx<'_> {
         fate: Fate,
         pps: Option<u64>,
         row: &mut BenchRow,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let e = &self.env;
         let udp_len = 8 + self.plan.size;
         let _drop = match fate {
@@ -270,12 +271,12 @@ impl Ctx<'_> {
         let meter = self.meter()?;
         let tx_exit = self.run_sender(sender, pps, row)?;
         if tx_exit.0 != Some(0) {
-            return Err(format!(
+            return Err(Error::Tool(format!(
                 "{} exited {:?}: {}",
                 sender.name(),
                 tx_exit.0,
                 tx_exit.2.last().cloned().unwrap_or_default()
-            ));
+            )));
         }
         if sender.program().is_none() {
             let t: TxSummary = parse_summary(sender.name(), &tx_exit)?;
@@ -301,7 +302,7 @@ impl Ctx<'_> {
         let mut row = self.row(phase, receiver_fate(receiver), receiver, rep, &rate);
         if let Err(e) = self.try_receive_run(receiver, pps, &mut row) {
             row.status = Status::Failed;
-            row.reason = e;
+            row.reason = e.to_string();
         }
         row
     }
@@ -311,7 +312,7 @@ impl Ctx<'_> {
         receiver: &str,
         pps: Option<u64>,
         row: &mut BenchRow,
-    ) -> Result<(), String> {
+    ) -> Result<(), Error> {
         let e = &self.env;
         let frames = receiver != "udp-rx";
         let args = ReceiverArgs {
@@ -347,7 +348,7 @@ impl Ctx<'_> {
 }
 
 /// Writes mmap-tx's first frame (from `mmap-tx --print-frame`) as a trafgen configuration.
-fn trafgen_config(env: &SetupEnv, bin_dir: &Path, size: usize, path: &Path) -> Result<(), String> {
+fn trafgen_config(env: &SetupEnv, bin_dir: &Path, size: usize, path: &Path) -> Result<(), Error> {
     let out = std::process::Command::new("ip")
         .args(["netns", "exec", &env.tx_ns])
         .arg(bin_dir.join("mmap-tx"))
@@ -363,25 +364,25 @@ fn trafgen_config(env: &SetupEnv, bin_dir: &Path, size: usize, path: &Path) -> R
             "--print-frame",
         ])
         .output()
-        .map_err(|e| format!("mmap-tx --print-frame: {e}"))?;
+        .map_err(|e| Error::Tool(format!("mmap-tx --print-frame: {e}")))?;
     if !out.status.success() {
-        return Err(format!(
+        return Err(Error::Tool(format!(
             "mmap-tx --print-frame: {}",
             String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        )));
     }
     let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let conf = trafgen_conf(&hex, FRAME_OVERHEAD + size)?;
-    std::fs::write(path, conf).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(path, conf).map_err(Error::io("write", &path))
 }
 
 /// A trafgen configuration sending one frame, given as hex, that must be `len` bytes long.
-pub fn trafgen_conf(hex: &str, len: usize) -> Result<String, String> {
+pub fn trafgen_conf(hex: &str, len: usize) -> Result<String, Error> {
     if hex.len() != 2 * len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
+        return Err(Error::Request(format!(
             "expected {len} bytes of hex for the frame, got {:?}",
             hex.chars().take(40).collect::<String>()
-        ));
+        )));
     }
     let mut conf = String::from("# mmap-tx's first frame, byte for byte (valid checksums)\n{\n");
     for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
@@ -400,11 +401,11 @@ pub fn trafgen_conf(hex: &str, len: usize) -> Result<String, String> {
 
 /// Runs the benchmark: every table, the tools alternating, one CSV row per run, then the
 /// Markdown summary. Returns the rows.
-pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, String> {
+pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Error> {
     let _ = plan.setups.down("native");
     let env = match plan.setups.up("native")?.into_env() {
         Ok(env) => env,
-        Err((status, why)) => return Err(format!("native set-up {status}: {why}")),
+        Err((status, why)) => return Err(Error::Tool(format!("native set-up {status}: {why}"))),
     };
     struct Down<'a>(&'a Setups);
     impl Drop for Down<'_> {
@@ -413,8 +414,7 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Str
         }
     }
     let _down = Down(&plan.setups);
-    std::fs::create_dir_all(&plan.out)
-        .map_err(|e| format!("cannot create {}: {e}", plan.out.display()))?;
+    std::fs::create_dir_all(&plan.out).map_err(Error::io("create", &plan.out))?;
     let frame_file = plan.out.join(format!("trafgen-{}B.cfg", plan.size));
     trafgen_config(&env, &plan.bin_dir, plan.size, &frame_file)?;
     let ctx = Ctx {
@@ -426,7 +426,7 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Str
     };
     let mut csv = ResultsFile::open_with(&plan.out, BENCH_CSV, &header_of::<BenchRow>())?;
     let mut rows = Vec::new();
-    let mut keep = |row: BenchRow, rows: &mut Vec<BenchRow>| -> Result<(), String> {
+    let mut keep = |row: BenchRow, rows: &mut Vec<BenchRow>| -> Result<(), Error> {
         eprintln!(
             "{:<13} {:<13} {:<11} #{} {:>10} pps  received {}  drops {}  tx cpu {}  {}{}",
             row.phase,

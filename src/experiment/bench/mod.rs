@@ -20,6 +20,7 @@
 pub mod measure;
 pub mod summary;
 
+use crate::experiment::Error;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -220,10 +221,13 @@ pub fn which(program: &str) -> Option<PathBuf> {
     })
 }
 /// Reads every `bench-v1*.csv` in `dir`.
-pub fn read_bench_rows(dir: &Path) -> Result<Vec<BenchRow>, String> {
+pub fn read_bench_rows(dir: &Path) -> Result<Vec<BenchRow>, Error> {
     let rows: Vec<BenchRow> = read_csv_rows(dir, BENCH_CSV)?;
     if rows.is_empty() {
-        return Err(format!("no {BENCH_CSV}.csv rows in {}", dir.display()));
+        return Err(Error::Request(format!(
+            "no {BENCH_CSV}.csv rows in {}",
+            dir.display()
+        )));
     }
     Ok(rows)
 }

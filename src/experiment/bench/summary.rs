@@ -1,6 +1,7 @@
 //! The benchmark's Markdown report: medians with their spread, ratios of runs paired by
 //! repetition, and each receiver's capacity.
 
+use crate::experiment::Error;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -9,10 +10,10 @@ use crate::experiment::analysis::stat;
 use crate::experiment::kinds::{Fate, Status};
 
 /// Writes `dir/bench.md` from `rows`; returns the Markdown.
-pub fn write_report(dir: &Path, rows: &[BenchRow]) -> Result<String, String> {
+pub fn write_report(dir: &Path, rows: &[BenchRow]) -> Result<String, Error> {
     let md = report(rows);
     let path = dir.join("bench.md");
-    std::fs::write(&path, &md).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&path, &md).map_err(Error::io("write", &path))?;
     Ok(md)
 }
 
