@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{leftovers, pktmmap, root_or_skip, serial, tmp, PKTMMAP};
+use common::{leftovers, pids_of, pktmmap, root_or_skip, serial, text, tmp, PKTMMAP};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::results::{header, read_rows};
 
@@ -558,6 +560,82 @@ fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
     let o = pktmmap(&["setup", "down", "--all"]);
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("removed namespace pktmmap-macvlan-"));
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on() {
+    if !root_or_skip("a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on") {
+        return;
+    }
+    let _g = serial();
+    let out = tmp("rx-killed");
+    std::fs::create_dir_all(&out).unwrap();
+    // Two points of 3 s each (30,000 packets at 10 kpps), mmap only.
+    let profile = out.join("two-points.toml");
+    std::fs::write(
+        &profile,
+        "name = \"two-points\"\ndescription = \"the receiver is killed in the first\"\nrepetitions = 1\n[[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"30000\", \"30001\"]\nsize = 64\nrate = \"10kpps\"\n",
+    )
+    .unwrap();
+    let child = Command::new(PKTMMAP)
+        .args([
+            "run",
+            "--profile",
+            profile.to_str().unwrap(),
+            "--setup",
+            "native",
+        ])
+        .args([
+            "--app",
+            "mmap",
+            "--plot",
+            "false",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill the first receiver once the sender has been at it for a second.
+    let t = Instant::now();
+    while pids_of("mmap-tx").is_empty() && t.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let victims = pids_of("mmap-rx");
+    assert_eq!(victims.len(), 1, "one receiver runs mid-run");
+    kill(Pid::from_raw(victims[0]), Signal::SIGKILL).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed row makes the run exit 1: {}",
+        text(&o)
+    );
+
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].status, Status::Failed, "{:?}", rows[0]);
+    assert!(
+        rows[0]
+            .reason
+            .contains("mmap-rx exited by a signal without a summary"),
+        "the reason names the receiver and how it ended: {}",
+        rows[0].reason
+    );
+    assert_eq!(
+        rows[0].received, None,
+        "nothing is made up for the killed receiver"
+    );
+    assert_eq!(rows[1].status, Status::Ok, "the run went on: {:?}", rows[1]);
+    assert_eq!(
+        (rows[1].sent, rows[1].received),
+        (Some(30_001), Some(30_001))
+    );
+    assert!(pids_of("mmap-rx").is_empty() && pids_of("mmap-tx").is_empty());
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);
 }

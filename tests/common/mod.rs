@@ -372,11 +372,20 @@ pub fn image() -> &'static str {
 
 /// Whether a process named `comm` runs anywhere on the host (containers included).
 pub fn running(comm: &str) -> bool {
-    std::fs::read_dir("/proc").is_ok_and(|d| {
-        d.flatten().any(|e| {
+    !pids_of(comm).is_empty()
+}
+
+/// The host PIDs of every process named `comm` (containers included).
+pub fn pids_of(comm: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter(|e| {
             std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == comm)
         })
-    })
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
 }
 
 /// This engine's swarm state: `active` or `inactive`.
