@@ -147,6 +147,85 @@ fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
 }
 
 #[test]
+fn a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goes_on() {
+    if !inactive_swarm_or_skip(
+        "a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goes_on",
+    ) {
+        return;
+    }
+    let _g = serial();
+    image();
+    let out = tmp("swarm-rx-killed");
+    std::fs::create_dir_all(&out).unwrap();
+    let prof = out.join("three.toml");
+    // Three points of 3 s each; the receiver's task is killed during the first.
+    std::fs::write(
+        &prof,
+        "name = \"three\"\ndescription = \"three paced points\"\nrepetitions = 1\n\n\
+         [[scenario]]\nname = \"count\"\nvary = \"count\"\n\
+         values = [\"30000\", \"30001\", \"30002\"]\nrate = \"10kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    let child = Command::new(PKTMMAP)
+        .args(["--engine", "swarm", "run", "--profile"])
+        .arg(&prof)
+        .args(["--setup", "overlay", "--app", "mmap", "--plot", "false"])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let by = Instant::now() + Duration::from_secs(120);
+    while !running("mmap-tx") {
+        assert!(Instant::now() < by, "the run never started mmap-tx");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let rx_task = docker(&[
+        "ps",
+        "--quiet",
+        "--filter",
+        "label=com.docker.swarm.service.name=pktmmap-sw-overlay-rx",
+    ]);
+    let rx_task = String::from_utf8_lossy(&rx_task.stdout).trim().to_string();
+    assert!(
+        !rx_task.is_empty() && !rx_task.contains('\n'),
+        "one rx task: {rx_task:?}"
+    );
+    let k = docker(&["kill", &rx_task]);
+    assert!(k.status.success(), "{}", text(&k));
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "failed rows make the run exit 1: {}",
+        text(&o)
+    );
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 3, "every point has its row: {rows:?}");
+    assert!(rows.iter().all(|r| r.status == Status::Failed), "{rows:?}");
+    assert_eq!(
+        rows[0].received, None,
+        "nothing made up for the lost receiver"
+    );
+    let gone = format!("receiver's container {rx_task} is exited (killed, or its node is gone)");
+    assert_eq!(
+        rows[0].reason,
+        format!("mmap-rx exited 137 (signal 9) without a summary; {gone}"),
+        "the killed run names the receiver, how it ended and its container"
+    );
+    for r in &rows[1..] {
+        assert!(
+            r.reason == gone && r.sent.is_none(),
+            "later runs fail at once, nothing sent: {r:?}"
+        );
+    }
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_reason() {
     if !inactive_swarm_or_skip(
         "a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_reason",

@@ -39,6 +39,12 @@ pub trait Place: std::fmt::Debug {
             let _ = kill(Pid::from_raw(pid), signal);
         }
     }
+
+    /// Why nothing can run there any more (a container killed, its node gone), or `None`
+    /// while it is usable. A place that cannot vanish mid-run is always usable.
+    fn lost(&self) -> Option<String> {
+        None
+    }
 }
 
 impl Place for Box<dyn Place + '_> {
@@ -50,6 +56,9 @@ impl Place for Box<dyn Place + '_> {
     }
     fn signal(&self, child: u32, tool: &str, signal: Signal) {
         (**self).signal(child, tool, signal)
+    }
+    fn lost(&self) -> Option<String> {
+        (**self).lost()
     }
 }
 
@@ -127,6 +136,34 @@ impl Place for Container<'_> {
             return Vec::new();
         };
         processes_in_pid_ns_of(String::from_utf8_lossy(&out.stdout).trim(), tool)
+    }
+
+    /// Asks its engine whether the container still runs.
+    fn lost(&self) -> Option<String> {
+        let out = self
+            .docker()
+            .args(["inspect", "--format", "{{.State.Status}}", self.name])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {
+                let state = String::from_utf8_lossy(&o.stdout).trim().to_string();
+                (state != "running").then(|| {
+                    format!(
+                        "container {} is {state} (killed, or its node is gone)",
+                        self.name
+                    )
+                })
+            }
+            Ok(o) => Some(format!(
+                "container {} cannot be found: {}",
+                self.name,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )),
+            Err(e) => Some(format!(
+                "cannot run docker to find container {}: {e}",
+                self.name
+            )),
+        }
     }
 
     /// The signal goes to the tool itself. The `docker exec` client must live on to relay the
@@ -494,11 +531,16 @@ pub fn parse_summary<T: DeserializeOwned>(who: &str, exit: &Exit) -> Result<T, E
         .find(|l| !l.trim().is_empty() && record_type(l).as_deref() != Some("interval"))
         .unwrap_or("");
     serde_json::from_str(line.trim()).map_err(|_| {
-        let last = err.last().cloned().unwrap_or_default();
-        Error::Tool(format!(
-            "{who} exited {} without a summary: {last}",
-            code.map_or("by a signal".into(), |c| c.to_string())
-        ))
+        let how = match code {
+            None => "by a signal".to_string(),
+            // docker exec's way of saying the process died of a signal.
+            Some(c @ 129..=192) => format!("{c} (signal {})", c - 128),
+            Some(c) => c.to_string(),
+        };
+        match err.iter().rev().find(|l| !l.trim().is_empty()) {
+            Some(last) => Error::Tool(format!("{who} exited {how} without a summary: {last}")),
+            None => Error::Tool(format!("{who} exited {how} without a summary")),
+        }
     })
 }
 

@@ -132,19 +132,39 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         )?),
         _ => None,
     };
-    let rx_place = place(
-        env.rx_container.as_deref(),
-        env.rx_engine.as_deref(),
-        &env.rx_ns,
-        cfg.bin_dir,
-    );
-    let tx_place = place(
-        env.tx_container.as_deref(),
-        env.tx_engine.as_deref(),
-        &env.tx_ns,
-        cfg.bin_dir,
-    );
-    let mut receiver = Tool::spawn(rx_place, rx_bin, &receiver_args.argv())?;
+    let rx_place = || {
+        place(
+            env.rx_container.as_deref(),
+            env.rx_engine.as_deref(),
+            &env.rx_ns,
+            cfg.bin_dir,
+        )
+    };
+    let tx_place = || {
+        place(
+            env.tx_container.as_deref(),
+            env.tx_engine.as_deref(),
+            &env.tx_ns,
+            cfg.bin_dir,
+        )
+    };
+    // A container gone (a swarm task killed, its node lost) fails every later run at once,
+    // with the reason, rather than after a ready wait.
+    let lost = || {
+        let (rx, tx) = (rx_place().lost(), tx_place().lost());
+        let both: Vec<String> = [
+            rx.map(|r| format!("receiver's {r}")),
+            tx.map(|t| format!("sender's {t}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!both.is_empty()).then(|| both.join("; "))
+    };
+    if let Some(why) = lost() {
+        return Err(Error::Tool(why));
+    }
+    let mut receiver = Tool::spawn(rx_place(), rx_bin, &receiver_args.argv())?;
     let ready = receiver.wait_ready(Duration::from_secs(10), cfg.stop);
     if cfg.stop.load(Ordering::Relaxed) {
         // Interrupted before anything was sent: a partial row with nothing measured.
@@ -158,7 +178,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
 
     // Generous: a slow path (OVS userspace) at 20 kpps, plus start-up.
     let send_budget = Duration::from_secs(30 + p.count / 20_000);
-    let sender = Tool::spawn(tx_place, tx_bin, &sender_args.argv())?;
+    let sender = Tool::spawn(tx_place(), tx_bin, &sender_args.argv())?;
     let mut receiver_quit_early = false;
     let tx_exit = sender.wait_watching(Instant::now() + send_budget, cfg.stop, &mut || {
         for r in parse_intervals::<RxInterval>(receiver.new_lines()) {
@@ -181,6 +201,11 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
             "{rx_bin} stopped after {} s without traffic while {tx_bin} was still running (a slow sender start or a stalled path): raise --idle-timeout",
             cfg.idle_timeout_s
         );
+    }
+    if result.status == Status::Failed {
+        if let Some(why) = lost() {
+            result.reason = format!("{}; {why}", result.reason);
+        }
     }
     result.tx_intervals = parse_intervals(&lines(&tx_exit.1));
     result.rx_intervals = parse_intervals(&lines(&rx_exit.1));
