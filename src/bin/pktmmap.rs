@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use pktmmap::cli::{CliError, Failure};
-use pktmmap::experiment::bench::{self, which, BenchPlan, Phase, Sender};
+use pktmmap::experiment::bench::{self, BenchPlan, Phase, Sender};
 use pktmmap::experiment::chart::write_charts;
 use pktmmap::experiment::compare::{check_chartable, check_comparable, ratio_table, ratios};
 use pktmmap::experiment::kinds::{App, Fate, Status};
 use pktmmap::experiment::lock;
 use pktmmap::experiment::profile::Profile;
-use pktmmap::experiment::results::{read_rows, utc_now};
+use pktmmap::experiment::results::read_rows;
 use pktmmap::experiment::runner::{execute, Plan};
 use pktmmap::experiment::setup::{self, Engine, SetupOutcome, Setups};
 
@@ -260,26 +260,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 .iter()
                 .map(|r| rate(r))
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut chosen = Vec::new();
-            for s in Sender::ALL {
-                if !senders.is_empty() && !senders.contains(&s) {
-                    continue;
-                }
-                match s.program() {
-                    Some(p) if which(p).is_none() => eprintln!(
-                        "pktmmap bench: {p} is not installed; skipping {} (experiments/bench installs it)",
-                        s.name()
-                    ),
-                    _ => chosen.push(s),
-                }
-            }
-            let out = out.unwrap_or_else(|| {
-                PathBuf::from("results").join("bench").join(format!(
-                    "{}{}",
-                    utc_now().replace(':', "-"),
-                    if rps { "-rps" } else { "" }
-                ))
-            });
+            let out = out.unwrap_or_else(|| bench::default_out(rps));
             let plan = BenchPlan {
                 count,
                 size,
@@ -288,7 +269,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 receiver_rate,
                 phases,
                 capacity_rates,
-                senders: chosen,
+                senders: Sender::installed(&senders),
                 out: out.clone(),
                 repo: experiments.clone(),
                 bin_dir: setup::tool_dir()?,
@@ -359,21 +340,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 }
                 ("up", Some(n), false) => match scripts.up(&n)? {
                     SetupOutcome::Up(e) => {
-                        let place = |container: &Option<String>, ns: &str| match container {
-                            Some(c) => format!("container {c}"),
-                            None => format!("netns {ns}"),
-                        };
-                        println!(
-                            "{}: up ({}); sender {} {} {} -> receiver {} {} {}",
-                            e.setup,
-                            e.datapath,
-                            place(&e.tx_container, &e.tx_ns),
-                            e.tx_if,
-                            e.tx_ip,
-                            place(&e.rx_container, &e.rx_ns),
-                            e.rx_if,
-                            e.rx_ip
-                        );
+                        println!("{e}");
                         Ok(0)
                     }
                     SetupOutcome::Skipped(r) => {
@@ -421,33 +388,13 @@ fn run(args: Args) -> Result<i32, CliError> {
             } else {
                 setups
             };
-            for s in &setups {
-                if !engine.setups().contains(&s.as_str()) {
-                    return Err(CliError::new(
-                        Failure::Usage,
-                        format!(
-                            "unknown set-up {s:?} for the {engine} engine: choose from {}",
-                            engine.setups().join(", ")
-                        ),
-                    ));
-                }
-            }
+            scripts.check_names(&setups)?;
             let apps = app;
             // AF_XDP needs more than CAP_NET_RAW; containers get it only for runs that use it.
             let scripts = scripts.with_xdp(apps.contains(&App::Xdp));
             let bin_dir = setup::tool_dir()?;
-            let out = out.unwrap_or_else(|| {
-                let suffix = match engine {
-                    Engine::Netns => String::new(),
-                    Engine::Docker => "-docker".into(),
-                    Engine::Swarm => "-swarm".into(),
-                };
-                PathBuf::from("results").join(format!(
-                    "{}-{}{suffix}",
-                    utc_now().replace(':', "-"),
-                    profile.name
-                ))
-            });
+            let out = out
+                .unwrap_or_else(|| pktmmap::experiment::runner::default_out(engine, &profile.name));
             let plan = Plan {
                 repetitions: repetitions.unwrap_or(profile.repetitions).max(1),
                 profile,

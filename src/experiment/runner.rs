@@ -147,6 +147,19 @@ fn fill_row(
     row
 }
 
+/// Where a run's results go unless told: `results/<UTC time>-<profile>[-docker|-swarm]`.
+pub fn default_out(engine: super::kinds::Engine, profile: &str) -> PathBuf {
+    let suffix = match engine {
+        super::kinds::Engine::Netns => "",
+        super::kinds::Engine::Docker => "-docker",
+        super::kinds::Engine::Swarm => "-swarm",
+    };
+    PathBuf::from("results").join(format!(
+        "{}-{profile}{suffix}",
+        super::results::utc_now().replace(':', "-")
+    ))
+}
+
 /// Runs the plan, appending a row per run to the results file in `plan.out`.
 pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
     let points = plan.profile.points()?;

@@ -73,6 +73,28 @@ impl SetupOutcome {
     }
 }
 
+impl std::fmt::Display for SetupEnv {
+    /// One line: the set-up, its datapath, and where sender and receiver are.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = |container: &Option<String>, ns: &str| match container {
+            Some(c) => format!("container {c}"),
+            None => format!("netns {ns}"),
+        };
+        write!(
+            f,
+            "{}: up ({}); sender {} {} {} -> receiver {} {} {}",
+            self.setup,
+            self.datapath,
+            place(&self.tx_container, &self.tx_ns),
+            self.tx_if,
+            self.tx_ip,
+            place(&self.rx_container, &self.rx_ns),
+            self.rx_if,
+            self.rx_ip
+        )
+    }
+}
+
 /// The directory holding the running program, where the tools are too.
 pub fn tool_dir() -> Result<PathBuf, Error> {
     std::env::current_exe()
@@ -170,14 +192,23 @@ impl Setups {
         self.engine
     }
 
-    fn script(&self, name: &str) -> Result<PathBuf, Error> {
-        if !self.engine.setups().contains(&name) {
-            return Err(Error::Request(format!(
-                "unknown set-up {name:?} for the {} engine: choose from {}",
-                self.engine,
-                self.engine.setups().join(", ")
-            )));
+    /// Refuses any name that is not one of the engine's set-ups, before anything is brought up.
+    pub fn check_names<S: AsRef<str>>(&self, names: &[S]) -> Result<(), Error> {
+        for name in names {
+            let name = name.as_ref();
+            if !self.engine.setups().contains(&name) {
+                return Err(Error::Request(format!(
+                    "unknown set-up {name:?} for the {} engine: choose from {}",
+                    self.engine,
+                    self.engine.setups().join(", ")
+                )));
+            }
         }
+        Ok(())
+    }
+
+    fn script(&self, name: &str) -> Result<PathBuf, Error> {
+        self.check_names(&[name])?;
         Ok(self.dir.join(format!("{name}.sh")))
     }
 

@@ -84,7 +84,26 @@ impl Sender {
         Sender::Xdp,
     ];
 
-    /// Its name in the CSV.
+    /// The senders to run: those `wanted` (all when empty), less those whose program is not
+    /// installed, each skip said on stderr.
+    pub fn installed(wanted: &[Sender]) -> Vec<Sender> {
+        let mut chosen = Vec::new();
+        for s in Sender::ALL {
+            if !wanted.is_empty() && !wanted.contains(&s) {
+                continue;
+            }
+            match s.program() {
+                Some(p) if which(p).is_none() => eprintln!(
+                    "pktmmap bench: {p} is not installed; skipping {} (experiments/bench installs it)",
+                    s.name()
+                ),
+                _ => chosen.push(s),
+            }
+        }
+        chosen
+    }
+
+    /// The sender's name in the CSV and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Sender::MmapV3 => "mmap-tx-v3",
@@ -220,6 +239,15 @@ pub fn which(program: &str) -> Option<PathBuf> {
             .find(|p| p.is_file())
     })
 }
+/// Where a benchmark's results go unless told: `results/bench/<UTC time>[-rps]`.
+pub fn default_out(rps: bool) -> PathBuf {
+    PathBuf::from("results").join("bench").join(format!(
+        "{}{}",
+        crate::experiment::results::utc_now().replace(':', "-"),
+        if rps { "-rps" } else { "" }
+    ))
+}
+
 /// Reads every `bench-v1*.csv` in `dir`.
 pub fn read_bench_rows(dir: &Path) -> Result<Vec<BenchRow>, Error> {
     let rows: Vec<BenchRow> = read_csv_rows(dir, BENCH_CSV)?;
