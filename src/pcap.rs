@@ -552,22 +552,11 @@ pub fn stamp_probe(frame: &mut [u8], at: usize, probe: Probe) {
 mod tests {
     use super::*;
     use crate::ring::block::synth::block;
-    use crate::wire::{Flow, FrameTemplate};
+    use crate::wire::frame::fixture;
     use std::path::PathBuf;
 
     fn frame(seq: u64, size: usize) -> Vec<u8> {
-        let flow = Flow {
-            src_mac: [2, 0, 0, 0, 0, 1],
-            dst_mac: [2, 0, 0, 0, 0, 2],
-            src_ip: "10.0.0.1".parse().unwrap(),
-            dst_ip: "10.0.0.2".parse().unwrap(),
-            src_port: 9001,
-            dst_port: 9000,
-        };
-        let t = FrameTemplate::new(&flow, size, 1500, 5).unwrap();
-        let mut f = t.bytes().to_vec();
-        t.stamp(&mut f, seq, 1);
-        f
+        fixture::frame(size, 5, seq, 1)
     }
 
     fn scratch(tag: &str) -> PathBuf {

@@ -54,21 +54,10 @@ pub fn account_block(block: &[u8], port: u16, acct: &mut RxAccounting) {
 mod tests {
     use super::*;
     use crate::ring::block::synth::block;
-    use crate::wire::{Flow, FrameTemplate};
+    use crate::wire::frame::fixture;
 
     fn frame(seq: u64) -> Vec<u8> {
-        let flow = Flow {
-            src_mac: [2, 0, 0, 0, 0, 1],
-            dst_mac: [2, 0, 0, 0, 0, 2],
-            src_ip: "10.0.0.1".parse().unwrap(),
-            dst_ip: "10.0.0.2".parse().unwrap(),
-            src_port: 9001,
-            dst_port: 9000,
-        };
-        let t = FrameTemplate::new(&flow, 64, 1500, 5).unwrap();
-        let mut f = t.bytes().to_vec();
-        t.stamp(&mut f, seq, 1);
-        f
+        fixture::frame(64, 5, seq, 1)
     }
 
     #[test]

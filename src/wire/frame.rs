@@ -172,12 +172,14 @@ impl FrameTemplate {
     }
 }
 
+/// The test flow and frames the unit tests of every module that reads frames share.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+pub(crate) mod fixture {
+    use super::{Flow, FrameTemplate};
+    use std::net::Ipv4Addr;
 
-    fn flow() -> Flow {
+    /// 10.77.0.1:9001 -> 10.77.0.2:9000, locally administered MACs.
+    pub fn flow() -> Flow {
         Flow {
             src_mac: [0x02, 0, 0, 0, 0, 1],
             dst_mac: [0x02, 0, 0, 0, 0, 2],
@@ -187,6 +189,23 @@ mod tests {
             dst_port: 9000,
         }
     }
+
+    /// A frame of the test flow with a `size`-byte payload, its probe carrying `run_id`,
+    /// sequence number `seq` and send time `sent_ns`.
+    pub fn frame(size: usize, run_id: u32, seq: u64, sent_ns: u64) -> Vec<u8> {
+        let t = FrameTemplate::new(&flow(), size, 1500, run_id).expect("a valid test size");
+        let mut f = vec![0u8; t.len()];
+        t.write(&mut f, seq, sent_ns);
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::{NetSlice, SlicedPacket, TransportSlice};
+
+    use super::fixture::flow;
 
     #[test]
     fn frames_parse_back_with_both_checksums_valid() {

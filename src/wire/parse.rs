@@ -152,22 +152,11 @@ pub fn parse_ipv4_udp(
 mod tests {
     use super::*;
     use crate::wire::checksum;
-    use crate::wire::frame::{Flow, FrameTemplate, PAYLOAD_OFFSET, UDP_CHECKSUM_OFFSET};
+    use crate::wire::frame::{fixture, PAYLOAD_OFFSET, UDP_CHECKSUM_OFFSET};
     use crate::wire::probe::Probe;
 
     fn good() -> Vec<u8> {
-        let flow = Flow {
-            src_mac: [2, 0, 0, 0, 0, 1],
-            dst_mac: [2, 0, 0, 0, 0, 2],
-            src_ip: Ipv4Addr::new(10, 77, 0, 1),
-            dst_ip: Ipv4Addr::new(10, 77, 0, 2),
-            src_port: 9001,
-            dst_port: 9000,
-        };
-        let t = FrameTemplate::new(&flow, 64, 1500, 3).unwrap();
-        let mut b = vec![0u8; t.len()];
-        t.write(&mut b, 11, 22);
-        b
+        fixture::frame(64, 3, 11, 22)
     }
 
     /// Recomputes the IPv4 header checksum after a test edited the header.
