@@ -10,7 +10,16 @@
 
 set -euo pipefail
 
-NS_PREFIX=pktmmap
+# Namespaces are named $NS_PREFIX-<set-up>-tx|rx. PKTMMAP_NS_PREFIX changes the prefix (it
+# must stay under pktmmap-, where `down --all` and the tests' leak checks look), so that the
+# integration tests bring up many private copies of a set-up side by side.
+NS_PREFIX=${PKTMMAP_NS_PREFIX:-pktmmap}
+case $NS_PREFIX in
+  pktmmap) ;;
+  pktmmap-*[!a-z0-9-]*|pktmmap-) echo "error: PKTMMAP_NS_PREFIX must be pktmmap-[a-z0-9-]+" >&2; exit 2 ;;
+  pktmmap-*) ;;
+  *) echo "error: PKTMMAP_NS_PREFIX must be pktmmap-[a-z0-9-]+" >&2; exit 2 ;;
+esac
 IF_PREFIX=pkm
 
 die() { echo "error: $*" >&2; exit 1; }

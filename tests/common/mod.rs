@@ -77,8 +77,10 @@ pub fn ip(args: &[&str]) {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// Two namespaces, `tx` and `rx`, joined by a veth pair: `tx_if` 10.77.N.1/24 and `rx_if`
-/// 10.77.N.2/24. Removed on drop, also when the test fails.
+/// A private copy of the `native` set-up, brought up by its script
+/// (`experiments/setups/native.sh`, with `PKTMMAP_NS_PREFIX` naming this copy's namespaces):
+/// namespaces `tx` and `rx` joined by a veth pair, `pkm0` 10.77.1.1/24 and 10.77.1.2/24.
+/// Torn down by the script on drop, also when the test fails.
 pub struct VethPair {
     pub tx_ns: String,
     pub rx_ns: String,
@@ -86,50 +88,47 @@ pub struct VethPair {
     pub rx_if: String,
     pub tx_ip: String,
     pub rx_ip: String,
+    prefix: String,
+}
+
+const NATIVE_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/setups/native.sh");
+
+fn native_sh(prefix: &str, verb: &str) -> Output {
+    let out = Command::new("bash")
+        .args([NATIVE_SH, verb])
+        .env("PKTMMAP_NS_PREFIX", prefix)
+        .env_remove("PKTMMAP_RPS")
+        .output()
+        .expect("run native.sh");
+    assert!(
+        out.status.success(),
+        "native.sh {verb} ({prefix}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 impl VethPair {
     pub fn new() -> Self {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let id = format!("{}{}", std::process::id() % 100_000, n);
-        let subnet = 100 + (std::process::id() % 100) + n;
-        let p = VethPair {
-            tx_ns: format!("pktmmap-t{id}-tx"),
-            rx_ns: format!("pktmmap-t{id}-rx"),
-            tx_if: format!("pkt{id}a"),
-            rx_if: format!("pkt{id}b"),
-            tx_ip: format!("10.77.{}.1", subnet % 250),
-            rx_ip: format!("10.77.{}.2", subnet % 250),
+        let prefix = format!("pktmmap-t{}{n}", std::process::id() % 100_000);
+        native_sh(&prefix, "up");
+        let env = String::from_utf8_lossy(&native_sh(&prefix, "env").stdout).into_owned();
+        let get = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("native.sh env lacks {key}: {env}"))
+                .to_string()
         };
-        ip(&["netns", "add", &p.tx_ns]);
-        ip(&["netns", "add", &p.rx_ns]);
-        ip(&[
-            "link", "add", &p.tx_if, "netns", &p.tx_ns, "type", "veth", "peer", "name", &p.rx_if,
-            "netns", &p.rx_ns,
-        ]);
-        ip(&[
-            "-n",
-            &p.tx_ns,
-            "addr",
-            "add",
-            &format!("{}/24", p.tx_ip),
-            "dev",
-            &p.tx_if,
-        ]);
-        ip(&[
-            "-n",
-            &p.rx_ns,
-            "addr",
-            "add",
-            &format!("{}/24", p.rx_ip),
-            "dev",
-            &p.rx_if,
-        ]);
-        for (ns, dev) in [(&p.tx_ns, &p.tx_if), (&p.rx_ns, &p.rx_if)] {
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        VethPair {
+            tx_ns: get("TX_NS"),
+            rx_ns: get("RX_NS"),
+            tx_if: get("TX_IF"),
+            rx_if: get("RX_IF"),
+            tx_ip: get("TX_IP"),
+            rx_ip: get("RX_IP"),
+            prefix,
         }
-        p
     }
 
     /// A command running `tool` inside namespace `ns`.
@@ -142,10 +141,11 @@ impl VethPair {
 
 impl Drop for VethPair {
     fn drop(&mut self) {
-        // Deleting a namespace deletes the veth end in it, and so the pair.
-        for ns in [&self.tx_ns, &self.rx_ns] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
+        // Not native_sh(): a failed tear-down must not panic inside a panicking test.
+        let _ = Command::new("bash")
+            .args([NATIVE_SH, "down"])
+            .env("PKTMMAP_NS_PREFIX", &self.prefix)
+            .output();
     }
 }
 
@@ -157,8 +157,17 @@ pub struct Receiver {
 
 impl Receiver {
     /// Starts `tool args` in `ns` and waits until it prints its `ready` line.
+    ///
+    /// udp-rx gets a 4 MiB socket buffer unless the test sets one: the tests count exactly on
+    /// a two-core machine running them side by side, and the default (208 KiB, ~5 ms at
+    /// 50 kpps) overflows whenever udp-rx waits that long for a core (the runner does the same,
+    /// `run::UDP_RCVBUF`).
     pub fn start(ns: &str, tool: &str, args: &[&str]) -> Self {
-        let mut child = VethPair::cmd(ns, tool, args)
+        let mut args = args.to_vec();
+        if tool == UDP_RX && !args.contains(&"--rcvbuf") {
+            args.extend(["--rcvbuf", "4194304"]);
+        }
+        let mut child = VethPair::cmd(ns, tool, &args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
