@@ -220,6 +220,7 @@ impl Receiver {
                 String::from_utf8_lossy(&out.stdout)
             )
         });
+        rx_summary(&json);
         (out.status.code().unwrap_or(-1), json)
     }
 }
@@ -277,7 +278,21 @@ pub fn send(ns: &str, tool: &str, args: &[&str]) -> serde_json::Value {
         "{tool} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("sender JSON")
+    let json = serde_json::from_slice(&out.stdout).expect("sender JSON");
+    tx_summary(&json);
+    json
+}
+
+/// A receiver's JSON summary read into its type (every field present with its type), for
+/// tests that check fields by name in the JSON and also want the typed view.
+pub fn rx_summary(v: &serde_json::Value) -> pktmmap::report::RxSummary {
+    serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("not a receiver summary ({e}): {v}"))
+}
+
+/// A sender's JSON summary read into its type.
+pub fn tx_summary(v: &serde_json::Value) -> pktmmap::report::TxSummary {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not a sender summary ({e}): {v}"))
 }
 
 /// Runs a command to completion and returns its output.
