@@ -7,6 +7,42 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::sys::resource::{getrusage, UsageWho};
 
+/// Whether process `pid` has installed a handler for SIGINT (`SigCgt` in its status): before
+/// that, a SIGINT would kill it without a summary.
+pub fn catches_sigint(pid: i32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0)
+}
+
+/// Every other process named `comm` in this process's /proc (its PID namespace).
+pub fn pids_named(comm: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == comm)
+        })
+        .collect()
+}
+
+/// Sends `signal` to every other process named `comm` in this PID namespace; returns how
+/// many it reached.
+pub fn signal_named(comm: &str, signal: nix::sys::signal::Signal) -> usize {
+    pids_named(comm)
+        .into_iter()
+        .filter(|&p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), signal).is_ok())
+        .count()
+}
+
 /// A flag set by SIGINT or SIGTERM; the tools poll it between batches.
 pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));

@@ -59,6 +59,24 @@ fn the_image_is_small_static_and_each_tool_runs_in_it_with_net_raw_only() {
             "--print lists {tool}: {built}"
         );
     }
+    // pktmmap-idle is also how the runner signals a tool through the engine.
+    let idle = |args: &[&str]| {
+        let mut a = vec!["run", "--rm", "--network", "none", IMAGE, "pktmmap-idle"];
+        a.extend_from_slice(args);
+        docker(&a).status.code()
+    };
+    assert_eq!(
+        idle(&["signal", "SIGINT", "mmap-rx"]),
+        Some(1),
+        "no such process"
+    );
+    assert_eq!(
+        idle(&["catches-sigint", "mmap-rx"]),
+        Some(1),
+        "no such process"
+    );
+    assert_eq!(idle(&["signal", "NOSIG", "mmap-rx"]), Some(2));
+    assert_eq!(idle(&["bogus"]), Some(2));
     for tool in TOOLS {
         let o = docker(&["run", "--rm", "--network", "none", IMAGE, tool, "--help"]);
         assert!(o.status.success(), "{tool} --help: {}", text(&o));

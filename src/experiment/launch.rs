@@ -26,18 +26,17 @@ pub trait Place: std::fmt::Debug {
     /// The command that runs our tool `tool` there.
     fn command(&self, tool: &str) -> Command;
 
-    /// The processes running `tool`, which `child` (the local process) started there: the
-    /// child itself by default.
-    fn processes(&self, child: u32, tool: &str) -> Vec<i32> {
+    /// Whether `tool`, which `child` (the local process) started there, has its SIGINT
+    /// handler installed: before that, a SIGINT would kill it without a summary.
+    fn catches_sigint(&self, child: u32, tool: &str) -> bool {
         let _ = tool;
-        vec![child as i32]
+        crate::process::catches_sigint(child as i32)
     }
 
     /// Delivers `signal` to `tool`, which `child` (the local process) started there.
     fn signal(&self, child: u32, tool: &str, signal: Signal) {
-        for pid in self.processes(child, tool) {
-            let _ = kill(Pid::from_raw(pid), signal);
-        }
+        let _ = tool;
+        let _ = kill(Pid::from_raw(child as i32), signal);
     }
 
     /// Why nothing can run there any more (a container killed, its node gone), or `None`
@@ -51,8 +50,8 @@ impl Place for Box<dyn Place + '_> {
     fn command(&self, tool: &str) -> Command {
         (**self).command(tool)
     }
-    fn processes(&self, child: u32, tool: &str) -> Vec<i32> {
-        (**self).processes(child, tool)
+    fn catches_sigint(&self, child: u32, tool: &str) -> bool {
+        (**self).catches_sigint(child, tool)
     }
     fn signal(&self, child: u32, tool: &str, signal: Signal) {
         (**self).signal(child, tool, signal)
@@ -60,17 +59,6 @@ impl Place for Box<dyn Place + '_> {
     fn lost(&self) -> Option<String> {
         (**self).lost()
     }
-}
-
-/// Whether process `pid` has installed a handler for SIGINT (`SigCgt` in its status): before
-/// that, a SIGINT would kill it without a summary.
-pub fn catches_sigint(pid: i32) -> bool {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigCgt:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (libc::SIGINT - 1)) != 0)
 }
 
 /// A network namespace made by `ip netns`; the tools come from `bin_dir`.
@@ -124,18 +112,15 @@ impl Place for Container<'_> {
         c
     }
 
-    /// `docker exec` does not forward signals, so the tool is found in the container's PID
-    /// namespace from the host (an engine on this machine shares the host's PIDs).
-    fn processes(&self, _child: u32, tool: &str) -> Vec<i32> {
-        let Ok(out) = self
-            .docker()
-            .args(["inspect", "--format", "{{.State.Pid}}", self.name])
+    /// Asked inside the container (`pktmmap-idle catches-sigint TOOL`), through its engine:
+    /// the same for an engine on this machine and one reached over the network.
+    fn catches_sigint(&self, _child: u32, tool: &str) -> bool {
+        self.docker()
+            .args(["exec", self.name, "pktmmap-idle", "catches-sigint", tool])
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .output()
-        else {
-            return Vec::new();
-        };
-        processes_in_pid_ns_of(String::from_utf8_lossy(&out.stdout).trim(), tool)
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// Asks its engine whether the container still runs.
@@ -166,43 +151,28 @@ impl Place for Container<'_> {
         }
     }
 
-    /// The signal goes to the tool itself. The `docker exec` client must live on to relay the
-    /// tool's summary, so only SIGKILL also ends it.
+    /// `docker exec` does not forward signals: the signal is sent inside the container
+    /// (`pktmmap-idle signal SIGNAL TOOL`), through its engine, so it reaches the tool on
+    /// whichever machine the container runs. The `docker exec` client must live on to relay
+    /// the tool's summary, so only SIGKILL also ends it.
     fn signal(&self, child: u32, tool: &str, signal: Signal) {
-        for pid in self.processes(child, tool) {
-            let _ = kill(Pid::from_raw(pid), signal);
-        }
+        let _ = self
+            .docker()
+            .args([
+                "exec",
+                self.name,
+                "pktmmap-idle",
+                "signal",
+                signal.as_str(),
+                tool,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         if signal == Signal::SIGKILL {
             let _ = kill(Pid::from_raw(child as i32), signal);
         }
     }
-}
-
-/// Every process named `tool` in the PID namespace of process `init` (a container's first
-/// process), seen from the host.
-fn processes_in_pid_ns_of(init: &str, tool: &str) -> Vec<i32> {
-    let mut found = Vec::new();
-    let Ok(pid_ns) = std::fs::read_link(format!("/proc/{init}/ns/pid")) else {
-        return found;
-    };
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let same_ns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|n| n == pid_ns);
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if same_ns && comm.trim_end() == tool {
-            found.push(pid);
-        }
-    }
-    found
 }
 
 /// A sender of ours (mmap-tx, udp-tx) as a command line.
@@ -423,8 +393,7 @@ impl<'p> Tool<'p> {
         let Some(place) = &self.place else {
             return true;
         };
-        let pids = place.processes(self.child.id(), &self.name);
-        !pids.is_empty() && pids.into_iter().all(catches_sigint)
+        place.catches_sigint(self.child.id(), &self.name)
     }
 
     /// Asks the tool to stop (SIGINT): it prints a partial summary.
