@@ -16,6 +16,8 @@ use pktmmap::wire::{Flow, FrameTemplate};
 
 const PKTMMAP: &str = env!("CARGO_BIN_EXE_pktmmap");
 const RUN: u32 = 4242;
+/// [`RUN`] as the receivers' `--run-id` argument.
+const RUN_ID: &str = "4242";
 
 fn mac_of(ns: &str, dev: &str) -> [u8; 6] {
     let out = Command::new("ip")
@@ -314,33 +316,9 @@ fn every_kind_of_hostile_frame_lands_in_its_counter() {
     let mmap = Receiver::start(
         &p.rx_ns,
         MMAP_RX,
-        &[
-            "-i",
-            &p.rx_if,
-            "--filter",
-            "none",
-            "--run-id",
-            &RUN.to_string(),
-            "--count",
-            "200",
-            "--idle-timeout",
-            "1",
-            "--json",
-        ],
+        &receiver_args(&["-i", &p.rx_if, "--filter", "none"]),
     );
-    let udp = Receiver::start(
-        &p.rx_ns,
-        UDP_RX,
-        &[
-            "--run-id",
-            &RUN.to_string(),
-            "--count",
-            "200",
-            "--idle-timeout",
-            "1",
-            "--json",
-        ],
-    );
+    let udp = Receiver::start(&p.rx_ns, UDP_RX, &receiver_args(&[]));
     inject(&p, &frames);
 
     let (code, m) = mmap.finish();
@@ -376,21 +354,7 @@ fn every_kind_of_hostile_frame_lands_in_its_counter() {
 
     // The same frames again, to xdp-rx alone: its program takes the test flow before the
     // stack, so it cannot share a pass with udp-rx.
-    let xdp = Receiver::start(
-        &p.rx_ns,
-        XDP_RX,
-        &[
-            "-i",
-            &p.rx_if,
-            "--run-id",
-            &RUN.to_string(),
-            "--count",
-            "200",
-            "--idle-timeout",
-            "1",
-            "--json",
-        ],
-    );
+    let xdp = Receiver::start(&p.rx_ns, XDP_RX, &receiver_args(&["-i", &p.rx_if]));
     inject(&p, &frames);
     let (code, x) = xdp.finish();
     assert_eq!(code, 0, "{x}");
@@ -421,6 +385,22 @@ fn every_kind_of_hostile_frame_lands_in_its_counter() {
     );
     assert_eq!(c.ignored, want_xdp.values().sum::<u64>());
     assert_eq!(xs.kernel_drops, 0, "{x}");
+}
+
+/// A receiver's arguments for the hostile frames: `extra`, then our run, 200 sequence numbers,
+/// a 1 s idle timeout and JSON.
+fn receiver_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = extra.to_vec();
+    args.extend([
+        "--run-id",
+        RUN_ID,
+        "--count",
+        "200",
+        "--idle-timeout",
+        "1",
+        "--json",
+    ]);
+    args
 }
 
 /// Sends `frames` from the sending namespace with `pktmmap inject`, every one of them.

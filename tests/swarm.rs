@@ -29,6 +29,28 @@ fn inactive_swarm_or_skip(test: &str) -> bool {
     true
 }
 
+/// Starts `pktmmap --engine swarm run` of profile `prof` on the overlay (mmap only, results in
+/// `out`) and returns once its first mmap-tx runs.
+fn run_until_mmap_tx_sends(prof: &std::path::Path, out: &std::path::Path) -> std::process::Child {
+    let child = Command::new(PKTMMAP)
+        .args(["--engine", "swarm", "run", "--profile"])
+        .arg(prof)
+        .args([
+            "--setup", "overlay", "--app", "mmap", "--plot", "false", "--out",
+        ])
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let by = Instant::now() + Duration::from_secs(120);
+    while !running("mmap-tx") {
+        assert!(Instant::now() < by, "the run never started mmap-tx");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 fn this_node() -> String {
     String::from_utf8_lossy(&docker(&["info", "--format", "{{.Name}}"]).stdout)
         .trim()
@@ -107,25 +129,7 @@ fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
          rate = \"100kpps\"\nsize = 64\n",
     )
     .unwrap();
-    let child = Command::new(PKTMMAP)
-        .args([
-            "--engine",
-            "swarm",
-            "run",
-            "--profile",
-            prof.to_str().unwrap(),
-        ])
-        .args(["--setup", "overlay", "--app", "mmap", "--plot", "false"])
-        .args(["--out", out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let by = Instant::now() + Duration::from_secs(120);
-    while !running("mmap-tx") {
-        assert!(Instant::now() < by, "the run never started mmap-tx");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = run_until_mmap_tx_sends(&prof, &out);
     std::thread::sleep(Duration::from_millis(300));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -166,20 +170,7 @@ fn a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goe
          values = [\"30000\", \"30001\", \"30002\"]\nrate = \"10kpps\"\nsize = 64\n",
     )
     .unwrap();
-    let child = Command::new(PKTMMAP)
-        .args(["--engine", "swarm", "run", "--profile"])
-        .arg(&prof)
-        .args(["--setup", "overlay", "--app", "mmap", "--plot", "false"])
-        .args(["--out", out.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let by = Instant::now() + Duration::from_secs(120);
-    while !running("mmap-tx") {
-        assert!(Instant::now() < by, "the run never started mmap-tx");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let child = run_until_mmap_tx_sends(&prof, &out);
     std::thread::sleep(Duration::from_secs(1));
     let rx_task = docker(&[
         "ps",
