@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -427,6 +428,7 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
             ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .unwrap();
         // Signal once the first run's sender is under way inside its container.
@@ -439,7 +441,15 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
             std::thread::sleep(Duration::from_millis(20));
         }
         std::thread::sleep(Duration::from_millis(200));
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
+        // SIGINT as a terminal's Ctrl-C sends it, to the runner's whole process group (the
+        // docker exec clients included); SIGTERM as `kill PID`, to the runner alone.
+        let pid = child.id() as i32;
+        let to = if sig == nix::sys::signal::Signal::SIGINT {
+            -pid
+        } else {
+            pid
+        };
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(to), sig).unwrap();
         let o = child.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(130), "{sig}: {}", text(&o));
         let rows = read_rows(&out).unwrap();

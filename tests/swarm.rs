@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,7 @@ fn run_until_mmap_tx_sends(prof: &std::path::Path, out: &std::path::Path) -> std
         .arg(out)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .unwrap();
     let by = Instant::now() + Duration::from_secs(120);
@@ -131,8 +133,9 @@ fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
     .unwrap();
     let child = run_until_mmap_tx_sends(&prof, &out);
     std::thread::sleep(Duration::from_millis(300));
+    // As a terminal's Ctrl-C: to the runner's whole process group.
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::unistd::Pid::from_raw(-(child.id() as i32)),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();

@@ -9,6 +9,7 @@
 
 use crate::experiment::Error;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -322,7 +323,13 @@ impl<'p> Tool<'p> {
         name: &str,
         place: Option<Box<dyn Place + 'p>>,
     ) -> Result<Self, Error> {
+        // A process group of its own: a Ctrl-C at the terminal reaches the runner alone, which
+        // then interrupts each tool once it can print a partial summary. In the terminal's
+        // group, a `docker exec` client would die of that SIGINT and take the summary of the
+        // tool in the container with it (found: a docker-engine run interrupted from a shell
+        // gave a failed row with neither summary).
         let mut child = command
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
