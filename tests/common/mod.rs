@@ -401,15 +401,7 @@ pub fn running(comm: &str) -> bool {
 
 /// The host PIDs of every process named `comm` (containers included).
 pub fn pids_of(comm: &str) -> Vec<i32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter(|e| {
-            std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim_end() == comm)
-        })
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect()
+    pktmmap::process::pids_named(comm)
 }
 
 /// This engine's swarm state: `active` or `inactive`.
