@@ -44,6 +44,16 @@ pub fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs_f64(v))
 }
 
+/// The runner's `--interval SECONDS`: 0 turns the reports off, else as [`parse_interval`].
+pub fn runner_interval(seconds: f64) -> Result<Option<f64>, CliError> {
+    if seconds == 0.0 {
+        return Ok(None);
+    }
+    parse_interval(&seconds.to_string())
+        .map(|d| Some(d.as_secs_f64()))
+        .map_err(|e| CliError::new(Failure::Usage, format!("--interval {e}")))
+}
+
 impl ProcessOptions {
     /// Prints each interval report on stdout as it comes: a JSON line with `--json`, else a
     /// readable line.
@@ -88,6 +98,11 @@ pub struct SendOptions {
     /// Run id carried in every probe (default: fresh for every run).
     #[arg(long)]
     pub run_id: Option<u32>,
+    /// Time round trips: a receiver given the same --reflect-every sends probes 0, N, 2N, ...
+    /// back to this sender's source port, and the summary's `round_trip` gives their times
+    /// on this host's clock alone (valid between hosts, unlike one-way latency).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reflect_every: Option<u64>,
     /// Core and output format.
     #[command(flatten)]
     pub process: ProcessOptions,
@@ -128,6 +143,11 @@ pub struct ReceiveOptions {
     /// Follow this run id instead of the first one seen.
     #[arg(long)]
     pub run_id: Option<u32>,
+    /// Send probes 0, N, 2N, ... of the run (first sightings) back to where they came from,
+    /// from the test port, so that the sender times round trips (mmap-rx and xdp-rx send
+    /// through a raw IPv4 socket: CAP_NET_RAW, which they need anyway).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reflect_every: Option<u64>,
     /// Core and output format.
     #[command(flatten)]
     pub process: ProcessOptions,
@@ -144,7 +164,18 @@ impl ReceiveOptions {
             run_id: self.run_id,
             cpu: self.process.cpu,
             interval: self.process.interval,
+            reflect: None,
         }
+    }
+
+    /// The raw-socket reflector of `--reflect-every` (mmap-rx, xdp-rx), opened while the
+    /// tool still holds CAP_NET_RAW.
+    pub fn raw_reflector(
+        &self,
+    ) -> Result<Option<std::sync::Arc<crate::engine::reflect::Reflector>>, CliError> {
+        self.reflect_every
+            .map(|n| crate::engine::reflect::Reflector::raw(n, self.port).map(std::sync::Arc::new))
+            .transpose()
     }
 }
 

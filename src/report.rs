@@ -268,6 +268,9 @@ pub struct RxSummary {
     /// What `--write` wrote (mmap-rx).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<crate::pcap::CaptureSummary>,
+    /// What was reflected back to the sender (`--reflect-every`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reflections: Option<crate::engine::reflect::ReflectionCounts>,
     /// Packets this host dropped on its per-CPU receive backlogs during the run
     /// (`/proc/net/softnet_stat`): lost before any socket or ring saw them, e.g. when RPS
     /// hands the receiving core more than it can take. Host-wide, so other traffic counts too.
@@ -315,6 +318,9 @@ pub struct TxSummary {
     /// The capture replayed (mmap-tx --pcap).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<ReplaySummary>,
+    /// Round trips of the probes the receiver reflected (`--reflect-every`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip: Option<crate::engine::reflect::RoundTripSummary>,
     /// `send()` calls that flushed the ring (mmap-tx) or send calls made (udp-tx).
     pub syscalls: u64,
     /// First to last send, seconds.
@@ -395,6 +401,19 @@ impl RxSummary {
                 w.packets, w.bytes, w.truncated, w.path
             );
         }
+        if let Some(r) = &self.reflections {
+            let _ = writeln!(
+                s,
+                "  reflected {} probes (every {}th) to the sender; {} refused{}",
+                r.sent,
+                r.every,
+                r.failed,
+                r.last_error
+                    .as_ref()
+                    .map(|e| format!(" (last: {e})"))
+                    .unwrap_or_default()
+            );
+        }
         let _ = write!(s, "  ");
         ending(
             s,
@@ -451,6 +470,20 @@ impl TxSummary {
                 s,
                 "  replayed {} frames of {} ({} with a probe stamped; skipped {} too long, {} truncated)",
                 r.frames, r.path, r.stamped, r.skipped_oversize, r.skipped_truncated
+            );
+        }
+        if let Some(r) = &self.round_trip {
+            let l = &r.latency;
+            let _ = writeln!(
+                s,
+                "  round trip us: p50 {}  p90 {}  p99 {}  max {}  ({} of {} reflections back, every {}th probe)",
+                opt_us(l.p50_ns),
+                opt_us(l.p90_ns),
+                opt_us(l.p99_ns),
+                opt_us(l.max_ns),
+                r.reflected,
+                r.expected,
+                r.reflect_every
             );
         }
         let _ = write!(

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::report::{LatencySummary, RxCounts};
-use crate::wire::{IgnoreReason, Probe, FRAME_OVERHEAD};
+use crate::wire::{IgnoreReason, Probe, FRAME_OVERHEAD, PROBE_LEN};
+use std::net::SocketAddrV4;
 
 /// Window of sequence numbers tracked when the expected count is unknown (bits; 512 KiB).
 pub const DEFAULT_WINDOW: u64 = 1 << 22;
@@ -252,6 +253,8 @@ pub struct RxAccounting {
     ignored: [u64; IgnoreReason::ALL.len()],
     first_ns: Option<u64>,
     last_ns: u64,
+    reflect_every: Option<u64>,
+    reflections: Vec<(SocketAddrV4, [u8; PROBE_LEN])>,
 }
 
 impl RxAccounting {
@@ -273,22 +276,69 @@ impl RxAccounting {
             ignored: [0; IgnoreReason::ALL.len()],
             first_ns: None,
             last_ns: 0,
+            reflect_every: None,
+            reflections: Vec::new(),
         }
+    }
+
+    /// Queues every `every`-th probe of the followed run for reflection (see
+    /// [`crate::engine::reflect`]) when datagrams are accounted with their source.
+    pub fn reflecting(mut self, every: Option<u64>) -> Self {
+        self.reflect_every = every.filter(|&n| n > 0);
+        self
     }
 
     /// Accounts one well-formed UDP datagram to our port whose payload is `payload`, received
     /// at `arrival_ns` (`CLOCK_REALTIME`). Returns true if it counts as received (probes of
     /// other runs do not).
     pub fn on_datagram(&mut self, payload: &[u8], arrival_ns: u64) -> bool {
+        self.account(payload, arrival_ns).is_some()
+    }
+
+    /// Like [`RxAccounting::on_datagram`] for a datagram from `from`: when reflecting, the
+    /// first sighting of a reflected sequence number is queued to go back there.
+    pub fn on_datagram_from(
+        &mut self,
+        payload: &[u8],
+        arrival_ns: u64,
+        from: SocketAddrV4,
+    ) -> bool {
+        let Some(first_sighting) = self.account(payload, arrival_ns) else {
+            return false;
+        };
+        if let (Some(every), Some(seq)) = (self.reflect_every, first_sighting) {
+            if crate::engine::reflect::reflects(seq, every) {
+                let mut probe = [0u8; PROBE_LEN];
+                probe.copy_from_slice(&payload[..PROBE_LEN]);
+                self.reflections.push((from, probe));
+            }
+        }
+        true
+    }
+
+    /// The reflections queued since the last call: (where to, the probe's bytes).
+    pub fn take_reflections(&mut self) -> std::vec::Drain<'_, (SocketAddrV4, [u8; PROBE_LEN])> {
+        self.reflections.drain(..)
+    }
+
+    /// Counts a datagram; `None` if it belongs to another run, else `Some` with the sequence
+    /// number if it was a probe seen for the first time.
+    fn account(&mut self, payload: &[u8], arrival_ns: u64) -> Option<Option<u64>> {
+        let mut first_sighting = None;
         match Probe::parse(payload) {
             Some(p) => {
                 let follow = *self.follow.get_or_insert(p.run_id);
                 if p.run_id != follow {
                     self.other_run += 1;
-                    return false;
+                    return None;
                 }
                 self.probes += 1;
-                self.tracker.record(p.seq);
+                if matches!(
+                    self.tracker.record(p.seq),
+                    Arrival::New | Arrival::Reordered
+                ) {
+                    first_sighting = Some(p.seq);
+                }
                 match arrival_ns.checked_sub(p.sent_ns) {
                     Some(d) => self.latency.saturating_record(d.max(1)),
                     None => self.clock_skew += 1,
@@ -302,7 +352,7 @@ impl RxAccounting {
             self.first_ns = Some(arrival_ns);
         }
         self.last_ns = arrival_ns;
-        true
+        Some(first_sighting)
     }
 
     /// Adds another receive thread's accounting of the same run (see
@@ -424,6 +474,38 @@ mod tests {
         assert_eq!(t.unique(), 1);
     }
     use crate::wire::PROBE_LEN;
+
+    #[test]
+    fn first_sightings_of_reflected_sequence_numbers_of_the_followed_run_are_queued() {
+        let from = SocketAddrV4::new(std::net::Ipv4Addr::new(10, 77, 1, 1), 9001);
+        let mut acct = RxAccounting::new(Some(100), None).reflecting(Some(5));
+        for (run_id, seq) in [
+            (3, 0),
+            (3, 1),
+            (3, 5),
+            (3, 5),
+            (4, 10),
+            (3, 10),
+            (3, 7),
+            (3, 200),
+        ] {
+            assert_eq!(
+                acct.on_datagram_from(&probe(run_id, seq, 1), 2, from),
+                run_id == 3,
+                "counted unless of another run"
+            );
+        }
+        let queued: Vec<(SocketAddrV4, u64)> = acct
+            .take_reflections()
+            .map(|(to, p)| (to, Probe::parse(&p).unwrap().seq))
+            .collect();
+        // 5 twice: once; 10 of run 4: not followed; 200: outside the run's 100.
+        assert_eq!(queued, vec![(from, 0), (from, 5), (from, 10)]);
+        assert_eq!(acct.take_reflections().count(), 0, "drained");
+        let mut quiet = RxAccounting::new(Some(100), None);
+        quiet.on_datagram_from(&probe(3, 0, 1), 2, from);
+        assert_eq!(quiet.take_reflections().count(), 0, "not reflecting");
+    }
 
     #[test]
     fn trackers_of_one_run_merge_exactly() {

@@ -1491,3 +1491,97 @@ fn a_capture_that_fills_the_disk_ends_partial_and_stays_readable() {
         24 + written * (16 + 1042)
     );
 }
+
+/// Round trips (`--reflect-every`): every receiver reflects exactly the probes 0, N, 2N, ...
+/// back to the sender's source port, from the test port (a connected udp-tx socket accepts
+/// them), and the sender times every one of them on its own clock. A receiver that does not
+/// reflect brings none back, and the sender says so.
+#[test]
+fn every_receiver_reflects_probes_and_every_sender_times_them() {
+    if !root_or_skip("every_receiver_reflects_probes_and_every_sender_times_them") {
+        return;
+    }
+    let _g = serial();
+    let p = VethPair::new();
+    let common = ["--dst-ip", &p.rx_ip, "--count", "20000", "--rate", "40kpps"];
+    let iface = ["-i", p.tx_if.as_str()];
+    let pairs: [(&str, &[&str], &str, &[&str]); 5] = [
+        (UDP_TX, &[], UDP_RX, &["--rcvbuf", "4194304"]),
+        (MMAP_TX, &iface, MMAP_RX, &["-i", &p.rx_if]),
+        (XDP_TX, &iface, XDP_RX, &["-i", &p.rx_if]),
+        (UDP_TX, &["--batch", "32"], MMAP_RX, &["-i", &p.rx_if]),
+        (MMAP_TX, &iface, XDP_RX, &["-i", &p.rx_if]),
+    ];
+    for (tx, tx_own, rx, rx_own) in pairs {
+        let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
+        let what = format!("{} -> {}", name(tx), name(rx));
+        let rx_args = [
+            rx_own,
+            &[
+                "--count",
+                "20000",
+                "--idle-timeout",
+                "3",
+                "--reflect-every",
+                "100",
+                "--json",
+            ],
+        ]
+        .concat();
+        let tx_args = [tx_own, &common[..], &["--reflect-every", "100", "--json"]].concat();
+        let (t, r) = pair(&p, (rx, &rx_args), (tx, &tx_args));
+        let (t, r) = (tx_summary(&t), rx_summary(&r));
+        assert_eq!((t.sent, r.counts.unique), (20_000, 20_000), "{what}");
+        let reflected = r
+            .reflections
+            .unwrap_or_else(|| panic!("{what}: no reflections"));
+        assert_eq!(
+            (reflected.every, reflected.sent, reflected.failed),
+            (100, 200, 0),
+            "{what}: {reflected:?}"
+        );
+        let rt = t
+            .round_trip
+            .unwrap_or_else(|| panic!("{what}: no round trips"));
+        assert_eq!(
+            (rt.expected, rt.reflected, rt.duplicates, rt.foreign),
+            (200, 200, 0, 0),
+            "{what}: {rt:?}"
+        );
+        let l = &rt.latency;
+        assert_eq!((l.samples, l.clock_skew), (200, 0), "{what}: {l:?}");
+        let (p50, max) = (l.p50_ns.unwrap(), l.max_ns.unwrap());
+        assert!(
+            p50 > 0 && p50 <= max && max < 2_000_000_000,
+            "{what}: {l:?}"
+        );
+    }
+    // Nobody reflects: the sender counts what should have come back and nothing did.
+    let (t, r) = pair(
+        &p,
+        (
+            UDP_RX,
+            &["--count", "1000", "--idle-timeout", "3", "--json"],
+        ),
+        (
+            UDP_TX,
+            &[
+                "--dst-ip",
+                &p.rx_ip,
+                "--count",
+                "1000",
+                "--reflect-every",
+                "10",
+                "--json",
+            ],
+        ),
+    );
+    assert!(rx_summary(&r).reflections.is_none(), "{r}");
+    let rt = tx_summary(&t).round_trip.expect("round trip summary");
+    assert_eq!(
+        (rt.expected, rt.reflected, rt.latency.samples),
+        (100, 0, 0),
+        "{rt:?}"
+    );
+    assert_eq!(rt.latency.p50_ns, None);
+}

@@ -66,6 +66,13 @@ impl UdpTx {
     }
 }
 
+impl UdpTx {
+    /// The sending socket (round trips read their reflections from it).
+    pub fn socket(&self) -> &UdpSocket {
+        &self.sock
+    }
+}
+
 impl Transmit for UdpTx {
     fn method(&self) -> &'static str {
         if self.payloads.len() > 1 {
@@ -156,7 +163,7 @@ impl Receive for UdpRx {
     /// One `recvmsg()`, which waits up to the socket's receive timeout.
     fn receive(&mut self, acct: &mut RxAccounting, _timeout: Duration) -> Result<(), String> {
         let mut iov = [IoSliceMut::new(&mut self.buf)];
-        let (len, ts) = match recvmsg::<SockaddrIn>(
+        let (len, ts, from) = match recvmsg::<SockaddrIn>(
             self.sock.as_raw_fd(),
             &mut iov,
             Some(&mut self.cmsg),
@@ -171,15 +178,16 @@ impl Receive for UdpRx {
                         _ => None,
                     })
                 });
-                (msg.bytes, ts)
+                (msg.bytes, ts, msg.address)
             }
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => return Ok(()),
             Err(e) => return Err(format!("recvmsg: {e}")),
         };
-        acct.on_datagram(
-            &self.buf[..len],
-            ts.unwrap_or_else(crate::process::realtime_ns),
-        );
+        let arrival = ts.unwrap_or_else(crate::process::realtime_ns);
+        match from {
+            Some(a) => acct.on_datagram_from(&self.buf[..len], arrival, SocketAddrV4::from(a)),
+            None => acct.on_datagram(&self.buf[..len], arrival),
+        };
         Ok(())
     }
 

@@ -74,6 +74,10 @@ enum Cmd {
         /// 0 turns them off.
         #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
         interval: f64,
+        /// Round trips of probes 0, N, 2N, ...: the receiver reflects them, the sender times
+        /// them on its own clock (rtt_* columns). 0: off. Default: 1000 on swarm, else off.
+        #[arg(long, value_name = "N")]
+        reflect_every: Option<u64>,
         /// Also draw the charts when done.
         #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
         plot: bool,
@@ -364,18 +368,11 @@ fn run(args: Args) -> Result<i32, CliError> {
             fate,
             idle_timeout,
             interval,
+            reflect_every,
             plot,
             rps,
         } => {
-            let interval_s = if interval == 0.0 {
-                None
-            } else {
-                Some(
-                    pktmmap::cli::parse_interval(&interval.to_string())
-                        .map_err(|e| CliError::new(Failure::Usage, format!("--interval {e}")))?
-                        .as_secs_f64(),
-                )
-            };
+            let interval_s = pktmmap::cli::runner_interval(interval)?;
             let _lock = lock::take_host(false)?;
             let experiments = setup::experiments_dir(args.experiments.as_deref())?;
             let profile = Profile::load(&Profile::path(&experiments, &profile))?;
@@ -403,6 +400,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 fate,
                 idle_timeout_s: idle_timeout,
                 interval_s,
+                reflect_every: pktmmap::experiment::runner::reflect_every(engine, reflect_every),
                 out: out.clone(),
                 experiments,
                 setups_scripts: scripts,

@@ -28,7 +28,8 @@ pub fn account_frame(
     let verify = status & (libc::TP_STATUS_CSUMNOTREADY | libc::TP_STATUS_CSUM_VALID) == 0;
     match parse_ipv4_udp(data, port, verify) {
         Ok(d) => {
-            acct.on_datagram(d.payload, timestamp_ns);
+            let from = std::net::SocketAddrV4::new(d.src_ip, d.src_port);
+            acct.on_datagram_from(d.payload, timestamp_ns, from);
         }
         Err(reason) => acct.on_ignored(reason),
     }

@@ -8,9 +8,11 @@
 //! - [`receive`]: the receiver engine and the [`Receive`] trait.
 //! - [`classify`]: captured frames and blocks to accounting (fuzzed).
 //! - [`stop`]: when a receiver stops.
+//! - [`reflect`]: round trips on the sender's clock (receivers reflect probes back).
 
 pub mod classify;
 pub mod receive;
+pub mod reflect;
 pub mod send;
 pub mod stop;
 

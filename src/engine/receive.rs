@@ -3,9 +3,10 @@
 //! summary. A backend only waits for traffic and accounts what arrived.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::reflect::{ReflectionCounts, Reflector};
 use super::StopRule;
 use crate::cli::CliError;
 use crate::process;
@@ -60,6 +61,47 @@ pub struct ReceivePlan {
     pub cpu: Option<usize>,
     /// Report every this long (`--interval`).
     pub interval: Option<Duration>,
+    /// Reflect every N-th probe back to its sender (`--reflect-every`).
+    pub reflect: Option<Arc<Reflector>>,
+}
+
+/// What the receive threads reflected, shared between them.
+#[derive(Debug, Default)]
+struct ReflectTally {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl ReflectTally {
+    /// Sends the reflections `acct` queued.
+    fn send(&self, reflector: &Reflector, acct: &mut RxAccounting) {
+        let (mut sent, mut failed) = (0, 0);
+        for (to, probe) in acct.take_reflections() {
+            match reflector.send(to, &probe) {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    failed += 1;
+                    *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(format!("sendto {to}: {e}"));
+                }
+            }
+        }
+        self.sent.fetch_add(sent, Ordering::Relaxed);
+        self.failed.fetch_add(failed, Ordering::Relaxed);
+    }
+
+    fn counts(self, every: u64) -> ReflectionCounts {
+        ReflectionCounts {
+            every,
+            sent: self.sent.into_inner(),
+            failed: self.failed.into_inner(),
+            last_error: self
+                .last_error
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner()),
+        }
+    }
 }
 
 /// A receive thread's totals at an interval boundary.
@@ -190,14 +232,19 @@ pub fn receive<B: Receive>(
     });
     let backlog_start = crate::net::softnet_drops();
     let mut accts: Vec<RxAccounting> = (0..threads)
-        .map(|_| RxAccounting::new(plan.count, plan.run_id))
+        .map(|_| {
+            RxAccounting::new(plan.count, plan.run_id)
+                .reflecting(plan.reflect.as_ref().map(|r| r.every()))
+        })
         .collect();
+    let reflected = ReflectTally::default();
+    let reflector = plan.reflect.as_deref();
     let total = AtomicU64::new(0);
     let done = AtomicBool::new(false);
     let failure: Mutex<Option<String>> = Mutex::new(None);
     let reason = std::thread::scope(|scope| {
         for (i, (backend, acct)) in lanes.iter_mut().zip(accts.iter_mut()).enumerate() {
-            let (total, done, failure) = (&total, &done, &failure);
+            let (total, done, failure, reflected) = (&total, &done, &failure, &reflected);
             let (epoch, slot) = (&epoch, &slots[i]);
             let core = plan
                 .cpu
@@ -208,7 +255,10 @@ pub fn receive<B: Receive>(
                     Some(c) => process::pin_to_cpu(c),
                     None => Ok(()),
                 }
-                .and_then(|()| receive_until(backend, acct, total, done, epoch, slot));
+                .and_then(|()| {
+                    let reflect = reflector.map(|r| (r, reflected));
+                    receive_until(backend, acct, total, done, (epoch, slot), reflect)
+                });
                 if let Err(e) = result {
                     failure
                         .lock()
@@ -248,6 +298,9 @@ pub fn receive<B: Receive>(
     let mut by_name = std::collections::BTreeMap::new();
     for (backend, acct) in lanes.iter_mut().zip(accts.iter_mut()) {
         backend.collect(acct);
+        if let Some(r) = reflector {
+            reflected.send(r, acct);
+        }
         let stats = backend.kernel_stats();
         for (name, n) in stats.iter().flat_map(|s| s.detail.iter()) {
             *by_name.entry(name.to_string()).or_insert(0) += n;
@@ -274,6 +327,7 @@ pub fn receive<B: Receive>(
             m.report((t, kernel.as_ref().map_or(0, |k| k.drops)), end_s);
         }
     }
+    let reflections = reflector.map(|r| reflected.counts(r.every()));
     let mut acct = accts.swap_remove(0);
     for other in &accts {
         if let Err(e) = acct.merge(other) {
@@ -301,6 +355,7 @@ pub fn receive<B: Receive>(
             .map_or(0, |(end, start)| end.saturating_sub(start)),
         freeze_count: kernel.as_ref().map_or(0, |k| k.freezes),
         capture: None,
+        reflections,
         cpu_user_s,
         cpu_sys_s,
         max_rss_kib: process::max_rss_kib(),
@@ -311,20 +366,24 @@ pub fn receive<B: Receive>(
     Ok((summary, crate::cli::exit_code_for(reason)))
 }
 
-/// One receive thread: accounts traffic until told to stop, adding to the shared total, and
-/// posts its totals in `slot` whenever the watcher opens a new interval (`epoch`).
+/// One receive thread: accounts traffic until told to stop, adding to the shared total,
+/// sends the reflections it queued, and posts its totals in `slot` whenever the watcher opens
+/// a new interval (`epoch`).
 fn receive_until<B: Receive>(
     backend: &mut B,
     acct: &mut RxAccounting,
     total: &AtomicU64,
     done: &AtomicBool,
-    epoch: &AtomicU64,
-    slot: &Mutex<Option<LaneSample>>,
+    (epoch, slot): (&AtomicU64, &Mutex<Option<LaneSample>>),
+    reflect: Option<(&Reflector, &ReflectTally)>,
 ) -> Result<(), String> {
     let mut posted = 0;
     while !done.load(Ordering::Relaxed) {
         let before = acct.received();
         backend.receive(acct, Duration::from_millis(20))?;
+        if let Some((reflector, tally)) = reflect {
+            tally.send(reflector, acct);
+        }
         let added = acct.received() - before;
         if added > 0 {
             total.fetch_add(added, Ordering::Relaxed);
@@ -394,6 +453,7 @@ mod tests {
             run_id: None,
             cpu: None,
             interval: None,
+            reflect: None,
         }
     }
 

@@ -2,8 +2,10 @@
 //! drain and the summary. A backend only queues stamped frames and hands them to the kernel.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::reflect::{reflectable, RoundTrips};
 use crate::cli::{CliError, Failure};
 use crate::pace::{MonotonicClock, Pacer, Rate};
 use crate::process;
@@ -100,7 +102,12 @@ pub struct SendPlan {
     pub cpu: Option<usize>,
     /// Report every this long (`--interval`).
     pub interval: Option<Duration>,
+    /// Time the reflections of every N-th probe (`--reflect-every`).
+    pub round_trip: Option<Arc<RoundTrips>>,
 }
+
+/// How long the sender waits for reflections still missing after its last frame left.
+pub const REFLECTION_GRACE: Duration = Duration::from_secs(1);
 
 /// A lane's counters as the interval reporter reads them: stored after every batch (three
 /// relaxed stores, only when `--interval` is given), read once per interval.
@@ -198,7 +205,22 @@ pub fn send<B: Transmit>(
         sink: on_interval,
     });
     let started = Instant::now();
-    let results: Vec<LaneResult> = std::thread::scope(|scope| {
+    // When the lanes were done, and how many reflections their frames should bring back.
+    let lanes_done: Mutex<Option<(Instant, u64)>> = Mutex::new(None);
+    let (results, duration_s, round_trip) = std::thread::scope(|scope| {
+        let collector = plan.round_trip.as_deref().map(|rt| {
+            let lanes_done = &lanes_done;
+            scope.spawn(move || {
+                let mut finished =
+                    |reflected: u64| match *lanes_done.lock().unwrap_or_else(|p| p.into_inner()) {
+                        Some((at, expected)) => {
+                            reflected >= expected || at.elapsed() >= REFLECTION_GRACE
+                        }
+                        None => false,
+                    };
+                rt.collect(plan.count, &mut finished)
+            })
+        });
         let handles: Vec<_> = lanes
             .into_iter()
             .enumerate()
@@ -229,7 +251,7 @@ pub fn send<B: Transmit>(
                 );
             }
         }
-        handles
+        let results: Vec<LaneResult> = handles
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| LaneResult {
@@ -238,9 +260,23 @@ pub fn send<B: Transmit>(
                     ..LaneResult::default()
                 })
             })
-            .collect()
+            .collect();
+        let duration_s = started.elapsed().as_secs_f64();
+        let round_trip = collector.and_then(|h| {
+            let every = plan.round_trip.as_ref().map_or(1, |rt| rt.every());
+            let expected = (0..n)
+                .zip(&results)
+                .map(|(i, r)| {
+                    let sent = r.counters.published.saturating_sub(r.in_flight);
+                    reflectable(i, n, sent, every)
+                })
+                .sum();
+            *lanes_done.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((Instant::now(), expected));
+            h.join().ok().map(|times| times.summary(expected))
+        });
+        (results, duration_s, round_trip)
     });
-    let duration_s = started.elapsed().as_secs_f64();
     let mut total = TxCounters::default();
     let mut in_flight = 0;
     let mut reason = StopReason::Count;
@@ -289,6 +325,7 @@ pub fn send<B: Transmit>(
         sent,
         retries: total.retries,
         replay: None,
+        round_trip,
         syscalls: total.syscalls,
         duration_s,
         pps: per_second(sent as f64),
@@ -475,6 +512,7 @@ mod tests {
             batch,
             cpu: None,
             interval: None,
+            round_trip: None,
         }
     }
 

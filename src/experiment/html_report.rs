@@ -231,7 +231,7 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
         });
         groups.entry((i, r.app)).or_default().push(r);
     }
-    h.push_str("<table><tr><th class=\"l\">value</th><th class=\"l\">app</th><th>received kpps (min-max)</th><th>offered kpps</th><th>sent</th><th>lost</th><th>kernel drops</th><th>latency p50 / p99 (µs)</th><th>reps</th></tr>\n");
+    h.push_str("<table><tr><th class=\"l\">value</th><th class=\"l\">app</th><th>received kpps (min-max)</th><th>offered kpps</th><th>sent</th><th>lost</th><th>kernel drops</th><th>latency p50 / p99 (µs)</th><th>round trip p50 / p99 (µs)</th><th>reps</th></tr>\n");
     for ((i, app), rs) in groups {
         let med = |f: fn(&Row) -> Option<f64>| {
             let mut v: Vec<f64> = rs.iter().filter_map(|r| f(r)).collect();
@@ -249,6 +249,9 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
         let one_clock = rs.iter().all(|r| r.shares_clock());
         let p50 = med(|r| r.latency_p50_ns.map(|v| v as f64 / 1e3)).filter(|_| one_clock);
         let p99 = med(|r| r.latency_p99_ns.map(|v| v as f64 / 1e3)).filter(|_| one_clock);
+        // Round trips are read on the sender's clock alone: shown wherever they were timed.
+        let rtt50 = med(|r| r.rtt_p50_ns.map(|v| v as f64 / 1e3));
+        let rtt99 = med(|r| r.rtt_p99_ns.map(|v| v as f64 / 1e3));
         let offered = rs.first().and_then(|r| offered_pps(r)).map(|p| p / 1e3);
         let capped = offered
             .zip(kpps)
@@ -257,7 +260,7 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
         let opt = |v: Option<f64>, p: usize| v.map_or("-".into(), |v| format!("{v:.p$}"));
         let _ = writeln!(
             h,
-            "<tr{class}><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{:.2} %</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>",
+            "<tr{class}><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td{}>{}</td><td>{}</td><td>{:.2} %</td><td>{}</td><td>{} / {}</td><td>{} / {}</td><td>{}</td></tr>",
             esc(&order[i]),
             app,
             kpps.map_or("-".into(), |k| format!("{:.1} ({:.1}-{:.1})", k.median, k.min, k.max)),
@@ -268,6 +271,8 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
             opt(drops, 0),
             if one_clock { opt(p50, 1) } else { "two clocks".into() },
             if one_clock { opt(p99, 1) } else { "-".into() },
+            opt(rtt50, 1),
+            opt(rtt99, 1),
             rs.len()
         );
     }
@@ -295,7 +300,7 @@ timestamp). Sender and receiver share this machine's clock, so no synchronisatio
 machines it would. Unpaced runs send batches as fast as the ring takes them, so their latency is mostly \
 queueing: a probe waits for the rest of its batch, then in the receiver's ring or socket queue. It is \
 not the network's latency. Paced runs at rates the path carries show the path. In these rows the median \
-p50 is {} paced and {} unpaced.</p>",
+p50 is {} paced and {} unpaced.</p>\n<p>Round trips (runs made with <code>--reflect-every N</code>, the default on the swarm engine): the receiver sends every N-th probe back to the sender, which times it against the probe's send time on its own clock, so they hold between machines. They include what the receiving application adds: mmap-rx sees frames a ring block at a time, so at low rates its round trip includes the wait for the block to be handed over (the block retire timeout), which the kernel timestamp behind the one-way column does not.</p>",
         m(paced),
         m(unpaced)
     );

@@ -197,6 +197,8 @@ pub struct SenderArgs<'a> {
     pub extra: &'a [&'a str],
     /// Interval reports every this many seconds (`--interval`).
     pub interval_s: Option<f64>,
+    /// Time the reflections of every N-th probe (`--reflect-every`).
+    pub reflect_every: Option<u64>,
 }
 
 impl SenderArgs<'_> {
@@ -222,6 +224,9 @@ impl SenderArgs<'_> {
         if let Some(s) = self.interval_s {
             a.extend(["--interval".into(), s.to_string()]);
         }
+        if let Some(n) = self.reflect_every {
+            a.extend(["--reflect-every".into(), n.to_string()]);
+        }
         a.extend(self.extra.iter().map(|s| s.to_string()));
         a
     }
@@ -244,6 +249,8 @@ pub struct ReceiverArgs<'a> {
     pub cpu: usize,
     /// Interval reports every this many seconds (`--interval`).
     pub interval_s: Option<f64>,
+    /// Reflect every N-th probe back to the sender (`--reflect-every`).
+    pub reflect_every: Option<u64>,
 }
 
 impl ReceiverArgs<'_> {
@@ -273,6 +280,9 @@ impl ReceiverArgs<'_> {
         ]);
         if let Some(s) = self.interval_s {
             a.extend(["--interval".into(), s.to_string()]);
+        }
+        if let Some(n) = self.reflect_every {
+            a.extend(["--reflect-every".into(), n.to_string()]);
         }
         a
     }
@@ -621,10 +631,11 @@ mod tests {
             cpu: 0,
             extra: &["--ring-version", "v2"],
             interval_s: Some(0.5),
+            reflect_every: Some(100),
         };
         assert_eq!(
             s.argv().join(" "),
-            "--interface veth0 --dst-ip 10.0.0.2 --count 5 --size 64 --rate max --cpu 0 --json --interval 0.5 --ring-version v2"
+            "--interface veth0 --dst-ip 10.0.0.2 --count 5 --size 64 --rate max --cpu 0 --json --interval 0.5 --reflect-every 100 --ring-version v2"
         );
         let r = ReceiverArgs {
             tool: "udp-rx",
@@ -634,6 +645,7 @@ mod tests {
             idle_timeout_s: 1.5,
             cpu: 1,
             interval_s: None,
+            reflect_every: None,
         };
         assert_eq!(
             r.argv().join(" "),

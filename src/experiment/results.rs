@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::kinds::{App, Engine, Fate, Status};
 
 /// Version of the column set below; bump it whenever a column changes.
-pub const SCHEMA: u32 = 4;
+pub const SCHEMA: u32 = 5;
 
 /// The header of schema 1 (before `tx_method` and `rx_mode`): its files are still read, the
 /// new columns empty.
@@ -30,11 +30,16 @@ pub const V2_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,
 /// node columns empty (every run on this host).
 pub const V3_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated";
 
+/// The header of schema 4 (before the round-trip columns): its files are still read, those
+/// columns empty.
+pub const V4_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node";
+
 /// Earlier schemas, whose files are read beside the current one's: (file stem, header).
-const PAST_SCHEMAS: [(&str, &str); 3] = [
+const PAST_SCHEMAS: [(&str, &str); 4] = [
     ("runs-v1", V1_HEADER),
     ("runs-v2", V2_HEADER),
     ("runs-v3", V3_HEADER),
+    ("runs-v4", V4_HEADER),
 ];
 
 /// One run, as one CSV row. Column order is field order.
@@ -153,6 +158,28 @@ pub struct Row {
     /// Schema 4.
     #[serde(default)]
     pub rx_node: String,
+    /// Every how many sequence numbers the receiver reflected a probe back (`--reflect-every`);
+    /// empty: no round trips were timed. Schema 5.
+    #[serde(default)]
+    pub reflect_every: Option<u64>,
+    /// Reflections the probes sent should have brought back. Schema 5.
+    #[serde(default)]
+    pub reflections_expected: Option<u64>,
+    /// Distinct reflections that came back in time. Schema 5.
+    #[serde(default)]
+    pub reflections: Option<u64>,
+    /// Round trip median, ns, on the sender's clock alone (valid across hosts). Schema 5.
+    #[serde(default)]
+    pub rtt_p50_ns: Option<u64>,
+    /// Round trip 90th percentile, ns. Schema 5.
+    #[serde(default)]
+    pub rtt_p90_ns: Option<u64>,
+    /// Round trip 99th percentile, ns. Schema 5.
+    #[serde(default)]
+    pub rtt_p99_ns: Option<u64>,
+    /// Round trip maximum, ns. Schema 5.
+    #[serde(default)]
+    pub rtt_max_ns: Option<u64>,
 }
 
 impl Row {
@@ -609,6 +636,27 @@ mod tests {
             (Engine::Swarm, "node2")
         );
         assert!(!rows[1].shares_clock());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn schema_4_files_are_read_beside_schema_5_with_the_round_trips_empty() {
+        let d = tmpdir("v4");
+        std::fs::create_dir_all(&d).unwrap();
+        let v4_row = "4,2026-11-24T00:56:22Z,native,netns,veth,stack,false,default,count,count,200000,udp,sendto,,1,500Mbps,200000,64,200000,342265.4,0,200000,200000,0,0,0,0,0,1,2,0.58,342346.7,290.3,1,2,3,4,5,0.58,0.03,ok,,6.18,Xeon,0.1.0,b4113a9,,node1,node2";
+        std::fs::write(d.join("runs-v4.csv"), format!("{V4_HEADER}\n{v4_row}\n")).unwrap();
+        let mut timed = row("9");
+        (timed.reflect_every, timed.reflections_expected) = (Some(100), Some(2000));
+        (timed.reflections, timed.rtt_p50_ns) = (Some(1999), Some(41_000));
+        ResultsFile::open(&d).unwrap().append(&timed).unwrap();
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[0].schema, rows[0].rx_node.as_str()), (4, "node2"));
+        assert_eq!((rows[0].reflect_every, rows[0].rtt_p50_ns), (None, None));
+        assert_eq!(
+            (rows[1].schema, rows[1].reflections, rows[1].rtt_p50_ns),
+            (SCHEMA, Some(1999), Some(41_000))
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -36,6 +36,8 @@ pub struct RunConfig<'a> {
     pub idle_timeout_s: f64,
     /// Interval reports from both tools every this many seconds.
     pub interval_s: Option<f64>,
+    /// Round trips of every N-th probe (the receiver reflects them).
+    pub reflect_every: Option<u64>,
     /// Set when the user asked to stop.
     pub stop: &'a AtomicBool,
 }
@@ -111,6 +113,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         idle_timeout_s: cfg.idle_timeout_s,
         cpu: cfg.rx_cpu,
         interval_s: cfg.interval_s,
+        reflect_every: cfg.reflect_every,
     };
     let sender_args = SenderArgs {
         tool: tx_bin,
@@ -122,6 +125,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         cpu: cfg.tx_cpu,
         extra: &[],
         interval_s: cfg.interval_s,
+        reflect_every: cfg.reflect_every,
     };
     let _fate = match cfg.fate.for_app(cfg.app) {
         Fate::IngressDrop => Some(IngressDrop::install(
@@ -305,6 +309,7 @@ mod tests {
             sent: 10,
             retries: 0,
             replay: None,
+            round_trip: None,
             syscalls: 1,
             duration_s: 1.0,
             pps: 10.0,
@@ -331,6 +336,7 @@ mod tests {
             kernel_counters: Default::default(),
             freeze_count: 0,
             capture: None,
+            reflections: None,
             backlog_drops: 0,
             cpu_user_s: 0.0,
             cpu_sys_s: 0.0,

@@ -32,6 +32,8 @@ pub struct Plan {
     /// Interval reports from the tools every this many seconds (kept in
     /// `intervals-v1.csv`, the receiver's shown live); none for no reports.
     pub interval_s: Option<f64>,
+    /// Round trips of every N-th probe, timed by the sender (`--reflect-every`); none: off.
+    pub reflect_every: Option<u64>,
     /// Where the results go.
     pub out: PathBuf,
     /// `experiments/`.
@@ -113,6 +115,15 @@ fn fill_row(
         row.tx_pps = Some(t.pps);
         row.tx_retries = Some(t.retries);
         row.tx_cpu_s = Some(t.cpu_user_s + t.cpu_sys_s);
+        if let Some(rt) = &t.round_trip {
+            row.reflect_every = Some(rt.reflect_every);
+            row.reflections_expected = Some(rt.expected);
+            row.reflections = Some(rt.reflected);
+            row.rtt_p50_ns = rt.latency.p50_ns;
+            row.rtt_p90_ns = rt.latency.p90_ns;
+            row.rtt_p99_ns = rt.latency.p99_ns;
+            row.rtt_max_ns = rt.latency.max_ns;
+        }
     }
     if let Some(x) = &r.rx {
         let c = &x.counts;
@@ -145,6 +156,17 @@ fn fill_row(
     row.status = r.status;
     row.reason = r.reason.clone();
     row
+}
+
+/// The runner's `--reflect-every`: 0 turns round trips off; unset, they are timed on the
+/// swarm engine (whose two ends may not share a clock: every 1000th probe) and not elsewhere.
+pub fn reflect_every(engine: super::kinds::Engine, asked: Option<u64>) -> Option<u64> {
+    match (asked, engine) {
+        (Some(0), _) => None,
+        (Some(n), _) => Some(n),
+        (None, super::kinds::Engine::Swarm) => Some(1000),
+        (None, _) => None,
+    }
 }
 
 /// Where a run's results go unless told: `results/<UTC time>-<profile>[-docker|-swarm]`.
@@ -242,6 +264,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
                             rx_cpu: 1,
                             idle_timeout_s: plan.idle_timeout_s,
                             interval_s: plan.interval_s,
+                            reflect_every: plan.reflect_every,
                             stop,
                         },
                         &mut live,

@@ -128,6 +128,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
                 .map_err(|e| cli::from_sys(TOOL, e))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let reflect = args.recv.raw_reflector()?;
     cli::drop_capabilities()?;
     let g = config.geometry;
     eprintln!(
@@ -142,7 +143,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
             String::new()
         }
     );
-    let plan = args.recv.plan(TOOL, iface.name.clone());
+    let mut plan = args.recv.plan(TOOL, iface.name.clone());
+    plan.reflect = reflect;
     let mut print = args.recv.process.interval_printer(RxInterval::to_text);
     let (mut summary, mut code) = engine::receive(lanes, &plan, rule, stop, &mut print)?;
     if let Some(c) = capture {

@@ -144,7 +144,14 @@ fn replay(
             MmapTx::new(ring, frames)
         })
         .collect();
+    if args.send.reflect_every.is_some() {
+        return Err(CliError::new(
+            cli::Failure::Usage,
+            "--reflect-every times the test flow's probes, not a replayed capture's",
+        ));
+    }
     let plan = engine::SendPlan {
+        round_trip: None,
         tool: TOOL,
         destination: format!("{} as captured", path.display()),
         run_id,

@@ -13,7 +13,10 @@ pub mod udp_tx;
 pub mod xdp_rx;
 pub mod xdp_tx;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::engine::reflect::RoundTrips;
 
 use crate::cli::{CliError, Failure, SendOptions};
 use crate::net;
@@ -59,6 +62,10 @@ pub fn frame_plan(
         batch,
         cpu: send.process.cpu,
         interval: send.process.interval,
+        round_trip: send
+            .reflect_every
+            .map(|n| RoundTrips::listen(n, run_id, send.src_port).map(Arc::new))
+            .transpose()?,
     })
 }
 

@@ -2,10 +2,12 @@
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::udp::UdpRx;
 use crate::cli::{self, CliError, Failure};
+use crate::engine::reflect::Reflector;
 use crate::engine::{self, StopRule};
 use crate::report::{RxInterval, RxSummary};
 
@@ -47,9 +49,15 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
         )
     })?;
     let poll = rule.poll_interval().min(Duration::from_millis(20));
+    let reflect = args
+        .recv
+        .reflect_every
+        .map(|n| Reflector::through_socket(n, &sock).map(Arc::new))
+        .transpose()?;
     let backend = UdpRx::new(sock, args.rcvbuf, poll)?;
     eprintln!("{TOOL}: ready on {}:{}", args.bind, args.recv.port);
-    let plan = args.recv.plan(TOOL, args.bind.to_string());
+    let mut plan = args.recv.plan(TOOL, args.bind.to_string());
+    plan.reflect = reflect;
     let mut print = args.recv.process.interval_printer(RxInterval::to_text);
     engine::receive(vec![backend], &plan, rule, stop, &mut print)
 }

@@ -2,9 +2,11 @@
 
 use std::net::SocketAddrV4;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use crate::backend::udp::UdpTx;
 use crate::cli::{self, CliError, Failure};
+use crate::engine::reflect::RoundTrips;
 use crate::engine::{self, SendPlan};
 use crate::report::{TxInterval, TxSummary};
 use crate::wire::{FRAME_OVERHEAD, PROBE_LEN};
@@ -59,6 +61,11 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         batch: batch as u64,
         cpu: args.send.process.cpu,
         interval: args.send.process.interval,
+        round_trip: args
+            .send
+            .reflect_every
+            .map(|n| RoundTrips::on_socket(n, run_id, backend.socket()).map(Arc::new))
+            .transpose()?,
     };
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
     engine::send(vec![backend], &plan, stop, &mut print)

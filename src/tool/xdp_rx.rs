@@ -141,13 +141,15 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
             iface.name
         );
     }
+    let reflect = args.recv.raw_reflector()?;
     cli::drop_capabilities()?;
     let mode = mode_name(&prog, xsk.xsk().zero_copy());
     eprintln!(
         "{TOOL}: ready on {} queue {queue} port {} ({mode}, {} frames of {} B)",
         iface.name, args.recv.port, args.xsk.frames, args.xsk.frame_size
     );
-    let plan = args.recv.plan(TOOL, iface.name.clone());
+    let mut plan = args.recv.plan(TOOL, iface.name.clone());
+    plan.reflect = reflect;
     let result = engine::receive(
         vec![XdpRx::new(xsk, args.recv.port)],
         &plan,

@@ -103,6 +103,7 @@ impl Ctx<'_> {
             idle_timeout_s: 1.5,
             cpu: 1,
             interval_s: None,
+            reflect_every: None,
         };
         self.start_ready(&self.env.rx_ns, "mmap-rx", &args.argv())
     }
@@ -123,6 +124,7 @@ impl Ctx<'_> {
                 cpu: 0,
                 extra,
                 interval_s: None,
+                reflect_every: None,
             };
             (self.ours(tool), args.argv())
         };
@@ -263,6 +265,7 @@ impl Ctx<'_> {
                     idle_timeout_s: 1.5,
                     cpu: 1,
                     interval_s: None,
+                    reflect_every: None,
                 };
                 Some(self.start_ready(&e.rx_ns, "udp-rx", &sink.argv())?)
             }
@@ -323,6 +326,7 @@ impl Ctx<'_> {
             idle_timeout_s: 2.0,
             cpu: 1,
             interval_s: None,
+            reflect_every: None,
         };
         let rx = self.start_ready(&e.rx_ns, receiver, &args.argv())?;
         let tx_exit = self.run_sender(Sender::MmapV3, pps, row)?;
