@@ -332,7 +332,11 @@ fn two_swarm_nodes_carry_every_packet_across_the_overlay_and_are_recorded() {
         // Round trips need no shared clock: the swarm engine times every 1000th probe's, and
         // every one came back across the overlay.
         assert_eq!(r.reflect_every, Some(1000), "{r:?}");
-        assert_eq!(r.reflections_expected, Some(r.count.div_ceil(1000)), "{r:?}");
+        assert_eq!(
+            r.reflections_expected,
+            Some(r.count.div_ceil(1000)),
+            "{r:?}"
+        );
         assert_eq!(r.reflections, r.reflections_expected, "{r:?}");
         assert!(r.rtt_p50_ns.is_some_and(|v| v > 0), "{r:?}");
     }
