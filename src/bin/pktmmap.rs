@@ -86,10 +86,10 @@ enum Cmd {
         #[arg(long)]
         rps: bool,
     },
-    /// Benchmark the senders (mmap-tx V3 and V2, udp-tx, trafgen -P 1, iperf3 -u) and the
-    /// receivers side by side on the native set-up, alternating the tools; writes
-    /// results/bench/<UTC time>/bench-v1.csv and bench.md. experiments/bench installs
-    /// trafgen and iperf3 first.
+    /// Benchmark the senders (mmap-tx V3 and V2, udp-tx, xdp-tx, trafgen -P 1, iperf3 -u,
+    /// dpdk-testpmd txonly over af_packet and af_xdp) and the receivers side by side on the
+    /// native set-up, alternating the tools; writes results/bench/<UTC time>/bench-v1.csv and
+    /// bench.md. experiments/bench installs trafgen, iperf3 and DPDK first.
     Bench {
         /// Packets per run.
         #[arg(long, default_value_t = 1_000_000)]

@@ -19,11 +19,16 @@ use crate::pace::Rate;
 use crate::report::{RxSummary, TxSummary};
 use crate::wire::frame::FRAME_OVERHEAD;
 
+/// dpdk-testpmd's `--file-prefix`: its runtime directory is /var/run/dpdk/<this>.
+const TESTPMD_PREFIX: &str = "pktmmap-bench";
+
 struct Ctx<'a> {
     plan: &'a BenchPlan,
     env: SetupEnv,
     machine: Machine,
     frame_file: PathBuf,
+    /// The receiver's MAC, as mmap-tx resolved it (testpmd's `--eth-peer`).
+    dst_mac: String,
     stop: &'a AtomicBool,
 }
 
@@ -94,13 +99,16 @@ impl Ctx<'_> {
         Tool::start(command, &name, None)
     }
 
-    fn meter(&self) -> Result<Tool<'_>, Error> {
+    /// The meter: stops 1.5 s after the last datagram, or for an endless sender at the
+    /// benchmark's count (it may be a few seconds before such a sender starts sending).
+    fn meter(&self, sender: Option<Sender>) -> Result<Tool<'_>, Error> {
+        let endless = sender.is_some_and(Sender::endless);
         let args = ReceiverArgs {
             tool: "mmap-rx",
             interface: Some(&self.env.rx_if),
             bind: None,
-            count: None,
-            idle_timeout_s: 1.5,
+            count: endless.then_some(self.plan.count),
+            idle_timeout_s: if endless { 15.0 } else { 1.5 },
             cpu: 1,
             interval_s: None,
             reflect_every: None,
@@ -153,6 +161,42 @@ impl Ctx<'_> {
                 }
                 (PathBuf::from("taskset"), a)
             }
+            Sender::TestpmdAfPacket | Sender::TestpmdAfXdp => {
+                let vdev = if sender == Sender::TestpmdAfPacket {
+                    format!("net_af_packet0,iface={},qpairs=1", e.tx_if)
+                } else {
+                    format!("net_af_xdp0,iface={},start_queue=0,queue_count=1", e.tx_if)
+                };
+                // Forwarding on core 0 like every sender; the main lcore (core 1, the
+                // meter's) only prints statistics once a second. No shared configuration;
+                // the runtime directory of its file prefix is removed after the run.
+                let mut a = strings(&["-l", "0,1", "--main-lcore", "1", "--no-huge"]);
+                a.extend(strings(&["-m", "1024", "--no-pci", "--no-shconf"]));
+                a.extend(strings(&["--file-prefix", TESTPMD_PREFIX]));
+                a.extend([format!("--vdev={vdev}"), "--".into()]);
+                a.extend([
+                    "--forward-mode=txonly".into(),
+                    format!("--txpkts={}", FRAME_OVERHEAD + p.size),
+                    format!("--tx-ip={},{}", e.tx_ip, e.rx_ip),
+                    format!(
+                        "--tx-udp={},{}",
+                        crate::DEFAULT_PORT + 1,
+                        crate::DEFAULT_PORT
+                    ),
+                    format!("--eth-peer=0,{}", self.dst_mac),
+                ]);
+                a.extend(strings(&[
+                    "--auto-start",
+                    "--nb-cores=1",
+                    "--stats-period=1",
+                ]));
+                a.extend(strings(&[
+                    "--total-num-mbufs=16384",
+                    "--rxd=512",
+                    "--txd=512",
+                ]));
+                (PathBuf::from("dpdk-testpmd"), a)
+            }
             Sender::Iperf3 => {
                 let bits = pps.map_or(0, |r| r * p.size as u64 * 8);
                 (
@@ -196,6 +240,50 @@ impl Ctx<'_> {
         row.tx_wall_s = Some(started.elapsed().as_secs_f64());
         row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
         Ok(done)
+    }
+
+    /// An endless sender (testpmd): runs until the meter has the count, then is interrupted;
+    /// its CPU time is the kernel's accounting of the reaped child. What it sent is not
+    /// known (testpmd counts what its driver took, not what left), so neither is loss.
+    fn endless_run(
+        &self,
+        sender: Sender,
+        meter: Tool<'_>,
+        sinks: [Option<Tool<'_>>; 2],
+        row: &mut BenchRow,
+    ) -> Result<(), Error> {
+        let (program, args) = self.sender_command(sender, None);
+        let cpu_before = children_cpu_s();
+        let started = Instant::now();
+        let tx = self.start_external(&self.env.tx_ns, &program, &args)?;
+        let budget = Duration::from_secs(60 + self.plan.count / 20_000);
+        let m_exit = meter.wait(Instant::now() + budget, self.stop);
+        tx.interrupt();
+        let tx_exit = tx.wait(Instant::now() + Duration::from_secs(10), self.stop);
+        let _ = std::fs::remove_dir_all(Path::new("/var/run/dpdk").join(TESTPMD_PREFIX));
+        let _ = std::fs::remove_dir("/var/run/dpdk"); // only if testpmd made it and left it empty
+        row.tx_wall_s = Some(started.elapsed().as_secs_f64());
+        row.tx_cpu_s = Some(children_cpu_s() - cpu_before);
+        for t in sinks.into_iter().flatten() {
+            t.interrupt();
+            let _ = t.wait(Instant::now() + Duration::from_secs(5), self.stop);
+        }
+        let m: RxSummary = parse_summary("meter (mmap-rx)", &m_exit)?;
+        if m.stop_reason != crate::report::StopReason::Count {
+            return Err(Error::Tool(format!(
+                "{} did not deliver {} datagrams to the meter ({} in {:?} stop); its last words: {}",
+                sender.name(),
+                self.plan.count,
+                m.counts.received,
+                m.stop_reason,
+                tx_exit.2.last().cloned().unwrap_or_default()
+            )));
+        }
+        row.received = Some(m.counts.received);
+        row.kernel_drops = Some(m.kernel_drops + m.backlog_drops);
+        row.pps = Some(m.counts.pps);
+        row.rx_cpu_s = Some(m.cpu_user_s + m.cpu_sys_s);
+        Ok(())
     }
 
     /// One sender run: fate, meter, sender, summaries.
@@ -271,7 +359,10 @@ impl Ctx<'_> {
             }
             _ => None,
         };
-        let meter = self.meter()?;
+        let meter = self.meter(Some(sender))?;
+        if sender.endless() {
+            return self.endless_run(sender, meter, [sink, server], row);
+        }
         let tx_exit = self.run_sender(sender, pps, row)?;
         if tx_exit.0 != Some(0) {
             return Err(Error::Tool(format!(
@@ -352,7 +443,13 @@ impl Ctx<'_> {
 }
 
 /// Writes mmap-tx's first frame (from `mmap-tx --print-frame`) as a trafgen configuration.
-fn trafgen_config(env: &SetupEnv, bin_dir: &Path, size: usize, path: &Path) -> Result<(), Error> {
+/// Returns the frame's destination MAC (`aa:bb:...`).
+fn trafgen_config(
+    env: &SetupEnv,
+    bin_dir: &Path,
+    size: usize,
+    path: &Path,
+) -> Result<String, Error> {
     let out = std::process::Command::new("ip")
         .args(["netns", "exec", &env.tx_ns])
         .arg(bin_dir.join("mmap-tx"))
@@ -377,7 +474,9 @@ fn trafgen_config(env: &SetupEnv, bin_dir: &Path, size: usize, path: &Path) -> R
     }
     let hex = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let conf = trafgen_conf(&hex, FRAME_OVERHEAD + size)?;
-    std::fs::write(path, conf).map_err(Error::io("write", &path))
+    std::fs::write(path, conf).map_err(Error::io("write", &path))?;
+    let mac: Vec<&str> = (0..6).map(|i| &hex[2 * i..2 * i + 2]).collect();
+    Ok(mac.join(":"))
 }
 
 /// A trafgen configuration sending one frame, given as hex, that must be `len` bytes long.
@@ -420,12 +519,13 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Err
     let _down = Down(&plan.setups);
     std::fs::create_dir_all(&plan.out).map_err(Error::io("create", &plan.out))?;
     let frame_file = plan.out.join(format!("trafgen-{}B.cfg", plan.size));
-    trafgen_config(&env, &plan.bin_dir, plan.size, &frame_file)?;
+    let dst_mac = trafgen_config(&env, &plan.bin_dir, plan.size, &frame_file)?;
     let ctx = Ctx {
         plan,
         env,
         machine: Machine::probe(&plan.repo),
         frame_file,
+        dst_mac,
         stop,
     };
     let mut csv = ResultsFile::open_with(&plan.out, BENCH_CSV, &header_of::<BenchRow>())?;
@@ -467,6 +567,9 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Err
                 for &s in &plan.senders {
                     if stopped() {
                         return Ok(rows);
+                    }
+                    if pps.is_some() && s.endless() {
+                        continue; // no rate to pace at
                     }
                     keep(ctx.send_run(s, fate, pps, rep), &mut rows)?;
                 }

@@ -57,6 +57,13 @@ pub enum Sender {
     /// xdp-tx: an AF_XDP socket's TX ring.
     #[value(name = "xdp-tx")]
     Xdp,
+    /// DPDK's dpdk-testpmd, `txonly` on one forwarding core, over the `net_af_packet`
+    /// poll-mode driver (a packet_mmap ring underneath).
+    #[value(name = "testpmd-af_packet")]
+    TestpmdAfPacket,
+    /// dpdk-testpmd `txonly` over the `net_af_xdp` poll-mode driver (an AF_XDP socket).
+    #[value(name = "testpmd-af_xdp")]
+    TestpmdAfXdp,
 }
 
 /// The receivers under test, in the order they alternate.
@@ -74,7 +81,7 @@ fn receiver_fate(receiver: &str) -> Fate {
 
 impl Sender {
     /// Every sender, in the order they alternate.
-    pub const ALL: [Sender; 7] = [
+    pub const ALL: [Sender; 9] = [
         Sender::MmapV3,
         Sender::MmapV2,
         Sender::Udp,
@@ -82,6 +89,8 @@ impl Sender {
         Sender::Trafgen,
         Sender::Iperf3,
         Sender::Xdp,
+        Sender::TestpmdAfPacket,
+        Sender::TestpmdAfXdp,
     ];
 
     /// The senders to run: those `wanted` (all when empty), less those whose program is not
@@ -113,7 +122,16 @@ impl Sender {
             Sender::Trafgen => "trafgen",
             Sender::Iperf3 => "iperf3",
             Sender::Xdp => "xdp-tx",
+            Sender::TestpmdAfPacket => "testpmd-af_packet",
+            Sender::TestpmdAfXdp => "testpmd-af_xdp",
         }
+    }
+
+    /// True for a sender that has no count and no rate: it sends until interrupted, and is
+    /// measured by a meter that stops at the count (testpmd's txonly mode). Such senders run
+    /// in the unpaced tables only, and their loss is not known.
+    pub fn endless(self) -> bool {
+        matches!(self, Sender::TestpmdAfPacket | Sender::TestpmdAfXdp)
     }
 
     /// The external program it needs, if any.
@@ -121,6 +139,7 @@ impl Sender {
         match self {
             Sender::Trafgen => Some("trafgen"),
             Sender::Iperf3 => Some("iperf3"),
+            Sender::TestpmdAfPacket | Sender::TestpmdAfXdp => Some("dpdk-testpmd"),
             _ => None,
         }
     }

@@ -191,6 +191,31 @@ pub fn summary(rows: &[BenchRow]) -> String {
         ("xdp-tx", "mmap-tx-v3", "send-unpaced", Fate::Socket),
         ("xdp-tx", "trafgen", "send-unpaced", Fate::IngressDrop),
         ("xdp-tx", "mmap-tx-v3", "send-paced", Fate::IngressDrop),
+        (
+            "mmap-tx-v3",
+            "testpmd-af_packet",
+            "send-unpaced",
+            Fate::IngressDrop,
+        ),
+        (
+            "mmap-tx-v3",
+            "testpmd-af_packet",
+            "send-unpaced",
+            Fate::Socket,
+        ),
+        (
+            "xdp-tx",
+            "testpmd-af_xdp",
+            "send-unpaced",
+            Fate::IngressDrop,
+        ),
+        ("xdp-tx", "testpmd-af_xdp", "send-unpaced", Fate::Socket),
+        (
+            "testpmd-af_xdp",
+            "testpmd-af_packet",
+            "send-unpaced",
+            Fate::IngressDrop,
+        ),
     ];
     for (a, b, phase, fate) in pairs {
         for rate in rates(rows, phase) {
