@@ -151,6 +151,14 @@ pub fn max_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Times this process gave up the CPU to wait (voluntary context switches): a receiver's
+/// wakeups.
+pub fn voluntary_switches() -> u64 {
+    getrusage(UsageWho::RUSAGE_SELF)
+        .map(|u| u.voluntary_context_switches().max(0) as u64)
+        .unwrap_or(0)
+}
+
 /// `CLOCK_REALTIME` in nanoseconds: the clock of the probe's send time and of the kernel's
 /// packet timestamps.
 pub fn realtime_ns() -> u64 {

@@ -282,6 +282,9 @@ pub struct RxSummary {
     pub cpu_sys_s: f64,
     /// Peak resident memory of this process, KiB.
     pub max_rss_kib: u64,
+    /// Times the receiver slept and was woken (voluntary context switches of the process).
+    #[serde(default)]
+    pub voluntary_switches: u64,
     /// True if the run was interrupted or failed: the figures cover only what was seen.
     pub partial: bool,
     /// Why it stopped.

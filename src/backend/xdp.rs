@@ -97,12 +97,19 @@ impl Transmit for XdpTx<'_> {
 pub struct XdpRx {
     xsk: XskRx,
     port: u16,
+    coalesce: Duration,
 }
 
 impl XdpRx {
-    /// Receives the test flow to `port` from `xsk`.
-    pub fn new(xsk: XskRx, port: u16) -> Self {
-        Self { xsk, port }
+    /// Receives the test flow to `port` from `xsk`; after each wakeup it lets the RX ring
+    /// fill for `coalesce` before draining it (fewer wakeups per packet, up to `coalesce`
+    /// more latency: what a V3 ring's block timeout does for mmap-rx).
+    pub fn new(xsk: XskRx, port: u16, coalesce: Duration) -> Self {
+        Self {
+            xsk,
+            port,
+            coalesce,
+        }
     }
 
     fn take(&mut self, acct: &mut RxAccounting) -> Result<u32, String> {
@@ -130,6 +137,9 @@ impl XdpRx {
 impl Receive for XdpRx {
     fn receive(&mut self, acct: &mut RxAccounting, timeout: Duration) -> Result<(), String> {
         if self.xsk.wait(timeout).map_err(|e| e.to_string())? {
+            if !self.coalesce.is_zero() {
+                std::thread::sleep(self.coalesce);
+            }
             self.take(acct)?;
         }
         Ok(())

@@ -359,6 +359,7 @@ pub fn receive<B: Receive>(
         cpu_user_s,
         cpu_sys_s,
         max_rss_kib: process::max_rss_kib(),
+        voluntary_switches: process::voluntary_switches(),
         partial: matches!(reason, StopReason::Signal | StopReason::Error),
         stop_reason: reason,
         error,

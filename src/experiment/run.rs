@@ -341,6 +341,7 @@ mod tests {
             cpu_user_s: 0.0,
             cpu_sys_s: 0.0,
             max_rss_kib: 0,
+            voluntary_switches: 0,
             partial: matches!(reason, StopReason::Signal | StopReason::Error),
             stop_reason: reason,
             error: error.map(str::to_string),

@@ -38,6 +38,12 @@ pub struct Args {
     /// Where the XDP program runs.
     #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
     pub xdp_mode: XdpMode,
+    /// After each wakeup, let the RX ring fill this many microseconds before draining it:
+    /// fewer wakeups (and CPU) per packet for up to this much more latency, as mmap-rx's
+    /// --block-timeout-ms trades them. 0 drains at once. Keep rate x time below the ring size.
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    pub coalesce_us: u64,
 }
 
 /// What a missing capability or limit looks like for an AF_XDP socket.
@@ -151,7 +157,11 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     let mut plan = args.recv.plan(TOOL, iface.name.clone());
     plan.reflect = reflect;
     let result = engine::receive(
-        vec![XdpRx::new(xsk, args.recv.port)],
+        vec![XdpRx::new(
+            xsk,
+            args.recv.port,
+            std::time::Duration::from_micros(args.coalesce_us),
+        )],
         &plan,
         rule,
         stop,
