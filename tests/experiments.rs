@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{leftovers, pids_of, pktmmap, root_or_skip, serial, text, tmp, PKTMMAP};
+use common::{leftovers, pids_of, pktmmap, root_or_skip, running, serial, text, tmp, PKTMMAP};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
@@ -561,6 +561,19 @@ fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).contains("removed namespace pktmmap-macvlan-"));
     assert_eq!(leftovers(), Vec::<String>::new());
+    // The tools run in their own process group, so SIGKILL of the runner does not reach
+    // them: they end by themselves, at their count or their idle timeout (2 s), and must not
+    // outlive that by much (nor be counted by the next test as its own).
+    let since = Instant::now();
+    let tools = ["mmap-tx", "mmap-rx", "udp-tx", "udp-rx"];
+    while tools.iter().any(|tool| running(tool)) && since.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let alive: Vec<&str> = tools.into_iter().filter(|tool| running(tool)).collect();
+    assert!(
+        alive.is_empty(),
+        "tools outlived their idle timeout: {alive:?}"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 
