@@ -12,7 +12,7 @@ B=$(cd "$(dirname "$0")/.." && pwd)/target/release
 REPS=${1:-3}
 command -v dpdk-testpmd >/dev/null || { echo "error: dpdk-testpmd is not installed (apt-get install dpdk-dev librte-net-af-packet23 librte-net-af-xdp23)" >&2; exit 1; }
 TX=pktmmap-dpdk-tx; RX=pktmmap-dpdk-rx
-cleanup() { ip netns del $TX 2>/dev/null; ip netns del $RX 2>/dev/null; }
+cleanup() { ip netns del $TX 2>/dev/null; ip netns del $RX 2>/dev/null; rm -rf /var/run/dpdk/pkm; rmdir /var/run/dpdk 2>/dev/null; }
 trap cleanup EXIT
 cleanup
 ip netns add $TX; ip netns add $RX
