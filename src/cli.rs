@@ -257,6 +257,11 @@ impl CliError {
         }
     }
 
+    /// A runtime failure (exit 1) of `what`, saying why: `what: e`.
+    pub fn runtime(what: impl std::fmt::Display, e: impl std::fmt::Display) -> Self {
+        Self::new(Failure::Runtime, format!("{what}: {e}"))
+    }
+
     /// The process exit code.
     pub fn code(&self) -> i32 {
         self.kind as i32

@@ -919,3 +919,34 @@ pub fn set_xdp_tx_budget(fd: BorrowedFd<'_>, frames: u32) -> Result<(), SysError
         "XDP_MAX_TX_SKB_BUDGET",
     )
 }
+
+/// What [`recv_stamped`] read: its length, the kernel's receive time (ns since the epoch,
+/// `CLOCK_REALTIME`) where `SO_TIMESTAMPNS` gave one, and the sender's address.
+pub type Stamped = (usize, Option<u64>, Option<std::net::SocketAddrV4>);
+
+/// One `recvmsg(2)` on a UDP socket with `SO_TIMESTAMPNS` on, into `buf`; `cmsg` is room for
+/// the timestamp (`nix::cmsg_space!(nix::sys::time::TimeSpec)`). Waits as the socket's
+/// receive timeout says.
+#[allow(clippy::ptr_arg)] // nix's recvmsg takes the control buffer as a Vec
+pub fn recv_stamped(
+    sock: &std::net::UdpSocket,
+    buf: &mut [u8],
+    cmsg: &mut Vec<u8>,
+) -> Result<Stamped, nix::errno::Errno> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn};
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let msg = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(cmsg), MsgFlags::empty())?;
+    let stamp = msg.cmsgs().ok().and_then(|mut it| {
+        it.find_map(|c| match c {
+            ControlMessageOwned::ScmTimestampns(t) => {
+                Some(t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+            }
+            _ => None,
+        })
+    });
+    Ok((
+        msg.bytes,
+        stamp,
+        msg.address.map(std::net::SocketAddrV4::from),
+    ))
+}

@@ -1,13 +1,12 @@
 //! The plain-socket baseline: a UDP socket sending one datagram per `sendto()` (or a batch per
 //! `sendmmsg()`), and one receiving one datagram per `recvmsg()` with the kernel's timestamp.
 
-use std::io::IoSliceMut;
 use std::net::{SocketAddrV4, UdpSocket};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn};
+use nix::sys::socket::{setsockopt, sockopt};
 
 use crate::cli::{CliError, Failure};
 use crate::engine::{Batch, KernelStats, Receive, Transmit, TxCounters};
@@ -24,10 +23,6 @@ pub struct UdpTx {
     payloads: Vec<Vec<u8>>,
 }
 
-fn runtime(what: impl std::fmt::Display, e: impl std::fmt::Display) -> CliError {
-    CliError::new(Failure::Runtime, format!("{what}: {e}"))
-}
-
 impl UdpTx {
     /// A socket bound to `src_port` sending `size`-byte datagrams of run `run_id` to `dst`,
     /// `batch` per call (1: `sendto()`; more: `sendmmsg()` to the connected peer, at most
@@ -41,13 +36,14 @@ impl UdpTx {
         batch: usize,
     ) -> Result<Self, CliError> {
         let sock = UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, src_port))
-            .map_err(|e| runtime(format!("cannot bind UDP port {src_port}"), e))?;
-        sys::set_ip_pmtudisc_do(sock.as_fd()).map_err(|e| runtime("IP_MTU_DISCOVER", e))?;
-        sys::set_ip_recverr(sock.as_fd(), true).map_err(|e| runtime("IP_RECVERR", e))?;
+            .map_err(|e| CliError::runtime(format!("cannot bind UDP port {src_port}"), e))?;
+        sys::set_ip_pmtudisc_do(sock.as_fd())
+            .map_err(|e| CliError::runtime("IP_MTU_DISCOVER", e))?;
+        sys::set_ip_recverr(sock.as_fd(), true).map_err(|e| CliError::runtime("IP_RECVERR", e))?;
         let batch = batch.clamp(1, sys::MAX_SEND_BATCH);
         if batch > 1 {
             sock.connect(dst)
-                .map_err(|e| runtime(format!("cannot connect to {dst}"), e))?;
+                .map_err(|e| CliError::runtime(format!("cannot connect to {dst}"), e))?;
         }
         let mut payloads = vec![vec![0u8; size]; batch];
         for payload in &mut payloads {
@@ -117,7 +113,7 @@ impl Transmit for UdpTx {
                         self.dst.ip()
                     ),
                 )),
-                _ => Err(runtime(format!("sendto {}", self.dst), e)),
+                _ => Err(CliError::runtime(format!("sendto {}", self.dst), e)),
             },
         }
     }
@@ -143,12 +139,13 @@ impl UdpRx {
     /// receive timeout of `poll` so the engine can stop it.
     pub fn new(sock: UdpSocket, rcvbuf: Option<usize>, poll: Duration) -> Result<Self, CliError> {
         setsockopt(&sock, sockopt::ReceiveTimestampns, &true)
-            .map_err(|e| runtime("SO_TIMESTAMPNS", e))?;
+            .map_err(|e| CliError::runtime("SO_TIMESTAMPNS", e))?;
         if let Some(bytes) = rcvbuf {
-            setsockopt(&sock, sockopt::RcvBuf, &bytes).map_err(|e| runtime("SO_RCVBUF", e))?;
+            setsockopt(&sock, sockopt::RcvBuf, &bytes)
+                .map_err(|e| CliError::runtime("SO_RCVBUF", e))?;
         }
         sock.set_read_timeout(Some(poll))
-            .map_err(|e| runtime("SO_RCVTIMEO", e))?;
+            .map_err(|e| CliError::runtime("SO_RCVTIMEO", e))?;
         let inode = nix::sys::stat::fstat(&sock).map(|s| s.st_ino).ok();
         Ok(Self {
             sock,
@@ -162,30 +159,14 @@ impl UdpRx {
 impl Receive for UdpRx {
     /// One `recvmsg()`, which waits up to the socket's receive timeout.
     fn receive(&mut self, acct: &mut RxAccounting, _timeout: Duration) -> Result<(), String> {
-        let mut iov = [IoSliceMut::new(&mut self.buf)];
-        let (len, ts, from) = match recvmsg::<SockaddrIn>(
-            self.sock.as_raw_fd(),
-            &mut iov,
-            Some(&mut self.cmsg),
-            MsgFlags::empty(),
-        ) {
-            Ok(msg) => {
-                let ts = msg.cmsgs().ok().and_then(|mut it| {
-                    it.find_map(|c| match c {
-                        ControlMessageOwned::ScmTimestampns(t) => {
-                            Some(t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
-                        }
-                        _ => None,
-                    })
-                });
-                (msg.bytes, ts, msg.address)
-            }
+        let (len, ts, from) = match sys::recv_stamped(&self.sock, &mut self.buf, &mut self.cmsg) {
+            Ok(got) => got,
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => return Ok(()),
             Err(e) => return Err(format!("recvmsg: {e}")),
         };
         let arrival = ts.unwrap_or_else(crate::process::realtime_ns);
         match from {
-            Some(a) => acct.on_datagram_from(&self.buf[..len], arrival, SocketAddrV4::from(a)),
+            Some(a) => acct.on_datagram_from(&self.buf[..len], arrival, a),
             None => acct.on_datagram(&self.buf[..len], arrival),
         };
         Ok(())

@@ -77,7 +77,11 @@ impl ReflectTally {
     /// Sends the reflections `acct` queued.
     fn send(&self, reflector: &Reflector, acct: &mut RxAccounting) {
         let (mut sent, mut failed) = (0, 0);
-        for (to, probe) in acct.take_reflections() {
+        let mut queued = acct.take_reflections().peekable();
+        if queued.peek().is_none() {
+            return; // most batches: nothing to reflect, nothing to count
+        }
+        for (to, probe) in queued {
             match reflector.send(to, &probe) {
                 Ok(()) => sent += 1,
                 Err(e) => {

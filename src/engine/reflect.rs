@@ -15,7 +15,6 @@
 //! - [`RoundTrips`]: the sender's side, a socket on the sender's source port whose
 //!   reflections a thread of the sender engine times (kernel receive timestamps).
 
-use std::io::IoSliceMut;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -23,8 +22,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use nix::errno::Errno;
 use nix::sys::socket::{
-    recvmsg, sendto, setsockopt, socket, sockopt, AddressFamily, ControlMessageOwned, MsgFlags,
-    SockFlag, SockProtocol, SockType, SockaddrIn,
+    sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
+    SockaddrIn,
 };
 use serde::{Deserialize, Serialize};
 
@@ -36,10 +35,6 @@ use crate::wire::{Probe, PROBE_LEN};
 
 /// Bytes of a reflection sent through the raw socket: IPv4 and UDP headers and the probe.
 const RAW_LEN: usize = ipv4::HEADER_LEN + udp::HEADER_LEN + PROBE_LEN;
-
-fn runtime(what: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::new(Failure::Runtime, format!("{what}: {e}"))
-}
 
 /// Whether the probe with sequence number `seq` is reflected when every `every`-th is.
 pub fn reflects(seq: u64, every: u64) -> bool {
@@ -70,11 +65,11 @@ impl Reflector {
     pub fn through_socket(every: u64, sock: &UdpSocket) -> Result<Self, CliError> {
         let port = sock
             .local_addr()
-            .map_err(|e| runtime("reflect: local address", e))?
+            .map_err(|e| CliError::runtime("reflect: local address", e))?
             .port();
         let sock = sock
             .try_clone()
-            .map_err(|e| runtime("reflect: socket", e))?;
+            .map_err(|e| CliError::runtime("reflect: socket", e))?;
         Ok(Self {
             every: every.max(1),
             port,
@@ -96,7 +91,7 @@ impl Reflector {
                 Failure::Privilege,
                 "--reflect-every needs CAP_NET_RAW for its raw IPv4 socket",
             ),
-            e => runtime("reflect: raw IPv4 socket", e),
+            e => CliError::runtime("reflect: raw IPv4 socket", e),
         })?;
         Ok(Self {
             every: every.max(1),
@@ -181,8 +176,8 @@ impl RoundTrips {
     /// Listens on the sender's source port (mmap-tx and xdp-tx, whose frames no socket sends).
     pub fn listen(every: u64, run_id: u32, src_port: u16) -> Result<Self, CliError> {
         let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, src_port)).map_err(|e| {
-            runtime(
-                &format!("--reflect-every: cannot bind UDP port {src_port} for the reflections"),
+            CliError::runtime(
+                format!("--reflect-every: cannot bind UDP port {src_port} for the reflections"),
                 e,
             )
         })?;
@@ -193,15 +188,15 @@ impl RoundTrips {
     pub fn on_socket(every: u64, run_id: u32, sock: &UdpSocket) -> Result<Self, CliError> {
         let sock = sock
             .try_clone()
-            .map_err(|e| runtime("--reflect-every: socket", e))?;
+            .map_err(|e| CliError::runtime("--reflect-every: socket", e))?;
         Self::new(every, run_id, sock)
     }
 
     fn new(every: u64, run_id: u32, sock: UdpSocket) -> Result<Self, CliError> {
         setsockopt(&sock, sockopt::ReceiveTimestampns, &true)
-            .map_err(|e| runtime("SO_TIMESTAMPNS", e))?;
+            .map_err(|e| CliError::runtime("SO_TIMESTAMPNS", e))?;
         sock.set_read_timeout(Some(Duration::from_millis(20)))
-            .map_err(|e| runtime("SO_RCVTIMEO", e))?;
+            .map_err(|e| CliError::runtime("SO_RCVTIMEO", e))?;
         Ok(Self {
             every: every.max(1),
             run_id,
@@ -225,24 +220,11 @@ impl RoundTrips {
             if finished(times.tracker.unique()) {
                 return times;
             }
-            let mut iov = [IoSliceMut::new(&mut buf)];
-            let Ok(msg) = recvmsg::<SockaddrIn>(
-                self.sock.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg),
-                MsgFlags::empty(),
-            ) else {
-                continue; // EAGAIN after 20 ms, EINTR, or an ICMP error of the sending socket
+            // EAGAIN after 20 ms, EINTR, or an ICMP error of the sending socket: look again.
+            let Ok((len, stamp, _)) = crate::sys::recv_stamped(&self.sock, &mut buf, &mut cmsg)
+            else {
+                continue;
             };
-            let stamp = msg.cmsgs().ok().and_then(|mut it| {
-                it.find_map(|c| match c {
-                    ControlMessageOwned::ScmTimestampns(t) => {
-                        Some(t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
-                    }
-                    _ => None,
-                })
-            });
-            let len = msg.bytes;
             let arrival = stamp.unwrap_or_else(crate::process::realtime_ns);
             times.record(&buf[..len], self.run_id, arrival);
         }

@@ -210,7 +210,7 @@ pub fn send<B: Transmit>(
     let (results, duration_s, round_trip) = std::thread::scope(|scope| {
         let collector = plan.round_trip.as_deref().map(|rt| {
             let lanes_done = &lanes_done;
-            scope.spawn(move || {
+            let handle = scope.spawn(move || {
                 let mut finished =
                     |reflected: u64| match *lanes_done.lock().unwrap_or_else(|p| p.into_inner()) {
                         Some((at, expected)) => {
@@ -219,7 +219,8 @@ pub fn send<B: Transmit>(
                         None => false,
                     };
                 rt.collect(plan.count, &mut finished)
-            })
+            });
+            (rt.every(), handle)
         });
         let handles: Vec<_> = lanes
             .into_iter()
@@ -262,8 +263,7 @@ pub fn send<B: Transmit>(
             })
             .collect();
         let duration_s = started.elapsed().as_secs_f64();
-        let round_trip = collector.and_then(|h| {
-            let every = plan.round_trip.as_ref().map_or(1, |rt| rt.every());
+        let round_trip = collector.and_then(|(every, h)| {
             let expected = (0..n)
                 .zip(&results)
                 .map(|(i, r)| {
