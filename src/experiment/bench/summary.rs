@@ -164,62 +164,33 @@ pub fn summary(rows: &[BenchRow]) -> String {
     );
     let _ = writeln!(md, "| ratio | table | median | min–max |");
     let _ = writeln!(md, "|---|---|---|---|");
-    let pairs = [
-        ("mmap-tx-v3", "trafgen", "send-unpaced", Fate::IngressDrop),
-        ("mmap-tx-v3", "trafgen", "send-unpaced", Fate::Socket),
-        ("mmap-tx-v3", "udp-tx", "send-unpaced", Fate::IngressDrop),
-        ("mmap-tx-v3", "udp-tx", "send-unpaced", Fate::Socket),
-        (
-            "mmap-tx-v3",
-            "udp-tx-mmsg",
-            "send-unpaced",
-            Fate::IngressDrop,
-        ),
-        ("mmap-tx-v3", "udp-tx-mmsg", "send-unpaced", Fate::Socket),
-        ("udp-tx-mmsg", "udp-tx", "send-unpaced", Fate::IngressDrop),
-        ("mmap-tx-v3", "iperf3", "send-unpaced", Fate::IngressDrop),
-        ("mmap-tx-v3", "iperf3", "send-unpaced", Fate::Socket),
-        (
-            "mmap-tx-v3",
-            "mmap-tx-v2",
-            "send-unpaced",
-            Fate::IngressDrop,
-        ),
-        ("mmap-tx-v3", "trafgen", "send-paced", Fate::IngressDrop),
-        ("mmap-tx-v3", "udp-tx", "send-paced", Fate::IngressDrop),
-        ("xdp-tx", "mmap-tx-v3", "send-unpaced", Fate::IngressDrop),
-        ("xdp-tx", "mmap-tx-v3", "send-unpaced", Fate::Socket),
-        ("xdp-tx", "trafgen", "send-unpaced", Fate::IngressDrop),
-        ("xdp-tx", "mmap-tx-v3", "send-paced", Fate::IngressDrop),
-        (
-            "mmap-tx-v3",
-            "testpmd-af_packet",
-            "send-unpaced",
-            Fate::IngressDrop,
-        ),
-        (
-            "mmap-tx-v3",
-            "testpmd-af_packet",
-            "send-unpaced",
-            Fate::Socket,
-        ),
-        (
-            "xdp-tx",
-            "testpmd-af_xdp",
-            "send-unpaced",
-            Fate::IngressDrop,
-        ),
-        ("xdp-tx", "testpmd-af_xdp", "send-unpaced", Fate::Socket),
-        (
-            "testpmd-af_xdp",
-            "testpmd-af_packet",
-            "send-unpaced",
-            Fate::IngressDrop,
-        ),
+    // Numerator, denominator, table, and the fates compared there.
+    let (unpaced, paced) = ("send-unpaced", "send-paced");
+    let both: &[Fate] = &[Fate::IngressDrop, Fate::Socket];
+    let drop: &[Fate] = &[Fate::IngressDrop];
+    let pairs: [(&str, &str, &str, &[Fate]); 14] = [
+        ("mmap-tx-v3", "trafgen", unpaced, both),
+        ("mmap-tx-v3", "udp-tx", unpaced, both),
+        ("mmap-tx-v3", "udp-tx-mmsg", unpaced, both),
+        ("udp-tx-mmsg", "udp-tx", unpaced, drop),
+        ("mmap-tx-v3", "iperf3", unpaced, both),
+        ("mmap-tx-v3", "mmap-tx-v2", unpaced, drop),
+        ("mmap-tx-v3", "trafgen", paced, drop),
+        ("mmap-tx-v3", "udp-tx", paced, drop),
+        ("xdp-tx", "mmap-tx-v3", unpaced, both),
+        ("xdp-tx", "trafgen", unpaced, drop),
+        ("xdp-tx", "mmap-tx-v3", paced, drop),
+        ("mmap-tx-v3", "testpmd-af_packet", unpaced, both),
+        ("xdp-tx", "testpmd-af_xdp", unpaced, both),
+        ("testpmd-af_xdp", "testpmd-af_packet", unpaced, drop),
     ];
-    for (a, b, phase, fate) in pairs {
-        for rate in rates(rows, phase) {
-            if let Some((m, lo, hi)) = pair_ratio(rows, phase, fate, &rate, a, b) {
+    for (a, b, phase, fates) in pairs {
+        let table_rates = rates(rows, phase);
+        for (&fate, rate) in fates
+            .iter()
+            .flat_map(|f| table_rates.iter().map(move |r| (f, r)))
+        {
+            if let Some((m, lo, hi)) = pair_ratio(rows, phase, fate, rate, a, b) {
                 let _ = writeln!(
                     md,
                     "| {a} / {b} | {phase} {rate}, {fate} | {m:.2} | {lo:.2}–{hi:.2} |"
