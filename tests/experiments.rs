@@ -225,10 +225,10 @@ fn every_setup_comes_up_carries_traffic_and_leaves_nothing_behind() {
             // OVS's userspace datapath can drop packets inside ovs-vswitchd (seen once here
             // right after the daemons started): traffic must flow and be accounted for.
             // At 20 kpps it carries most of them; a datapath that lost half would fail here.
-            let unique = common::u(&summary, "unique");
-            assert!((1000..=2000).contains(&unique), "{name}: {summary}");
+            let unique = summary.counts.unique;
+            assert!((1000..=2000).contains(&unique), "{name}: {summary:?}");
         } else {
-            assert_eq!(common::u(&summary, "received"), 2000, "{name}: {summary}");
+            assert_eq!(summary.counts.received, 2000, "{name}: {summary:?}");
         }
         let down = pktmmap(&["setup", "down", name]);
         assert!(
@@ -391,7 +391,7 @@ fn the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay() {
             ],
         );
         let (_, summary) = r.finish();
-        assert_eq!(common::u(&summary, "received"), 1000, "{fdb}: {summary}");
+        assert_eq!(summary.counts.received, 1000, "{fdb}: {summary:?}");
         assert_eq!(
             underlay_count(),
             1000,

@@ -21,16 +21,10 @@ impl Rng {
     }
 }
 
-/// Runs `args` in `ns`, sends `sig` after `delay`, and checks what an interrupted tool owes:
-/// exit 130 with a JSON summary marked partial (or exit 0 and a complete one if it finished
-/// first). Returns the summary.
-fn interrupt(
-    ns: &str,
-    tool: &str,
-    args: &[&str],
-    delay: Duration,
-    sig: Signal,
-) -> serde_json::Value {
+/// Runs sender `tool` with `args` in `ns`, sends `sig` after `delay`, and checks what an
+/// interrupted sender owes: exit 130 with a JSON summary marked partial (or exit 0 and a
+/// complete one if it finished first). Returns the summary.
+fn interrupt(ns: &str, tool: &str, args: &[&str], delay: Duration, sig: Signal) -> TxSummary {
     let child = VethPair::cmd(ns, tool, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -40,7 +34,7 @@ fn interrupt(
     std::thread::sleep(delay);
     let _ = kill(Pid::from_raw(child.id() as i32), sig);
     let out = child.wait_with_output().unwrap();
-    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let s: TxSummary = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{tool} after {sig} at {delay:?}: no whole JSON summary ({e}): {:?}",
             String::from_utf8_lossy(&out.stdout)
@@ -48,11 +42,11 @@ fn interrupt(
     });
     match out.status.code() {
         Some(130) => {
-            assert_eq!(s["partial"], true, "{tool}: {s}");
-            assert_eq!(s["stop_reason"], "signal");
+            assert!(s.partial, "{tool}: {s:?}");
+            assert_eq!(s.stop_reason, StopReason::Signal);
         }
-        Some(0) => assert_eq!(s["partial"], false, "{tool}: {s}"),
-        other => panic!("{tool} after {sig} at {delay:?}: exit {other:?}: {s}"),
+        Some(0) => assert!(!s.partial, "{tool}: {s:?}"),
+        other => panic!("{tool} after {sig} at {delay:?}: exit {other:?}: {s:?}"),
     }
     s
 }
@@ -89,14 +83,14 @@ fn sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries() {
             delay,
             sig,
         );
-        let sent = u(&s, "sent");
-        assert!(sent > 0 && sent < 50_000_000, "{s}");
+        let sent = s.sent;
+        assert!(sent > 0 && sent < 50_000_000, "{s:?}");
         let (_, m) = meter.finish();
-        let received = u(&m, "unique");
-        let drops = u(&m, "kernel_drops") + u(&m, "backlog_drops");
+        let received = m.counts.unique;
+        let drops = m.kernel_drops + m.backlog_drops;
         assert!(
             received <= sent && sent - received <= drops,
-            "the sender's partial count is what left: sent {sent}, meter {m}"
+            "the sender's partial count is what left: sent {sent}, meter {m:?}"
         );
         let s = interrupt(
             &p.tx_ns,
@@ -107,7 +101,7 @@ fn sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries() {
             delay,
             sig,
         );
-        assert!(u(&s, "sent") < 50_000_000);
+        assert!(s.sent < 50_000_000);
         // Receivers, with traffic arriving while they are interrupted.
         for (rx, args) in [
             (MMAP_RX, vec!["-i", p.rx_if.as_str(), "--json"]),
@@ -128,8 +122,8 @@ fn sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries() {
             std::thread::sleep(delay);
             kill(Pid::from_raw(r.pid()), sig).unwrap();
             let (code, s) = r.finish();
-            assert_eq!(code, 130, "{rx}: {s}");
-            assert_eq!(s["partial"], true);
+            assert_eq!(code, 130, "{rx}: {s:?}");
+            assert!(s.partial);
             let _ = kill(Pid::from_raw(sender.id() as i32), Signal::SIGINT);
             let _ = sender.wait_with_output();
         }
@@ -219,11 +213,11 @@ fn the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability() {
     );
     let out = tx.wait_with_output().unwrap();
     assert!(out.status.success());
-    let t: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(u(&t, "sent"), 5000);
+    let t: TxSummary = serde_json::from_slice(&out.stdout).expect("mmap-tx summary");
+    assert_eq!(t.sent, 5000);
     let (code, s) = r.finish();
     assert_eq!(code, 0);
-    assert_eq!((u(&s, "received"), u(&s, "lost")), (5000, 0), "{s}");
+    assert_eq!((s.counts.received, s.counts.lost), (5000, 0), "{s:?}");
 
     // Without CAP_NET_RAW, nobody gets the one-line error and exit code 3.
     let out = Command::new("ip")
@@ -277,7 +271,7 @@ fn a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its
                 "--json",
             ],
         );
-        assert_eq!(u(&t, "sent"), 1000);
+        assert_eq!(t.sent, 1000);
         // Let the last block or batch reach the receiver, then pull the interface away.
         std::thread::sleep(Duration::from_millis(300));
         ip(&["-n", &p.rx_ns, "link", "del", &p.rx_if]);
@@ -288,17 +282,16 @@ fn a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its
             "{rx} noticed the interface was gone long before its idle timeout"
         );
         // A runtime error (exit 1), said in the summary, with what was counted kept.
-        assert_eq!(code, 1, "{rx}: {s}");
-        assert_eq!(s["partial"], true, "{rx}: {s}");
-        assert_eq!(s["stop_reason"], "error", "{rx}: {s}");
+        assert_eq!(code, 1, "{rx}: {s:?}");
+        assert!(s.partial, "{rx}: {s:?}");
+        assert_eq!(s.stop_reason, StopReason::Error, "{rx}: {s:?}");
         assert!(
-            s["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{rx}: {s}"
+            s.error.as_deref().is_some_and(|e| !e.is_empty()),
+            "{rx}: {s:?}"
         );
         assert_eq!(
-            u(&s, "unique"),
-            1000,
-            "{rx}: every packet before the fault: {s}"
+            s.counts.unique, 1000,
+            "{rx}: every packet before the fault: {s:?}"
         );
     }
 }

@@ -60,27 +60,23 @@ fn every_pairing_with_af_xdp_counts_exactly() {
     ] {
         let (t, r) = pair(&p, (rx, rx_args), (tx, tx_args));
         let case = format!("{tx} -> {rx}");
-        assert_eq!(u(&t, "sent"), 100_000, "{case}: {t}");
+        assert_eq!(t.sent, 100_000, "{case}: {t:?}");
         if tx == XDP_TX {
-            assert_eq!(t["method"], "af_xdp_copy", "veth has no zero-copy: {t}");
+            assert_eq!(t.method, "af_xdp_copy", "veth has no zero-copy: {t:?}");
         }
         // The kernel's UDP stack took xdp-tx's frames (valid checksums), or xdp-rx got
         // every frame: nothing lost, except what a counted drop explains.
+        assert_eq!(r.counts.unique, 100_000 - r.kernel_drops, "{case}: {r:?}");
         assert_eq!(
-            u(&r, "unique"),
-            100_000 - u(&r, "kernel_drops"),
-            "{case}: {r}"
-        );
-        assert_eq!(
-            (u(&r, "duplicates"), u(&r, "ignored")),
+            (r.counts.duplicates, r.counts.ignored),
             (0, 0),
-            "{case}: {r}"
+            "{case}: {r:?}"
         );
-        assert_eq!(u(&r, "run_id"), u(&t, "run_id"), "{case}");
+        assert_eq!(r.counts.run_id, Some(t.run_id), "{case}");
         if rx == XDP_RX {
-            assert_eq!(r["mode"], "native xdp, copy", "{r}");
+            assert_eq!(r.mode.as_deref().unwrap(), "native xdp, copy", "{r:?}");
             // Unpaced, a busy receiver may overrun its UMEM: every such loss is counted.
-            assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{case}: {r}");
+            assert_eq!(r.counts.lost, r.kernel_drops, "{case}: {r:?}");
         }
         assert_eq!(programs(&p), 0, "{case}: the program left with xdp-rx");
     }
@@ -131,11 +127,7 @@ fn traffic_outside_the_test_flow_still_reaches_the_stack() {
             ],
         ),
     );
-    assert_eq!(
-        (u(&t, "sent"), u(&other, "unique")),
-        (3000, 3000),
-        "{other}"
-    );
+    assert_eq!((t.sent, other.counts.unique), (3000, 3000), "{other:?}");
     ip(&["-n", &p.tx_ns, "neigh", "flush", "dev", &p.tx_if]);
     send(
         &p.tx_ns,
@@ -146,7 +138,7 @@ fn traffic_outside_the_test_flow_still_reaches_the_stack() {
     );
     let (code, r) = xr.finish();
     assert_eq!(code, 0);
-    assert_eq!((u(&r, "unique"), u(&r, "ignored")), (5000, 0), "{r}");
+    assert_eq!((r.counts.unique, r.counts.ignored), (5000, 0), "{r:?}");
     assert_eq!(programs(&p), 0);
 }
 
@@ -184,24 +176,19 @@ fn a_tiny_umem_overruns_and_every_loss_is_a_counted_drop() {
                 ],
             ),
         );
-        let (sent, unique, lost, drops) = (
-            u(&t, "sent"),
-            u(&r, "unique"),
-            u(&r, "lost"),
-            u(&r, "kernel_drops"),
-        );
+        let (sent, unique, lost, drops) = (t.sent, r.counts.unique, r.counts.lost, r.kernel_drops);
         assert_eq!(sent, 300_000);
-        assert!(drops > 0, "{shape:?} must overrun at full speed: {r}");
-        assert_eq!(unique, sent - drops, "{shape:?}: {r}");
+        assert!(drops > 0, "{shape:?} must overrun at full speed: {r:?}");
+        assert_eq!(unique, sent - drops, "{shape:?}: {r:?}");
         assert_eq!(
             lost, drops,
-            "{shape:?}: every lost sequence number is a counted drop: {r}"
+            "{shape:?}: every lost sequence number is a counted drop: {r:?}"
         );
-        let c = &r["kernel_counters"];
+        let c = |name: &str| r.kernel_counters[name];
         assert_eq!(
-            u(c, "rx_dropped") + u(c, "rx_ring_full") + u(c, "rx_invalid_descs"),
+            c("rx_dropped") + c("rx_ring_full") + c("rx_invalid_descs"),
             drops,
-            "{r}"
+            "{r:?}"
         );
     }
 }
@@ -241,12 +228,12 @@ fn xdp_tx_paces_within_one_percent_at_two_rates() {
                 ],
             ),
         );
-        assert_eq!(u(&r, "lost"), u(&r, "kernel_drops"), "{r}");
-        let err = (f(&r, "pps") / want - 1.0).abs();
+        assert_eq!(r.counts.lost, r.kernel_drops, "{r:?}");
+        let err = (r.counts.pps / want - 1.0).abs();
         assert!(
             err < 0.01,
             "xdp-tx at {rate}: {} pps, want {want:.1}",
-            f(&r, "pps")
+            r.counts.pps
         );
     }
 }

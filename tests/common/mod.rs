@@ -1,6 +1,8 @@
 //! Test fixtures: network namespaces joined by veth, and the tools run inside them.
 #![allow(dead_code)]
 
+#[allow(unused_imports)] // not every test file uses every one
+pub use pktmmap::report::{RxSummary, StopReason, TxSummary};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -205,8 +207,8 @@ impl Receiver {
         self.child.take().unwrap().wait().expect("wait receiver")
     }
 
-    /// Waits for the receiver to exit; returns its exit code and parsed JSON summary.
-    pub fn finish(mut self) -> (i32, serde_json::Value) {
+    /// Waits for the receiver to exit; returns its exit code and its summary.
+    pub fn finish(mut self) -> (i32, RxSummary) {
         let out = self
             .child
             .take()
@@ -220,8 +222,7 @@ impl Receiver {
                 String::from_utf8_lossy(&out.stdout)
             )
         });
-        rx_summary(&json);
-        (out.status.code().unwrap_or(-1), json)
+        (out.status.code().unwrap_or(-1), rx_summary(&json))
     }
 }
 
@@ -258,60 +259,39 @@ impl Drop for Receiver {
 
 /// Starts a receiver in the receiving namespace, waits for its ready line, runs a sender to
 /// its end, and returns both summaries (the receiver must exit 0).
-pub fn pair(
-    p: &VethPair,
-    rx: (&str, &[&str]),
-    tx: (&str, &[&str]),
-) -> (serde_json::Value, serde_json::Value) {
+pub fn pair(p: &VethPair, rx: (&str, &[&str]), tx: (&str, &[&str])) -> (TxSummary, RxSummary) {
     let r = Receiver::start(&p.rx_ns, rx.0, rx.1);
     let t = send(&p.tx_ns, tx.0, tx.1);
     let (code, r) = r.finish();
-    assert_eq!(code, 0, "receiver exit code; summary {r}");
+    assert_eq!(code, 0, "receiver exit code; summary {r:?}");
     (t, r)
 }
 
-/// Runs a sender to completion; panics if it fails; returns its JSON summary.
-pub fn send(ns: &str, tool: &str, args: &[&str]) -> serde_json::Value {
+/// Runs a sender to completion; panics if it fails; returns its summary.
+pub fn send(ns: &str, tool: &str, args: &[&str]) -> TxSummary {
     let out = VethPair::cmd(ns, tool, args).output().expect("run sender");
     assert!(
         out.status.success(),
         "{tool} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let json = serde_json::from_slice(&out.stdout).expect("sender JSON");
-    tx_summary(&json);
-    json
+    tx_summary(&serde_json::from_slice(&out.stdout).expect("sender JSON"))
 }
 
-/// A receiver's JSON summary read into its type (every field present with its type), for
-/// tests that check fields by name in the JSON and also want the typed view.
-pub fn rx_summary(v: &serde_json::Value) -> pktmmap::report::RxSummary {
+/// A receiver's JSON summary read into its type (every field present with its type).
+pub fn rx_summary(v: &serde_json::Value) -> RxSummary {
     serde_json::from_value(v.clone())
         .unwrap_or_else(|e| panic!("not a receiver summary ({e}): {v}"))
 }
 
 /// A sender's JSON summary read into its type.
-pub fn tx_summary(v: &serde_json::Value) -> pktmmap::report::TxSummary {
+pub fn tx_summary(v: &serde_json::Value) -> TxSummary {
     serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not a sender summary ({e}): {v}"))
 }
 
 /// Runs a command to completion and returns its output.
 pub fn run(ns: &str, tool: &str, args: &[&str]) -> Output {
     VethPair::cmd(ns, tool, args).output().expect("run tool")
-}
-
-/// A JSON field as u64.
-pub fn u(v: &serde_json::Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{key} missing or not a number in {v}"))
-}
-
-/// A JSON field as f64.
-pub fn f(v: &serde_json::Value, key: &str) -> f64 {
-    v[key]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{key} missing or not a number in {v}"))
 }
 
 pub const MMAP_TX: &str = env!("CARGO_BIN_EXE_mmap-tx");
