@@ -204,31 +204,17 @@ pub struct SenderArgs<'a> {
 impl SenderArgs<'_> {
     /// The arguments, with `--json`.
     pub fn argv(&self) -> Vec<String> {
-        let mut a = Vec::new();
-        if let Some(i) = self.interface {
-            a.extend(["--interface".into(), i.to_string()]);
-        }
-        a.extend([
-            "--dst-ip".into(),
-            self.dst_ip.to_string(),
-            "--count".into(),
-            self.count.to_string(),
-            "--size".into(),
-            self.size.to_string(),
-            "--rate".into(),
-            self.rate.clone(),
-            "--cpu".into(),
-            self.cpu.to_string(),
-            "--json".into(),
-        ]);
-        if let Some(s) = self.interval_s {
-            a.extend(["--interval".into(), s.to_string()]);
-        }
-        if let Some(n) = self.reflect_every {
-            a.extend(["--reflect-every".into(), n.to_string()]);
-        }
-        a.extend(self.extra.iter().map(|s| s.to_string()));
-        a
+        Argv::default()
+            .some("--interface", self.interface)
+            .opt("--dst-ip", self.dst_ip)
+            .opt("--count", self.count)
+            .opt("--size", self.size)
+            .opt("--rate", &self.rate)
+            .opt("--cpu", self.cpu)
+            .flag("--json")
+            .some("--interval", self.interval_s)
+            .some("--reflect-every", self.reflect_every)
+            .words(self.extra)
     }
 }
 
@@ -256,35 +242,49 @@ pub struct ReceiverArgs<'a> {
 impl ReceiverArgs<'_> {
     /// The arguments, with `--json`.
     pub fn argv(&self) -> Vec<String> {
-        let mut a = Vec::new();
-        if let Some(i) = self.interface {
-            a.extend(["--interface".into(), i.to_string()]);
+        Argv::default()
+            .some("--interface", self.interface)
+            .some("--bind", self.bind.map(|(ip, _)| ip))
+            .some("--rcvbuf", self.bind.map(|(_, rcvbuf)| rcvbuf))
+            .some("--count", self.count)
+            .opt("--idle-timeout", self.idle_timeout_s)
+            .opt("--cpu", self.cpu)
+            .flag("--json")
+            .some("--interval", self.interval_s)
+            .some("--reflect-every", self.reflect_every)
+            .words(&[])
+    }
+}
+
+/// A command line built option by option, in order.
+#[derive(Debug, Default)]
+struct Argv(Vec<String>);
+
+impl Argv {
+    /// `name value`.
+    fn opt(mut self, name: &str, value: impl std::fmt::Display) -> Self {
+        self.0.extend([name.to_string(), value.to_string()]);
+        self
+    }
+
+    /// `name value` when there is a value.
+    fn some(self, name: &str, value: Option<impl std::fmt::Display>) -> Self {
+        match value {
+            Some(v) => self.opt(name, v),
+            None => self,
         }
-        if let Some((ip, rcvbuf)) = self.bind {
-            a.extend([
-                "--bind".into(),
-                ip.to_string(),
-                "--rcvbuf".into(),
-                rcvbuf.to_string(),
-            ]);
-        }
-        if let Some(n) = self.count {
-            a.extend(["--count".into(), n.to_string()]);
-        }
-        a.extend([
-            "--idle-timeout".into(),
-            self.idle_timeout_s.to_string(),
-            "--cpu".into(),
-            self.cpu.to_string(),
-            "--json".into(),
-        ]);
-        if let Some(s) = self.interval_s {
-            a.extend(["--interval".into(), s.to_string()]);
-        }
-        if let Some(n) = self.reflect_every {
-            a.extend(["--reflect-every".into(), n.to_string()]);
-        }
-        a
+    }
+
+    /// `name` alone.
+    fn flag(mut self, name: &str) -> Self {
+        self.0.push(name.to_string());
+        self
+    }
+
+    /// The list, ending with `words` as they are.
+    fn words(mut self, words: &[&str]) -> Vec<String> {
+        self.0.extend(words.iter().map(|w| w.to_string()));
+        self.0
     }
 }
 
