@@ -1,7 +1,9 @@
 //! The swarm engine end to end on a single-node swarm: the quick profile on the swarm's
-//! overlay and macvlan networks with exact counts, an interrupted run, bad nodes and a missing
-//! image; and that the swarm is left as found (here: inactive, as the test starts it) with no
-//! service, network, namespace or link of ours. Needs root and a Docker engine.
+//! overlay and macvlan networks with exact counts, an interrupted run, a killed task, bad nodes
+//! and a missing image; on two nodes (a second engine in a namespace): the quick profile with
+//! the receiver's engine reached over ssh, and the receiver's node lost outright. Each checks
+//! that the swarm is left as found (here: inactive, as the test starts it) with no service,
+//! network, namespace, link or second engine of ours. Needs root, a Docker engine and sshd.
 
 mod common;
 
@@ -262,16 +264,27 @@ fn a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_rea
     assert_eq!(leftovers(), Vec::<String>::new());
 }
 
-/// `docker/swarm/second-node.sh VERB`.
-fn second_node(verb: &str) -> std::process::Output {
+/// `docker/swarm/second-node.sh ARGS`.
+fn second_node(args: &[&str]) -> std::process::Output {
     Command::new("bash")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/docker/swarm/second-node.sh"
         ))
-        .arg(verb)
+        .args(args)
         .output()
         .unwrap()
+}
+
+/// `second-node.sh env` as a lookup: the value of `NAME=` (panics if it is missing).
+fn second_node_env() -> impl Fn(&str) -> String {
+    let env = String::from_utf8_lossy(&second_node(&["env"]).stdout).into_owned();
+    move |name: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} missing in {env}"))
+            .to_string()
+    }
 }
 
 /// Takes the second engine down however the test ends.
@@ -279,46 +292,57 @@ struct SecondNode;
 
 impl Drop for SecondNode {
     fn drop(&mut self) {
-        let _ = second_node("down");
+        let _ = second_node(&["down"]);
     }
 }
 
 #[test]
-fn two_swarm_nodes_carry_every_packet_across_the_overlay_and_are_recorded() {
+fn two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_are_recorded() {
     if !inactive_swarm_or_skip(
-        "two_swarm_nodes_carry_every_packet_across_the_overlay_and_are_recorded",
+        "two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_are_recorded",
     ) {
         return;
     }
     let _g = serial();
     image();
-    let up = second_node("up");
+    // The second node as the README's second machine: its image loaded with `docker save |
+    // ssh ... docker load`, its engine listed as ssh://root@10.77.70.2 and reached over ssh.
+    let up = second_node(&["up", "--ssh"]);
     let _down = SecondNode;
     assert!(up.status.success(), "{}", text(&up));
-    let env = String::from_utf8_lossy(&second_node("env").stdout).into_owned();
-    let node2 = env
-        .lines()
-        .find_map(|l| l.strip_prefix("NODE2_ID="))
-        .unwrap()
-        .to_string();
+    let env = second_node_env();
+    let (node2, engine) = (env("NODE2_ID"), env("NODE2_ENGINE"));
+    assert_eq!(engine, "ssh://root@10.77.70.2");
+    let logins = || {
+        std::fs::read_to_string(env("NODE2_SSH_LOG"))
+            .unwrap()
+            .matches("Accepted publickey for root from 10.77.70.1")
+            .count()
+    };
+    let before = logins();
+    assert!(before >= 1, "the image went over ssh");
     let out = tmp("swarm-two");
     // The receiver goes to the second node by default: there is one whose engine is reachable.
-    let o = pktmmap(&[
-        "--engine",
-        "swarm",
-        "run",
-        "--profile",
-        "quick",
-        "--setup",
-        "overlay",
-        "--app",
-        "mmap,udp",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let path = format!(
+        "{}:{}",
+        env("NODE2_SSH_PATH"),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(PKTMMAP)
+        .args(["--engine", "swarm", "run", "--profile", "quick"])
+        .args(["--setup", "overlay", "--app", "mmap,udp", "--out"])
+        .arg(&out)
+        .env("PATH", path)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let rows = read_rows(&out).unwrap();
     assert_eq!(rows.len(), 12, "{rows:?}");
+    assert!(
+        logins() - before >= rows.len(),
+        "every run reached its receiver over ssh: {} logins",
+        logins() - before
+    );
     for r in &rows {
         assert_eq!(r.status, Status::Ok, "{r:?}");
         assert!(r.rx_node.ends_with(&node2[..12]), "{r:?}");
@@ -345,8 +369,92 @@ fn two_swarm_nodes_carry_every_packet_across_the_overlay_and_are_recorded() {
     assert!(report.contains("two clocks"));
     // The swarm stays while the second node is in it; its own down leaves both.
     assert_eq!(swarm_state(), "active");
-    let down = second_node("down");
+    let down = second_node(&["down"]);
     assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(second_engine_processes(), Vec::<String>::new());
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Processes whose command line names the second engine's files (its dockerd, a containerd it
+/// started, their shims).
+fn second_engine_processes() -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains("pktmmap-node2") {
+                found.push(format!(
+                    "{}: {}",
+                    entry.file_name().to_string_lossy(),
+                    cmd.trim()
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cleans_up() {
+    if !inactive_swarm_or_skip(
+        "a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cleans_up",
+    ) {
+        return;
+    }
+    let _g = serial();
+    image();
+    let up = second_node(&["up"]);
+    let _down = SecondNode;
+    assert!(up.status.success(), "{}", text(&up));
+    let env = second_node_env();
+    let engine = env("NODE2_ENGINE");
+    let pid: i32 = env("NODE2_PID").parse().expect("the second engine's pid");
+    let out = tmp("swarm-node-lost");
+    std::fs::create_dir_all(&out).unwrap();
+    let prof = out.join("three.toml");
+    std::fs::write(
+        &prof,
+        "name = \"three\"\ndescription = \"three paced points\"\nrepetitions = 1\n\n\
+         [[scenario]]\nname = \"count\"\nvary = \"count\"\n\
+         values = [\"30000\", \"30001\", \"30002\"]\nrate = \"10kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    // The receiver goes to the second node; its engine dies (SIGKILL: no shutdown, no leaving
+    // the swarm) while the first point's sender runs.
+    let child = run_until_mmap_tx_sends(&prof, &out);
+    std::thread::sleep(Duration::from_secs(1));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the second engine");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "failed rows: {}", text(&o));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 3, "every point has its row: {rows:?}");
+    assert!(rows.iter().all(|r| r.status == Status::Failed), "{rows:?}");
+    assert_eq!(rows[0].received, None, "nothing made up: {:?}", rows[0]);
+    let gone = format!("its engine ({engine}) does not answer (its node is gone?)");
+    assert!(
+        rows[0].reason.starts_with("mmap-rx exited") && rows[0].reason.contains(&gone),
+        "the first row names the receiver and its unreachable engine: {}",
+        rows[0].reason
+    );
+    for r in &rows[1..] {
+        assert!(
+            r.reason.starts_with("receiver's container") && r.reason.contains(&gone),
+            "later runs fail at once with the reason: {r:?}"
+        );
+        assert_eq!(r.sent, None, "nothing sent: {r:?}");
+    }
+    // down starts the dead engine once more so that it stops the containers it left, then
+    // takes everything away.
+    let down = second_node(&["down"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(second_engine_processes(), Vec::<String>::new());
+    assert!(!running("mmap-rx"), "the lost node's receiver was stopped");
     assert_eq!(swarm_state(), "inactive");
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);

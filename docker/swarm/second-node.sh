@@ -10,7 +10,15 @@
 #                         load $PKTMMAP_IMAGE into it, list it in $PKTMMAP_NODES_DIR
 #   second-node.sh down   leave the swarm from it, stop it, remove its files, its namespace and,
 #                         if a set-up made the swarm, leave that too
-#   second-node.sh env    NODE2_ID and NODE2_ENGINE
+#                         (an engine that died is started once more first, to stop its containers)
+#   second-node.sh up --ssh
+#                         the same, but reached as a remote machine is: an sshd of its own in
+#                         the namespace (10.77.70.2:22, a key made for it, DOCKER_HOST set for
+#                         its sessions), the image loaded with `docker save | ssh ... docker
+#                         load`, and the node listed as ssh://root@10.77.70.2; put
+#                         $NODE2_SSH_PATH first in PATH so that `ssh` finds its key and config
+#   second-node.sh env    NODE2_ID, NODE2_ENGINE (as listed), NODE2_PID (the engine's process)
+#                         and, with --ssh, NODE2_SSH_PATH and NODE2_SSH_LOG
 #
 # The engine is started with `nsenter --net` (not `ip netns exec`, which remounts /sys and
 # hides the cgroup mounts it needs), storage driver vfs, no iptables and no default bridge, and
@@ -27,11 +35,76 @@ DATA=/var/lib/pktmmap-node2
 EXEC=/run/pktmmap-node2
 CONFIG=/run/pktmmap-node2.json
 
+SSHDIR=/run/pktmmap-node2-ssh
+
 n2() { docker -H "$ENGINE" "$@"; }
+
+# ssh_up: an sshd in the namespace, on the test address only, that lets in the key it makes
+# and gives every session DOCKER_HOST=the second engine; an `ssh` for PATH that uses that key.
+ssh_up() {
+  command -v sshd >/dev/null || die "sshd is missing (apt-get install openssh-server)"
+  rm -rf "$SSHDIR"
+  mkdir -p -m 700 "$SSHDIR" "$SSHDIR/bin"
+  mkdir -p /run/sshd # sshd's privilege separation directory
+  ssh-keygen -q -t ed25519 -N '' -f "$SSHDIR/host_key"
+  ssh-keygen -q -t ed25519 -N '' -f "$SSHDIR/client_key"
+  cp "$SSHDIR/client_key.pub" "$SSHDIR/authorized_keys"
+  cat > "$SSHDIR/sshd_config" <<EOF
+ListenAddress $ADDR
+HostKey $SSHDIR/host_key
+AuthorizedKeysFile $SSHDIR/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PidFile $SSHDIR/sshd.pid
+SetEnv DOCKER_HOST=$ENGINE
+EOF
+  cat > "$SSHDIR/config" <<EOF
+Host $ADDR
+  User root
+  IdentityFile $SSHDIR/client_key
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+EOF
+  printf '#!/bin/sh\nexec %s -F %s "$@"\n' "$(command -v ssh)" "$SSHDIR/config" > "$SSHDIR/bin/ssh"
+  chmod 755 "$SSHDIR/bin/ssh"
+  nsenter --net="/run/netns/$NS" "$(command -v sshd)" -f "$SSHDIR/sshd_config" -E "$SSHDIR/sshd.log" \
+    || die "sshd did not start: $(tail -n 3 "$SSHDIR/sshd.log")"
+  for _ in $(seq 50); do
+    "$SSHDIR/bin/ssh" "$ADDR" true 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "cannot log in to $ADDR over ssh: $("$SSHDIR/bin/ssh" "$ADDR" true 2>&1 | tail -n 1)"
+}
+
+ssh_down() {
+  [ -d "$SSHDIR" ] || return 0
+  [ ! -f "$SSHDIR/sshd.pid" ] || kill "$(cat "$SSHDIR/sshd.pid")" 2>/dev/null || true
+  rm -rf "$SSHDIR"
+}
 
 node2_id() { n2 info --format '{{.Swarm.NodeID}}' 2>/dev/null; }
 
+start_engine() {
+  echo '{}' > "$CONFIG"
+  mkdir -p "$DATA" "$EXEC"
+  nsenter --net="/run/netns/$NS" dockerd --data-root "$DATA" --exec-root "$EXEC" \
+    -H "$ENGINE" --pidfile "$PIDFILE" --storage-driver=vfs --iptables=false --bridge=none \
+    --config-file "$CONFIG" >>"$EXEC.log" 2>&1 &
+  for _ in $(seq 100); do n2 info >/dev/null 2>&1 && return 0; sleep 0.2; done
+  return 1
+}
+
 down() {
+  # An engine that died (its node lost) is started once more first: without live-restore it
+  # stops the containers it left running, which nothing else could reach or clean up.
+  if [ -f "$PIDFILE" ] && ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null && [ -d "$DATA" ] \
+     && [ -e "/run/netns/$NS" ]; then
+    start_engine || echo "second-node: the dead engine did not start again: $(tail -n 3 "$EXEC.log")" >&2
+  fi
   if [ -S "$SOCK" ]; then
     local id; id=$(node2_id)
     n2 swarm leave --force >/dev/null 2>&1 || true
@@ -49,6 +122,7 @@ down() {
     umount -l "$m" 2>/dev/null || true
   done
   rm -rf "$DATA" "$EXEC" "$EXEC.log" "$SOCK" "$PIDFILE" "$CONFIG"
+  ssh_down
   ns_del "$NS"
   rm -rf "$NODES_DIR"
   swarm_leave_if_made
@@ -66,19 +140,22 @@ case "${1:-}" in
     ip link show $SWARM_LINK >/dev/null 2>&1 || die "the swarm is not on $SWARM_LINK: a second node joins only a swarm that a set-up made here"
     if ! ns_has_link "$NS" pkmsw1; then ip link set pkmsw1 netns "$NS"; fi
     addr_up "$NS" pkmsw1 "$ADDR/24"
-    echo '{}' > "$CONFIG"
-    mkdir -p "$DATA" "$EXEC"
-    nsenter --net="/run/netns/$NS" dockerd --data-root "$DATA" --exec-root "$EXEC" \
-      -H "$ENGINE" --pidfile "$PIDFILE" --storage-driver=vfs --iptables=false --bridge=none \
-      --config-file "$CONFIG" >"$EXEC.log" 2>&1 &
-    for _ in $(seq 100); do n2 info >/dev/null 2>&1 && break; sleep 0.2; done
-    n2 info >/dev/null 2>&1 || die "the second dockerd did not start: $(tail -n 3 "$EXEC.log")"
+    start_engine || die "the second dockerd did not start: $(tail -n 3 "$EXEC.log")"
     out=$(n2 swarm join --token "$(docker swarm join-token --quiet worker)" \
       --advertise-addr $ADDR --listen-addr "$ADDR:2377" --data-path-addr $ADDR \
       "$SWARM_ADDR:2377" 2>&1) || die "the second engine could not join the swarm: $out"
-    out=$(docker save "$PKTMMAP_IMAGE" | n2 load 2>&1) || die "cannot load $PKTMMAP_IMAGE into the second engine: $out"
+    listed=$ENGINE
+    if [ "${2:-}" = --ssh ]; then
+      # As between two machines (README): the image over ssh, the engine reached over ssh.
+      ssh_up
+      out=$(docker save "$PKTMMAP_IMAGE" | "$SSHDIR/bin/ssh" $ADDR docker load 2>&1) \
+        || die "cannot load $PKTMMAP_IMAGE into the second engine over ssh: $out"
+      listed=ssh://root@$ADDR
+    else
+      out=$(docker save "$PKTMMAP_IMAGE" | n2 load 2>&1) || die "cannot load $PKTMMAP_IMAGE into the second engine: $out"
+    fi
     mkdir -p "$NODES_DIR"
-    echo "$ENGINE" > "$NODES_DIR/$(node2_id)"
+    echo "$listed" > "$NODES_DIR/$(node2_id)"
     for _ in $(seq 50); do
       [ "$(docker node inspect --format '{{.Status.State}}' "$(node2_id)" 2>/dev/null)" = ready ] && break
       sleep 0.2
@@ -87,8 +164,14 @@ case "${1:-}" in
     ;;
   down) down ;;
   env)
-    echo "NODE2_ID=$(node2_id)"
-    echo "NODE2_ENGINE=$ENGINE"
+    id=$(node2_id)
+    echo "NODE2_ID=$id"
+    echo "NODE2_ENGINE=$(cat "$NODES_DIR/$id" 2>/dev/null || echo "$ENGINE")"
+    echo "NODE2_PID=$(cat "$PIDFILE" 2>/dev/null)"
+    if [ -d "$SSHDIR" ]; then
+      echo "NODE2_SSH_PATH=$SSHDIR/bin"
+      echo "NODE2_SSH_LOG=$SSHDIR/sshd.log"
+    fi
     ;;
-  *) echo "usage: second-node.sh up|down|env" >&2; exit 2 ;;
+  *) echo "usage: second-node.sh up [--ssh]|down|env" >&2; exit 2 ;;
 esac

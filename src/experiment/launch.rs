@@ -140,11 +140,23 @@ impl Place for Container<'_> {
                     )
                 })
             }
-            Ok(o) => Some(format!(
-                "container {} cannot be found: {}",
-                self.name,
-                String::from_utf8_lossy(&o.stderr).trim()
-            )),
+            Ok(o) => {
+                let err = String::from_utf8_lossy(&o.stderr).trim().to_string();
+                let answers = self
+                    .docker()
+                    .args(["version", "--format", "{{.Server.Version}}"])
+                    .output()
+                    .is_ok_and(|v| v.status.success());
+                Some(if answers {
+                    format!("container {} cannot be found: {err}", self.name)
+                } else {
+                    format!(
+                        "container {} is out of reach: its engine ({}) does not answer (its node is gone?): {err}",
+                        self.name,
+                        self.engine.unwrap_or("this host's")
+                    )
+                })
+            }
             Err(e) => Some(format!(
                 "cannot run docker to find container {}: {e}",
                 self.name
