@@ -222,9 +222,9 @@ fn a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goe
 }
 
 #[test]
-fn a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_reason() {
+fn a_node_that_does_not_exist_a_missing_image_or_no_engine_is_refused_with_its_reason() {
     if !inactive_swarm_or_skip(
-        "a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_reason",
+        "a_node_that_does_not_exist_a_missing_image_or_no_engine_is_refused_with_its_reason",
     ) {
         return;
     }
@@ -248,6 +248,21 @@ fn a_node_that_does_not_exist_or_a_missing_image_is_a_failed_set_up_with_its_rea
     // The failed up left nothing, not even the swarm it made.
     assert_eq!(swarm_state(), "inactive");
     assert_eq!(leftovers(), Vec::<String>::new());
+
+    // No engine to talk to: skipped (exit 3), saying what is missing.
+    let o = Command::new(PKTMMAP)
+        .args(["--engine", "swarm", "setup", "up", "overlay"])
+        .env("DOCKER_HOST", "unix:///run/pktmmap-no-engine.sock")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "overlay: skipped: the Docker engine is not running (docker info failed)",
+        "{}",
+        text(&o)
+    );
+    assert_eq!(swarm_state(), "inactive");
 
     let o = Command::new(PKTMMAP)
         .args(["--engine", "swarm", "setup", "up", "overlay"])
