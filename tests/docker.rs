@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    docker, docker_or_skip, image, leftovers, pktmmap, running, serial, text, tmp, PKTMMAP,
+    docker, docker_or_skip, image, leftovers, pktmmap, running, serial, text, tmp, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::results::read_rows;
@@ -408,29 +408,31 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
         let out = tmp(&format!("docker-{sig}"));
         // 20 s of traffic unless the signal reaches the tools inside the containers.
         let prof = profile(&out.with_extension("profile"), 2_000_000, "100kpps");
-        let child = Command::new(PKTMMAP)
-            .args([
-                "--engine",
-                "docker",
-                "run",
-                "--profile",
-                &prof,
-                "--setup",
-                "bridge",
-            ])
-            .args([
-                "--app",
-                app,
-                "--out",
-                out.to_str().unwrap(),
-                "--plot",
-                "false",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap();
+        let child = Spawned::new(
+            Command::new(PKTMMAP)
+                .args([
+                    "--engine",
+                    "docker",
+                    "run",
+                    "--profile",
+                    &prof,
+                    "--setup",
+                    "bridge",
+                ])
+                .args([
+                    "--app",
+                    app,
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--plot",
+                    "false",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .unwrap(),
+        );
         // Signal once the first run's sender is under way inside its container.
         let by = std::time::Instant::now() + Duration::from_secs(120);
         while !running(sender) {

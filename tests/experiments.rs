@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{leftovers, pids_of, pktmmap, root_or_skip, running, serial, text, tmp, PKTMMAP};
+use common::{
+    leftovers, pids_of, pktmmap, root_or_skip, running, serial, text, tmp, Spawned, PKTMMAP,
+};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
@@ -526,20 +528,22 @@ fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
     assert_eq!(leftovers(), Vec::<String>::new(), "teardown after failures");
 
     // SIGKILL mid-run leaves the set-up behind; the next run (or down --all) removes it.
-    let mut child = Command::new(PKTMMAP)
-        .args([
-            "run",
-            "--profile",
-            "quick",
-            "--setup",
-            "macvlan",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Spawned::new(
+        Command::new(PKTMMAP)
+            .args([
+                "run",
+                "--profile",
+                "quick",
+                "--setup",
+                "macvlan",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let t = Instant::now();
     while leftovers().is_empty() && t.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
@@ -592,26 +596,28 @@ fn a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on() {
         "name = \"two-points\"\ndescription = \"the receiver is killed in the first\"\nrepetitions = 1\n[[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"30000\", \"30001\"]\nsize = 64\nrate = \"10kpps\"\n",
     )
     .unwrap();
-    let child = Command::new(PKTMMAP)
-        .args([
-            "run",
-            "--profile",
-            profile.to_str().unwrap(),
-            "--setup",
-            "native",
-        ])
-        .args([
-            "--app",
-            "mmap",
-            "--plot",
-            "false",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Spawned::new(
+        Command::new(PKTMMAP)
+            .args([
+                "run",
+                "--profile",
+                profile.to_str().unwrap(),
+                "--setup",
+                "native",
+            ])
+            .args([
+                "--app",
+                "mmap",
+                "--plot",
+                "false",
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Kill the first receiver once the sender has been at it for a second.
     let t = Instant::now();
     while pids_of("mmap-tx").is_empty() && t.elapsed() < Duration::from_secs(30) {
@@ -709,22 +715,24 @@ fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
     .enumerate()
     {
         let out = tmp(&format!("sig{i}"));
-        let child = Command::new(PKTMMAP)
-            .args([
-                "run",
-                "--profile",
-                "quick",
-                "--setup",
-                "native,bridge",
-                "--out",
-                out.to_str().unwrap(),
-                "--plot",
-                "false",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = Spawned::new(
+            Command::new(PKTMMAP)
+                .args([
+                    "run",
+                    "--profile",
+                    "quick",
+                    "--setup",
+                    "native,bridge",
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--plot",
+                    "false",
+                ])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
         std::thread::sleep(Duration::from_millis(delay_ms));
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
         let o = child.wait_with_output().unwrap();
@@ -830,21 +838,23 @@ fn a_second_runner_refuses_while_one_holds_the_hosts_set_ups() {
     }
     let _g = serial();
     let out = tmp("lock-first");
-    let first = Command::new(PKTMMAP)
-        .args([
-            "run",
-            "--profile",
-            "quick",
-            "--setup",
-            "native",
-            "--app",
-            "mmap",
-        ])
-        .args(["--out", out.to_str().unwrap(), "--plot", "false"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = Spawned::new(
+        Command::new(PKTMMAP)
+            .args([
+                "run",
+                "--profile",
+                "quick",
+                "--setup",
+                "native",
+                "--app",
+                "mmap",
+            ])
+            .args(["--out", out.to_str().unwrap(), "--plot", "false"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let pid = first.id();
     // The lock file names its holder once the runner holds it.
     let lock = pktmmap::experiment::lock::lock_path();

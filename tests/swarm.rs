@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     docker, docker_or_skip, image, leftovers, pktmmap, running, serial, swarm_state, text, tmp,
-    PKTMMAP,
+    Spawned, PKTMMAP,
 };
 use pktmmap::experiment::kinds::{App, Engine, Status};
 use pktmmap::experiment::results::read_rows;
@@ -34,19 +34,21 @@ fn inactive_swarm_or_skip(test: &str) -> bool {
 
 /// Starts `pktmmap --engine swarm run` of profile `prof` on the overlay (mmap only, results in
 /// `out`) and returns once its first mmap-tx runs.
-fn run_until_mmap_tx_sends(prof: &std::path::Path, out: &std::path::Path) -> std::process::Child {
-    let child = Command::new(PKTMMAP)
-        .args(["--engine", "swarm", "run", "--profile"])
-        .arg(prof)
-        .args([
-            "--setup", "overlay", "--app", "mmap", "--plot", "false", "--out",
-        ])
-        .arg(out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+fn run_until_mmap_tx_sends(prof: &std::path::Path, out: &std::path::Path) -> Spawned {
+    let child = Spawned::new(
+        Command::new(PKTMMAP)
+            .args(["--engine", "swarm", "run", "--profile"])
+            .arg(prof)
+            .args([
+                "--setup", "overlay", "--app", "mmap", "--plot", "false", "--out",
+            ])
+            .arg(out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
     let by = Instant::now() + Duration::from_secs(120);
     while !running("mmap-tx") {
         assert!(Instant::now() < by, "the run never started mmap-tx");

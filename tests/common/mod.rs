@@ -449,3 +449,66 @@ pub fn leftovers() -> Vec<String> {
     }
     found
 }
+
+/// A runner (or another long process) the test started. If the test ends before the process
+/// does — a failed assertion panics past its wait — the process is interrupted as Ctrl-C
+/// would (SIGINT, to its whole process group where it leads one), so that it tears down its
+/// set-ups and releases the host's lock instead of spoiling the tests after this one; SIGKILL
+/// after 60 s.
+pub struct Spawned(Option<Child>);
+
+impl Spawned {
+    /// Takes charge of `child`.
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    /// The process's ID.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("not yet waited for").id()
+    }
+
+    /// Waits for it to end, collecting what it printed.
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        self.0
+            .take()
+            .expect("not yet waited for")
+            .wait_with_output()
+    }
+
+    /// SIGKILL, to the process alone.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.as_mut().expect("not yet waited for").kill()
+    }
+
+    /// Waits for it to end.
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.as_mut().expect("not yet waited for").wait()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::{getpgid, Pid};
+        let Some(mut child) = self.0.take() else {
+            return;
+        };
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let pid = Pid::from_raw(child.id() as i32);
+        let target = if getpgid(Some(pid)) == Ok(pid) {
+            Pid::from_raw(-pid.as_raw())
+        } else {
+            pid
+        };
+        let _ = kill(target, Signal::SIGINT);
+        let by = std::time::Instant::now() + Duration::from_secs(60);
+        while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < by {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = kill(target, Signal::SIGKILL);
+        let _ = child.wait();
+    }
+}
