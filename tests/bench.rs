@@ -1,13 +1,17 @@
 //! `pktmmap bench` end to end with tiny counts: every table is written, every run accounted
-//! for. A functional test only: the benchmark's numbers are not asserted (that is what the
+//! for; an interrupted benchmark keeps what it measured. A functional test only: the benchmark's numbers are not asserted (that is what the
 //! benchmark itself is for). Needs root; trafgen and iperf3 take part where installed
 //! (.ci/run installs them).
 
 mod common;
 
-use std::process::Command;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use common::{leftovers, root_or_skip, serial, tmp, PKTMMAP};
+use common::{leftovers, root_or_skip, running, serial, text, tmp, Spawned, PKTMMAP};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use pktmmap::experiment::bench::BenchRow;
 use pktmmap::experiment::kinds::Status;
 
@@ -134,4 +138,76 @@ fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
     }
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row() {
+    if !root_or_skip("an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row") {
+        return;
+    }
+    let _g = serial();
+    // A sender of ours (it says what it sent) and testpmd (it does not), each interrupted as
+    // Ctrl-C would (SIGINT to the whole process group) a second into a 20 M-packet row.
+    for (sender, program) in [
+        ("mmap-tx-v3", "mmap-tx"),
+        ("testpmd-af_packet", "dpdk-testpmd"),
+    ] {
+        let out = tmp(&format!("bench-int-{program}"));
+        let child = Spawned::new(
+            Command::new(PKTMMAP)
+                .args(["bench", "--count", "20000000", "--repetitions", "1"])
+                .args([
+                    "--phases",
+                    "send",
+                    "--senders",
+                    sender,
+                    "--paced-rate",
+                    "100kpps",
+                ])
+                .arg("--out")
+                .arg(&out)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .unwrap(),
+        );
+        let by = Instant::now() + Duration::from_secs(60);
+        while !running(program) {
+            assert!(Instant::now() < by, "the benchmark never started {program}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        kill(Pid::from_raw(-(child.id() as i32)), Signal::SIGINT).unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(130), "{sender}: {}", text(&o));
+        let mut csv = csv::Reader::from_path(out.join("bench-v1.csv")).unwrap();
+        let rows: Vec<BenchRow> = csv.deserialize().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 1, "the interrupted row alone: {rows:#?}");
+        let r = &rows[0];
+        assert_eq!(
+            (r.status, r.reason.as_str(), r.tool.as_str()),
+            (Status::Partial, "interrupted", sender),
+            "{r:?}"
+        );
+        let received = r.received.expect("what the meter counted is kept");
+        assert!(received > 0 && received < 20_000_000, "{r:?}");
+        assert!(r.pps.is_some_and(|p| p > 0.0), "{r:?}");
+        if sender == "testpmd-af_packet" {
+            // What testpmd sent is not known, so neither is its loss.
+            assert_eq!((r.sent, r.lost), (None, None), "{r:?}");
+        } else {
+            // Loss counts against what was sent, not against the 20 M asked for.
+            let sent = r.sent.expect("mmap-tx's partial summary");
+            assert_eq!(received + r.lost.unwrap(), sent, "{r:?}");
+            assert!(r.lost.unwrap() <= r.kernel_drops.unwrap(), "{r:?}");
+        }
+        assert!(out.join("bench.md").exists(), "the report is written");
+        assert!(
+            !std::path::Path::new("/var/run/dpdk/pktmmap-bench").exists(),
+            "testpmd's runtime directory is removed"
+        );
+        assert_eq!(leftovers(), Vec::<String>::new());
+        let _ = std::fs::remove_dir_all(&out);
+    }
 }

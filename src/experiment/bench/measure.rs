@@ -269,7 +269,7 @@ impl Ctx<'_> {
             let _ = t.wait(Instant::now() + Duration::from_secs(5), self.stop);
         }
         let m: RxSummary = parse_summary("meter (mmap-rx)", &m_exit)?;
-        if m.stop_reason != crate::report::StopReason::Count {
+        if m.stop_reason != crate::report::StopReason::Count && !self.interrupted() {
             return Err(Error::Tool(format!(
                 "{} did not deliver {} datagrams to the meter ({} in {:?} stop); its last words: {}",
                 sender.name(),
@@ -295,11 +295,29 @@ impl Ctx<'_> {
         };
         let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
         let mut row = self.row(phase, fate, sender.name(), rep, &rate);
-        if let Err(e) = self.try_send_run(sender, fate, pps, &mut row) {
+        let tried = self.try_send_run(sender, fate, pps, &mut row);
+        self.settle(&mut row, tried);
+        row
+    }
+
+    /// True once the user interrupted the benchmark.
+    fn interrupted(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A row's status from how its run went: `partial` (with what was measured until then)
+    /// when the user interrupted it, else `failed` with the reason on an error.
+    fn settle(&self, row: &mut BenchRow, tried: Result<(), Error>) {
+        if self.interrupted() {
+            row.status = Status::Partial;
+            row.reason = match tried {
+                Ok(()) => "interrupted".into(),
+                Err(e) => format!("interrupted: {e}"),
+            };
+        } else if let Err(e) = tried {
             row.status = Status::Failed;
             row.reason = e.to_string();
         }
-        row
     }
 
     fn try_send_run(
@@ -364,7 +382,9 @@ impl Ctx<'_> {
             return self.endless_run(sender, meter, [sink, server], row);
         }
         let tx_exit = self.run_sender(sender, pps, row)?;
-        if tx_exit.0 != Some(0) {
+        // Interrupted, our senders exit 130 with a partial summary: keep what they measured.
+        let interrupted_exit = self.interrupted() && tx_exit.0 == Some(130);
+        if tx_exit.0 != Some(0) && !interrupted_exit {
             return Err(Error::Tool(format!(
                 "{} exited {:?}: {}",
                 sender.name(),
@@ -379,7 +399,13 @@ impl Ctx<'_> {
         let m_exit = meter.wait(Instant::now() + Duration::from_secs(20), self.stop);
         let m: RxSummary = parse_summary("meter (mmap-rx)", &m_exit)?;
         row.received = Some(m.counts.received);
-        row.lost = Some(self.plan.count.saturating_sub(m.counts.received));
+        // Against the count, or (interrupted) against what our sender says it sent; an
+        // interrupted trafgen or iperf3 sent an unknown number.
+        row.lost = if self.interrupted() {
+            row.sent.map(|sent| sent.saturating_sub(m.counts.received))
+        } else {
+            Some(self.plan.count.saturating_sub(m.counts.received))
+        };
         row.kernel_drops = Some(m.kernel_drops + m.backlog_drops);
         row.pps = Some(m.counts.pps);
         row.rx_cpu_s = Some(m.cpu_user_s + m.cpu_sys_s);
@@ -394,10 +420,8 @@ impl Ctx<'_> {
     fn receive_run(&self, phase: &str, receiver: &str, pps: Option<u64>, rep: u32) -> BenchRow {
         let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
         let mut row = self.row(phase, receiver_fate(receiver), receiver, rep, &rate);
-        if let Err(e) = self.try_receive_run(receiver, pps, &mut row) {
-            row.status = Status::Failed;
-            row.reason = e.to_string();
-        }
+        let tried = self.try_receive_run(receiver, pps, &mut row);
+        self.settle(&mut row, tried);
         row
     }
 
@@ -430,7 +454,13 @@ impl Ctx<'_> {
         )?;
         let cpu = r.cpu_user_s + r.cpu_sys_s;
         row.received = Some(r.counts.received);
-        row.lost = Some(r.counts.lost);
+        // Interrupted, the receiver's loss would count the datagrams never sent: against
+        // what mmap-tx sent instead.
+        row.lost = Some(if self.interrupted() {
+            t.sent.saturating_sub(r.counts.unique)
+        } else {
+            r.counts.lost
+        });
         row.kernel_drops = Some(r.kernel_drops + r.backlog_drops);
         row.pps = Some(r.counts.pps);
         row.rx_cpu_s = Some(cpu);
