@@ -428,6 +428,26 @@ fn a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cle
     let env = second_node_env();
     let engine = env("NODE2_ENGINE");
     let pid: i32 = env("NODE2_PID").parse().expect("the second engine's pid");
+    // Both engines run on this machine, so both nodes have its hostname: a name that picks
+    // no single node is refused, saying to give the ID.
+    let host = this_node();
+    let o = pktmmap(&[
+        "--engine",
+        "swarm",
+        "--rx-node",
+        &host,
+        "setup",
+        "up",
+        "overlay",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!(
+            "swarm node name {host} is ambiguous (several nodes have that hostname): give the node's ID"
+        )),
+        "{}",
+        text(&o)
+    );
     let out = tmp("swarm-node-lost");
     std::fs::create_dir_all(&out).unwrap();
     let prof = out.join("three.toml");

@@ -83,8 +83,12 @@ node_of() {
       done
     fi
   fi
-  id=$(docker node inspect --format '{{.ID}}' "$want" 2>/dev/null) \
-    || die "no swarm node named $want (docker node ls lists them)"
+  if ! id=$(docker node inspect --format '{{.ID}}' "$want" 2>&1); then
+    case "$id" in
+      *ambiguous*) die "swarm node name $want is ambiguous (several nodes have that hostname): give the node's ID (docker node ls lists them)" ;;
+      *) die "no swarm node named $want (docker node ls lists them)" ;;
+    esac
+  fi
   echo "$id"
 }
 
