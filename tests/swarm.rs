@@ -35,8 +35,18 @@ fn inactive_swarm_or_skip(test: &str) -> bool {
 /// Starts `pktmmap --engine swarm run` of profile `prof` on the overlay (mmap only, results in
 /// `out`) and returns once its first mmap-tx runs.
 fn run_until_mmap_tx_sends(prof: &std::path::Path, out: &std::path::Path) -> Spawned {
+    run_until_mmap_tx_sends_with(prof, out, &[])
+}
+
+/// The same, with more environment variables for the runner.
+fn run_until_mmap_tx_sends_with(
+    prof: &std::path::Path,
+    out: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Spawned {
     let child = Spawned::new(
         Command::new(PKTMMAP)
+            .envs(env.iter().copied())
             .args(["--engine", "swarm", "run", "--profile"])
             .arg(prof)
             .args([
@@ -349,7 +359,7 @@ fn two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_ar
         .args(["--engine", "swarm", "run", "--profile", "quick"])
         .args(["--setup", "overlay", "--app", "mmap,udp", "--out"])
         .arg(&out)
-        .env("PATH", path)
+        .env("PATH", &path)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
@@ -384,6 +394,40 @@ fn two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_ar
     // One-way latency between two engines' clocks is not shown.
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("two clocks"));
+    // Ctrl-C reaches the receiver on the other node over ssh too, and its partial summary
+    // comes back the same way.
+    let long = tmp("swarm-two-sigint");
+    std::fs::create_dir_all(&long).unwrap();
+    let prof = long.join("long.toml");
+    std::fs::write(
+        &prof,
+        "name = \"long\"\ndescription = \"one long paced point\"\nrepetitions = 1\n\n\
+         [[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"2000000\"]\n\
+         rate = \"100kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    let child = run_until_mmap_tx_sends_with(&prof, &long, &[("PATH", &path)]);
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(-(child.id() as i32)),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
+    let rows = read_rows(&long).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r.status, Status::Partial, "{r:?}");
+    assert!(r.rx_node.ends_with(&node2[..12]), "{r:?}");
+    let sent = r.sent.expect("the sender's partial summary");
+    assert!(sent > 0 && sent < 2_000_000, "{r:?}");
+    assert_eq!(
+        r.lost,
+        Some(sent - r.unique.expect("the receiver's partial summary, over ssh")),
+        "{r:?}"
+    );
+    let _ = std::fs::remove_dir_all(&long);
     // The swarm stays while the second node is in it; its own down leaves both.
     assert_eq!(swarm_state(), "active");
     let down = second_node(&["down"]);
