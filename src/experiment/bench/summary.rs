@@ -185,16 +185,14 @@ pub fn summary(rows: &[BenchRow]) -> String {
         ("testpmd-af_xdp", "testpmd-af_packet", unpaced, drop),
     ];
     for (a, b, phase, fates) in pairs {
-        let table_rates = rates(rows, phase);
-        for (&fate, rate) in fates
-            .iter()
-            .flat_map(|f| table_rates.iter().map(move |r| (f, r)))
-        {
-            if let Some((m, lo, hi)) = pair_ratio(rows, phase, fate, rate, a, b) {
-                let _ = writeln!(
-                    md,
-                    "| {a} / {b} | {phase} {rate}, {fate} | {m:.2} | {lo:.2}–{hi:.2} |"
-                );
+        for &fate in fates {
+            for rate in rates(rows, phase) {
+                if let Some((m, lo, hi)) = pair_ratio(rows, phase, fate, &rate, a, b) {
+                    let _ = writeln!(
+                        md,
+                        "| {a} / {b} | {phase} {rate}, {fate} | {m:.2} | {lo:.2}–{hi:.2} |"
+                    );
+                }
             }
         }
     }
