@@ -135,6 +135,20 @@ pub fn interface(name: &str) -> Result<Interface, NetError> {
     Ok(i)
 }
 
+/// The name of the interface in the caller's network namespace that holds IPv4 address `ip`
+/// (how a task on another machine tells the runner its test interface).
+pub fn interface_with_ipv4(ip: Ipv4Addr) -> Result<Option<String>, NetError> {
+    Ok(getifaddrs()
+        .map_err(|e| NetError::Io("getifaddrs", e.into()))?
+        .find(|a| {
+            a.address
+                .as_ref()
+                .and_then(|addr| addr.as_sockaddr_in())
+                .is_some_and(|v4| v4.ip() == ip)
+        })
+        .map(|a| a.interface_name))
+}
+
 /// Like [`interface`], but also requires it to be up.
 pub fn interface_up(name: &str) -> Result<Interface, NetError> {
     let i = interface(name)?;
@@ -265,6 +279,19 @@ pub fn parse_softnet_drops(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interface_holding_an_address_is_found_by_it() {
+        assert_eq!(
+            interface_with_ipv4(Ipv4Addr::LOCALHOST).unwrap().as_deref(),
+            Some("lo")
+        );
+        // TEST-NET-3: held by no interface of ours.
+        assert_eq!(
+            interface_with_ipv4(Ipv4Addr::new(203, 0, 113, 77)).unwrap(),
+            None
+        );
+    }
 
     const ARP: &str =
         "IP address       HW type     Flags       HW address            Mask     Device

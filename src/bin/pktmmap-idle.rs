@@ -7,14 +7,14 @@
 //! Run by `docker exec` beside the tools, it is also how the runner signals them through the
 //! engine, wherever the container runs (`docker exec` forwards no signal):
 //! `pktmmap-idle signal SIGINT mmap-rx` (exit 1 if no such process) and
-//! `pktmmap-idle catches-sigint mmap-rx` (exit 0 once every such process has its handler).
+//! `pktmmap-idle catches-sigint mmap-rx` (exit 0 once every such process has its handler);
+//! `pktmmap-idle iface-of 10.77.72.5` prints the interface holding that address (exit 1: none).
 #![forbid(unsafe_code)]
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use pktmmap::process::{catches_sigint, pids_named, signal_named};
 
-const USAGE: &str =
-    "usage: pktmmap-idle | pktmmap-idle signal SIGNAL NAME | pktmmap-idle catches-sigint NAME";
+const USAGE: &str = "usage: pktmmap-idle | pktmmap-idle signal SIGNAL NAME | pktmmap-idle catches-sigint NAME | pktmmap-idle iface-of IPV4";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +29,15 @@ fn main() {
             let pids = pids_named(name);
             i32::from(pids.is_empty() || !pids.into_iter().all(catches_sigint))
         }
+        ["iface-of", ip] => match ip.parse().map(pktmmap::net::interface_with_ipv4) {
+            Ok(Ok(Some(name))) => {
+                println!("{name}");
+                0
+            }
+            Ok(Ok(None)) => 1,
+            Ok(Err(e)) => usage(&e.to_string()),
+            Err(_) => usage(&format!("not an IPv4 address: {ip:?}")),
+        },
         _ => usage("unknown arguments"),
     };
     std::process::exit(code);
