@@ -122,10 +122,19 @@ impl SendOptions {
 
     /// The parsed `--rate` (exit code 7 if it does not parse).
     pub fn rate(&self) -> Result<crate::pace::Rate, CliError> {
-        self.rate
-            .parse()
-            .map_err(|e| CliError::new(Failure::Rate, format!("{e}")))
+        parse_rate(&self.rate)
     }
+}
+
+/// Parses a rate: `500Mbps`, `250kpps`, `max` (exit code 7 if it does not parse).
+pub fn parse_rate(s: &str) -> Result<crate::pace::Rate, CliError> {
+    s.parse()
+        .map_err(|e| CliError::new(Failure::Rate, format!("{e}")))
+}
+
+/// Parses every rate of a list (exit code 7 for the first that does not parse).
+pub fn parse_rates(list: &[String]) -> Result<Vec<crate::pace::Rate>, CliError> {
+    list.iter().map(|s| parse_rate(s)).collect()
 }
 
 /// Options every receiver takes (`mmap-rx`, `udp-rx`).

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use pktmmap::cli::{CliError, Failure};
+use pktmmap::cli::{self, CliError, Failure};
 use pktmmap::experiment::bench::{self, BenchPlan, Phase, Sender};
 use pktmmap::experiment::chart::write_charts;
 use pktmmap::experiment::compare::{check_chartable, check_comparable, ratio_table, ratios};
@@ -251,28 +251,15 @@ fn run(args: Args) -> Result<i32, CliError> {
         } => {
             let _lock = lock::take_host(false)?;
             let experiments = setup::experiments_dir(args.experiments.as_deref())?;
-            let rate = |s: &str| {
-                s.parse::<pktmmap::pace::Rate>()
-                    .map_err(|e| CliError::new(Failure::Rate, e.to_string()))
-            };
-            let paced_rates = paced_rate
-                .iter()
-                .map(|r| rate(r))
-                .collect::<Result<Vec<_>, _>>()?;
-            let receiver_rate = rate(&receiver_rate)?;
-            let capacity_rates = capacity_rates
-                .iter()
-                .map(|r| rate(r))
-                .collect::<Result<Vec<_>, _>>()?;
             let out = out.unwrap_or_else(|| bench::default_out(rps));
             let plan = BenchPlan {
                 count,
                 size,
                 repetitions: repetitions.max(1),
-                paced_rates,
-                receiver_rate,
+                paced_rates: cli::parse_rates(&paced_rate)?,
+                receiver_rate: cli::parse_rate(&receiver_rate)?,
                 phases,
-                capacity_rates,
+                capacity_rates: cli::parse_rates(&capacity_rates)?,
                 senders: Sender::installed(&senders),
                 out: out.clone(),
                 repo: experiments.clone(),
