@@ -394,6 +394,32 @@ fn two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_ar
     // One-way latency between two engines' clocks is not shown.
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("two clocks"));
+    // The swarm macvlan's parent is a veth of this host: with two nodes it still places both
+    // tasks here, and refuses the other node, saying so.
+    let o = Command::new(PKTMMAP)
+        .args([
+            "--engine",
+            "swarm",
+            "--rx-node",
+            &node2,
+            "setup",
+            "up",
+            "macvlan",
+        ])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("the swarm macvlan set-up places both tasks on this node"),
+        "{}",
+        text(&o)
+    );
+    let up = pktmmap(&["--engine", "swarm", "setup", "up", "macvlan"]);
+    assert!(up.status.success(), "{}", text(&up));
+    let down = pktmmap(&["--engine", "swarm", "setup", "down", "macvlan"]);
+    assert!(down.status.success(), "{}", text(&down));
     // Ctrl-C reaches the receiver on the other node over ssh too, and its partial summary
     // comes back the same way.
     let long = tmp("swarm-two-sigint");

@@ -131,10 +131,30 @@ service_up() {
     sleep 0.2
   done
   [ -n "$c" ] || die "the task of $name did not start within 20 s: $(docker service ps --no-trunc --format '{{.Error}}' "$name" | head -1)"
-  local pid
+  # Host-side tools (an nft ingress drop, RPS) reach the task's network namespace by name,
+  # which exists only where the task runs on this machine: its PID from the engine is then a
+  # process here in the container's cgroup. On another machine that PID means nothing here.
+  local pid id
   pid=$(on_engine "$engine" inspect --format '{{.State.Pid}}' "$c")
+  id=$(on_engine "$engine" inspect --format '{{.Id}}' "$c")
   ns_del "$NS_PREFIX-sw-$1-$2"
-  ip netns attach "$NS_PREFIX-sw-$1-$2" "$pid"
+  if grep -qs "$id" "/proc/$pid/cgroup"; then
+    ip netns attach "$NS_PREFIX-sw-$1-$2" "$pid"
+  fi
+}
+
+# task_if MODE SIDE NETWORK: the interface and address of the side's task on NETWORK, asked
+# through its node's engine (the address from the engine, the interface from inside the
+# container), so that it holds for a node on another machine too.
+task_if() {
+  local engine c ip ifname
+  engine=$(engine_of "$(node_of "$2")")
+  c=$(task_container "$1" "$2")
+  [ -n "$c" ] || return 0
+  ip=$(on_engine "$engine" inspect --format "{{with index .NetworkSettings.Networks \"$3\"}}{{.IPAddress}}{{end}}" "$c")
+  [ -n "$ip" ] || return 0
+  ifname=$(on_engine "$engine" exec "$c" pktmmap-idle iface-of "$ip") || return 0
+  echo "$ifname $ip"
 }
 
 # task_container MODE SIDE: the running container of the side's task, on its node's engine.
@@ -177,18 +197,12 @@ swarm_down() {
   fi
 }
 
-# if_of NS PREFIX: the interface in NS with an address in PREFIX (e.g. 10.77.72.), and that
-# address.
-if_of() {
-  ip -n "$1" -o -4 addr show | awk -v p="$2" 'index($4, p) == 1 { split($4, a, "/"); print $2, a[1]; exit }'
-}
-
-# swarm_env MODE PREFIX DATAPATH NOTE: the env lines for the runner.
+# swarm_env MODE NETWORK DATAPATH NOTE: the env lines for the runner.
 swarm_env() {
   local tx rx
-  read -r tx_if tx_ip <<<"$(if_of "$NS_PREFIX-sw-$1-tx" "$2")"
-  read -r rx_if rx_ip <<<"$(if_of "$NS_PREFIX-sw-$1-rx" "$2")"
-  [ -n "${tx_ip:-}" ] && [ -n "${rx_ip:-}" ] || die "the $1 tasks have no address in $2*: is the set-up up?"
+  read -r tx_if tx_ip <<<"$(task_if "$1" tx "$2")"
+  read -r rx_if rx_ip <<<"$(task_if "$1" rx "$2")"
+  [ -n "${tx_ip:-}" ] && [ -n "${rx_ip:-}" ] || die "the $1 tasks have no address on network $2: is the set-up up?"
   tx=$(task_container "$1" tx); rx=$(task_container "$1" rx)
   cat <<EOF
 SETUP=$1

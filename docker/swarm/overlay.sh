@@ -23,6 +23,6 @@ case "${1:-}" in
     trap - EXIT
     ;;
   down) swarm_down $M; swarm_leave_if_made ;;
-  env) swarm_env $M 10.77.72. swarm-overlay "Docker Swarm overlay network $NET (VXLAN), internal" ;;
+  env) swarm_env $M $NET swarm-overlay "Docker Swarm overlay network $NET (VXLAN), internal" ;;
   *) usage $M ;;
 esac
