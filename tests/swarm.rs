@@ -16,7 +16,7 @@ use common::{
     Spawned, PKTMMAP,
 };
 use pktmmap::experiment::kinds::{App, Engine, Status};
-use pktmmap::experiment::results::read_rows;
+use pktmmap::experiment::results::{read_rows, Row};
 
 /// The swarm as the test found it must be inactive (CI's engine is; a developer's swarm is not
 /// touched by these tests).
@@ -65,6 +65,33 @@ fn run_until_mmap_tx_sends_with(
         std::thread::sleep(Duration::from_millis(20));
     }
     child
+}
+
+/// A profile in `dir` of one point of 2,000,000 packets at 100 kpps: 20 s of traffic unless
+/// an interrupt reaches the tools.
+fn long_point(dir: &std::path::Path) -> std::path::PathBuf {
+    let prof = dir.join("long.toml");
+    std::fs::write(
+        &prof,
+        "name = \"long\"\ndescription = \"one long paced point\"\nrepetitions = 1\n\n\
+         [[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"2000000\"]\n\
+         rate = \"100kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    prof
+}
+
+/// A profile in `dir` of three points of 3 s each (30,000 packets at 10 kpps).
+fn three_points(dir: &std::path::Path) -> std::path::PathBuf {
+    let prof = dir.join("three.toml");
+    std::fs::write(
+        &prof,
+        "name = \"three\"\ndescription = \"three paced points\"\nrepetitions = 1\n\n\
+         [[scenario]]\nname = \"count\"\nvary = \"count\"\n\
+         values = [\"30000\", \"30001\", \"30002\"]\nrate = \"10kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    prof
 }
 
 fn this_node() -> String {
@@ -134,20 +161,21 @@ fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
     }
     let _g = serial();
     image();
-    let out = tmp("swarm-sigint");
+    interrupted_long_run("swarm-sigint", &[]);
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+/// Runs the long point on the overlay (the runner with `env` added), interrupts it as a
+/// terminal's Ctrl-C does (SIGINT to the runner's whole process group) once mmap-tx sends,
+/// and checks the one partial row: what was sent, and loss against it from the receiver's
+/// partial summary. Returns that row.
+fn interrupted_long_run(tag: &str, env: &[(&str, &str)]) -> Row {
+    let out = tmp(tag);
     std::fs::create_dir_all(&out).unwrap();
-    let prof = out.join("long.toml");
-    // 20 s of traffic unless the interrupt reaches the tools inside the tasks.
-    std::fs::write(
-        &prof,
-        "name = \"long\"\ndescription = \"one long paced point\"\nrepetitions = 1\n\n\
-         [[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"2000000\"]\n\
-         rate = \"100kpps\"\nsize = 64\n",
-    )
-    .unwrap();
-    let child = run_until_mmap_tx_sends(&prof, &out);
+    let prof = long_point(&out);
+    let child = run_until_mmap_tx_sends_with(&prof, &out, env);
     std::thread::sleep(Duration::from_millis(300));
-    // As a terminal's Ctrl-C: to the runner's whole process group.
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(-(child.id() as i32)),
         nix::sys::signal::Signal::SIGINT,
@@ -155,16 +183,16 @@ fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
     .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", text(&o));
-    let rows = read_rows(&out).unwrap();
+    let mut rows = read_rows(&out).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
-    let r = &rows[0];
+    let r = rows.remove(0);
     assert_eq!(r.status, Status::Partial, "{r:?}");
     let sent = r.sent.expect("the sender's partial summary");
     assert!(sent > 0 && sent < 2_000_000, "{r:?}");
-    assert_eq!(r.lost, Some(sent - r.unique.unwrap()), "{r:?}");
-    assert_eq!(swarm_state(), "inactive");
-    assert_eq!(leftovers(), Vec::<String>::new());
+    let unique = r.unique.expect("the receiver's partial summary");
+    assert_eq!(r.lost, Some(sent - unique), "{r:?}");
     let _ = std::fs::remove_dir_all(&out);
+    r
 }
 
 #[test]
@@ -178,15 +206,8 @@ fn a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goe
     image();
     let out = tmp("swarm-rx-killed");
     std::fs::create_dir_all(&out).unwrap();
-    let prof = out.join("three.toml");
     // Three points of 3 s each; the receiver's task is killed during the first.
-    std::fs::write(
-        &prof,
-        "name = \"three\"\ndescription = \"three paced points\"\nrepetitions = 1\n\n\
-         [[scenario]]\nname = \"count\"\nvary = \"count\"\n\
-         values = [\"30000\", \"30001\", \"30002\"]\nrate = \"10kpps\"\nsize = 64\n",
-    )
-    .unwrap();
+    let prof = three_points(&out);
     let child = run_until_mmap_tx_sends(&prof, &out);
     std::thread::sleep(Duration::from_secs(1));
     let rx_task = docker(&[
@@ -422,38 +443,8 @@ fn two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_ar
     assert!(down.status.success(), "{}", text(&down));
     // Ctrl-C reaches the receiver on the other node over ssh too, and its partial summary
     // comes back the same way.
-    let long = tmp("swarm-two-sigint");
-    std::fs::create_dir_all(&long).unwrap();
-    let prof = long.join("long.toml");
-    std::fs::write(
-        &prof,
-        "name = \"long\"\ndescription = \"one long paced point\"\nrepetitions = 1\n\n\
-         [[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"2000000\"]\n\
-         rate = \"100kpps\"\nsize = 64\n",
-    )
-    .unwrap();
-    let child = run_until_mmap_tx_sends_with(&prof, &long, &[("PATH", &path)]);
-    std::thread::sleep(Duration::from_millis(500));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(-(child.id() as i32)),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", text(&o));
-    let rows = read_rows(&long).unwrap();
-    assert_eq!(rows.len(), 1, "{rows:?}");
-    let r = &rows[0];
-    assert_eq!(r.status, Status::Partial, "{r:?}");
+    let r = interrupted_long_run("swarm-two-sigint", &[("PATH", &path)]);
     assert!(r.rx_node.ends_with(&node2[..12]), "{r:?}");
-    let sent = r.sent.expect("the sender's partial summary");
-    assert!(sent > 0 && sent < 2_000_000, "{r:?}");
-    assert_eq!(
-        r.lost,
-        Some(sent - r.unique.expect("the receiver's partial summary, over ssh")),
-        "{r:?}"
-    );
-    let _ = std::fs::remove_dir_all(&long);
     // The swarm stays while the second node is in it; its own down leaves both.
     assert_eq!(swarm_state(), "active");
     let down = second_node(&["down"]);
@@ -520,14 +511,7 @@ fn a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cle
     );
     let out = tmp("swarm-node-lost");
     std::fs::create_dir_all(&out).unwrap();
-    let prof = out.join("three.toml");
-    std::fs::write(
-        &prof,
-        "name = \"three\"\ndescription = \"three paced points\"\nrepetitions = 1\n\n\
-         [[scenario]]\nname = \"count\"\nvary = \"count\"\n\
-         values = [\"30000\", \"30001\", \"30002\"]\nrate = \"10kpps\"\nsize = 64\n",
-    )
-    .unwrap();
+    let prof = three_points(&out);
     // The receiver goes to the second node; its engine dies (SIGKILL: no shutdown, no leaving
     // the swarm) while the first point's sender runs.
     let child = run_until_mmap_tx_sends(&prof, &out);
