@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{leftovers, root_or_skip, running, serial, text, tmp, Spawned, PKTMMAP};
@@ -147,13 +146,15 @@ fn an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row() {
     }
     let _g = serial();
     // A sender of ours (it says what it sent) and testpmd (it does not), each interrupted as
-    // Ctrl-C would (SIGINT to the whole process group) a second into a 20 M-packet row.
-    for (sender, program) in [
-        ("mmap-tx-v3", "mmap-tx"),
-        ("testpmd-af_packet", "dpdk-testpmd"),
+    // Ctrl-C would (SIGINT to the whole process group) while sending a 20 M-packet row: a
+    // second after mmap-tx starts, three after testpmd does (its EAL start-up takes one or
+    // two before the first frame).
+    for (sender, program, after) in [
+        ("mmap-tx-v3", "mmap-tx", Duration::from_secs(1)),
+        ("testpmd-af_packet", "dpdk-testpmd", Duration::from_secs(3)),
     ] {
         let out = tmp(&format!("bench-int-{program}"));
-        let child = Spawned::new(
+        let child = Spawned::pktmmap(
             Command::new(PKTMMAP)
                 .args(["bench", "--count", "20000000", "--repetitions", "1"])
                 .args([
@@ -165,19 +166,14 @@ fn an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row() {
                     "100kpps",
                 ])
                 .arg("--out")
-                .arg(&out)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .process_group(0)
-                .spawn()
-                .unwrap(),
+                .arg(&out),
         );
         let by = Instant::now() + Duration::from_secs(60);
         while !running(program) {
             assert!(Instant::now() < by, "the benchmark never started {program}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_secs(1));
+        std::thread::sleep(after);
         kill(Pid::from_raw(-(child.id() as i32)), Signal::SIGINT).unwrap();
         let o = child.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(130), "{sender}: {}", text(&o));

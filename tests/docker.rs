@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -408,7 +407,7 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
         let out = tmp(&format!("docker-{sig}"));
         // 20 s of traffic unless the signal reaches the tools inside the containers.
         let prof = profile(&out.with_extension("profile"), 2_000_000, "100kpps");
-        let child = Spawned::new(
+        let child = Spawned::pktmmap(
             Command::new(PKTMMAP)
                 .args([
                     "--engine",
@@ -426,12 +425,7 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
                     out.to_str().unwrap(),
                     "--plot",
                     "false",
-                ])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .process_group(0)
-                .spawn()
-                .unwrap(),
+                ]),
         );
         // Signal once the first run's sender is under way inside its container.
         let by = std::time::Instant::now() + Duration::from_secs(120);

@@ -528,22 +528,15 @@ fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
     assert_eq!(leftovers(), Vec::<String>::new(), "teardown after failures");
 
     // SIGKILL mid-run leaves the set-up behind; the next run (or down --all) removes it.
-    let mut child = Spawned::new(
-        Command::new(PKTMMAP)
-            .args([
-                "run",
-                "--profile",
-                "quick",
-                "--setup",
-                "macvlan",
-                "--out",
-                out.to_str().unwrap(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = Spawned::pktmmap(Command::new(PKTMMAP).args([
+        "run",
+        "--profile",
+        "quick",
+        "--setup",
+        "macvlan",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     let t = Instant::now();
     while leftovers().is_empty() && t.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(50));
@@ -596,7 +589,7 @@ fn a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on() {
         "name = \"two-points\"\ndescription = \"the receiver is killed in the first\"\nrepetitions = 1\n[[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"30000\", \"30001\"]\nsize = 64\nrate = \"10kpps\"\n",
     )
     .unwrap();
-    let child = Spawned::new(
+    let child = Spawned::pktmmap(
         Command::new(PKTMMAP)
             .args([
                 "run",
@@ -612,11 +605,7 @@ fn a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on() {
                 "false",
                 "--out",
                 out.to_str().unwrap(),
-            ])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
+            ]),
     );
     // Kill the first receiver once the sender has been at it for a second.
     let t = Instant::now();
@@ -715,24 +704,17 @@ fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
     .enumerate()
     {
         let out = tmp(&format!("sig{i}"));
-        let child = Spawned::new(
-            Command::new(PKTMMAP)
-                .args([
-                    "run",
-                    "--profile",
-                    "quick",
-                    "--setup",
-                    "native,bridge",
-                    "--out",
-                    out.to_str().unwrap(),
-                    "--plot",
-                    "false",
-                ])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let child = Spawned::pktmmap(Command::new(PKTMMAP).args([
+            "run",
+            "--profile",
+            "quick",
+            "--setup",
+            "native,bridge",
+            "--out",
+            out.to_str().unwrap(),
+            "--plot",
+            "false",
+        ]));
         std::thread::sleep(Duration::from_millis(delay_ms));
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
         let o = child.wait_with_output().unwrap();
@@ -838,7 +820,7 @@ fn a_second_runner_refuses_while_one_holds_the_hosts_set_ups() {
     }
     let _g = serial();
     let out = tmp("lock-first");
-    let first = Spawned::new(
+    let first = Spawned::pktmmap(
         Command::new(PKTMMAP)
             .args([
                 "run",
@@ -849,11 +831,7 @@ fn a_second_runner_refuses_while_one_holds_the_hosts_set_ups() {
                 "--app",
                 "mmap",
             ])
-            .args(["--out", out.to_str().unwrap(), "--plot", "false"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .args(["--out", out.to_str().unwrap(), "--plot", "false"]),
     );
     let pid = first.id();
     // The lock file names its holder once the runner holds it.

@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
@@ -44,7 +43,7 @@ fn run_until_mmap_tx_sends_with(
     out: &std::path::Path,
     env: &[(&str, &str)],
 ) -> Spawned {
-    let child = Spawned::new(
+    let child = Spawned::pktmmap(
         Command::new(PKTMMAP)
             .envs(env.iter().copied())
             .args(["--engine", "swarm", "run", "--profile"])
@@ -52,12 +51,7 @@ fn run_until_mmap_tx_sends_with(
             .args([
                 "--setup", "overlay", "--app", "mmap", "--plot", "false", "--out",
             ])
-            .arg(out)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap(),
+            .arg(out),
     );
     let by = Instant::now() + Duration::from_secs(120);
     while !running("mmap-tx") {

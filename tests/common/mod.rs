@@ -463,6 +463,21 @@ impl Spawned {
         Self(Some(child))
     }
 
+    /// Starts `command` (the runner, with its arguments) in a process group of its own, as
+    /// a terminal starts a job (a test signals the group as Ctrl-C would), stdout and stderr
+    /// collected.
+    pub fn pktmmap(command: &mut Command) -> Self {
+        use std::os::unix::process::CommandExt;
+        Self::new(
+            command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .expect("start pktmmap"),
+        )
+    }
+
     /// The process's ID.
     pub fn id(&self) -> u32 {
         self.0.as_ref().expect("not yet waited for").id()
