@@ -523,7 +523,9 @@ impl Drop for Spawned {
         while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < by {
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = kill(target, Signal::SIGKILL);
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = kill(target, Signal::SIGKILL);
+        }
         let _ = child.wait();
     }
 }
