@@ -146,12 +146,12 @@ fn an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row() {
     }
     let _g = serial();
     // A sender of ours (it says what it sent) and testpmd (it does not), each interrupted as
-    // Ctrl-C would (SIGINT to the whole process group) while sending a 20 M-packet row: a
-    // second after mmap-tx starts, three after testpmd does (its EAL start-up takes one or
-    // two before the first frame).
-    for (sender, program, after) in [
-        ("mmap-tx-v3", "mmap-tx", Duration::from_secs(1)),
-        ("testpmd-af_packet", "dpdk-testpmd", Duration::from_secs(3)),
+    // Ctrl-C would (SIGINT to the whole process group) while sending a 20 M-packet row, once
+    // 10,000 frames have reached the receiving veth (testpmd's start-up alone has taken from
+    // one to several seconds).
+    for (sender, program) in [
+        ("mmap-tx-v3", "mmap-tx"),
+        ("testpmd-af_packet", "dpdk-testpmd"),
     ] {
         let out = tmp(&format!("bench-int-{program}"));
         let child = Spawned::pktmmap(
@@ -173,7 +173,10 @@ fn an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row() {
             assert!(Instant::now() < by, "the benchmark never started {program}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(after);
+        while received_on_the_veth() < 10_000 {
+            assert!(Instant::now() < by, "{program} never sent");
+            std::thread::sleep(Duration::from_millis(20));
+        }
         kill(Pid::from_raw(-(child.id() as i32)), Signal::SIGINT).unwrap();
         let o = child.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(130), "{sender}: {}", text(&o));
@@ -206,4 +209,24 @@ fn an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row() {
         assert_eq!(leftovers(), Vec::<String>::new());
         let _ = std::fs::remove_dir_all(&out);
     }
+}
+
+/// Packets the benchmark's receiving veth (`native`: pkm0 in pktmmap-native-rx) has received,
+/// 0 while it does not exist.
+fn received_on_the_veth() -> u64 {
+    let out = Command::new("ip")
+        .args([
+            "-n",
+            "pktmmap-native-rx",
+            "-j",
+            "-s",
+            "link",
+            "show",
+            "dev",
+            "pkm0",
+        ])
+        .output()
+        .unwrap();
+    let links: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    links[0]["stats64"]["rx"]["packets"].as_u64().unwrap_or(0)
 }
