@@ -539,7 +539,7 @@ fn a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cle
     let down = second_node(&["down"]);
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(second_engine_processes(), Vec::<String>::new());
-    assert!(!running("mmap-rx"), "the lost node's receiver was stopped");
+    assert!(!running("mmap-rx"), "no receiver of the lost node is left");
     assert_eq!(swarm_state(), "inactive");
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);

@@ -45,7 +45,8 @@ ssh_up() {
   command -v sshd >/dev/null || die "sshd is missing (apt-get install openssh-server)"
   rm -rf "$SSHDIR"
   mkdir -p -m 700 "$SSHDIR" "$SSHDIR/bin"
-  mkdir -p /run/sshd # sshd's privilege separation directory
+  # sshd's privilege separation directory; removed by down if made here.
+  [ -d /run/sshd ] || { mkdir -p /run/sshd && touch "$SSHDIR/made-run-sshd"; }
   ssh-keygen -q -t ed25519 -N '' -f "$SSHDIR/host_key"
   ssh-keygen -q -t ed25519 -N '' -f "$SSHDIR/client_key"
   cp "$SSHDIR/client_key.pub" "$SSHDIR/authorized_keys"
@@ -83,6 +84,7 @@ EOF
 ssh_down() {
   [ -d "$SSHDIR" ] || return 0
   [ ! -f "$SSHDIR/sshd.pid" ] || kill "$(cat "$SSHDIR/sshd.pid")" 2>/dev/null || true
+  [ ! -f "$SSHDIR/made-run-sshd" ] || rmdir /run/sshd 2>/dev/null || true
   rm -rf "$SSHDIR"
 }
 

@@ -8,7 +8,7 @@
 //! engine, wherever the container runs (`docker exec` forwards no signal):
 //! `pktmmap-idle signal SIGINT mmap-rx` (exit 1 if no such process) and
 //! `pktmmap-idle catches-sigint mmap-rx` (exit 0 once every such process has its handler);
-//! `pktmmap-idle iface-of 10.77.72.5` prints the interface holding that address (exit 1: none).
+//! `pktmmap-idle iface-of 10.77.72.5` prints the interface holding that address (exit 1: none, or it cannot tell).
 #![forbid(unsafe_code)]
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
@@ -35,7 +35,10 @@ fn main() {
                 0
             }
             Ok(Ok(None)) => 1,
-            Ok(Err(e)) => usage(&e.to_string()),
+            Ok(Err(e)) => {
+                eprintln!("pktmmap-idle: {e}");
+                1
+            }
             Err(_) => usage(&format!("not an IPv4 address: {ip:?}")),
         },
         _ => usage("unknown arguments"),

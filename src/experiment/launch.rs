@@ -227,6 +227,7 @@ impl SenderArgs<'_> {
             .some("--interval", self.interval_s)
             .some("--reflect-every", self.reflect_every)
             .words(self.extra)
+            .build()
     }
 }
 
@@ -264,7 +265,7 @@ impl ReceiverArgs<'_> {
             .flag("--json")
             .some("--interval", self.interval_s)
             .some("--reflect-every", self.reflect_every)
-            .words(&[])
+            .build()
     }
 }
 
@@ -293,9 +294,14 @@ impl Argv {
         self
     }
 
-    /// The list, ending with `words` as they are.
-    fn words(mut self, words: &[&str]) -> Vec<String> {
+    /// `words` as they are.
+    fn words(mut self, words: &[&str]) -> Self {
         self.0.extend(words.iter().map(|w| w.to_string()));
+        self
+    }
+
+    /// The command line.
+    fn build(self) -> Vec<String> {
         self.0
     }
 }

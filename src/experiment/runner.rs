@@ -116,14 +116,13 @@ fn fill_row(
         row.tx_retries = Some(t.retries);
         row.tx_cpu_s = Some(t.cpu_user_s + t.cpu_sys_s);
         if let Some(rt) = &t.round_trip {
-            let l = &rt.latency;
-            (row.reflect_every, row.reflections_expected, row.reflections) = (
-                Some(rt.reflect_every),
-                Some(rt.expected),
-                Some(rt.reflected),
-            );
-            (row.rtt_p50_ns, row.rtt_p90_ns) = (l.p50_ns, l.p90_ns);
-            (row.rtt_p99_ns, row.rtt_max_ns) = (l.p99_ns, l.max_ns);
+            row.reflect_every = Some(rt.reflect_every);
+            row.reflections_expected = Some(rt.expected);
+            row.reflections = Some(rt.reflected);
+            row.rtt_p50_ns = rt.latency.p50_ns;
+            row.rtt_p90_ns = rt.latency.p90_ns;
+            row.rtt_p99_ns = rt.latency.p99_ns;
+            row.rtt_max_ns = rt.latency.max_ns;
         }
     }
     if let Some(x) = &r.rx {
