@@ -72,6 +72,22 @@ impl ProcessOptions {
     }
 }
 
+/// The probe options a sender and its receiver share: which run, and which probes come back.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProbeOptions {
+    /// Run id: a sender carries it in every probe (default: a fresh one for every run); a
+    /// receiver follows it (default: the first run id it sees).
+    #[arg(long)]
+    pub run_id: Option<u32>,
+    /// Time round trips: the receiver sends probes 0, N, 2N, ... of the run (first sightings)
+    /// back from the test port to the sender's source port, and the sender's summary
+    /// (`round_trip`) gives their times on the sender's clock alone (valid between hosts,
+    /// unlike one-way latency). Give both the same N. mmap-rx and xdp-rx reflect through a
+    /// raw IPv4 socket (CAP_NET_RAW, which they need anyway).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub reflect_every: Option<u64>,
+}
+
 /// Options every sender takes (`mmap-tx`, `udp-tx`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendOptions {
@@ -95,14 +111,9 @@ pub struct SendOptions {
     /// Transmit rate: 500Mbps, 1Gbps (Ethernet frame bits), 250kpps, or max.
     #[arg(long, default_value = "max")]
     pub rate: String,
-    /// Run id carried in every probe (default: fresh for every run).
-    #[arg(long)]
-    pub run_id: Option<u32>,
-    /// Time round trips: a receiver given the same --reflect-every sends probes 0, N, 2N, ...
-    /// back to this sender's source port, and the summary's `round_trip` gives their times
-    /// on this host's clock alone (valid between hosts, unlike one-way latency).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub reflect_every: Option<u64>,
+    /// Run id and round trips.
+    #[command(flatten)]
+    pub probe: ProbeOptions,
     /// Core and output format.
     #[command(flatten)]
     pub process: ProcessOptions,
@@ -117,7 +128,9 @@ impl SendOptions {
 
     /// `--run-id`, or a fresh one (a new one on every call: call it once per run).
     pub fn run_id(&self) -> u32 {
-        self.run_id.unwrap_or_else(crate::process::fresh_run_id)
+        self.probe
+            .run_id
+            .unwrap_or_else(crate::process::fresh_run_id)
     }
 
     /// The parsed `--rate` (exit code 7 if it does not parse).
@@ -149,14 +162,9 @@ pub struct ReceiveOptions {
     /// Stop after this many seconds without a new datagram (fractions allowed).
     #[arg(long, value_name = "SECONDS")]
     pub idle_timeout: Option<f64>,
-    /// Follow this run id instead of the first one seen.
-    #[arg(long)]
-    pub run_id: Option<u32>,
-    /// Send probes 0, N, 2N, ... of the run (first sightings) back to where they came from,
-    /// from the test port, so that the sender times round trips (mmap-rx and xdp-rx send
-    /// through a raw IPv4 socket: CAP_NET_RAW, which they need anyway).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub reflect_every: Option<u64>,
+    /// Run id and round trips.
+    #[command(flatten)]
+    pub probe: ProbeOptions,
     /// Core and output format.
     #[command(flatten)]
     pub process: ProcessOptions,
@@ -170,7 +178,7 @@ impl ReceiveOptions {
             endpoint,
             port: self.port,
             count: self.count,
-            run_id: self.run_id,
+            run_id: self.probe.run_id,
             cpu: self.process.cpu,
             interval: self.process.interval,
             reflect: None,
@@ -182,7 +190,8 @@ impl ReceiveOptions {
     pub fn raw_reflector(
         &self,
     ) -> Result<Option<std::sync::Arc<crate::engine::reflect::Reflector>>, CliError> {
-        self.reflect_every
+        self.probe
+            .reflect_every
             .map(|n| crate::engine::reflect::Reflector::raw(n, self.port).map(std::sync::Arc::new))
             .transpose()
     }

@@ -144,7 +144,7 @@ fn replay(
             MmapTx::new(ring, frames)
         })
         .collect();
-    if args.send.reflect_every.is_some() {
+    if args.send.probe.reflect_every.is_some() {
         return Err(CliError::new(
             cli::Failure::Usage,
             "--reflect-every times the test flow's probes, not a replayed capture's",

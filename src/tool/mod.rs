@@ -63,6 +63,7 @@ pub fn frame_plan(
         cpu: send.process.cpu,
         interval: send.process.interval,
         round_trip: send
+            .probe
             .reflect_every
             .map(|n| RoundTrips::listen(n, run_id, send.src_port).map(Arc::new))
             .transpose()?,

@@ -51,6 +51,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     let poll = rule.poll_interval().min(Duration::from_millis(20));
     let reflect = args
         .recv
+        .probe
         .reflect_every
         .map(|n| Reflector::through_socket(n, &sock).map(Arc::new))
         .transpose()?;

@@ -63,6 +63,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         interval: args.send.process.interval,
         round_trip: args
             .send
+            .probe
             .reflect_every
             .map(|n| RoundTrips::on_socket(n, run_id, backend.socket()).map(Arc::new))
             .transpose()?,
