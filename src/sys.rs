@@ -131,15 +131,22 @@ pub fn bind_interface(fd: BorrowedFd<'_>, ifindex: u32, protocol: u16) -> Result
     addr.sll_family = libc::AF_PACKET as u16;
     addr.sll_protocol = protocol.to_be();
     addr.sll_ifindex = ifindex as i32;
-    // SAFETY: `addr` is a valid sockaddr_ll that outlives the call; the length matches it.
-    syscall!("bind(AF_PACKET)", unsafe {
+    bind(fd, &addr, "bind(AF_PACKET)")
+}
+
+/// `bind(2)` to `addr`, a `sockaddr_*` of the socket's family.
+fn bind<T>(fd: BorrowedFd<'_>, addr: &T, call: &'static str) -> Result<(), SysError> {
+    // SAFETY: `addr` points to a live, initialised T that outlives the call, and the length
+    // passed is its size: the kernel reads no more than that.
+    syscall!("bind", unsafe {
         libc::bind(
             fd.as_raw_fd(),
-            (&addr as *const libc::sockaddr_ll).cast(),
-            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            (addr as *const T).cast(),
+            size_of::<T>() as libc::socklen_t,
         )
-    })?;
-    Ok(())
+    })
+    .map(|_| ())
+    .map_err(|e| SysError::new(call, e.source))
 }
 
 fn setsockopt<T>(
@@ -683,15 +690,7 @@ pub fn bind_xdp(fd: BorrowedFd<'_>, ifindex: u32, queue: u32, flags: u16) -> Res
         sxdp_queue_id: queue,
         sxdp_shared_umem_fd: 0,
     };
-    // SAFETY: `addr` is a valid sockaddr_xdp that outlives the call; the length is its size.
-    syscall!("bind(AF_XDP)", unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            (&addr as *const libc::sockaddr_xdp).cast(),
-            size_of::<libc::sockaddr_xdp>() as libc::socklen_t,
-        )
-    })?;
-    Ok(())
+    bind(fd, &addr, "bind(AF_XDP)")
 }
 
 /// `recvfrom(fd, NULL, 0, MSG_DONTWAIT)`: asks the kernel to refill an AF_XDP socket's RX
