@@ -49,6 +49,28 @@ pub struct Scenario {
     pub rate: Option<String>,
 }
 
+impl Scenario {
+    /// `param` at the point whose value is `v`: `v` itself where the scenario varies `param`,
+    /// the scenario's fixed setting otherwise.
+    fn setting<T: std::str::FromStr>(
+        &self,
+        param: Param,
+        v: &str,
+        fixed: Option<T>,
+    ) -> Result<T, Error> {
+        if self.vary == param {
+            v.parse().map_err(|_| {
+                Error::Request(format!(
+                    "scenario {}: {param} {v:?} is not a number",
+                    self.name
+                ))
+            })
+        } else {
+            fixed.ok_or_else(|| Error::Request(format!("scenario {} needs a {param}", self.name)))
+        }
+    }
+}
+
 /// A profile: scenarios and how often to repeat them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,28 +134,9 @@ impl Profile {
                 return Err(Error::Request(format!("scenario {} has no values", s.name)));
             }
             for v in &s.values {
-                let count = match s.vary {
-                    Param::Count => v.parse().map_err(|_| {
-                        Error::Request(format!("scenario {}: count {v:?} is not a number", s.name))
-                    })?,
-                    _ => s.count.ok_or_else(|| {
-                        Error::Request(format!("scenario {} needs a count", s.name))
-                    })?,
-                };
-                let size = match s.vary {
-                    Param::Size => v.parse().map_err(|_| {
-                        Error::Request(format!("scenario {}: size {v:?} is not a number", s.name))
-                    })?,
-                    _ => s.size.ok_or_else(|| {
-                        Error::Request(format!("scenario {} needs a size", s.name))
-                    })?,
-                };
-                let rate_text = match s.vary {
-                    Param::Rate => v.clone(),
-                    _ => s.rate.clone().ok_or_else(|| {
-                        Error::Request(format!("scenario {} needs a rate", s.name))
-                    })?,
-                };
+                let count = s.setting(Param::Count, v, s.count)?;
+                let size = s.setting(Param::Size, v, s.size)?;
+                let rate_text = s.setting(Param::Rate, v, s.rate.clone())?;
                 let rate = rate_text
                     .parse::<Rate>()
                     .map_err(|e| Error::Request(format!("scenario {}: {e}", s.name)))?;
