@@ -212,6 +212,52 @@ fn x_label(param: &str, v: &str) -> String {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
+/// A chart on an [`Area`], both axes `f64`.
+type Chart<'a, 'b> = ChartContext<
+    'b,
+    SVGBackend<'a>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A chart with this file's margins on `area`, `x_label_area` pixels under it for labels.
+fn plot<'a, 'b>(
+    area: &'b Area<'a>,
+    x_label_area: u32,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<Chart<'a, 'b>, Error> {
+    ChartBuilder::on(area)
+        .margin_left(10)
+        .margin_right(25)
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x, y)
+        .map_err(err)
+}
+
+/// The grid and axis titles. Without an x title the x axis has no labels and no vertical
+/// lines (its slots are labelled by hand); `y_labels`, if given, instead of plotters' 11.
+fn draw_mesh(
+    chart: &mut Chart<'_, '_>,
+    x_desc: Option<&str>,
+    y_desc: &str,
+    y_labels: Option<usize>,
+) -> Result<(), Error> {
+    let mut mesh = chart.configure_mesh();
+    match x_desc {
+        Some(x) => mesh.x_desc(x),
+        None => mesh.disable_x_mesh().x_labels(0),
+    };
+    if let Some(n) = y_labels {
+        mesh.y_labels(n);
+    }
+    mesh.y_desc(y_desc)
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 13))
+        .draw()
+        .map_err(err)
+}
+
 fn err(e: impl std::fmt::Debug) -> Error {
     Error::Render(format!("chart: {e:?}"))
 }
@@ -386,22 +432,8 @@ pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, Error> {
             .fold(1.0, f64::max);
 
         // Received rate.
-        let mut chart = ChartBuilder::on(&top)
-            .margin_left(10)
-            .margin_right(25)
-            .x_label_area_size(8)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..end, 0.0..max * 1.12)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc("received (kpps)")
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
+        let mut chart = plot(&top, 8, -0.5..end, 0.0..max * 1.12)?;
+        draw_mesh(&mut chart, None, "received (kpps)", None)?;
         if let Some(x) = sep {
             chart
                 .draw_series(DashedLineSeries::new(
@@ -491,22 +523,8 @@ pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, Error> {
             .map(|p| p.loss * 100.0)
             .fold(0.0, f64::max);
         let loss_top = if worst < 1.0 { 1.0 } else { worst * 1.15 };
-        let mut lc = ChartBuilder::on(&bottom)
-            .margin_left(10)
-            .margin_right(25)
-            .x_label_area_size(48)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..end, 0.0..loss_top)
-            .map_err(err)?;
-        lc.configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_labels(3)
-            .y_desc("lost (%)")
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
+        let mut lc = plot(&bottom, 48, -0.5..end, 0.0..loss_top)?;
+        draw_mesh(&mut lc, None, "lost (%)", Some(3))?;
         let bw = 0.3 / n;
         for (k, (app, points)) in s.apps.iter().enumerate() {
             let c = colour(*app);
@@ -582,22 +600,8 @@ pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, Error> {
             .flatten()
             .fold(1.0, f64::max);
         let n = r.len().max(1) as f64;
-        let mut chart = ChartBuilder::on(&area)
-            .margin_left(10)
-            .margin_right(25)
-            .x_label_area_size(64)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5..n - 0.5, 0.0..max * 1.12)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc("mmap pps / udp pps")
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
+        let mut chart = plot(&area, 64, -0.5..n - 0.5, 0.0..max * 1.12)?;
+        draw_mesh(&mut chart, None, "mmap pps / udp pps", None)?;
         chart
             .draw_series(DashedLineSeries::new(
                 vec![(-0.5, 1.0), (n - 0.5, 1.0)],
@@ -675,21 +679,13 @@ pub fn intervals_svg(title: &str, rows: &[&IntervalRow], caption: &str) -> Resul
         let area = footer(&area, caption)?;
         let end = rows.iter().map(|r| r.end_s).fold(0.1, f64::max);
         let max = rows.iter().map(|r| r.pps / 1000.0).fold(1.0, f64::max);
-        let mut chart = ChartBuilder::on(&area)
-            .margin_left(10)
-            .margin_right(25)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..end, 0.0..max * 1.12)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("seconds since the tool started")
-            .y_desc("kpps")
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(err)?;
+        let mut chart = plot(&area, 40, 0.0..end, 0.0..max * 1.12)?;
+        draw_mesh(
+            &mut chart,
+            Some("seconds since the tool started"),
+            "kpps",
+            None,
+        )?;
         for (side, c) in [("tx", COLOURS[1]), ("rx", COLOURS[0])] {
             // A step per interval: its rate held from its start to its end.
             let steps: Vec<(f64, f64)> = rows
