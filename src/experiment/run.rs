@@ -83,14 +83,25 @@ impl RunResult {
 }
 
 /// The place of one side of a set-up: its container, or its namespace.
-fn place<'a>(
-    container: Option<&'a str>,
-    engine: Option<&'a str>,
-    ns: &'a str,
-    bin_dir: &'a Path,
-) -> Box<dyn Place + 'a> {
+/// The two ends of a set-up.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Sender,
+    Receiver,
+}
+
+/// Where `side` of the set-up runs its tools: its container (on its engine), or else its
+/// network namespace here.
+fn place<'a>(env: &'a SetupEnv, side: Side, bin_dir: &'a Path) -> Box<dyn Place + 'a> {
+    let (container, engine, ns) = match side {
+        Side::Sender => (&env.tx_container, &env.tx_engine, &env.tx_ns),
+        Side::Receiver => (&env.rx_container, &env.rx_engine, &env.rx_ns),
+    };
     match container {
-        Some(name) => Box::new(Container { name, engine }),
+        Some(name) => Box::new(Container {
+            name,
+            engine: engine.as_deref(),
+        }),
         None => Box::new(Netns { ns, bin_dir }),
     }
 }
@@ -136,22 +147,8 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         )?),
         _ => None,
     };
-    let rx_place = || {
-        place(
-            env.rx_container.as_deref(),
-            env.rx_engine.as_deref(),
-            &env.rx_ns,
-            cfg.bin_dir,
-        )
-    };
-    let tx_place = || {
-        place(
-            env.tx_container.as_deref(),
-            env.tx_engine.as_deref(),
-            &env.tx_ns,
-            cfg.bin_dir,
-        )
-    };
+    let rx_place = || place(env, Side::Receiver, cfg.bin_dir);
+    let tx_place = || place(env, Side::Sender, cfg.bin_dir);
     // A container gone (a swarm task killed, its node lost) fails every later run at once,
     // with the reason, rather than after a ready wait.
     let lost = || {

@@ -64,6 +64,14 @@ impl Ctx<'_> {
         self.plan.bin_dir.join(tool)
     }
 
+    /// Namespace `ns` as a place to run tools.
+    fn netns<'a>(&'a self, ns: &'a str) -> Netns<'a> {
+        Netns {
+            ns,
+            bin_dir: &self.plan.bin_dir,
+        }
+    }
+
     /// Starts a tool of ours in namespace `ns` and waits for its `ready` line.
     fn start_ready<'a>(
         &'a self,
@@ -71,11 +79,7 @@ impl Ctx<'_> {
         tool: &str,
         args: &[String],
     ) -> Result<Tool<'a>, Error> {
-        let place = Netns {
-            ns,
-            bin_dir: &self.plan.bin_dir,
-        };
-        let t = Tool::spawn(place, tool, args)?;
+        let t = Tool::spawn(self.netns(ns), tool, args)?;
         t.wait_ready(Duration::from_secs(10), self.stop)?;
         Ok(t)
     }
@@ -87,11 +91,7 @@ impl Ctx<'_> {
         program: &Path,
         args: &[String],
     ) -> Result<Tool<'a>, Error> {
-        let place = Netns {
-            ns,
-            bin_dir: &self.plan.bin_dir,
-        };
-        let mut command = place.external(program);
+        let mut command = self.netns(ns).external(program);
         command.args(args);
         let name = program
             .file_name()
