@@ -359,29 +359,21 @@ mod tests {
 
     #[test]
     fn only_known_setups_are_run() {
-        let netns = Setups {
-            engine: Engine::Netns,
+        let setups = |engine| Setups {
+            engine,
             dir: PathBuf::from("/x"),
             rps_mask: None,
             xdp: false,
             nodes: (None, None),
         };
+        let netns = setups(Engine::Netns);
         let e = netns.script("eth0; rm -rf /").unwrap_err().to_string();
         assert!(e.starts_with("unknown set-up"), "{e}");
         assert!(netns.script("native").is_ok());
-        let docker = Setups {
-            engine: Engine::Docker,
-            dir: PathBuf::from("/x"),
-            rps_mask: None,
-            xdp: false,
-            nodes: (None, None),
-        };
+        let docker = setups(Engine::Docker);
         let e = docker.script("native").unwrap_err().to_string();
         assert!(e.contains("docker engine: choose from bridge, ovs"), "{e}");
-        let swarm = Setups {
-            engine: Engine::Swarm,
-            ..docker
-        };
+        let swarm = setups(Engine::Swarm);
         assert!(swarm.script("overlay").is_ok());
         let e = swarm.script("bridge").unwrap_err().to_string();
         assert!(

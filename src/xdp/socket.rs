@@ -68,6 +68,13 @@ pub enum XskError {
 }
 
 impl XskOptions {
+    /// The UMEM address of every frame, in order.
+    fn frame_addresses(&self) -> Vec<u64> {
+        (0..u64::from(self.frames))
+            .map(|i| i * u64::from(self.frame_size))
+            .collect()
+    }
+
     /// Checks the sizes before any system call.
     pub fn check(&self, mtu: u32) -> Result<(), XskError> {
         let bad = |m: String| Err(XskError::Options(m));
@@ -302,9 +309,7 @@ impl XskTx {
     /// Opens a TX-only socket; every UMEM frame starts on our free list.
     pub fn open(ifindex: u32, options: &XskOptions) -> Result<Self, XskError> {
         let xsk = Xsk::open(ifindex, options, false, true)?;
-        let free = (0..u64::from(options.frames))
-            .map(|i| i * u64::from(options.frame_size))
-            .collect();
+        let free = options.frame_addresses();
         Ok(Self { xsk, free })
     }
 
@@ -406,9 +411,7 @@ impl XskRx {
     /// Opens an RX-only socket and lends the kernel as many frames as the fill ring holds.
     pub fn open(ifindex: u32, options: &XskOptions) -> Result<Self, XskError> {
         let xsk = Xsk::open(ifindex, options, true, false)?;
-        let spare = (0..u64::from(options.frames))
-            .map(|i| i * u64::from(options.frame_size))
-            .collect();
+        let spare = options.frame_addresses();
         let mut rx = Self { xsk, spare };
         rx.refill();
         Ok(rx)
