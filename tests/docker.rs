@@ -8,7 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    docker, docker_or_skip, image, leftovers, pktmmap, running, serial, text, tmp, Spawned, PKTMMAP,
+    docker, docker_or_skip, image, leftovers, pktmmap, rps_masks, running, serial, sys_mount_of,
+    text, tmp, ScriptSetup, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::results::read_rows;
@@ -250,6 +251,40 @@ fn af_xdp_runs_in_containers_with_exactly_the_capabilities_it_needs() {
     assert_eq!(leftovers(), Vec::<String>::new(), "torn down");
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(out.with_extension("profile"));
+}
+
+#[test]
+fn receive_steering_reaches_the_receiving_container_whose_sysfs_stays_read_only() {
+    if !docker_or_skip(
+        "receive_steering_reaches_the_receiving_container_whose_sysfs_stays_read_only",
+    ) {
+        return;
+    }
+    let _g = serial();
+    image();
+    // A container's namespace shares the sysfs its container mounted read-only: the set-up
+    // script must still set the mask (it once failed here with "Read-only file system").
+    let (setup, up) = ScriptSetup::up("docker/setups/bridge.sh", &[("PKTMMAP_RPS", "2")]);
+    assert!(up.status.success(), "{}", text(&up));
+    assert!(setup.env().lines().any(|l| l == "RPS=2"), "{}", setup.env());
+    let masks = rps_masks("pktmmap-dk-bridge-rx", "eth0");
+    assert!(
+        !masks.is_empty() && masks.iter().all(|&m| m == 2),
+        "{masks:?}"
+    );
+    // ... and the container's own /sys is read-only again, mount and superblock.
+    let pid = String::from_utf8_lossy(
+        &docker(&["inspect", "--format", "{{.State.Pid}}", "pktmmap-bridge-rx"]).stdout,
+    )
+    .trim()
+    .to_string();
+    let (mount, superblock) = sys_mount_of(&pid);
+    assert!(mount.split(',').any(|o| o == "ro"), "{mount}");
+    assert!(superblock.split(',').any(|o| o == "ro"), "{superblock}");
+    // The sender's side is left alone.
+    assert_eq!(rps_masks("pktmmap-dk-bridge-tx", "eth0"), vec![0]);
+    drop(setup);
+    assert_eq!(leftovers(), Vec::<String>::new());
 }
 
 #[test]

@@ -60,11 +60,22 @@ quiet_host_link() {
 # rps_apply NS IF: where PKTMMAP_RPS holds a CPU mask (hex, e.g. 2 = core 1), receive packet
 # steering moves IF's receive softirq to those cores. On veth that work otherwise runs on the
 # sending core and throttles every sender like backpressure. Nothing happens without it.
+# A container's namespace shares its sysfs with the container, which mounted it read-only:
+# `ip netns exec` then gets that read-only instance, so it is made writable for the write
+# and read-only again after (the container's own mount stays read-only throughout).
 rps_apply() {
   [ -n "${PKTMMAP_RPS:-}" ] || return 0
   case "$PKTMMAP_RPS" in *[!0-9a-fA-F]*) die "PKTMMAP_RPS must be a hex CPU mask such as 2" ;; esac
-  ip netns exec "$1" bash -c 'for q in /sys/class/net/"$1"/queues/rx-*/rps_cpus; do echo "$2" > "$q"; done' \
-    _ "$2" "$PKTMMAP_RPS" || die "cannot set RPS on $2 in $1"
+  ip netns exec "$1" bash -c '
+    set -e
+    if [ ! -w /sys/class/net/"$1"/queues/rx-0/rps_cpus ]; then
+      trap "mount -o remount,ro /sys" EXIT
+      mount -o remount,rw /sys
+    fi
+    for q in /sys/class/net/"$1"/queues/rx-*/rps_cpus; do echo "$2" > "$q"; done
+    for q in /sys/class/net/"$1"/queues/rx-*/rps_cpus; do
+      [ $((0x$(cat "$q" | tr -d ,))) = $((0x$2)) ] || { echo "$q reads $(cat "$q")" >&2; exit 1; }
+    done' _ "$2" "$PKTMMAP_RPS" || die "cannot set RPS on $2 in $1"
 }
 
 # print_env SETUP TX_NS RX_NS TX_IF RX_IF SUBNET DATAPATH [NOTE]

@@ -529,3 +529,63 @@ impl Drop for Spawned {
         let _ = child.wait();
     }
 }
+
+/// A set-up script of this repository (`docker/setups/bridge.sh`, ...) run directly with
+/// extra environment (`PKTMMAP_RPS`, ...) for each action, as the runner runs it; taken down
+/// however the test ends.
+pub struct ScriptSetup {
+    script: std::path::PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl ScriptSetup {
+    /// `SCRIPT up` with `env` (the path relative to the repository), and its output.
+    pub fn up(script: &str, env: &[(&str, &str)]) -> (Self, Output) {
+        let setup = Self {
+            script: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        let out = setup.command("up").output();
+        (setup, out.expect("set-up script"))
+    }
+
+    /// `SCRIPT env`: the set-up's environment lines.
+    pub fn env(&self) -> String {
+        stdout_of(&mut self.command("env"))
+    }
+
+    fn command(&self, action: &str) -> Command {
+        let mut c = Command::new(&self.script);
+        c.arg(action)
+            .env_remove("PKTMMAP_NS_PREFIX")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+}
+
+impl Drop for ScriptSetup {
+    fn drop(&mut self) {
+        let _ = self.command("down").output();
+    }
+}
+
+/// The receive packet steering mask of every RX queue of `interface` in namespace `ns`.
+pub fn rps_masks(ns: &str, interface: &str) -> Vec<u64> {
+    let glob = format!("/sys/class/net/{interface}/queues/rx-*/rps_cpus");
+    stdout_of(Command::new("ip").args(["netns", "exec", ns, "sh", "-c", &format!("cat {glob}")]))
+        .lines()
+        .map(|l| u64::from_str_radix(&l.replace(',', ""), 16).expect("a hex CPU mask"))
+        .collect()
+}
+
+/// How `/sys` is mounted in the mount namespace of process `pid`: (mount options, superblock
+/// options), from its mountinfo.
+pub fn sys_mount_of(pid: &str) -> (String, String) {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
+    let line = info
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/sys"))
+        .unwrap_or_else(|| panic!("no /sys in {info}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[5].to_string(), fields[fields.len() - 1].to_string())
+}
