@@ -11,8 +11,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    docker, docker_or_skip, image, leftovers, pktmmap, running, serial, swarm_state, text, tmp,
-    Spawned, PKTMMAP,
+    docker, docker_or_skip, image, leftovers, pktmmap, rps_masks, running, serial, swarm_state,
+    text, tmp, ScriptSetup, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::kinds::{App, Engine, Status};
 use pktmmap::experiment::results::{read_rows, Row};
@@ -146,6 +146,58 @@ fn the_quick_profile_runs_on_a_single_node_swarm_overlay_and_macvlan() {
     assert_eq!(swarm_state(), "inactive", "the swarm the run made is left");
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up() {
+    let test = "receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up";
+    if !inactive_swarm_or_skip(test) {
+        return;
+    }
+    let _g = serial();
+    image();
+    // PKTMMAP_RPS was once recorded (RPS=2, the rows' rps column) but never applied to a
+    // swarm task's interface.
+    let (setup, up) = ScriptSetup::up("docker/swarm/overlay.sh", &[("PKTMMAP_RPS", "2")]);
+    assert!(up.status.success(), "{}", text(&up));
+    let env = setup.env();
+    assert!(env.lines().any(|l| l == "RPS=2"), "{env}");
+    let rx_if = env
+        .lines()
+        .find_map(|l| l.strip_prefix("RX_IF="))
+        .unwrap_or_else(|| panic!("no RX_IF in {env}"))
+        .to_string();
+    let masks = rps_masks("pktmmap-sw-overlay-rx", &rx_if);
+    assert!(
+        !masks.is_empty() && masks.iter().all(|&m| m == 2),
+        "{masks:?}"
+    );
+    drop(setup);
+    assert_eq!(swarm_state(), "inactive");
+    // With another namespace prefix the overlay network is named after it too, so that its
+    // down finds and removes it (it once made pktmmap-sw-overlay whatever the prefix).
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docker/swarm/overlay.sh");
+    let with_prefix = |action: &str| {
+        Command::new(script)
+            .arg(action)
+            .env("PKTMMAP_NS_PREFIX", "pktmmap-px")
+            .output()
+            .expect("overlay.sh")
+    };
+    let up = with_prefix("up");
+    let networks = docker(&["network", "ls", "--format", "{{.Name}}"]);
+    let down = with_prefix("down");
+    assert!(up.status.success(), "{}", text(&up));
+    assert!(
+        String::from_utf8_lossy(&networks.stdout)
+            .lines()
+            .any(|n| n == "pktmmap-px-sw-overlay"),
+        "{}",
+        text(&networks)
+    );
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(swarm_state(), "inactive");
+    assert_eq!(leftovers(), Vec::<String>::new());
 }
 
 #[test]

@@ -140,6 +140,14 @@ service_up() {
   ns_del "$NS_PREFIX-sw-$1-$2"
   if grep -qs "$id" "/proc/$pid/cgroup"; then
     ip netns attach "$NS_PREFIX-sw-$1-$2" "$pid"
+  elif [ "$2" = rx ] && [ -n "${PKTMMAP_RPS:-}" ]; then
+    die "receive packet steering (--rps) is set from this host, but the receiver's task runs on node $(node_name "$node"), another machine"
+  fi
+  if [ "$2" = rx ] && [ -n "${PKTMMAP_RPS:-}" ]; then
+    local ifname
+    read -r ifname _ <<<"$(task_if "$1" rx "$3")"
+    [ -n "$ifname" ] || die "the receiver's task has no interface on network $3"
+    rps_apply "$NS_PREFIX-sw-$1-$2" "$ifname"
   fi
 }
 

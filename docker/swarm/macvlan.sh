@@ -8,7 +8,7 @@
 #     `- macvlan -> [pktmmap-sw-macvlan-rx task] eth0 10.77.73.y
 . "$(dirname "$0")/lib.sh"
 
-M=macvlan; NET=pktmmap-sw-macvlan; PARENT=pkmswm0
+M=macvlan; NET=$NS_PREFIX-sw-macvlan; PARENT=pkmswm0
 # Both tasks on this node unless told otherwise (the parent is a veth here).
 if [ "${1:-}" = up ] || [ "${1:-}" = env ]; then
   PKTMMAP_TX_NODE=${PKTMMAP_TX_NODE:-$(docker info --format '{{.Swarm.NodeID}}' 2>/dev/null)}

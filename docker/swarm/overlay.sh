@@ -6,7 +6,7 @@
 #   [pktmmap-sw-overlay-tx task] eth0 10.77.72.x --overlay pktmmap-sw-overlay (VXLAN)-- eth0 10.77.72.y [pktmmap-sw-overlay-rx task]
 . "$(dirname "$0")/lib.sh"
 
-M=overlay; NET=pktmmap-sw-overlay
+M=overlay; NET=$NS_PREFIX-sw-overlay
 
 case "${1:-}" in
   up)
