@@ -567,6 +567,12 @@ impl<'a> IngressDrop<'a> {
         udp_len: Option<usize>,
     ) -> Result<Self, Error> {
         validate_interface_name(interface).map_err(|e| Error::Request(e.to_string()))?;
+        if !Path::new("/run/netns").join(ns).exists() {
+            // A swarm task on another machine: its namespace cannot be entered from here.
+            return Err(Error::Request(format!(
+                "--fate ingress-drop sets its nft rule in the receiver's network namespace from this host, and there is no namespace {ns} here (does the receiver run on another machine?)"
+            )));
+        }
         let length = udp_len.map_or(String::new(), |l| format!(" udp length {l}"));
         let rules = format!(
             "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port}{length} counter drop\n }}\n}}\n"
@@ -635,6 +641,14 @@ mod tests {
         let listing = "table netdev pktmmap_fate {\n\tchain ingress {\n\t\ttype filter hook ingress device \"pkt1b\" priority filter; policy accept;\n\t\tudp dport 9000 counter packets 5000 bytes 530000 drop\n\t}\n}\n";
         assert_eq!(parse_counter(listing), Some(5000));
         assert_eq!(parse_counter("table netdev x {}"), None);
+    }
+
+    #[test]
+    fn an_ingress_drop_in_a_namespace_not_on_this_host_is_refused_saying_why() {
+        let e = IngressDrop::install("pktmmap-no-such-ns", "pkm0", 9000, None).unwrap_err();
+        assert!(matches!(e, Error::Request(_)), "{e:?}");
+        let e = e.to_string();
+        assert!(e.contains("no namespace pktmmap-no-such-ns here"), "{e}");
     }
 
     #[test]
