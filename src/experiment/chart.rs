@@ -262,6 +262,25 @@ fn err(e: impl std::fmt::Debug) -> Error {
     Error::Render(format!("chart: {e:?}"))
 }
 
+/// Draws `text` on `area`, centred on `at` horizontally and hanging from it.
+fn centred_text(
+    area: &Area<'_>,
+    text: String,
+    at: (i32, i32),
+    size: u32,
+    colour: &RGBColor,
+) -> Result<(), Error> {
+    area.draw(&Text::new(
+        text,
+        at,
+        (FONT, size)
+            .into_font()
+            .color(colour)
+            .pos(Pos::new(HPos::Center, VPos::Top)),
+    ))
+    .map_err(err)
+}
+
 /// Title and subtitle at the top of `area`, a legend line under them; returns the rest.
 fn header<'a>(
     area: &Area<'a>,
@@ -282,12 +301,7 @@ fn header<'a>(
             .pos(pos),
     ))
     .map_err(err)?;
-    head.draw(&Text::new(
-        subtitle.to_string(),
-        centre(33),
-        (FONT, 13).into_font().color(&GREY).pos(pos),
-    ))
-    .map_err(err)?;
+    centred_text(&head, subtitle.to_string(), centre(33), 13, &GREY)?;
     // The legend, one row, centred: mark then label, entries 26 px apart.
     let widths: Vec<i32> = legend
         .iter()
@@ -353,15 +367,7 @@ enum LegendMark {
 /// The footer: where the rows came from.
 fn footer<'a>(area: &Area<'a>, text: &str) -> Result<Area<'a>, Error> {
     let (rest, foot) = area.split_vertically(area.dim_in_pixel().1 as i32 - 26);
-    foot.draw(&Text::new(
-        text.to_string(),
-        (W as i32 / 2, 6),
-        (FONT, 11)
-            .into_font()
-            .color(&GREY)
-            .pos(Pos::new(HPos::Center, VPos::Top)),
-    ))
-    .map_err(err)?;
+    centred_text(&foot, text.to_string(), (W as i32 / 2, 6), 11, &GREY)?;
     Ok(rest)
 }
 
@@ -541,26 +547,16 @@ pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, Error> {
         // Category labels under the loss panel, and the axis title.
         for (x, label) in pos.iter().zip(&labels) {
             let (px, py) = lc.backend_coord(&(*x, 0.0));
-            root.draw(&Text::new(
-                label.clone(),
-                (px, py + 8),
-                (FONT, 12)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Center, VPos::Top)),
-            ))
-            .map_err(err)?;
+            centred_text(&root, label.clone(), (px, py + 8), 12, &BLACK)?;
         }
         let (cx, cy) = lc.backend_coord(&((end - 0.5) / 2.0, 0.0));
-        root.draw(&Text::new(
+        centred_text(
+            &root,
             x_title(&s.param).to_string(),
             (cx, cy + 28),
-            (FONT, 13)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))
-        .map_err(err)?;
+            13,
+            &BLACK,
+        )?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -645,15 +641,8 @@ pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, Error> {
             .into_iter()
             .enumerate()
             {
-                root.draw(&Text::new(
-                    line,
-                    (px, py + 6 + 15 * k as i32),
-                    (FONT, if k == 2 { 10 } else { 12 })
-                        .into_font()
-                        .color(if k == 2 { &GREY } else { &BLACK })
-                        .pos(Pos::new(HPos::Center, VPos::Top)),
-                ))
-                .map_err(err)?;
+                let (size, colour) = if k == 2 { (10, &GREY) } else { (12, &BLACK) };
+                centred_text(&root, line, (px, py + 6 + 15 * k as i32), size, colour)?;
             }
         }
         root.present().map_err(err)?;

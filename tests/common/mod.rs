@@ -543,7 +543,10 @@ impl ScriptSetup {
     pub fn up(script: &str, env: &[(&str, &str)]) -> (Self, Output) {
         let setup = Self {
             script: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script),
-            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         let out = setup.command("up").output();
         (setup, out.expect("set-up script"))
