@@ -7,7 +7,6 @@ use crate::pcap;
 use crate::report::{ReplaySummary, TxInterval, TxSummary};
 use crate::ring::{TxRing, TxRingOptions};
 use crate::wire::frame::ETH_HEADER_LEN;
-use crate::wire::FrameTemplate;
 use crate::wire::FRAME_OVERHEAD;
 use std::sync::atomic::AtomicBool;
 
@@ -62,11 +61,10 @@ pub struct Args {
 
 /// The first frame this command would send, in hex (`--print-frame`).
 pub fn first_frame_hex(args: &Args) -> Result<String, CliError> {
-    let (iface, flow) = args.link.resolve(&args.send)?;
-    let run_id = args.send.run_id();
-    let template = FrameTemplate::new(&flow, args.send.size, iface.mtu, run_id)?;
-    let mut frame = template.bytes().to_vec();
-    template.stamp(&mut frame, 0, crate::process::realtime_ns());
+    let f = args.link.frame_flow(&args.send)?;
+    let mut frame = f.template.bytes().to_vec();
+    f.template
+        .stamp(&mut frame, 0, crate::process::realtime_ns());
     Ok(crate::inject::to_hex_line(&frame))
 }
 
@@ -77,22 +75,13 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
     if let Some(path) = &args.pcap {
         return replay(args, path, stop);
     }
-    let (iface, flow) = args.link.resolve(&args.send)?;
-    let rings = open_rings(args, &iface)?;
-    let run_id = args.send.run_id();
-    let template = FrameTemplate::new(&flow, args.send.size, iface.mtu, run_id)?;
+    let f = args.link.frame_flow(&args.send)?;
+    let rings = open_rings(args, &f.iface)?;
     let lanes = rings
         .into_iter()
-        .map(|ring| MmapTx::new(ring, Frames::Probe(&template)))
+        .map(|ring| MmapTx::new(ring, Frames::Probe(&f.template)))
         .collect();
-    let plan = super::frame_plan(
-        TOOL,
-        &flow,
-        &args.send,
-        run_id,
-        template.len(),
-        u64::from(args.batch),
-    )?;
+    let plan = f.plan(TOOL, &args.send, u64::from(args.batch))?;
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
     engine::send(lanes, &plan, stop, &mut print)
 }

@@ -20,7 +20,7 @@ use crate::engine::reflect::RoundTrips;
 
 use crate::cli::{CliError, Failure, SendOptions};
 use crate::net;
-use crate::wire::Flow;
+use crate::wire::{Flow, FrameTemplate};
 
 /// Where the senders that build whole frames (mmap-tx, xdp-tx) send them.
 #[derive(Debug, Clone, clap::Args)]
@@ -36,41 +36,68 @@ pub struct LinkOptions {
     pub resolve_timeout: f64,
 }
 
-/// The plan of a sender of whole frames (mmap-tx, xdp-tx): its destination is the flow's
-/// address, port and MAC.
-pub fn frame_plan(
-    tool: &'static str,
-    flow: &Flow,
-    send: &SendOptions,
-    run_id: u32,
-    frame_bytes: usize,
-    batch: u64,
-) -> Result<crate::engine::SendPlan, CliError> {
-    Ok(crate::engine::SendPlan {
-        tool,
-        destination: format!(
-            "{}:{} ({})",
-            flow.dst_ip,
-            flow.dst_port,
-            net::format_mac(&flow.dst_mac)
-        ),
-        run_id,
-        size: send.size,
-        frame_bytes,
-        count: send.count,
-        rate: send.rate()?,
-        batch,
-        cpu: send.process.cpu,
-        interval: send.process.interval,
-        round_trip: send
-            .probe
-            .reflect_every
-            .map(|n| RoundTrips::listen(n, run_id, send.src_port).map(Arc::new))
-            .transpose()?,
-    })
+/// The test flow of a sender of whole frames (mmap-tx, xdp-tx), resolved: the interface, the
+/// addresses, the run id and the frame.
+#[derive(Debug)]
+pub struct FrameFlow {
+    /// The interface sent on.
+    pub iface: net::Interface,
+    /// The addresses and ports.
+    pub flow: Flow,
+    /// The run id every probe carries.
+    pub run_id: u32,
+    /// The frame, stamped per packet.
+    pub template: FrameTemplate,
+}
+
+impl FrameFlow {
+    /// The sender engine's plan: the destination is the flow's address, port and MAC.
+    pub fn plan(
+        &self,
+        tool: &'static str,
+        send: &SendOptions,
+        batch: u64,
+    ) -> Result<crate::engine::SendPlan, CliError> {
+        let (flow, run_id) = (&self.flow, self.run_id);
+        Ok(crate::engine::SendPlan {
+            tool,
+            destination: format!(
+                "{}:{} ({})",
+                flow.dst_ip,
+                flow.dst_port,
+                net::format_mac(&flow.dst_mac)
+            ),
+            run_id,
+            size: send.size,
+            frame_bytes: self.template.len(),
+            count: send.count,
+            rate: send.rate()?,
+            batch,
+            cpu: send.process.cpu,
+            interval: send.process.interval,
+            round_trip: send
+                .probe
+                .reflect_every
+                .map(|n| RoundTrips::listen(n, run_id, send.src_port).map(Arc::new))
+                .transpose()?,
+        })
+    }
 }
 
 impl LinkOptions {
+    /// The test flow on this link: [`resolve`](Self::resolve)d, with a run id and its frame.
+    pub fn frame_flow(&self, send: &SendOptions) -> Result<FrameFlow, CliError> {
+        let (iface, flow) = self.resolve(send)?;
+        let run_id = send.run_id();
+        let template = FrameTemplate::new(&flow, send.size, iface.mtu, run_id)?;
+        Ok(FrameFlow {
+            iface,
+            flow,
+            run_id,
+            template,
+        })
+    }
+
     /// The interface and the flow's addresses: the interface must be up with an IPv4
     /// address, the payload must fit its MTU, and the destination's MAC must resolve.
     pub fn resolve(&self, send: &SendOptions) -> Result<(net::Interface, Flow), CliError> {

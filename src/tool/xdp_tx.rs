@@ -6,7 +6,6 @@ use crate::backend::xdp::XdpTx;
 use crate::cli::{self, CliError};
 use crate::engine;
 use crate::report::{TxInterval, TxSummary};
-use crate::wire::FrameTemplate;
 use crate::xdp::{XskOptions, XskTx};
 
 /// The tool's name in messages and summaries.
@@ -40,21 +39,17 @@ pub struct Args {
 pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     args.send.rate()?; // a bad --rate fails before anything is opened
     cli::pin(args.send.process.cpu)?;
-    let (iface, flow) = args.link.resolve(&args.send)?;
-    let xsk = super::xdp_rx::open_xsk(TOOL, &args.xsk, iface.mtu, |o| XskTx::open(iface.index, o))?;
+    let f = args.link.frame_flow(&args.send)?;
+    let (index, mtu) = (f.iface.index, f.iface.mtu);
+    let xsk = super::xdp_rx::open_xsk(TOOL, &args.xsk, mtu, |o| XskTx::open(index, o))?;
     // A copy-mode wakeup sends up to this many frames (kernels before 6.17 keep 32).
     let _ = crate::sys::set_xdp_tx_budget(xsk.xsk().fd(), args.batch.max(32));
     cli::drop_capabilities()?;
-    let run_id = args.send.run_id();
-    let template = FrameTemplate::new(&flow, args.send.size, iface.mtu, run_id)?;
-    let plan = super::frame_plan(
+    let plan = f.plan(
         TOOL,
-        &flow,
         &args.send,
-        run_id,
-        template.len(),
         u64::from(args.batch.min(args.xsk.ring_size)),
     )?;
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
-    engine::send(vec![XdpTx::new(xsk, &template)], &plan, stop, &mut print)
+    engine::send(vec![XdpTx::new(xsk, &f.template)], &plan, stop, &mut print)
 }
