@@ -176,18 +176,12 @@ fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up
     assert_eq!(swarm_state(), "inactive");
     // With another namespace prefix the overlay network is named after it too, so that its
     // down finds and removes it (it once made pktmmap-sw-overlay whatever the prefix).
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docker/swarm/overlay.sh");
-    let with_prefix = |action: &str| {
-        Command::new(script)
-            .arg(action)
-            .env("PKTMMAP_NS_PREFIX", "pktmmap-px")
-            .output()
-            .expect("overlay.sh")
-    };
-    let up = with_prefix("up");
-    let networks = docker(&["network", "ls", "--format", "{{.Name}}"]);
-    let down = with_prefix("down");
+    let (setup, up) = ScriptSetup::up(
+        "docker/swarm/overlay.sh",
+        &[("PKTMMAP_NS_PREFIX", "pktmmap-px")],
+    );
     assert!(up.status.success(), "{}", text(&up));
+    let networks = docker(&["network", "ls", "--format", "{{.Name}}"]);
     assert!(
         String::from_utf8_lossy(&networks.stdout)
             .lines()
@@ -195,6 +189,7 @@ fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up
         "{}",
         text(&networks)
     );
+    let down = setup.down();
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(swarm_state(), "inactive");
     assert_eq!(leftovers(), Vec::<String>::new());

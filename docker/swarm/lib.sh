@@ -138,12 +138,13 @@ service_up() {
   pid=$(on_engine "$engine" inspect --format '{{.State.Pid}}' "$c")
   id=$(on_engine "$engine" inspect --format '{{.Id}}' "$c")
   ns_del "$NS_PREFIX-sw-$1-$2"
+  local here=
   if grep -qs "$id" "/proc/$pid/cgroup"; then
     ip netns attach "$NS_PREFIX-sw-$1-$2" "$pid"
-  elif [ "$2" = rx ] && [ -n "${PKTMMAP_RPS:-}" ]; then
-    die "receive packet steering (--rps) is set from this host, but the receiver's task runs on node $(node_name "$node"), another machine"
+    here=1
   fi
   if [ "$2" = rx ] && [ -n "${PKTMMAP_RPS:-}" ]; then
+    [ -n "$here" ] || die "receive packet steering (--rps) is set from this host, but the receiver's task runs on node $(node_name "$node"), another machine"
     local ifname
     read -r ifname _ <<<"$(task_if "$1" rx "$3")"
     [ -n "$ifname" ] || die "the receiver's task has no interface on network $3"

@@ -82,7 +82,6 @@ impl RunResult {
     }
 }
 
-/// The place of one side of a set-up: its container, or its namespace.
 /// The two ends of a set-up.
 #[derive(Debug, Clone, Copy)]
 enum Side {

@@ -531,8 +531,8 @@ impl Drop for Spawned {
 }
 
 /// A set-up script of this repository (`docker/setups/bridge.sh`, ...) run directly with
-/// extra environment (`PKTMMAP_RPS`, ...) for each action, as the runner runs it; taken down
-/// however the test ends.
+/// extra environment (`PKTMMAP_RPS`, `PKTMMAP_NS_PREFIX`, ...) for each action, as the runner
+/// runs it; taken down however the test ends.
 pub struct ScriptSetup {
     script: std::path::PathBuf,
     env: Vec<(String, String)>,
@@ -552,12 +552,18 @@ impl ScriptSetup {
         (setup, out.expect("set-up script"))
     }
 
+    /// `SCRIPT down` now, and its output (dropping the set-up runs it again, harmlessly).
+    pub fn down(&self) -> Output {
+        self.command("down").output().expect("set-up script")
+    }
+
     /// `SCRIPT env`: the set-up's environment lines.
     pub fn env(&self) -> String {
         stdout_of(&mut self.command("env"))
     }
 
     fn command(&self, action: &str) -> Command {
+        // The default prefix unless the test gives one (set after the removal).
         let mut c = Command::new(&self.script);
         c.arg(action)
             .env_remove("PKTMMAP_NS_PREFIX")
