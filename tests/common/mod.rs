@@ -13,9 +13,53 @@ use std::time::Duration;
 /// Network tests send real traffic on 2 cores: run them one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Takes the lock that serialises network tests (a failed test does not poison the others).
-pub fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+/// The lock that serialises network tests, with the test's watchdog: held for the test's
+/// whole body.
+pub struct Serial {
+    _lock: MutexGuard<'static, ()>,
+    _watchdog: mpsc::Sender<()>,
+}
+
+/// How long one network test may hold the lock: `$PKTMMAP_TEST_TIMEOUT` seconds, default 900
+/// (the guest tests, the slowest, build an image and boot a TCG guest in about 5 minutes).
+fn test_timeout() -> Duration {
+    let s = std::env::var("PKTMMAP_TEST_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(900);
+    Duration::from_secs(s)
+}
+
+/// Takes the lock that serialises network tests (a failed test does not poison the others)
+/// and starts the test's watchdog: a test still running after [`test_timeout`] is a hang, so
+/// the whole test process exits 124 naming it, instead of eating CI's time. A hang elsewhere
+/// is bounded by `experiments/test`'s overall `timeout`.
+pub fn serial() -> Serial {
+    let lock = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("a network test")
+        .to_string();
+    let (done, wait) = mpsc::channel::<()>();
+    let limit = test_timeout();
+    std::thread::spawn(move || {
+        // The sender is dropped when the test ends (passed or panicked): Disconnected.
+        if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!(
+                    "TIMEOUT {name}: still running after {} s ($PKTMMAP_TEST_TIMEOUT); exiting\n",
+                    limit.as_secs()
+                )
+                .as_bytes(),
+            );
+            std::process::exit(124);
+        }
+    });
+    Serial {
+        _lock: lock,
+        _watchdog: done,
+    }
 }
 
 /// Whether a test that cannot get what it needs may skip: only when the person running the
