@@ -2,8 +2,9 @@
 //! (one per kind of failure), error classification and printing the summary. Process matters
 //! (signals, capabilities, pinning, accounting) live in [`crate::process`].
 
-use std::fmt;
 use std::sync::atomic::AtomicBool;
+
+pub use crate::exit::{CliError, Failure};
 
 use crate::net::NetError;
 use crate::report::StopReason;
@@ -170,33 +171,6 @@ pub struct ReceiveOptions {
     pub process: ProcessOptions,
 }
 
-impl ReceiveOptions {
-    /// The receiver engine's plan for `tool` receiving on `endpoint` (interface or address).
-    pub fn plan(&self, tool: &'static str, endpoint: String) -> crate::engine::ReceivePlan {
-        crate::engine::ReceivePlan {
-            tool,
-            endpoint,
-            port: self.port,
-            count: self.count,
-            run_id: self.probe.run_id,
-            cpu: self.process.cpu,
-            interval: self.process.interval,
-            reflect: None,
-        }
-    }
-
-    /// The raw-socket reflector of `--reflect-every` (mmap-rx, xdp-rx), opened while the
-    /// tool still holds CAP_NET_RAW.
-    pub fn raw_reflector(
-        &self,
-    ) -> Result<Option<std::sync::Arc<crate::engine::reflect::Reflector>>, CliError> {
-        self.probe
-            .reflect_every
-            .map(|n| crate::engine::reflect::Reflector::raw(n, self.port).map(std::sync::Arc::new))
-            .transpose()
-    }
-}
-
 /// Every tool's `main`: install the stop flag, run, print the summary (text, or JSON with
 /// `--json`) and exit with the run's code; a failure before anything was measured prints one
 /// line and exits with its kind's code.
@@ -215,90 +189,6 @@ pub fn run_tool<S: serde::Serialize>(
         Err(e) => e.exit(tool),
     }
 }
-
-/// Exit codes, one per kind of failure (documented in the README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// 1: a runtime I/O error (the summary printed is partial).
-    Runtime = 1,
-    /// 2: a bad command line (clap's own code).
-    Usage = 2,
-    /// 3: missing privilege: `CAP_NET_RAW`.
-    Privilege = 3,
-    /// 4: unknown or down interface, or one without the address needed.
-    Interface = 4,
-    /// 5: impossible ring geometry.
-    Geometry = 5,
-    /// 6: size below the probe header or above the MTU.
-    Size = 6,
-    /// 7: unparseable rate.
-    Rate = 7,
-    /// 8: destination not resolvable.
-    Neighbour = 8,
-    /// 9: another pktmmap holds this host's set-ups (the runner's set-up lock).
-    Busy = 9,
-    /// 10: the capture file (`--write`) cannot be created or written.
-    Output = 10,
-    /// 11: the capture to replay (`--pcap`) cannot be read, or holds nothing replayable.
-    Capture = 11,
-    /// 130: interrupted by SIGINT or SIGTERM (the summary printed is partial).
-    Interrupted = 130,
-}
-
-impl From<crate::experiment::Error> for CliError {
-    /// What the user asked for wrongly exits 2 ([`Failure::Usage`]); everything else 1.
-    fn from(e: crate::experiment::Error) -> Self {
-        let kind = if e.is_request() {
-            Failure::Usage
-        } else {
-            Failure::Runtime
-        };
-        CliError::new(kind, e.to_string())
-    }
-}
-
-/// A failure with its one-line message.
-#[derive(Debug)]
-pub struct CliError {
-    /// The kind, which selects the exit code.
-    pub kind: Failure,
-    /// One line for the user.
-    pub message: String,
-}
-
-impl CliError {
-    /// A failure of `kind` saying `message`.
-    pub fn new(kind: Failure, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// A runtime failure (exit 1) of `what`, saying why: `what: e`.
-    pub fn runtime(what: impl std::fmt::Display, e: impl std::fmt::Display) -> Self {
-        Self::new(Failure::Runtime, format!("{what}: {e}"))
-    }
-
-    /// The process exit code.
-    pub fn code(&self) -> i32 {
-        self.kind as i32
-    }
-
-    /// Prints `TOOL: error: MESSAGE` to stderr and exits with the kind's code.
-    pub fn exit(&self, tool: &str) -> ! {
-        eprintln!("{tool}: error: {}", self.message);
-        std::process::exit(self.code())
-    }
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CliError {}
 
 /// The hint printed when `CAP_NET_RAW` is missing.
 pub fn cap_net_raw_hint(tool: &str) -> String {
@@ -355,6 +245,12 @@ impl From<TxError> for CliError {
     fn from(e: TxError) -> Self {
         CliError::new(Failure::Runtime, e.to_string())
     }
+}
+
+/// A summary with the exit code its stop reason calls for.
+pub fn with_exit_code<S: crate::report::Stopped>(summary: S) -> (S, i32) {
+    let code = exit_code_for(summary.stop_reason());
+    (summary, code)
 }
 
 /// The exit code for a run that ended for `reason`.
@@ -424,28 +320,6 @@ fn print_line(line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exit_codes_are_distinct() {
-        let all = [
-            Failure::Runtime,
-            Failure::Usage,
-            Failure::Privilege,
-            Failure::Interface,
-            Failure::Geometry,
-            Failure::Size,
-            Failure::Rate,
-            Failure::Neighbour,
-            Failure::Busy,
-            Failure::Output,
-            Failure::Capture,
-            Failure::Interrupted,
-        ];
-        let mut codes: Vec<i32> = all.iter().map(|f| *f as i32).collect();
-        codes.sort();
-        codes.dedup();
-        assert_eq!(codes.len(), all.len());
-    }
 
     #[test]
     fn permission_errors_name_the_capability() {

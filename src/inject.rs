@@ -128,7 +128,7 @@ pub fn send_frames(name: &str, frames: &[Vec<u8>]) -> Result<u64, CliError> {
         interval: None,
     };
     let lane = MmapTx::new(ring, Frames::Replay(frames));
-    let (summary, _) = engine::send(vec![lane], &plan, &AtomicBool::new(false), &mut |_| {})?;
+    let summary = engine::send(vec![lane], &plan, &AtomicBool::new(false), &mut |_| {})?;
     match summary.error {
         Some(e) if summary.sent == 0 => Err(CliError::new(Failure::Runtime, e)),
         _ => Ok(summary.sent),

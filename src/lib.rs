@@ -3,6 +3,7 @@
 //! kernel), against plain UDP sockets.
 //!
 //! The architecture, bottom up:
+//! - [`exit`]: the exit-code vocabulary (kinds of failure), imported by every layer.
 //! - [`sys`]: typed system calls (with the ring views, the only code with `unsafe`).
 //! - [`ring`]: the TPACKET rings shared with the kernel, configured from the interface.
 //! - [`xdp`]: AF_XDP sockets (UMEM and rings shared with the kernel) and the XDP program.
@@ -26,6 +27,7 @@
 pub mod backend;
 pub mod cli;
 pub mod engine;
+pub mod exit;
 pub mod experiment;
 pub mod inject;
 pub mod net;

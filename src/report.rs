@@ -270,7 +270,7 @@ pub struct RxSummary {
     pub capture: Option<crate::pcap::CaptureSummary>,
     /// What was reflected back to the sender (`--reflect-every`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reflections: Option<crate::engine::reflect::ReflectionCounts>,
+    pub reflections: Option<ReflectionCounts>,
     /// Packets this host dropped on its per-CPU receive backlogs during the run
     /// (`/proc/net/softnet_stat`): lost before any socket or ring saw them, e.g. when RPS
     /// hands the receiving core more than it can take. Host-wide, so other traffic counts too.
@@ -323,7 +323,7 @@ pub struct TxSummary {
     pub replay: Option<ReplaySummary>,
     /// Round trips of the probes the receiver reflected (`--reflect-every`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub round_trip: Option<crate::engine::reflect::RoundTripSummary>,
+    pub round_trip: Option<RoundTripSummary>,
     /// `send()` calls that flushed the ring (mmap-tx) or send calls made (udp-tx).
     pub syscalls: u64,
     /// First to last send, seconds.
@@ -501,5 +501,56 @@ impl TxSummary {
             self.stop_reason,
             &self.error,
         )
+    }
+}
+
+/// What a receiver reflected, in its summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReflectionCounts {
+    /// Every how many sequence numbers a probe was reflected.
+    pub every: u64,
+    /// Reflections handed to the kernel.
+    pub sent: u64,
+    /// Reflections the kernel refused (a full socket buffer, no route).
+    pub failed: u64,
+    /// The last refusal, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Round trips in a sender's summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RoundTripSummary {
+    /// Every how many sequence numbers the receiver reflects.
+    pub reflect_every: u64,
+    /// Reflections the probes sent should bring back (sequence numbers sent that are
+    /// multiples of `reflect_every`).
+    pub expected: u64,
+    /// Distinct reflections that came back.
+    pub reflected: u64,
+    /// Reflections that came back more than once (counted once above).
+    pub duplicates: u64,
+    /// Datagrams on the socket that were not reflections of this run.
+    pub foreign: u64,
+    /// Round-trip times, from the probe's send time to the reflection's kernel receive time.
+    #[serde(flatten)]
+    pub latency: LatencySummary,
+}
+
+/// A summary that says why its run stopped (the tools' layer turns that into an exit code).
+pub trait Stopped {
+    /// Why the run stopped.
+    fn stop_reason(&self) -> StopReason;
+}
+
+impl Stopped for RxSummary {
+    fn stop_reason(&self) -> StopReason {
+        self.stop_reason
+    }
+}
+
+impl Stopped for TxSummary {
+    fn stop_reason(&self) -> StopReason {
+        self.stop_reason
     }
 }

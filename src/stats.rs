@@ -282,7 +282,7 @@ impl RxAccounting {
     }
 
     /// Queues every `every`-th probe of the followed run for reflection (see
-    /// [`crate::engine::reflect`]) when datagrams are accounted with their source.
+    /// `engine::reflect`) when datagrams are accounted with their source.
     pub fn reflecting(mut self, every: Option<u64>) -> Self {
         self.reflect_every = every.filter(|&n| n > 0);
         self
@@ -307,7 +307,7 @@ impl RxAccounting {
             return false;
         };
         if let (Some(every), Some(seq)) = (self.reflect_every, first_sighting) {
-            if crate::engine::reflect::reflects(seq, every) {
+            if crate::wire::probe::reflects(seq, every) {
                 let mut probe = [0u8; PROBE_LEN];
                 probe.copy_from_slice(&payload[..PROBE_LEN]);
                 self.reflections.push((from, probe));

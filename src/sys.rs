@@ -19,8 +19,6 @@ use std::mem::{size_of, MaybeUninit};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::ptr::NonNull;
 
-use crate::ring::RingGeometry;
-
 /// A failed system call or socket option, with the name of what failed.
 #[derive(Debug)]
 pub struct SysError {
@@ -192,40 +190,25 @@ pub fn set_packet_rx_ring(fd: BorrowedFd<'_>, req: &libc::tpacket_req3) -> Resul
     )
 }
 
-/// `setsockopt(SOL_PACKET, PACKET_TX_RING)`: a `tpacket_req3` for V3 (no retire timeout, no
-/// private area, no feature word: the kernel refuses those on TX) or a `tpacket_req` for V2.
-pub fn set_packet_tx_ring(
-    fd: BorrowedFd<'_>,
-    version: TpacketVersion,
-    geometry: &RingGeometry,
-) -> Result<(), SysError> {
-    let g = geometry;
-    let v2 = libc::tpacket_req {
-        tp_block_size: g.block_size,
-        tp_block_nr: g.block_count,
-        tp_frame_size: g.frame_size,
-        tp_frame_nr: g.frame_count,
-    };
+/// What `PACKET_TX_RING` takes: a `tpacket_req3` for TPACKET_V3 or a `tpacket_req` for V2.
+#[derive(Debug, Clone, Copy)]
+pub enum TxRingRequest {
+    /// TPACKET_V3 (no retire timeout, no private area, no feature word: the kernel refuses
+    /// those on TX).
+    V3(libc::tpacket_req3),
+    /// TPACKET_V2.
+    V2(libc::tpacket_req),
+}
+
+/// `setsockopt(SOL_PACKET, PACKET_TX_RING)` with the request of the socket's version.
+pub fn set_packet_tx_ring(fd: BorrowedFd<'_>, req: &TxRingRequest) -> Result<(), SysError> {
     let (level, option, name) = (libc::SOL_PACKET, libc::PACKET_TX_RING, "PACKET_TX_RING");
-    match version {
-        TpacketVersion::V3 => {
-            let v3 = libc::tpacket_req3 {
-                tp_block_size: v2.tp_block_size,
-                tp_block_nr: v2.tp_block_nr,
-                tp_frame_size: v2.tp_frame_size,
-                tp_frame_nr: v2.tp_frame_nr,
-                tp_retire_blk_tov: 0,
-                tp_sizeof_priv: 0,
-                tp_feature_req_word: 0,
-            };
-            setsockopt(fd, level, option, &v3, name)
-        }
-        TpacketVersion::V2 => setsockopt(fd, level, option, &v2, name),
+    match req {
+        TxRingRequest::V3(v3) => setsockopt(fd, level, option, v3, name),
+        TxRingRequest::V2(v2) => setsockopt(fd, level, option, v2, name),
     }
 }
 
-/// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS)`: transmit straight to the driver, skipping
-/// the qdisc layer (and its drops and shaping).
 /// `setsockopt(SOL_PACKET, PACKET_VNET_HDR, on)`: every frame starts with a
 /// `struct virtio_net_hdr` (10 bytes). Must be set before a ring is created.
 pub fn set_vnet_hdr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
@@ -245,7 +228,8 @@ pub const VIRTIO_NET_HDR_LEN: usize = 10;
 /// Offset of `hdr_len` in `struct virtio_net_hdr`.
 pub const VIRTIO_NET_HDR_HDR_LEN: usize = 2;
 
-/// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, on)`.
+/// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, on)`: transmit straight to the driver,
+/// skipping the qdisc layer (and its drops and shaping).
 pub fn set_qdisc_bypass(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
     set_flag(
         fd,

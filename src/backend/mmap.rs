@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::cli::{CliError, Failure};
 use crate::engine::{classify, Batch, KernelStats, Receive, Transmit, TxCounters};
+use crate::exit::{CliError, Failure};
 use crate::pcap::{CaptureLane, Replay};
 use crate::ring::{Flush, RxRing, TpacketVersion, TxError, TxRing};
 use crate::stats::RxAccounting;

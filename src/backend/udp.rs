@@ -8,8 +8,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::socket::{setsockopt, sockopt};
 
-use crate::cli::{CliError, Failure};
 use crate::engine::{Batch, KernelStats, Receive, Transmit, TxCounters};
+use crate::exit::{CliError, Failure};
 use crate::stats::RxAccounting;
 use crate::sys;
 use crate::wire::{probe, Probe};

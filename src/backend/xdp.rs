@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::cli::{CliError, Failure};
 use crate::engine::{classify, Batch, KernelStats, Receive, Transmit, TxCounters};
+use crate::exit::{CliError, Failure};
 use crate::stats::RxAccounting;
 use crate::wire::FrameTemplate;
 use crate::xdp::{Kick, XskRx, XskTx};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::reflect::{ReflectionCounts, Reflector};
 use super::StopRule;
-use crate::cli::CliError;
+use crate::exit::CliError;
 use crate::process;
 use crate::report::{RxInterval, RxSummary, StopReason};
 use crate::stats::{latency_summary, RxAccounting, RxProgress};
@@ -209,7 +209,7 @@ impl IntervalMeter<'_> {
 }
 
 /// Receives with every backend (one thread each) until `rule` or `stop` says so, then
-/// returns the merged summary and its exit code. With `plan.interval`, `on_interval` gets a
+/// returns the merged summary (its `stop_reason` says how the run ended). With `plan.interval`, `on_interval` gets a
 /// report every interval and one for the stretch before the stop.
 pub fn receive<B: Receive>(
     mut lanes: Vec<B>,
@@ -217,7 +217,7 @@ pub fn receive<B: Receive>(
     mut rule: StopRule,
     stop: &AtomicBool,
     on_interval: &mut dyn FnMut(&RxInterval),
-) -> Result<(RxSummary, i32), CliError> {
+) -> Result<RxSummary, CliError> {
     let threads = lanes.len();
     rule.restart();
     let started = Instant::now();
@@ -368,7 +368,7 @@ pub fn receive<B: Receive>(
         stop_reason: reason,
         error,
     };
-    Ok((summary, crate::cli::exit_code_for(reason)))
+    Ok(summary)
 }
 
 /// One receive thread: accounts traffic until told to stop, adding to the shared total,
@@ -477,14 +477,16 @@ mod tests {
             drops: 2,
         };
         let rule = StopRule::new(Some(10), Some(0.3)).unwrap();
-        let (s, code) = receive(
-            vec![a, b],
-            &plan(Some(10)),
-            rule,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .unwrap();
+        let (s, code) = crate::cli::with_exit_code(
+            receive(
+                vec![a, b],
+                &plan(Some(10)),
+                rule,
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .unwrap(),
+        );
         assert_eq!(s.counts.received, 9);
         assert_eq!(s.counts.unique, 9);
         assert_eq!(s.counts.lost, 1, "sequence 8 never came");
@@ -501,14 +503,16 @@ mod tests {
             drops: 0,
         };
         let rule = StopRule::new(Some(10), None).unwrap();
-        let (s, code) = receive(
-            vec![a],
-            &plan(Some(10)),
-            rule,
-            &AtomicBool::new(false),
-            &mut |_| {},
-        )
-        .unwrap();
+        let (s, code) = crate::cli::with_exit_code(
+            receive(
+                vec![a],
+                &plan(Some(10)),
+                rule,
+                &AtomicBool::new(false),
+                &mut |_| {},
+            )
+            .unwrap(),
+        );
         assert_eq!(s.counts.received, 3);
         assert_eq!(s.stop_reason, StopReason::Error);
         assert!(s.partial);

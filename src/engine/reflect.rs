@@ -25,21 +25,16 @@ use nix::sys::socket::{
     sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
     SockaddrIn,
 };
-use serde::{Deserialize, Serialize};
 
-use crate::cli::{CliError, Failure};
-use crate::report::LatencySummary;
+use crate::exit::{CliError, Failure};
+pub use crate::report::{ReflectionCounts, RoundTripSummary};
 use crate::stats::{latency_summary, SequenceTracker};
 use crate::wire::header::{ipv4, udp};
+pub use crate::wire::probe::reflects;
 use crate::wire::{Probe, PROBE_LEN};
 
 /// Bytes of a reflection sent through the raw socket: IPv4 and UDP headers and the probe.
 const RAW_LEN: usize = ipv4::HEADER_LEN + udp::HEADER_LEN + PROBE_LEN;
-
-/// Whether the probe with sequence number `seq` is reflected when every `every`-th is.
-pub fn reflects(seq: u64, every: u64) -> bool {
-    every > 0 && seq.is_multiple_of(every)
-}
 
 /// How a receiver sends reflections.
 #[derive(Debug)]
@@ -148,20 +143,6 @@ fn raw_datagram(port: u16, to: SocketAddrV4, probe: &[u8; PROBE_LEN]) -> [u8; RA
     u[udp::field::LENGTH].copy_from_slice(&((udp::HEADER_LEN + PROBE_LEN) as u16).to_be_bytes());
     u[udp::field::PAYLOAD..].copy_from_slice(probe);
     d
-}
-
-/// What a receiver reflected, in its summary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReflectionCounts {
-    /// Every how many sequence numbers a probe was reflected.
-    pub every: u64,
-    /// Reflections handed to the kernel.
-    pub sent: u64,
-    /// Reflections the kernel refused (a full socket buffer, no route).
-    pub failed: u64,
-    /// The last refusal, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_error: Option<String>,
 }
 
 /// The sender's side: the socket reflections come back to.
@@ -284,25 +265,6 @@ impl RoundTripTimes {
             latency: latency_summary(&self.histogram, self.clock_skew),
         }
     }
-}
-
-/// Round trips in a sender's summary.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RoundTripSummary {
-    /// Every how many sequence numbers the receiver reflects.
-    pub reflect_every: u64,
-    /// Reflections the probes sent should bring back (sequence numbers sent that are
-    /// multiples of `reflect_every`).
-    pub expected: u64,
-    /// Distinct reflections that came back.
-    pub reflected: u64,
-    /// Reflections that came back more than once (counted once above).
-    pub duplicates: u64,
-    /// Datagrams on the socket that were not reflections of this run.
-    pub foreign: u64,
-    /// Round-trip times, from the probe's send time to the reflection's kernel receive time.
-    #[serde(flatten)]
-    pub latency: LatencySummary,
 }
 
 /// How many of a lane's `count` sequence numbers `first`, `first + stride`, ... are reflected.

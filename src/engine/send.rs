@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::reflect::{reflectable, RoundTrips};
-use crate::cli::{CliError, Failure};
+use crate::exit::{CliError, Failure};
 use crate::pace::{MonotonicClock, Pacer, Rate};
 use crate::process;
 use crate::report::{StopReason, TxInterval, TxSummary};
@@ -184,7 +184,7 @@ struct LaneResult {
 }
 
 /// Sends the plan over `lanes` (one thread each; lane `i` sends sequence numbers i, i + N,
-/// ...), drains them and returns the summary with its exit code. With `plan.interval`,
+/// ...), drains them and returns the summary (its `stop_reason` says how the run ended). With `plan.interval`,
 /// `on_interval` gets a report every interval (frames handed to the kernel) and one for the
 /// stretch before the end.
 pub fn send<B: Transmit>(
@@ -192,7 +192,7 @@ pub fn send<B: Transmit>(
     plan: &SendPlan,
     stop: &AtomicBool,
     on_interval: &mut dyn FnMut(&TxInterval),
-) -> Result<(TxSummary, i32), CliError> {
+) -> Result<TxSummary, CliError> {
     let n = lanes.len().max(1) as u64;
     let method = lanes.first().map_or("none", |l| l.method());
     let shared: Vec<SharedCounters> = (0..n).map(|_| SharedCounters::default()).collect();
@@ -337,7 +337,7 @@ pub fn send<B: Transmit>(
         stop_reason: reason,
         error: error.map(|e| e.message),
     };
-    Ok((summary, crate::cli::exit_code_for(reason)))
+    Ok(summary)
 }
 
 /// One lane: paces and sends its share, then drains its backend.
@@ -534,13 +534,15 @@ mod tests {
         }
         // Through the engine: a backend per lane, each sees only its own sequence numbers.
         let stop = AtomicBool::new(false);
-        let (s, code) = send(
-            vec![fake(5), fake(5), fake(5)],
-            &plan(10, 4),
-            &stop,
-            &mut |_| {},
-        )
-        .unwrap();
+        let (s, code) = crate::cli::with_exit_code(
+            send(
+                vec![fake(5), fake(5), fake(5)],
+                &plan(10, 4),
+                &stop,
+                &mut |_| {},
+            )
+            .unwrap(),
+        );
         assert_eq!((s.sent, code, s.stop_reason), (10, 0, StopReason::Count));
     }
 
@@ -568,11 +570,13 @@ mod tests {
         let stop = AtomicBool::new(false);
         let mut b = fake(8);
         b.in_flight_at_end = 3;
-        let (s, code) = send(vec![b], &plan(20, 8), &stop, &mut |_| {}).unwrap();
+        let (s, code) =
+            crate::cli::with_exit_code(send(vec![b], &plan(20, 8), &stop, &mut |_| {}).unwrap());
         assert_eq!((s.sent, code), (17, 0));
         let mut b = fake(8);
         b.fail_after = Some(8);
-        let (s, code) = send(vec![b], &plan(20, 8), &stop, &mut |_| {}).unwrap();
+        let (s, code) =
+            crate::cli::with_exit_code(send(vec![b], &plan(20, 8), &stop, &mut |_| {}).unwrap());
         assert_eq!(
             (s.sent, s.partial, code),
             (8, true, Failure::Runtime as i32)
@@ -583,7 +587,9 @@ mod tests {
     #[test]
     fn a_signal_stops_every_lane_with_a_partial_summary() {
         let stop = AtomicBool::new(true);
-        let (s, code) = send(vec![fake(8)], &plan(20, 8), &stop, &mut |_| {}).unwrap();
+        let (s, code) = crate::cli::with_exit_code(
+            send(vec![fake(8)], &plan(20, 8), &stop, &mut |_| {}).unwrap(),
+        );
         assert_eq!((s.sent, s.stop_reason, code), (0, StopReason::Signal, 130));
         assert!(s.partial);
     }

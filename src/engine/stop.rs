@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::cli::{CliError, Failure};
+use crate::exit::{CliError, Failure};
 use crate::report::StopReason;
 
 /// When a receiver stops: after `count` datagrams, after `idle` without a new one (counted

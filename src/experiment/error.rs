@@ -67,6 +67,18 @@ impl Error {
 /// A result with an experiment [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<Error> for crate::exit::CliError {
+    /// What the user asked for wrongly exits 2 ([`crate::exit::Failure::Usage`]); everything else 1.
+    fn from(e: Error) -> Self {
+        let kind = if e.is_request() {
+            crate::exit::Failure::Usage
+        } else {
+            crate::exit::Failure::Runtime
+        };
+        crate::exit::CliError::new(kind, e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,8 +114,8 @@ impl Drop for HostLock {
 /// Checks that this process may change the network (CAP_NET_ADMIN for links, CAP_SYS_ADMIN
 /// for `ip netns`; read from /proc/self/status, not guessed from the uid) and takes the host's
 /// set-up lock for this command (exit 9 if another holds it; `force` goes on with a note).
-pub fn take_host(force: bool) -> Result<Option<HostLock>, crate::cli::CliError> {
-    use crate::cli::{CliError, Failure};
+pub fn take_host(force: bool) -> Result<Option<HostLock>, crate::exit::CliError> {
+    use crate::exit::{CliError, Failure};
     use crate::process::{has_capability, Capability};
     if !has_capability(Capability::NetAdmin) || !has_capability(Capability::SysAdmin) {
         return Err(CliError::new(

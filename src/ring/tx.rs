@@ -284,7 +284,7 @@ impl TxRing {
             SkbLayout::Fragments => 0,
         };
         let g = config.geometry;
-        sys::set_packet_tx_ring(fd.as_fd(), config.version, &g)?;
+        sys::set_packet_tx_ring(fd.as_fd(), &tx_ring_request(config.version, &g))?;
         let map = Mapping::new(fd.as_fd(), g.total_bytes(), config.populate, false)?;
         sys::bind_interface(fd.as_fd(), ifindex, 0)?;
         Ok(Self {
@@ -535,6 +535,28 @@ impl TxFrame<'_> {
         ring.cursor = (self.index + 1) % ring.geometry.frame_count;
         ring.unflushed += 1;
         Ok(())
+    }
+}
+
+/// The `PACKET_TX_RING` request for `geometry` on a socket of `version`.
+fn tx_ring_request(version: TpacketVersion, geometry: &RingGeometry) -> sys::TxRingRequest {
+    let g = geometry;
+    match version {
+        TpacketVersion::V3 => sys::TxRingRequest::V3(libc::tpacket_req3 {
+            tp_block_size: g.block_size,
+            tp_block_nr: g.block_count,
+            tp_frame_size: g.frame_size,
+            tp_frame_nr: g.frame_count,
+            tp_retire_blk_tov: 0,
+            tp_sizeof_priv: 0,
+            tp_feature_req_word: 0,
+        }),
+        TpacketVersion::V2 => sys::TxRingRequest::V2(libc::tpacket_req {
+            tp_block_size: g.block_size,
+            tp_block_nr: g.block_count,
+            tp_frame_size: g.frame_size,
+            tp_frame_nr: g.frame_count,
+        }),
     }
 }
 

@@ -128,7 +128,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
                 .map_err(|e| cli::from_sys(TOOL, e))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let reflect = args.recv.raw_reflector()?;
+    let reflect = super::raw_reflector(&args.recv)?;
     cli::drop_capabilities()?;
     let g = config.geometry;
     eprintln!(
@@ -143,10 +143,11 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
             String::new()
         }
     );
-    let mut plan = args.recv.plan(TOOL, iface.name.clone());
+    let mut plan = super::receive_plan(&args.recv, TOOL, iface.name.clone());
     plan.reflect = reflect;
     let mut print = args.recv.process.interval_printer(RxInterval::to_text);
-    let (mut summary, mut code) = engine::receive(lanes, &plan, rule, stop, &mut print)?;
+    let (mut summary, mut code) =
+        cli::with_exit_code(engine::receive(lanes, &plan, rule, stop, &mut print)?);
     if let Some(c) = capture {
         let (written, error) = c.finish();
         if let Some(e) = error {

@@ -83,7 +83,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         .collect();
     let plan = f.plan(TOOL, &args.send, u64::from(args.batch))?;
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
-    engine::send(lanes, &plan, stop, &mut print)
+    engine::send(lanes, &plan, stop, &mut print).map(cli::with_exit_code)
 }
 
 /// One ring per thread; then every capability is dropped (the sockets, the rings and the
@@ -153,7 +153,7 @@ fn replay(
         interval: args.send.process.interval,
     };
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
-    let (mut summary, code) = engine::send(lanes, &plan, stop, &mut print)?;
+    let (mut summary, code) = cli::with_exit_code(engine::send(lanes, &plan, stop, &mut print)?);
     summary.replay = Some(ReplaySummary {
         path: path.display().to_string(),
         frames: n,

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use crate::engine::reflect::RoundTrips;
 
-use crate::cli::{CliError, Failure, SendOptions};
+use crate::cli::{CliError, Failure, ReceiveOptions, SendOptions};
+use crate::engine::reflect::Reflector;
 use crate::net;
 use crate::wire::{Flow, FrameTemplate};
 
@@ -133,4 +134,31 @@ impl LinkOptions {
         };
         Ok((iface, flow))
     }
+}
+
+/// The receiver engine's plan for `tool` receiving on `endpoint` (interface or address).
+pub fn receive_plan(
+    recv: &ReceiveOptions,
+    tool: &'static str,
+    endpoint: String,
+) -> crate::engine::ReceivePlan {
+    crate::engine::ReceivePlan {
+        tool,
+        endpoint,
+        port: recv.port,
+        count: recv.count,
+        run_id: recv.probe.run_id,
+        cpu: recv.process.cpu,
+        interval: recv.process.interval,
+        reflect: None,
+    }
+}
+
+/// The raw-socket reflector of `--reflect-every` (mmap-rx, xdp-rx), opened while the tool
+/// still holds CAP_NET_RAW.
+pub fn raw_reflector(recv: &ReceiveOptions) -> Result<Option<Arc<Reflector>>, CliError> {
+    recv.probe
+        .reflect_every
+        .map(|n| Reflector::raw(n, recv.port).map(Arc::new))
+        .transpose()
 }

@@ -57,8 +57,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
         .transpose()?;
     let backend = UdpRx::new(sock, args.rcvbuf, poll)?;
     eprintln!("{TOOL}: ready on {}:{}", args.bind, args.recv.port);
-    let mut plan = args.recv.plan(TOOL, args.bind.to_string());
+    let mut plan = super::receive_plan(&args.recv, TOOL, args.bind.to_string());
     plan.reflect = reflect;
     let mut print = args.recv.process.interval_printer(RxInterval::to_text);
-    engine::receive(vec![backend], &plan, rule, stop, &mut print)
+    engine::receive(vec![backend], &plan, rule, stop, &mut print).map(cli::with_exit_code)
 }

@@ -69,5 +69,5 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
             .transpose()?,
     };
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
-    engine::send(vec![backend], &plan, stop, &mut print)
+    engine::send(vec![backend], &plan, stop, &mut print).map(cli::with_exit_code)
 }

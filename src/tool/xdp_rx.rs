@@ -147,14 +147,14 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
             iface.name
         );
     }
-    let reflect = args.recv.raw_reflector()?;
+    let reflect = super::raw_reflector(&args.recv)?;
     cli::drop_capabilities()?;
     let mode = mode_name(&prog, xsk.xsk().zero_copy());
     eprintln!(
         "{TOOL}: ready on {} queue {queue} port {} ({mode}, {} frames of {} B)",
         iface.name, args.recv.port, args.xsk.frames, args.xsk.frame_size
     );
-    let mut plan = args.recv.plan(TOOL, iface.name.clone());
+    let mut plan = super::receive_plan(&args.recv, TOOL, iface.name.clone());
     plan.reflect = reflect;
     let result = engine::receive(
         vec![XdpRx::new(
@@ -169,8 +169,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     );
     // The link detaches the program here (and at any exit of the process).
     drop(prog);
-    result.map(|(mut s, code)| {
+    result.map(|mut s| {
         s.mode = Some(mode);
-        (s, code)
+        cli::with_exit_code(s)
     })
 }

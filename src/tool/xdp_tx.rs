@@ -52,4 +52,5 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
     )?;
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
     engine::send(vec![XdpTx::new(xsk, &f.template)], &plan, stop, &mut print)
+        .map(cli::with_exit_code)
 }

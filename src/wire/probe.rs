@@ -72,6 +72,11 @@ pub fn stamp(buf: &mut [u8], seq: u64, sent_ns: u64) {
     buf[field::SENT_NS].copy_from_slice(&sent_ns.to_be_bytes());
 }
 
+/// Whether the probe with sequence number `seq` is reflected when every `every`-th is.
+pub fn reflects(seq: u64, every: u64) -> bool {
+    every > 0 && seq.is_multiple_of(every)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
