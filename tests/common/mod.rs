@@ -20,13 +20,13 @@ pub struct Serial {
     _watchdog: mpsc::Sender<()>,
 }
 
-/// How long one network test may hold the lock: `$PKTMMAP_TEST_TIMEOUT` seconds, default 900
-/// (the guest tests, the slowest, build an image and boot a TCG guest in about 5 minutes).
+/// How long one network test may hold the lock: `$PKTMMAP_TEST_TIMEOUT` seconds, default 1800
+/// (the guest tests, the slowest, build an image and run profiles in a TCG guest).
 fn test_timeout() -> Duration {
     let s = std::env::var("PKTMMAP_TEST_TIMEOUT")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(900);
+        .unwrap_or(1800);
     Duration::from_secs(s)
 }
 
