@@ -12,7 +12,7 @@ use common::{leftovers, root_or_skip, running, serial, text, tmp, Spawned, PKTMM
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pktmmap::experiment::bench::BenchRow;
-use pktmmap::experiment::kinds::Status;
+use pktmmap::experiment::plan::kinds::Status;
 
 #[test]
 fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {

@@ -11,8 +11,8 @@ use common::{
     docker, docker_or_skip, image, leftovers, pktmmap, rps_masks, running, serial, sys_mount_of,
     text, tmp, ScriptSetup, Spawned, PKTMMAP,
 };
-use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
-use pktmmap::experiment::results::read_rows;
+use pktmmap::experiment::plan::kinds::{App, Engine, Fate, Status};
+use pktmmap::experiment::rows::read_rows;
 
 const IMAGE: &str = "pktmmap:latest";
 const TOOLS: [&str; 6] = ["mmap-tx", "mmap-rx", "udp-tx", "udp-rx", "xdp-tx", "xdp-rx"];

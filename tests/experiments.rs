@@ -11,8 +11,8 @@ use common::{
 };
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use pktmmap::experiment::kinds::{App, Engine, Fate, Status};
-use pktmmap::experiment::results::{header, read_rows};
+use pktmmap::experiment::plan::kinds::{App, Engine, Fate, Status};
+use pktmmap::experiment::rows::{header, read_rows};
 
 #[test]
 fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
@@ -40,10 +40,9 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
         stdout.contains("mmap/udp ours"),
         "ratio table missing: {stdout}"
     );
-    let csv = std::fs::read_to_string(out.join(format!(
-        "runs-v{}.csv",
-        pktmmap::experiment::results::SCHEMA
-    )))
+    let csv = std::fs::read_to_string(
+        out.join(format!("runs-v{}.csv", pktmmap::experiment::rows::SCHEMA)),
+    )
     .unwrap();
     assert_eq!(csv.lines().next(), Some(header().as_str()));
     let rows = read_rows(&out).unwrap();
@@ -75,7 +74,7 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
         );
     }
     // Every run's interval series is kept: both sides, adding up to the row's counts.
-    let series = pktmmap::experiment::results::read_interval_rows(&out).unwrap();
+    let series = pktmmap::experiment::rows::read_interval_rows(&out).unwrap();
     for r in &rows {
         let of = |side: &str| -> Vec<_> {
             series
@@ -148,7 +147,7 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
 }
 
 /// `pktmmap run --profile quick --setup native EXTRA --out OUT`, which must succeed; its rows.
-fn quick_native_run(out: &Path, extra: &[&str]) -> Vec<pktmmap::experiment::results::Row> {
+fn quick_native_run(out: &Path, extra: &[&str]) -> Vec<pktmmap::experiment::rows::Row> {
     let mut args = vec!["run", "--profile", "quick", "--setup", "native"];
     args.extend_from_slice(extra);
     args.extend(["--out", out.to_str().unwrap(), "--plot", "false"]);
@@ -184,7 +183,8 @@ fn every_setup_comes_up_carries_traffic_and_leaves_nothing_behind() {
             .arg("env")
             .output()
             .unwrap();
-        let env = pktmmap::experiment::setup::parse_env(&String::from_utf8_lossy(&env.stdout));
+        let env =
+            pktmmap::experiment::place::setup::parse_env(&String::from_utf8_lossy(&env.stdout));
         if name == "ovs" {
             assert!(
                 env.datapath.starts_with("ovs-"),
@@ -835,7 +835,7 @@ fn a_second_runner_refuses_while_one_holds_the_hosts_set_ups() {
     );
     let pid = first.id();
     // The lock file names its holder once the runner holds it.
-    let lock = pktmmap::experiment::lock::lock_path();
+    let lock = pktmmap::experiment::place::lock::lock_path();
     let by = Instant::now() + Duration::from_secs(10);
     while !std::fs::read_to_string(&lock).is_ok_and(|t| t.starts_with(&format!("{pid}\t"))) {
         assert!(Instant::now() < by, "the first runner never took the lock");

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{root_or_skip, serial, tmp};
-use pktmmap::experiment::kinds::Status;
-use pktmmap::experiment::results::{read_rows, Row};
+use pktmmap::experiment::plan::kinds::Status;
+use pktmmap::experiment::rows::{read_rows, Row};
 
 fn harness() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/guest/guest.sh")

@@ -14,8 +14,8 @@ use common::{
     docker, docker_or_skip, image, leftovers, pktmmap, rps_masks, running, serial, swarm_state,
     text, tmp, ScriptSetup, Spawned, PKTMMAP,
 };
-use pktmmap::experiment::kinds::{App, Engine, Status};
-use pktmmap::experiment::results::{read_rows, Row};
+use pktmmap::experiment::plan::kinds::{App, Engine, Status};
+use pktmmap::experiment::rows::{read_rows, Row};
 
 /// The swarm as the test found it must be inactive (CI's engine is; a developer's swarm is not
 /// touched by these tests).

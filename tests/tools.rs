@@ -872,7 +872,7 @@ fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
         .unwrap();
     let mac = String::from_utf8_lossy(&mac.stdout).trim().to_string();
     let before = udp_no_ports();
-    let rule = pktmmap::experiment::launch::IngressDrop::install(&p.rx_ns, &p.rx_if, 9000, None)
+    let rule = pktmmap::experiment::place::IngressDrop::install(&p.rx_ns, &p.rx_if, 9000, None)
         .expect("nft");
     let (t, r) = pair(
         &p,

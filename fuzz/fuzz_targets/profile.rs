@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pktmmap::experiment::profile::Profile;
+use pktmmap::experiment::plan::profile::Profile;
 
 fuzz_target!(|text: &str| {
     if let Ok(p) = Profile::parse(text) {

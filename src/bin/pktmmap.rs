@@ -5,15 +5,17 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use pktmmap::cli::{self, CliError, Failure};
+use pktmmap::experiment::analysis::compare::{
+    check_chartable, check_comparable, ratio_table, ratios,
+};
 use pktmmap::experiment::bench::{self, BenchPlan, Phase, Sender};
-use pktmmap::experiment::chart::write_charts;
-use pktmmap::experiment::compare::{check_chartable, check_comparable, ratio_table, ratios};
-use pktmmap::experiment::kinds::{App, Fate, Status};
-use pktmmap::experiment::lock;
-use pktmmap::experiment::profile::Profile;
-use pktmmap::experiment::results::read_rows;
-use pktmmap::experiment::runner::{execute, Plan};
-use pktmmap::experiment::setup::{self, Engine, SetupOutcome, Setups};
+use pktmmap::experiment::place::lock;
+use pktmmap::experiment::place::setup::{self, Engine, SetupOutcome, Setups};
+use pktmmap::experiment::plan::kinds::{App, Fate, Status};
+use pktmmap::experiment::plan::profile::Profile;
+use pktmmap::experiment::rows::read_rows;
+use pktmmap::experiment::run::files::{write_charts, write_report};
+use pktmmap::experiment::run::{execute, Plan};
 
 const TOOL: &str = "pktmmap";
 
@@ -212,7 +214,7 @@ fn main() {
 fn run(args: Args) -> Result<i32, CliError> {
     match args.command {
         Cmd::Report { dir, emulated } => {
-            let path = pktmmap::experiment::html_report::write(&dir, emulated)?;
+            let path = write_report(&dir, emulated)?;
             println!("report: {}", path.display());
             Ok(0)
         }
@@ -377,8 +379,8 @@ fn run(args: Args) -> Result<i32, CliError> {
             // AF_XDP needs more than CAP_NET_RAW; containers get it only for runs that use it.
             let scripts = scripts.with_xdp(apps.contains(&App::Xdp));
             let bin_dir = setup::tool_dir()?;
-            let out = out
-                .unwrap_or_else(|| pktmmap::experiment::runner::default_out(engine, &profile.name));
+            let out =
+                out.unwrap_or_else(|| pktmmap::experiment::run::default_out(engine, &profile.name));
             let plan = Plan {
                 repetitions: repetitions.unwrap_or(profile.repetitions).max(1),
                 profile,
@@ -387,7 +389,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 fate,
                 idle_timeout_s: idle_timeout,
                 interval_s,
-                reflect_every: pktmmap::experiment::runner::reflect_every(engine, reflect_every),
+                reflect_every: pktmmap::experiment::run::reflect_every(engine, reflect_every),
                 out: out.clone(),
                 experiments,
                 setups_scripts: scripts,
@@ -420,7 +422,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                     ),
                     Err(e) => eprintln!("warning: charts not drawn: {e}"),
                 }
-                match pktmmap::experiment::html_report::write(&out, false) {
+                match write_report(&out, false) {
                     Ok(path) => println!("report: {}", path.display()),
                     Err(e) => eprintln!("warning: no report: {e}"),
                 }

@@ -8,13 +8,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::{receiver_fate, BenchPlan, BenchRow, Phase, Sender, BENCH_CSV, RECEIVERS};
-use crate::experiment::kinds::{Fate, Status};
-use crate::experiment::launch::{
-    parse_summary, Exit, IngressDrop, Netns, ReceiverArgs, SenderArgs, Tool,
+use crate::experiment::place::host::Machine;
+use crate::experiment::place::setup::{SetupEnv, Setups};
+use crate::experiment::place::{
+    parse_summary, Exit, IngressDrop, Netns, ReceiverArgs, SenderArgs, ToolProcess,
 };
-use crate::experiment::results::{header_of, utc_now, Machine, ResultsFile};
-use crate::experiment::run::UDP_RCVBUF;
-use crate::experiment::setup::{SetupEnv, Setups};
+use crate::experiment::plan::kinds::{Fate, Status};
+use crate::experiment::rows::{header_of, utc_now, ResultsFile};
+use crate::experiment::run::point::UDP_RCVBUF;
 use crate::pace::Rate;
 use crate::report::{RxSummary, TxSummary};
 use crate::wire::frame::FRAME_OVERHEAD;
@@ -78,8 +79,8 @@ impl Ctx<'_> {
         ns: &'a str,
         tool: &str,
         args: &[String],
-    ) -> Result<Tool<'a>, Error> {
-        let t = Tool::spawn(self.netns(ns), tool, args)?;
+    ) -> Result<ToolProcess<'a>, Error> {
+        let t = ToolProcess::spawn(self.netns(ns), tool, args)?;
         t.wait_ready(Duration::from_secs(10), self.stop)?;
         Ok(t)
     }
@@ -90,18 +91,18 @@ impl Ctx<'_> {
         ns: &'a str,
         program: &Path,
         args: &[String],
-    ) -> Result<Tool<'a>, Error> {
+    ) -> Result<ToolProcess<'a>, Error> {
         let mut command = self.netns(ns).external(program);
         command.args(args);
         let name = program
             .file_name()
             .map_or("program".into(), |n| n.to_string_lossy());
-        Tool::start(command, &name, None)
+        ToolProcess::start(command, &name, None)
     }
 
     /// The meter: stops 1.5 s after the last datagram, or for an endless sender at the
     /// benchmark's count (it may be a few seconds before such a sender starts sending).
-    fn meter(&self, sender: Option<Sender>) -> Result<Tool<'_>, Error> {
+    fn meter(&self, sender: Option<Sender>) -> Result<ToolProcess<'_>, Error> {
         let endless = sender.is_some_and(Sender::endless);
         let args = ReceiverArgs {
             tool: "mmap-rx",
@@ -248,8 +249,8 @@ impl Ctx<'_> {
     fn endless_run(
         &self,
         sender: Sender,
-        meter: Tool<'_>,
-        sinks: [Option<Tool<'_>>; 2],
+        meter: ToolProcess<'_>,
+        sinks: [Option<ToolProcess<'_>>; 2],
         row: &mut BenchRow,
     ) -> Result<(), Error> {
         let (program, args) = self.sender_command(sender, None);

@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::kinds::{Fate, Status};
-use super::results::read_csv_rows;
-use super::setup::Setups;
+use crate::experiment::place::setup::Setups;
+use crate::experiment::plan::kinds::{Fate, Status};
+use crate::experiment::rows::read_csv_rows;
 use crate::pace::Rate;
 
 pub use measure::execute;
@@ -262,7 +262,7 @@ pub fn which(program: &str) -> Option<PathBuf> {
 pub fn default_out(rps: bool) -> PathBuf {
     PathBuf::from("results").join("bench").join(format!(
         "{}{}",
-        crate::experiment::results::utc_now().replace(':', "-"),
+        crate::experiment::rows::utc_now().replace(':', "-"),
         if rps { "-rps" } else { "" }
     ))
 }
@@ -282,7 +282,7 @@ pub fn read_bench_rows(dir: &Path) -> Result<Vec<BenchRow>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::results::header_of;
+    use crate::experiment::rows::header_of;
 
     #[test]
     fn a_senders_command_line_value_is_its_csv_name() {

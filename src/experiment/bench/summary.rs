@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::{BenchRow, Sender, RECEIVERS};
 use crate::experiment::analysis::stat;
-use crate::experiment::kinds::{Fate, Status};
+use crate::experiment::plan::kinds::{Fate, Status};
 
 /// Writes `dir/bench.md` from `rows`; returns the Markdown.
 pub fn write_report(dir: &Path, rows: &[BenchRow]) -> Result<String, Error> {

@@ -7,8 +7,8 @@ use crate::experiment::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub use super::kinds::Engine;
-use super::kinds::Status;
+pub use crate::experiment::plan::kinds::Engine;
+use crate::experiment::plan::kinds::Status;
 
 /// Exit code of a set-up script that cannot exist on this machine.
 pub const SKIP_EXIT: i32 = 3;

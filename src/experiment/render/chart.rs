@@ -13,18 +13,16 @@
 //! in the header, never on the data.
 
 use crate::experiment::Error;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::analysis::stat;
-pub use super::analysis::Stat;
-use super::compare::{offered_pps, ratios};
-use super::kinds::{App, Engine, Status};
-use super::results::{IntervalRow, Row};
+use crate::experiment::analysis::compare::ratios;
+use crate::experiment::analysis::series::{provenance, series, Series, LOSSY};
+use crate::experiment::plan::kinds::App;
+use crate::experiment::rows::{IntervalRow, Row};
 
 const W: u32 = 900;
 const H: u32 = 620;
@@ -38,159 +36,12 @@ const COLOURS: [RGBColor; 3] = [
 ];
 const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
-/// Loss above this share marks a point as lossy (drawn hollow).
-pub const LOSSY: f64 = 0.01;
-
 fn colour(app: App) -> RGBColor {
     match app {
         App::Mmap => COLOURS[0],
         App::Udp => COLOURS[1],
         App::Xdp => COLOURS[2],
     }
-}
-
-/// One app at one value: the received rate (kpps) over repetitions and the median loss.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    /// Received kpps: median, min, max over repetitions.
-    pub kpps: Stat,
-    /// Median share of the sent packets that was lost (0..=1).
-    pub loss: f64,
-}
-
-/// One throughput chart's data.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Series {
-    /// Set-up.
-    pub setup: String,
-    /// Engine.
-    pub engine: Engine,
-    /// Scenario.
-    pub scenario: String,
-    /// Parameter name.
-    pub param: String,
-    /// The mmap runs' fate.
-    pub fate: String,
-    /// The datapath(s).
-    pub datapath: String,
-    /// The x values in the order first seen.
-    pub values: Vec<String>,
-    /// The offered rate per value, kpps (none for max).
-    pub offered: Vec<Option<f64>>,
-    /// App -> point per value (None where not measured).
-    pub apps: BTreeMap<App, Vec<Option<Point>>>,
-}
-
-/// Groups successful rows into one series per set-up, engine and scenario.
-pub fn series(rows: &[Row]) -> Vec<Series> {
-    type Key = (String, Engine, String);
-    let mut order: Vec<Key> = Vec::new();
-    let mut out: BTreeMap<Key, Series> = BTreeMap::new();
-    // (series, app, value) -> (received kpps, loss share) of every repetition
-    type Samples = (Vec<f64>, Vec<f64>);
-    let mut samples: BTreeMap<(Key, App, String), Samples> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.status == Status::Ok) {
-        let Some(pps) = r.pps.filter(|p| p.is_finite()) else {
-            continue;
-        };
-        let key = (r.setup.clone(), r.engine, r.scenario.clone());
-        let s = out.entry(key.clone()).or_insert_with(|| {
-            order.push(key.clone());
-            Series {
-                setup: r.setup.clone(),
-                engine: r.engine,
-                scenario: r.scenario.clone(),
-                param: r.param.clone(),
-                fate: String::new(),
-                datapath: String::new(),
-                values: Vec::new(),
-                offered: Vec::new(),
-                apps: BTreeMap::new(),
-            }
-        });
-        if !s.values.contains(&r.value) {
-            s.values.push(r.value.clone());
-            s.offered.push(offered_pps(r).map(|p| p / 1000.0));
-        }
-        if r.app == App::Mmap {
-            add_distinct(&mut s.fate, r.fate.as_str());
-        }
-        add_distinct(&mut s.datapath, &r.datapath);
-        let sent = r.sent.unwrap_or(r.count).max(1) as f64;
-        let e = samples.entry((key, r.app, r.value.clone())).or_default();
-        e.0.push(pps / 1000.0);
-        e.1.push(r.lost.unwrap_or(0) as f64 / sent);
-    }
-    order
-        .into_iter()
-        .filter_map(|k| out.remove(&k))
-        .map(|mut s| {
-            for app in [App::Mmap, App::Udp, App::Xdp] {
-                let points: Vec<Option<Point>> = s
-                    .values
-                    .iter()
-                    .map(|v| {
-                        let key = (s.setup.clone(), s.engine, s.scenario.clone());
-                        let (kpps, loss) = samples.get(&(key, app, v.clone()))?;
-                        Some(Point {
-                            kpps: stat(kpps.clone())?,
-                            loss: stat(loss.clone())?.median,
-                        })
-                    })
-                    .collect();
-                if points.iter().any(Option::is_some) {
-                    s.apps.insert(app, points);
-                }
-            }
-            s
-        })
-        .collect()
-}
-
-/// Adds `v` to a `+`-joined list of distinct values.
-fn add_distinct(list: &mut String, v: &str) {
-    if v.is_empty() || list.split('+').any(|f| f == v) {
-        return;
-    }
-    if !list.is_empty() {
-        list.push('+');
-    }
-    list.push_str(v);
-}
-
-/// Which machine, kernel and commit made `rows`, for a chart's footer.
-pub fn provenance(rows: &[Row]) -> String {
-    let set = |f: fn(&Row) -> &str| -> Vec<String> {
-        rows.iter()
-            .map(f)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect()
-    };
-    let cpus = set(|r| r.cpu_model.as_str());
-    let kernels = set(|r| r.kernel.as_str());
-    let commits = set(|r| r.git_commit.as_str());
-    let versions = set(|r| r.tool_version.as_str());
-    let one = |v: &[String], what: &str| match v.len() {
-        0 => format!("{what} unknown"),
-        1 => v[0].clone(),
-        n => format!("{n} {what}s"),
-    };
-    format!(
-        "{} | kernel {} | pktmmap {} commit {}",
-        one(&cpus, "CPU"),
-        one(&kernels, "kernel"),
-        one(&versions, "version"),
-        one(
-            &commits
-                .iter()
-                .map(|c| c.chars().take(10).collect())
-                .collect::<Vec<_>>(),
-            "commit"
-        ),
-    )
 }
 
 fn x_title(param: &str) -> &'static str {
@@ -691,8 +542,8 @@ pub fn intervals_svg(title: &str, rows: &[&IntervalRow], caption: &str) -> Resul
     Ok(svg)
 }
 
-/// Rasterises an SVG to PNG with the system's fonts.
-pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Error> {
+/// Rasterises an SVG to PNG bytes with the system's fonts.
+pub fn svg_to_png(svg: &str) -> Result<Vec<u8>, Error> {
     use resvg::{tiny_skia, usvg};
     let mut opt = usvg::Options::default();
     opt.fontdb_mut().load_system_fonts();
@@ -707,8 +558,8 @@ pub fn svg_to_png(svg: &str, path: &Path) -> Result<(), Error> {
         .ok_or_else(|| Error::Render("empty chart".into()))?;
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
     pixmap
-        .save_png(path)
-        .map_err(|e| Error::Render(format!("cannot write {}: {e}", path.display())))
+        .encode_png()
+        .map_err(|e| Error::Render(format!("PNG: {e}")))
 }
 
 /// A file-name-safe form of `s`.
@@ -749,29 +600,10 @@ pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, Error> {
     Ok(charts)
 }
 
-/// Writes every chart for `rows` into `dir/charts/` as SVG and PNG; returns the files written.
-pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let charts = charts(rows).map_err(|e| match e {
-        Error::Request(m) => Error::Request(format!("{m} in {}", dir.display())),
-        other => other,
-    })?;
-    let out = dir.join("charts");
-    std::fs::create_dir_all(&out).map_err(Error::io("create", &out))?;
-    let mut written = Vec::new();
-    for (name, svg) in charts {
-        let svg_path = out.join(format!("{name}.svg"));
-        std::fs::write(&svg_path, &svg).map_err(Error::io("write", &svg_path))?;
-        let png_path = out.join(format!("{name}.png"));
-        svg_to_png(&svg, &png_path)?;
-        written.push(svg_path);
-        written.push(png_path);
-    }
-    Ok(written)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::plan::kinds::{Engine, Fate, Status};
 
     fn row(scenario: &str, value: &str, app: App, pps: f64) -> Row {
         Row {
@@ -782,7 +614,7 @@ mod tests {
             param: scenario.into(),
             value: value.into(),
             app,
-            fate: super::super::kinds::Fate::Stack.for_app(app),
+            fate: Fate::Stack.for_app(app),
             pps: Some(pps),
             count: 1000,
             sent: Some(1000),
@@ -799,39 +631,6 @@ mod tests {
     }
 
     #[test]
-    fn series_keep_value_order_repetition_spread_loss_and_the_offered_rate() {
-        let mut rows = vec![
-            row("size", "64", App::Mmap, 500_000.0),
-            row("size", "64", App::Mmap, 600_000.0),
-            row("size", "64", App::Mmap, 700_000.0),
-            row("size", "64", App::Udp, 400_000.0),
-            row("size", "1024", App::Mmap, 300_000.0),
-        ];
-        rows[3].lost = Some(710);
-        for r in &mut rows {
-            r.requested_rate = "500Mbps".into();
-        }
-        let s = series(&rows);
-        assert_eq!(s.len(), 1);
-        assert_eq!(s[0].values, ["64", "1024"]);
-        let p = s[0].apps[&App::Mmap][0].unwrap();
-        assert_eq!(
-            p.kpps,
-            Stat {
-                median: 600.0,
-                min: 500.0,
-                max: 700.0,
-                n: 3
-            }
-        );
-        assert_eq!(s[0].apps[&App::Udp][0].unwrap().loss, 0.71);
-        assert_eq!(s[0].apps[&App::Udp][1], None);
-        // 500 Mbit/s of 106-byte frames.
-        assert!((s[0].offered[0].unwrap() - 589.6).abs() < 0.1);
-        assert_eq!(s[0].datapath, "veth");
-    }
-
-    #[test]
     fn max_stands_apart_after_a_gap() {
         let v: Vec<String> = ["200Mbps", "400Mbps", "max"].map(String::from).into();
         let (pos, end, sep) = slots(&v);
@@ -842,8 +641,6 @@ mod tests {
 
     #[test]
     fn charts_show_loss_the_offered_rate_and_where_they_came_from() {
-        let dir = std::env::temp_dir().join(format!("pktmmap-chart-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
         let mut rows = vec![
             row("rate", "200Mbps", App::Mmap, 230_000.0),
             row("rate", "200Mbps", App::Udp, 100_000.0),
@@ -853,20 +650,19 @@ mod tests {
         rows[0].requested_rate = "200Mbps".into();
         rows[1].requested_rate = "200Mbps".into();
         rows[1].lost = Some(500);
-        let files = write_charts(&rows, &dir).unwrap();
-        assert_eq!(files.len(), 4);
-        for f in &files {
-            let bytes = std::fs::read(f).unwrap();
-            assert!(bytes.len() > 500, "{} is too small", f.display());
-            match f.extension().and_then(|e| e.to_str()) {
-                Some("png") => assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n"),
-                _ => {
-                    let text = String::from_utf8(bytes).unwrap();
-                    assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"));
-                }
-            }
+        let all = charts(&rows).unwrap();
+        let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["native-netns-rate", "ratio-vs-thesis"]);
+        for (name, svg) in &all {
+            assert!(
+                svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+                "{name}"
+            );
+            let png = svg_to_png(svg).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{name}");
+            assert!(png.len() > 500, "{name} is too small");
         }
-        let svg = std::fs::read_to_string(dir.join("charts/native-netns-rate.svg")).unwrap();
+        let svg = &all[0].1;
         for want in [
             "native set-up, rate scenario",
             "mmap fate stack",
@@ -877,6 +673,5 @@ mod tests {
         ] {
             assert!(svg.contains(want), "{want}");
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,6 +1,9 @@
 //! Summary statistics shared by the ratio table, the charts and the benchmark report: one
 //! median, one [`Stat`] (median, minimum, maximum, count).
 
+pub mod compare;
+pub mod series;
+
 /// Median, minimum, maximum and count of a group of measurements.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stat {

@@ -6,13 +6,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::kinds::{App, Fate, Status};
-use super::launch::{
+use crate::experiment::place::setup::SetupEnv;
+use crate::experiment::place::{
     parse_intervals, parse_summary, Container, IngressDrop, Netns, Place, ReceiverArgs, SenderArgs,
-    Tool,
+    ToolProcess,
 };
-use super::profile::Point;
-use super::setup::SetupEnv;
+use crate::experiment::plan::kinds::{App, Fate, Status};
+use crate::experiment::plan::profile::Point;
 use crate::report::{RxInterval, RxSummary, TxInterval, TxSummary};
 
 /// Everything one run needs.
@@ -164,7 +164,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
     if let Some(why) = lost() {
         return Err(Error::Tool(why));
     }
-    let mut receiver = Tool::spawn(rx_place(), rx_bin, &receiver_args.argv())?;
+    let mut receiver = ToolProcess::spawn(rx_place(), rx_bin, &receiver_args.argv())?;
     let ready = receiver.wait_ready(Duration::from_secs(10), cfg.stop);
     if cfg.stop.load(Ordering::Relaxed) {
         // Interrupted before anything was sent: a partial row with nothing measured.
@@ -178,7 +178,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
 
     // Generous: a slow path (OVS userspace) at 20 kpps, plus start-up.
     let send_budget = Duration::from_secs(30 + p.count / 20_000);
-    let sender = Tool::spawn(tx_place(), tx_bin, &sender_args.argv())?;
+    let sender = ToolProcess::spawn(tx_place(), tx_bin, &sender_args.argv())?;
     let mut receiver_quit_early = false;
     let tx_exit = sender.wait_watching(Instant::now() + send_budget, cfg.stop, &mut || {
         for r in parse_intervals::<RxInterval>(receiver.new_lines()) {
@@ -224,9 +224,9 @@ fn lines(text: &str) -> Vec<String> {
 /// an exit code other than 0 and 130 — with every reason given.
 pub fn classify_run(
     tx_bin: &str,
-    tx_exit: &super::launch::Exit,
+    tx_exit: &crate::experiment::place::Exit,
     rx_bin: &str,
-    rx_exit: &super::launch::Exit,
+    rx_exit: &crate::experiment::place::Exit,
 ) -> RunResult {
     use crate::report::StopReason;
     let tx: Result<TxSummary, Error> = parse_summary(tx_bin, tx_exit);
@@ -345,11 +345,14 @@ mod tests {
         serde_json::to_string(&r).unwrap()
     }
 
-    fn exit(code: Option<i32>, out: String) -> super::super::launch::Exit {
+    fn exit(code: Option<i32>, out: String) -> crate::experiment::place::Exit {
         (code, out, vec!["last words".into()])
     }
 
-    fn classify(tx: super::super::launch::Exit, rx: super::super::launch::Exit) -> RunResult {
+    fn classify(
+        tx: crate::experiment::place::Exit,
+        rx: crate::experiment::place::Exit,
+    ) -> RunResult {
         classify_run("mmap-tx", &tx, "mmap-rx", &rx)
     }
 

@@ -7,13 +7,13 @@
 use crate::experiment::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
-use super::analysis::{median, stat};
-use super::chart::{intervals_svg, provenance, ratio_svg, series, throughput_svg, LOSSY};
-use super::compare::{check_chartable, offered_pps, ratios, Ratio, CAPPED_SHARE};
-use super::kinds::{App, Status};
-use super::results::{read_interval_rows, read_rows, IntervalRow, Row};
+use crate::experiment::analysis::compare::{offered_pps, ratios, Ratio, CAPPED_SHARE};
+use crate::experiment::analysis::series::{provenance, series, LOSSY};
+use crate::experiment::analysis::{median, stat};
+use crate::experiment::plan::kinds::{App, Status};
+use crate::experiment::render::chart::{intervals_svg, ratio_svg, throughput_svg};
+use crate::experiment::rows::{IntervalRow, Row};
 
 /// The report's file name in a results directory.
 pub const FILE: &str = "report.html";
@@ -31,23 +31,6 @@ table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px soli
 th{background:#f3f3f3}td.l,th.l{text-align:left}.lossy{background:#fde2e2}.capped{color:#888}\
 .note{background:#f7f7f7;border-left:4px solid #888;padding:.5em 1em}.warn{border-left-color:#c00}\
 figure{margin:1em 0}svg{max-width:100%;height:auto}dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:bold}";
-
-/// Writes `dir/report.html` from the directory's rows and interval series; refuses emulated
-/// rows unless `allow_emulated`, and a directory without results.
-pub fn write(dir: &Path, allow_emulated: bool) -> Result<PathBuf, Error> {
-    let rows = read_rows(dir)?;
-    check_chartable(&rows, allow_emulated)?;
-    let intervals = read_interval_rows(dir).unwrap_or_default();
-    let name = dir
-        .canonicalize()
-        .ok()
-        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| dir.display().to_string());
-    let html = render(&name, &rows, &intervals)?;
-    let path = dir.join(FILE);
-    std::fs::write(&path, html).map_err(Error::io("write", &path))?;
-    Ok(path)
-}
 
 /// The page for `rows` (and their interval series) of the directory called `name`.
 pub fn render(name: &str, rows: &[Row], intervals: &[IntervalRow]) -> Result<String, Error> {
@@ -389,7 +372,7 @@ fn failures(h: &mut String, rows: &[Row]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::kinds::{Engine, Fate};
+    use crate::experiment::plan::kinds::{Engine, Fate};
 
     fn row(value: &str, app: App, pps: f64, lost: u64) -> Row {
         Row {

@@ -1,18 +1,22 @@
 //! The scenario runner: every set-up x point x repetition x app, one CSV row each.
 
+pub mod files;
+pub mod point;
+
 use crate::experiment::Error;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::kinds::{App, Fate, Status};
-use super::profile::{Point, Profile};
-use super::results::{
-    header_of, utc_now, IntervalRow, Machine, ResultsFile, Row, INTERVALS_STEM, SCHEMA,
+use crate::experiment::place::host::Machine;
+use crate::experiment::place::setup::{SetupEnv, Setups};
+use crate::experiment::plan::kinds::{App, Fate, Status};
+use crate::experiment::plan::profile::{Point, Profile};
+use crate::experiment::rows::{
+    header_of, utc_now, IntervalRow, ResultsFile, Row, INTERVALS_STEM, SCHEMA,
 };
-use super::run::{run_point, RunConfig, RunResult};
-use super::setup::{SetupEnv, Setups};
+use crate::experiment::run::point::{run_point, RunConfig, RunResult};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -160,25 +164,28 @@ fn fill_row(
 
 /// The runner's `--reflect-every`: 0 turns round trips off; unset, they are timed on the
 /// swarm engine (whose two ends may not share a clock: every 1000th probe) and not elsewhere.
-pub fn reflect_every(engine: super::kinds::Engine, asked: Option<u64>) -> Option<u64> {
+pub fn reflect_every(
+    engine: crate::experiment::plan::kinds::Engine,
+    asked: Option<u64>,
+) -> Option<u64> {
     match (asked, engine) {
         (Some(0), _) => None,
         (Some(n), _) => Some(n),
-        (None, super::kinds::Engine::Swarm) => Some(1000),
+        (None, crate::experiment::plan::kinds::Engine::Swarm) => Some(1000),
         (None, _) => None,
     }
 }
 
 /// Where a run's results go unless told: `results/<UTC time>-<profile>[-docker|-swarm]`.
-pub fn default_out(engine: super::kinds::Engine, profile: &str) -> PathBuf {
+pub fn default_out(engine: crate::experiment::plan::kinds::Engine, profile: &str) -> PathBuf {
     let suffix = match engine {
-        super::kinds::Engine::Netns => "",
-        super::kinds::Engine::Docker => "-docker",
-        super::kinds::Engine::Swarm => "-swarm",
+        crate::experiment::plan::kinds::Engine::Netns => "",
+        crate::experiment::plan::kinds::Engine::Docker => "-docker",
+        crate::experiment::plan::kinds::Engine::Swarm => "-swarm",
     };
     PathBuf::from("results").join(format!(
         "{}-{profile}{suffix}",
-        super::results::utc_now().replace(':', "-")
+        crate::experiment::rows::utc_now().replace(':', "-")
     ))
 }
 

@@ -4,12 +4,12 @@ use crate::experiment::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use super::analysis::median;
-use super::kinds::{App, Engine, Fate, Status};
-use super::results::Row;
+use crate::experiment::analysis::median;
+use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
+use crate::experiment::rows::Row;
 
 /// The thesis's published results (its figures 6.2-6.24), kept in the repository as data.
-pub const THESIS_CSV: &str = include_str!("../../experiments/thesis-results.csv");
+pub const THESIS_CSV: &str = include_str!("../../../experiments/thesis-results.csv");
 
 /// The thesis's name for one of our set-ups, where it measured it.
 pub fn thesis_topology(setup: &str) -> Option<&'static str> {
