@@ -20,7 +20,7 @@ ip link add pkmdpa netns $TX type veth peer name pkmdpb netns $RX
 ip -n $TX addr add 10.77.90.1/24 dev pkmdpa; ip -n $RX addr add 10.77.90.2/24 dev pkmdpb
 for n in $TX $RX; do ip -n $n link set lo up; done
 ip -n $TX link set pkmdpa up; ip -n $RX link set pkmdpb up
-printf 'table netdev t {\n chain c {\n type filter hook ingress device "pkmdpb" priority 0;\n udp dport 9000 counter drop\n }\n}\n' | ip netns exec $RX nft -f -
+"$B/pktmmap" fate-rule --interface pkmdpb | ip netns exec $RX nft -f -
 MAC=$(ip -n $RX -o link show pkmdpb | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 rxp() { ip netns exec $RX cat /sys/class/net/pkmdpb/statistics/rx_packets; }
 window() { # name, then the command runs in background

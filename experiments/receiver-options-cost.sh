@@ -29,8 +29,7 @@ trap cleanup EXIT
 "$B/pktmmap" setup up native >/dev/null
 eval "$(bash experiments/setups/native.sh env)"  # TX_NS, RX_NS, TX_IF, RX_IF, RX_IP
 if [ "${PKTMMAP_FATE:-stack}" = ingress-drop ]; then
-  printf 'table netdev pkmcost {\n chain ingress {\n  type filter hook ingress device "%s" priority 0; policy accept;\n  udp dport 9000 drop\n }\n}\n' \
-    "$RX_IF" | ip netns exec "$RX_NS" nft -f -
+  "$B/pktmmap" fate-rule --interface "$RX_IF" | ip netns exec "$RX_NS" nft -f -
 fi
 
 one() { # variant, extra receiver options...

@@ -184,6 +184,20 @@ enum Cmd {
         /// frame per line in hex (`#` comments); - for hex on standard input.
         frames: PathBuf,
     },
+    /// Print the nft rules (for `nft -f -`) that drop the test flow at netdev ingress of
+    /// INTERFACE, after the packet tap: the rule `run --fate ingress-drop` and the benchmark
+    /// install, for scripts to use as they are.
+    FateRule {
+        /// The receiving interface.
+        #[arg(long, short = 'i')]
+        interface: String,
+        /// UDP destination port of the test flow.
+        #[arg(long, default_value_t = pktmmap::DEFAULT_PORT)]
+        port: u16,
+        /// Only datagrams of this UDP length (8-byte header included).
+        #[arg(long)]
+        udp_len: Option<usize>,
+    },
     /// Bring one network set-up up or down.
     Setup {
         /// up or down.
@@ -293,6 +307,17 @@ fn run(args: Args) -> Result<i32, CliError> {
                 0
             })
         }
+        Cmd::FateRule {
+            interface,
+            port,
+            udp_len,
+        } => {
+            print!(
+                "{}",
+                pktmmap::experiment::place::fate::drop_rules(&interface, port, udp_len)?
+            );
+            Ok(0)
+        }
         Cmd::BenchTable { dir } => {
             let rows = bench::read_bench_rows(&dir)?;
             print!("{}", bench::write_report(&dir, &rows)?);
@@ -377,7 +402,10 @@ fn run(args: Args) -> Result<i32, CliError> {
             scripts.check_names(&setups)?;
             let apps = app;
             // AF_XDP needs more than CAP_NET_RAW; containers get it only for runs that use it.
-            let scripts = scripts.with_xdp(apps.contains(&App::Xdp));
+            let scripts = scripts.with_xdp(
+                apps.iter()
+                    .any(|a| a.tools().0.needs() == pktmmap::experiment::plan::apps::Needs::Xdp),
+            );
             let bin_dir = setup::tool_dir()?;
             let out =
                 out.unwrap_or_else(|| pktmmap::experiment::run::default_out(engine, &profile.name));

@@ -88,7 +88,7 @@ pub fn series(rows: &[Row]) -> Vec<Series> {
         .into_iter()
         .filter_map(|k| out.remove(&k))
         .map(|mut s| {
-            for app in [App::Mmap, App::Udp, App::Xdp] {
+            for app in App::ALL {
                 let points: Vec<Option<Point>> = s
                     .values
                     .iter()

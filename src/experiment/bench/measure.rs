@@ -13,6 +13,7 @@ use crate::experiment::place::setup::{SetupEnv, Setups};
 use crate::experiment::place::{
     parse_summary, Exit, IngressDrop, Netns, ReceiverArgs, SenderArgs, ToolProcess,
 };
+use crate::experiment::plan::apps::{Endpoint, ToolBin};
 use crate::experiment::plan::kinds::{Fate, Status};
 use crate::experiment::rows::{header_of, utc_now, ResultsFile};
 use crate::experiment::run::point::UDP_RCVBUF;
@@ -61,8 +62,8 @@ impl Ctx<'_> {
         }
     }
 
-    fn ours(&self, tool: &str) -> PathBuf {
-        self.plan.bin_dir.join(tool)
+    fn ours(&self, tool: ToolBin) -> PathBuf {
+        self.plan.bin_dir.join(tool.name())
     }
 
     /// Namespace `ns` as a place to run tools.
@@ -77,7 +78,7 @@ impl Ctx<'_> {
     fn start_ready<'a>(
         &'a self,
         ns: &'a str,
-        tool: &str,
+        tool: ToolBin,
         args: &[String],
     ) -> Result<ToolProcess<'a>, Error> {
         let t = ToolProcess::spawn(self.netns(ns), tool, args)?;
@@ -105,7 +106,7 @@ impl Ctx<'_> {
     fn meter(&self, sender: Option<Sender>) -> Result<ToolProcess<'_>, Error> {
         let endless = sender.is_some_and(Sender::endless);
         let args = ReceiverArgs {
-            tool: "mmap-rx",
+            tool: ToolBin::MmapRx,
             interface: Some(&self.env.rx_if),
             bind: None,
             count: endless.then_some(self.plan.count),
@@ -114,7 +115,7 @@ impl Ctx<'_> {
             interval_s: None,
             reflect_every: None,
         };
-        self.start_ready(&self.env.rx_ns, "mmap-rx", &args.argv())
+        self.start_ready(&self.env.rx_ns, ToolBin::MmapRx, &args.argv())
     }
 
     /// The sender's command line: program and arguments (run in the sending namespace).
@@ -122,10 +123,10 @@ impl Ctx<'_> {
         let p = self.plan;
         let e = &self.env;
         let rate = pps.map_or("max".to_string(), |r| format!("{r}pps"));
-        let ours = |tool: &'static str, extra: &[&str]| {
+        let ours = |tool: ToolBin, extra: &[&str]| {
             let args = SenderArgs {
                 tool,
-                interface: (tool != "udp-tx").then_some(e.tx_if.as_str()),
+                interface: (tool.endpoint() == Endpoint::Interface).then_some(e.tx_if.as_str()),
                 dst_ip: &e.rx_ip,
                 count: p.count,
                 size: p.size,
@@ -138,11 +139,10 @@ impl Ctx<'_> {
             (self.ours(tool), args.argv())
         };
         match sender {
-            Sender::MmapV3 => ours("mmap-tx", &[]),
-            Sender::MmapV2 => ours("mmap-tx", &["--ring-version", "v2"]),
-            Sender::Udp => ours("udp-tx", &[]),
-            Sender::UdpBatch => ours("udp-tx", &["--batch", "64"]),
-            Sender::Xdp => ours("xdp-tx", &[]),
+            Sender::MmapV3 | Sender::MmapV2 | Sender::Udp | Sender::UdpBatch | Sender::Xdp => {
+                let (tool, extra) = sender.ours().expect("one of our senders");
+                ours(tool, extra)
+            }
             Sender::Trafgen => {
                 let mut a = strings(&[
                     "-c",
@@ -269,7 +269,7 @@ impl Ctx<'_> {
             t.interrupt();
             let _ = t.wait(Instant::now() + Duration::from_secs(5), self.stop);
         }
-        let m: RxSummary = parse_summary("meter (mmap-rx)", &m_exit)?;
+        let m: RxSummary = parse_summary(&format!("meter ({})", ToolBin::MmapRx), &m_exit)?;
         if m.stop_reason != crate::report::StopReason::Count && !self.interrupted() {
             return Err(Error::Tool(format!(
                 "{} did not deliver {} datagrams to the meter ({} in {:?} stop); its last words: {}",
@@ -365,7 +365,7 @@ impl Ctx<'_> {
         let sink = match (fate, sender) {
             (Fate::Socket, s) if s != Sender::Iperf3 => {
                 let sink = ReceiverArgs {
-                    tool: "udp-rx",
+                    tool: ToolBin::UdpRx,
                     interface: None,
                     bind: Some((&e.rx_ip, UDP_RCVBUF)),
                     count: None,
@@ -374,7 +374,7 @@ impl Ctx<'_> {
                     interval_s: None,
                     reflect_every: None,
                 };
-                Some(self.start_ready(&e.rx_ns, "udp-rx", &sink.argv())?)
+                Some(self.start_ready(&e.rx_ns, ToolBin::UdpRx, &sink.argv())?)
             }
             _ => None,
         };
@@ -398,7 +398,7 @@ impl Ctx<'_> {
             row.sent = Some(t.sent);
         }
         let m_exit = meter.wait(Instant::now() + Duration::from_secs(20), self.stop);
-        let m: RxSummary = parse_summary("meter (mmap-rx)", &m_exit)?;
+        let m: RxSummary = parse_summary(&format!("meter ({})", ToolBin::MmapRx), &m_exit)?;
         row.received = Some(m.counts.received);
         // Against the count, or (interrupted) against what our sender says it sent; an
         // interrupted trafgen or iperf3 sent an unknown number.
@@ -418,9 +418,9 @@ impl Ctx<'_> {
     }
 
     /// One receiver run: mmap-tx (V3) offers `pps` (or its fastest), the receiver counts.
-    fn receive_run(&self, phase: &str, receiver: &str, pps: Option<u64>, rep: u32) -> BenchRow {
+    fn receive_run(&self, phase: &str, receiver: ToolBin, pps: Option<u64>, rep: u32) -> BenchRow {
         let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
-        let mut row = self.row(phase, receiver_fate(receiver), receiver, rep, &rate);
+        let mut row = self.row(phase, receiver_fate(receiver), receiver.name(), rep, &rate);
         let tried = self.try_receive_run(receiver, pps, &mut row);
         self.settle(&mut row, tried);
         row
@@ -428,12 +428,12 @@ impl Ctx<'_> {
 
     fn try_receive_run(
         &self,
-        receiver: &str,
+        receiver: ToolBin,
         pps: Option<u64>,
         row: &mut BenchRow,
     ) -> Result<(), Error> {
         let e = &self.env;
-        let frames = receiver != "udp-rx";
+        let frames = receiver.endpoint() == Endpoint::Interface;
         let args = ReceiverArgs {
             tool: receiver,
             interface: frames.then_some(e.rx_if.as_str()),
@@ -446,11 +446,11 @@ impl Ctx<'_> {
         };
         let rx = self.start_ready(&e.rx_ns, receiver, &args.argv())?;
         let tx_exit = self.run_sender(Sender::MmapV3, pps, row)?;
-        let t: TxSummary = parse_summary("mmap-tx", &tx_exit)?;
+        let t: TxSummary = parse_summary(ToolBin::MmapTx.name(), &tx_exit)?;
         row.sent = Some(t.sent);
         row.offered_pps = Some(t.pps);
         let r: RxSummary = parse_summary(
-            receiver,
+            receiver.name(),
             &rx.wait(Instant::now() + Duration::from_secs(30), self.stop),
         )?;
         let cpu = r.cpu_user_s + r.cpu_sys_s;
@@ -483,7 +483,7 @@ fn trafgen_config(
 ) -> Result<String, Error> {
     let out = std::process::Command::new("ip")
         .args(["netns", "exec", &env.tx_ns])
-        .arg(bin_dir.join("mmap-tx"))
+        .arg(bin_dir.join(ToolBin::MmapTx.name()))
         .args([
             "--interface",
             &env.tx_if,
@@ -496,10 +496,11 @@ fn trafgen_config(
             "--print-frame",
         ])
         .output()
-        .map_err(|e| Error::Tool(format!("mmap-tx --print-frame: {e}")))?;
+        .map_err(|e| Error::Tool(format!("{} --print-frame: {e}", ToolBin::MmapTx)))?;
     if !out.status.success() {
         return Err(Error::Tool(format!(
-            "mmap-tx --print-frame: {}",
+            "{} --print-frame: {}",
+            ToolBin::MmapTx,
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }

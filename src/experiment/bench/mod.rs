@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::place::setup::Setups;
+use crate::experiment::plan::apps::ToolBin;
 use crate::experiment::plan::kinds::{Fate, Status};
 use crate::experiment::rows::read_csv_rows;
 use crate::pace::Rate;
@@ -67,16 +68,12 @@ pub enum Sender {
 }
 
 /// The receivers under test, in the order they alternate.
-pub const RECEIVERS: [&str; 3] = ["mmap-rx", "udp-rx", "xdp-rx"];
+pub const RECEIVERS: [ToolBin; 3] = [ToolBin::MmapRx, ToolBin::UdpRx, ToolBin::XdpRx];
 
 /// A receiver's receive-side fate: mmap-rx leaves packets to the stack too, udp-rx's end in
 /// its socket, xdp-rx's program takes them before the stack.
-fn receiver_fate(receiver: &str) -> Fate {
-    match receiver {
-        "mmap-rx" => Fate::Stack,
-        "xdp-rx" => Fate::XdpRedirect,
-        _ => Fate::Socket,
-    }
+fn receiver_fate(receiver: ToolBin) -> Fate {
+    Fate::Stack.for_app(receiver.app())
 }
 
 impl Sender {
@@ -134,7 +131,20 @@ impl Sender {
         matches!(self, Sender::TestpmdAfPacket | Sender::TestpmdAfXdp)
     }
 
-    /// The external program it needs, if any.
+    /// One of our tools and its options for that sender; `None` for another program.
+    pub fn ours(self) -> Option<(ToolBin, &'static [&'static str])> {
+        match self {
+            Sender::MmapV3 => Some((ToolBin::MmapTx, &[])),
+            Sender::MmapV2 => Some((ToolBin::MmapTx, &["--ring-version", "v2"])),
+            Sender::Udp => Some((ToolBin::UdpTx, &[])),
+            Sender::UdpBatch => Some((ToolBin::UdpTx, &["--batch", "64"])),
+            Sender::Xdp => Some((ToolBin::XdpTx, &[])),
+            _ => None,
+        }
+    }
+
+    /// The external program it needs (trafgen, iperf3, dpdk-testpmd), looked up on PATH;
+    /// `None` for ours.
     pub fn program(self) -> Option<&'static str> {
         match self {
             Sender::Trafgen => Some("trafgen"),

@@ -294,7 +294,9 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
         for rate in rates(rows, "capacity") {
             let runs: Vec<&BenchRow> = rows
                 .iter()
-                .filter(|r| r.phase == "capacity" && r.tool == receiver && r.requested_rate == rate)
+                .filter(|r| {
+                    r.phase == "capacity" && r.tool == receiver.name() && r.requested_rate == rate
+                })
                 .collect();
             let pps = stats(runs.iter().filter_map(|r| r.pps).collect());
             let offered = stats(runs.iter().filter_map(|r| r.offered_pps).collect());
@@ -318,7 +320,7 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
         }
     }
     for receiver in RECEIVERS {
-        let verdict = match capacity(rows, receiver) {
+        let verdict = match capacity(rows, receiver.name()) {
             None => "below the lowest rate tried".to_string(),
             Some(c) if c.at_least => format!(
                 "at least {:.0} pps: nothing lost at any rate tried (up to {}); the sender was the limit",

@@ -1,10 +1,12 @@
 //! Our tools' command lines, built from typed structs (never from a shell string).
 
+use crate::experiment::plan::apps::ToolBin;
+
 /// A sender of ours (mmap-tx, udp-tx) as a command line.
 #[derive(Debug, Clone)]
 pub struct SenderArgs<'a> {
-    /// `mmap-tx` or `udp-tx`.
-    pub tool: &'a str,
+    /// Which sender.
+    pub tool: ToolBin,
     /// The interface (mmap-tx only).
     pub interface: Option<&'a str>,
     /// Destination address.
@@ -46,8 +48,8 @@ impl SenderArgs<'_> {
 /// A receiver of ours (mmap-rx, udp-rx) as a command line.
 #[derive(Debug, Clone)]
 pub struct ReceiverArgs<'a> {
-    /// `mmap-rx` or `udp-rx`.
-    pub tool: &'a str,
+    /// Which receiver.
+    pub tool: ToolBin,
     /// The interface (mmap-rx only).
     pub interface: Option<&'a str>,
     /// Address to bind and socket buffer (udp-rx only).
@@ -125,7 +127,7 @@ mod tests {
     #[test]
     fn command_lines_are_built_from_types() {
         let s = SenderArgs {
-            tool: "mmap-tx",
+            tool: ToolBin::MmapTx,
             interface: Some("veth0"),
             dst_ip: "10.0.0.2",
             count: 5,
@@ -141,7 +143,7 @@ mod tests {
             "--interface veth0 --dst-ip 10.0.0.2 --count 5 --size 64 --rate max --cpu 0 --json --interval 0.5 --reflect-every 100 --ring-version v2"
         );
         let r = ReceiverArgs {
-            tool: "udp-rx",
+            tool: ToolBin::UdpRx,
             interface: None,
             bind: Some(("10.0.0.2", 4096)),
             count: Some(5),

@@ -15,7 +15,21 @@ pub struct IngressDrop<'a> {
     ns: &'a str,
 }
 
-const FATE_TABLE: &str = "pktmmap_fate";
+/// The nft table the runner's and the benchmark's ingress drop live in.
+pub const FATE_TABLE: &str = "pktmmap_fate";
+
+/// The nft rules (for `nft -f -`) of table [`FATE_TABLE`]: at netdev ingress of `interface`,
+/// after the packet tap, count and drop UDP to `port`; with `udp_len`, only datagrams of that
+/// UDP length (header and payload), so that a tool's own small control datagrams (iperf3's)
+/// still pass. The one place the rule is written: the runner, the benchmark and the scripts
+/// (through `pktmmap fate-rule`) all use it.
+pub fn drop_rules(interface: &str, port: u16, udp_len: Option<usize>) -> Result<String, Error> {
+    validate_interface_name(interface).map_err(|e| Error::Request(e.to_string()))?;
+    let length = udp_len.map_or(String::new(), |l| format!(" udp length {l}"));
+    Ok(format!(
+        "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port}{length} counter drop\n }}\n}}\n"
+    ))
+}
 
 impl<'a> IngressDrop<'a> {
     /// Drops UDP to `port`; with `udp_len`, only datagrams of that UDP length (header and
@@ -33,10 +47,7 @@ impl<'a> IngressDrop<'a> {
                 "--fate ingress-drop sets its nft rule in the receiver's network namespace from this host, and there is no namespace {ns} here (does the receiver run on another machine?)"
             )));
         }
-        let length = udp_len.map_or(String::new(), |l| format!(" udp length {l}"));
-        let rules = format!(
-            "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port}{length} counter drop\n }}\n}}\n"
-        );
+        let rules = drop_rules(interface, port, udp_len)?;
         let mut child = Command::new("ip")
             .args(["netns", "exec", ns, "nft", "-f", "-"])
             .stdin(Stdio::piped())
@@ -95,6 +106,20 @@ impl Drop for IngressDrop<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_drop_rule_names_the_device_port_and_length_and_refuses_a_bad_name() {
+        let r = drop_rules("pkm1b", 9000, Some(72)).unwrap();
+        assert!(r.starts_with("table netdev pktmmap_fate {"), "{r}");
+        assert!(r.contains("hook ingress device \"pkm1b\""), "{r}");
+        assert!(
+            r.contains("udp dport 9000 udp length 72 counter drop"),
+            "{r}"
+        );
+        assert!(!drop_rules("pkm1b", 9000, None).unwrap().contains("length"));
+        let e = drop_rules("a\"; flush ruleset", 9000, None).unwrap_err();
+        assert!(matches!(e, Error::Request(_)), "{e:?}");
+    }
 
     #[test]
     fn the_drop_rules_counter_is_read_from_nfts_listing() {

@@ -13,6 +13,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::Place;
+use crate::experiment::plan::apps::ToolBin;
 use crate::experiment::Error;
 
 /// A started process with its stdout and stderr collected line by line (a reader thread
@@ -48,10 +49,10 @@ pub type Exit = (Option<i32>, String, Vec<String>);
 
 impl<'p> ToolProcess<'p> {
     /// Starts our tool `tool` with `args` at `place`.
-    pub fn spawn(place: impl Place + 'p, tool: &str, args: &[String]) -> Result<Self, Error> {
-        let mut command = place.command(tool);
+    pub fn spawn(place: impl Place + 'p, tool: ToolBin, args: &[String]) -> Result<Self, Error> {
+        let mut command = place.command(tool.name());
         command.args(args);
-        Self::start(command, tool, Some(Box::new(place)))
+        Self::start(command, tool.name(), Some(Box::new(place)))
     }
 
     /// Starts a prepared command (another program; signals go to the local process).

@@ -43,17 +43,6 @@ kind! {
     }
 }
 
-impl App {
-    /// The sender and the receiver.
-    pub fn tools(self) -> (&'static str, &'static str) {
-        match self {
-            App::Mmap => ("mmap-tx", "mmap-rx"),
-            App::Udp => ("udp-tx", "udp-rx"),
-            App::Xdp => ("xdp-tx", "xdp-rx"),
-        }
-    }
-}
-
 kind! {
     /// What happens to test packets in the receiving namespace after the receiver has them.
     ///
@@ -75,18 +64,6 @@ kind! {
         /// (every xdp run; not a choice).
         #[value(skip)]
         XdpRedirect => "xdp-redirect",
-    }
-}
-
-impl Fate {
-    /// The fate a run of `app` gets when `self` is asked for: UDP packets always end in
-    /// their socket, AF_XDP ones in xdp-rx's program.
-    pub fn for_app(self, app: App) -> Fate {
-        match app {
-            App::Udp => Fate::Socket,
-            App::Xdp => Fate::XdpRedirect,
-            App::Mmap => self,
-        }
     }
 }
 
@@ -167,7 +144,6 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(back.f, Fate::IngressDrop);
-        assert_eq!(Fate::IngressDrop.for_app(App::Udp), Fate::Socket);
         assert_eq!(App::Mmap.to_string(), "mmap");
         // Tables pad them like strings.
         assert_eq!(format!("[{:<8}]", Engine::Netns), "[netns   ]");

@@ -1,7 +1,10 @@
 //! What to run: the kinds a row records, and scenario profiles expanded into points.
 //!
+//! - [`apps`]: the registry: each app's sender and receiver binaries, what they need, the
+//!   fate an app forces, its chart colour.
 //! - [`kinds`]: app, fate, engine and status, as the rows record them.
 //! - [`profile`]: scenario profiles in `experiments/scenarios/` expanded into points.
 
+pub mod apps;
 pub mod kinds;
 pub mod profile;

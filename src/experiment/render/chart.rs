@@ -28,7 +28,8 @@ const W: u32 = 900;
 const H: u32 = 620;
 const FONT: &str = "DejaVu Sans";
 
-/// Colours of the apps, in [`App`] order (and of "ours" and "thesis" in the ratio chart).
+/// Colours of the two sides of the ratio chart (ours, the thesis) and of the interval charts
+/// (received, sent): the apps' own colours are the registry's.
 const COLOURS: [RGBColor; 3] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xff, 0x7f, 0x0e),
@@ -37,11 +38,8 @@ const COLOURS: [RGBColor; 3] = [
 const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
 fn colour(app: App) -> RGBColor {
-    match app {
-        App::Mmap => COLOURS[0],
-        App::Udp => COLOURS[1],
-        App::Xdp => COLOURS[2],
-    }
+    let (r, g, b) = app.spec().colour;
+    RGBColor(r, g, b)
 }
 
 fn x_title(param: &str) -> &'static str {

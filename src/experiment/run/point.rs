@@ -11,6 +11,7 @@ use crate::experiment::place::{
     parse_intervals, parse_summary, Container, IngressDrop, Netns, Place, ReceiverArgs, SenderArgs,
     ToolProcess,
 };
+use crate::experiment::plan::apps::{Endpoint, ToolBin};
 use crate::experiment::plan::kinds::{App, Fate, Status};
 use crate::experiment::plan::profile::Point;
 use crate::report::{RxInterval, RxSummary, TxInterval, TxSummary};
@@ -114,7 +115,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
     let p = cfg.point;
     let (tx_bin, rx_bin) = cfg.app.tools();
     // mmap and xdp build whole frames on an interface; udp uses addresses.
-    let frames = cfg.app != App::Udp;
+    let frames = rx_bin.endpoint() == Endpoint::Interface;
     let receiver_args = ReceiverArgs {
         tool: rx_bin,
         interface: frames.then_some(env.rx_if.as_str()),
@@ -223,14 +224,14 @@ fn lines(text: &str) -> Vec<String> {
 /// anything else — a missing summary, a tool that stopped on an error (an interface gone), or
 /// an exit code other than 0 and 130 — with every reason given.
 pub fn classify_run(
-    tx_bin: &str,
+    tx_bin: ToolBin,
     tx_exit: &crate::experiment::place::Exit,
-    rx_bin: &str,
+    rx_bin: ToolBin,
     rx_exit: &crate::experiment::place::Exit,
 ) -> RunResult {
     use crate::report::StopReason;
-    let tx: Result<TxSummary, Error> = parse_summary(tx_bin, tx_exit);
-    let rx: Result<RxSummary, Error> = parse_summary(rx_bin, rx_exit);
+    let tx: Result<TxSummary, Error> = parse_summary(tx_bin.name(), tx_exit);
+    let rx: Result<RxSummary, Error> = parse_summary(rx_bin.name(), rx_exit);
     let mut reasons: Vec<String> = Vec::new();
     let mut failed = false;
     let mut interrupted = false;
@@ -353,7 +354,7 @@ mod tests {
         tx: crate::experiment::place::Exit,
         rx: crate::experiment::place::Exit,
     ) -> RunResult {
-        classify_run("mmap-tx", &tx, "mmap-rx", &rx)
+        classify_run(ToolBin::MmapTx, &tx, ToolBin::MmapRx, &rx)
     }
 
     #[test]
