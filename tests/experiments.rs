@@ -184,7 +184,8 @@ fn every_setup_comes_up_carries_traffic_and_leaves_nothing_behind() {
             .output()
             .unwrap();
         let env =
-            pktmmap::experiment::place::setup::parse_env(&String::from_utf8_lossy(&env.stdout));
+            pktmmap::experiment::place::setup::parse_env(&String::from_utf8_lossy(&env.stdout))
+                .expect("the script's env parses");
         if name == "ovs" {
             assert!(
                 env.datapath.starts_with("ovs-"),

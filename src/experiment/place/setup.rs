@@ -1,12 +1,13 @@
 //! The network set-ups: scripts `up | down | env` per set-up, run with fixed arguments (never
-//! a shell string), whose `env` output says where to run the tools. Two engines: `netns`
-//! (`experiments/setups/NAME.sh`, the tools in plain network namespaces) and `docker`
-//! (`docker/setups/NAME.sh`, the tools inside containers on Docker networks).
+//! a shell string), whose `env` output says where to run the tools (parsed strictly: an
+//! unknown or missing key is an error). Each engine's scripts folder is its row of
+//! [`crate::experiment::plan::engines::ENGINES`].
 
 use crate::experiment::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::experiment::plan::engines::ScriptsDir;
 pub use crate::experiment::plan::kinds::Engine;
 use crate::experiment::plan::kinds::Status;
 
@@ -139,16 +140,14 @@ impl Setups {
     /// The scripts of `engine`, given `experiments/` (the docker scripts live in the
     /// repository's `docker/setups`, next to it, or in `$PKTMMAP_DOCKER/setups`).
     pub fn new(engine: Engine, experiments: &Path) -> Result<Self, Error> {
-        let dir = match engine {
-            Engine::Netns => experiments.join("setups"),
-            Engine::Docker | Engine::Swarm => std::env::var_os("PKTMMAP_DOCKER")
+        let docker = || {
+            std::env::var_os("PKTMMAP_DOCKER")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| experiments.join("..").join("docker"))
-                .join(if engine == Engine::Swarm {
-                    "swarm"
-                } else {
-                    "setups"
-                }),
+        };
+        let dir = match engine.spec().scripts {
+            ScriptsDir::Experiments(d) => experiments.join(d),
+            ScriptsDir::Docker(d) => docker().join(d),
         };
         if !dir.join("lib.sh").is_file() {
             return Err(Error::Request(format!(
@@ -237,7 +236,10 @@ impl Setups {
                 err.trim()
             )));
         }
-        Ok(SetupOutcome::Up(Box::new(parse_env(&out))))
+        match parse_env(&out) {
+            Ok(env) => Ok(SetupOutcome::Up(Box::new(env))),
+            Err(e) => Ok(SetupOutcome::Failed(format!("{name}.sh env: {e}"))),
+        }
     }
 
     /// Tears set-up `name` down.
@@ -303,15 +305,30 @@ fn run_script(
     ))
 }
 
-/// Parses the `KEY=VALUE` lines of a script's `env` output.
-pub fn parse_env(text: &str) -> SetupEnv {
+/// The keys every set-up's `env` output must give.
+const REQUIRED_KEYS: [&str; 8] = [
+    "SETUP", "TX_NS", "RX_NS", "TX_IF", "RX_IF", "TX_IP", "RX_IP", "DATAPATH",
+];
+
+/// Parses the `KEY=VALUE` lines of a script's `env` output (blank lines and `#` comments
+/// skipped). A key the runner does not know, a line that is not `KEY=VALUE`, a required key
+/// missing or empty, or a container on one side only is an error: a set-up script and the
+/// runner that disagree must not produce rows.
+pub fn parse_env(text: &str) -> Result<SetupEnv, Error> {
+    let bad = |why: String| Error::Tool(format!("set-up env: {why}"));
     let mut e = SetupEnv::default();
-    for line in text.lines() {
-        let Some((k, v)) = line.split_once('=') else {
+    let mut seen: Vec<&str> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
             continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            return Err(bad(format!("{line:?} is not KEY=VALUE")));
         };
+        let k = k.trim();
         let v = v.trim().trim_matches('"').to_string();
-        match k.trim() {
+        let some = |v: String| (!v.is_empty()).then_some(v);
+        match k {
             "SETUP" => e.setup = v,
             "TX_NS" => e.tx_ns = v,
             "RX_NS" => e.rx_ns = v,
@@ -321,38 +338,91 @@ pub fn parse_env(text: &str) -> SetupEnv {
             "RX_IP" => e.rx_ip = v,
             "DATAPATH" => e.datapath = v,
             "NOTE" => e.note = v,
-            "TX_CONTAINER" if !v.is_empty() => e.tx_container = Some(v),
-            "RX_CONTAINER" if !v.is_empty() => e.rx_container = Some(v),
-            "TX_NODE" if !v.is_empty() => e.tx_node = Some(v),
-            "RX_NODE" if !v.is_empty() => e.rx_node = Some(v),
-            "TX_ENGINE" if !v.is_empty() => e.tx_engine = Some(v),
-            "RX_ENGINE" if !v.is_empty() => e.rx_engine = Some(v),
+            "TX_CONTAINER" => e.tx_container = some(v),
+            "RX_CONTAINER" => e.rx_container = some(v),
+            "TX_NODE" => e.tx_node = some(v),
+            "RX_NODE" => e.rx_node = some(v),
+            "TX_ENGINE" => e.tx_engine = some(v),
+            "RX_ENGINE" => e.rx_engine = some(v),
             "RPS" => e.rps = !v.is_empty(),
-            _ => {}
+            other => return Err(bad(format!("unknown key {other}"))),
+        }
+        if let Some(known) = REQUIRED_KEYS.iter().find(|r| **r == k) {
+            seen.push(known);
         }
     }
-    e
+    let value = |k: &str| match k {
+        "SETUP" => &e.setup,
+        "TX_NS" => &e.tx_ns,
+        "RX_NS" => &e.rx_ns,
+        "TX_IF" => &e.tx_if,
+        "RX_IF" => &e.rx_if,
+        "TX_IP" => &e.tx_ip,
+        "RX_IP" => &e.rx_ip,
+        _ => &e.datapath,
+    };
+    let missing: Vec<&str> = REQUIRED_KEYS
+        .into_iter()
+        .filter(|k| !seen.contains(k) || value(k).is_empty())
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!("missing or empty: {}", missing.join(", "))));
+    }
+    if e.tx_container.is_some() != e.rx_container.is_some() {
+        return Err(bad("TX_CONTAINER and RX_CONTAINER come together".into()));
+    }
+    Ok(e)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const NATIVE: &str = "SETUP=ovs\nTX_NS=a\nRX_NS=b\nTX_IF=pkm0\nRX_IF=pkm0\nTX_IP=10.77.3.1\nRX_IP=10.77.3.2\nDATAPATH=ovs-netdev\nNOTE=\"Open vSwitch netdev datapath\"\nRPS=\n";
+
     #[test]
     fn parses_a_scripts_env_output() {
-        let e = parse_env("SETUP=ovs\nTX_NS=a\nRX_NS=b\nTX_IF=pkm0\nRX_IF=pkm0\nTX_IP=10.77.3.1\nRX_IP=10.77.3.2\nDATAPATH=ovs-netdev\nNOTE=\"Open vSwitch netdev datapath\"\n");
+        let e = parse_env(NATIVE).unwrap();
         assert_eq!(e.setup, "ovs");
         assert_eq!(e.rx_ip, "10.77.3.2");
         assert_eq!(e.datapath, "ovs-netdev");
         assert_eq!(e.note, "Open vSwitch netdev datapath");
         assert_eq!(e.tx_container, None);
         assert!(!e.rps);
-        assert!(parse_env("RPS=2\n").rps);
+        assert!(parse_env(&format!("{NATIVE}RPS=2\n")).unwrap().rps);
+    }
+
+    #[test]
+    fn an_env_the_runner_does_not_understand_is_refused_naming_what() {
+        let e = parse_env(&format!("{NATIVE}TX_POD=x\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown key TX_POD"), "{e}");
+        let e = parse_env(&NATIVE.replace("RX_IP=10.77.3.2\n", "RX_IP=\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing or empty: RX_IP"), "{e}");
+        let e = parse_env("SETUP=x\n").unwrap_err().to_string();
+        assert!(
+            e.contains("TX_NS, RX_NS, TX_IF, RX_IF, TX_IP, RX_IP, DATAPATH"),
+            "{e}"
+        );
+        let e = parse_env(&format!("{NATIVE}oops\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"oops\" is not KEY=VALUE"), "{e}");
+        let e = parse_env(&format!("{NATIVE}TX_CONTAINER=a\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("come together"), "{e}");
     }
 
     #[test]
     fn parses_a_docker_scripts_containers() {
-        let e = parse_env("SETUP=bridge\nTX_IF=eth0\nTX_CONTAINER=pktmmap-bridge-tx\nRX_CONTAINER=pktmmap-bridge-rx\n");
+        let e = parse_env(&format!(
+            "{NATIVE}TX_CONTAINER=pktmmap-bridge-tx\nRX_CONTAINER=pktmmap-bridge-rx\n"
+        ))
+        .unwrap();
         assert_eq!(e.tx_container.as_deref(), Some("pktmmap-bridge-tx"));
         assert_eq!(e.rx_container.as_deref(), Some("pktmmap-bridge-rx"));
     }
@@ -384,17 +454,17 @@ mod tests {
 
     #[test]
     fn a_swarm_scripts_nodes_are_read() {
-        let e = parse_env(
-            "SETUP=overlay
-TX_CONTAINER=ab12
-RX_CONTAINER=cd34
-TX_NODE=vm
-RX_NODE=node2
-",
-        );
+        let e = parse_env(&format!(
+            "{NATIVE}TX_CONTAINER=ab12\nRX_CONTAINER=cd34\nTX_NODE=vm\nRX_NODE=node2\nTX_ENGINE=\nRX_ENGINE=tcp://10.99.0.2:2375\n"
+        ))
+        .unwrap();
         assert_eq!(
             (e.tx_node.as_deref(), e.rx_node.as_deref()),
             (Some("vm"), Some("node2"))
+        );
+        assert_eq!(
+            (e.tx_engine.as_deref(), e.rx_engine.as_deref()),
+            (None, Some("tcp://10.99.0.2:2375"))
         );
     }
 }

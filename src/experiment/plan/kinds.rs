@@ -82,24 +82,6 @@ kind! {
     }
 }
 
-impl Engine {
-    /// The set-ups this engine offers, in the order the runner visits them.
-    pub fn setups(self) -> &'static [&'static str] {
-        match self {
-            Engine::Netns => &[
-                "native",
-                "bridge",
-                "ovs",
-                "macvlan",
-                "macvlan-trunk",
-                "overlay",
-            ],
-            Engine::Docker => &["bridge", "ovs", "macvlan", "macvlan-trunk"],
-            Engine::Swarm => &["overlay", "macvlan"],
-        }
-    }
-}
-
 kind! {
     /// How a run ended.
     pub enum Status {

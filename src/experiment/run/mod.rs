@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::experiment::place::host::Machine;
 use crate::experiment::place::setup::{SetupEnv, Setups};
-use crate::experiment::plan::kinds::{App, Fate, Status};
+use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
 use crate::experiment::plan::profile::{Point, Profile};
 use crate::experiment::rows::{
     header_of, utc_now, IntervalRow, ResultsFile, Row, INTERVALS_STEM, SCHEMA,
@@ -162,30 +162,22 @@ fn fill_row(
     row
 }
 
-/// The runner's `--reflect-every`: 0 turns round trips off; unset, they are timed on the
-/// swarm engine (whose two ends may not share a clock: every 1000th probe) and not elsewhere.
-pub fn reflect_every(
-    engine: crate::experiment::plan::kinds::Engine,
-    asked: Option<u64>,
-) -> Option<u64> {
-    match (asked, engine) {
-        (Some(0), _) => None,
-        (Some(n), _) => Some(n),
-        (None, crate::experiment::plan::kinds::Engine::Swarm) => Some(1000),
-        (None, _) => None,
+/// The runner's `--reflect-every`: 0 turns round trips off; unset, the engine's default
+/// (swarm, whose two ends may not share a clock: every 1000th probe; elsewhere off).
+pub fn reflect_every(engine: Engine, asked: Option<u64>) -> Option<u64> {
+    match asked {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => engine.spec().reflect_every,
     }
 }
 
-/// Where a run's results go unless told: `results/<UTC time>-<profile>[-docker|-swarm]`.
-pub fn default_out(engine: crate::experiment::plan::kinds::Engine, profile: &str) -> PathBuf {
-    let suffix = match engine {
-        crate::experiment::plan::kinds::Engine::Netns => "",
-        crate::experiment::plan::kinds::Engine::Docker => "-docker",
-        crate::experiment::plan::kinds::Engine::Swarm => "-swarm",
-    };
+/// Where a run's results go unless told: `results/<UTC time>-<profile><engine's suffix>`.
+pub fn default_out(engine: Engine, profile: &str) -> PathBuf {
     PathBuf::from("results").join(format!(
-        "{}-{profile}{suffix}",
-        crate::experiment::rows::utc_now().replace(':', "-")
+        "{}-{profile}{}",
+        crate::experiment::rows::utc_now().replace(':', "-"),
+        engine.spec().out_suffix
     ))
 }
 
