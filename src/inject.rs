@@ -124,6 +124,7 @@ pub fn send_frames(name: &str, frames: &[Vec<u8>]) -> Result<u64, CliError> {
         count: frames.len() as u64,
         rate: Rate::Max,
         batch: 256,
+        gso_segments: None,
         cpu: None,
         interval: None,
     };

@@ -221,6 +221,11 @@ pub struct RxCounts {
     pub late: u64,
     /// Probes with a sequence number at or beyond `--count`.
     pub out_of_range: u64,
+    /// Frames (mmap-rx, xdp-rx) or socket reads (udp-rx --gro) that carried more than one
+    /// datagram: a GSO super-packet or a GRO-coalesced read, each of whose segments is
+    /// counted (and its probe checked) as a datagram of its own.
+    #[serde(default)]
+    pub gso_frames: u64,
     /// Frames not counted, all reasons together.
     pub ignored: u64,
     /// Frames not counted, by reason (only reasons that occurred).
@@ -265,6 +270,11 @@ pub struct RxSummary {
     pub kernel_counters: BTreeMap<String, u64>,
     /// Times the V3 ring froze waiting for a free block (mmap-rx).
     pub freeze_count: u64,
+    /// Bytes the kernel may hold for this receiver before it drops: the RX ring's size
+    /// (mmap-rx, per thread), the UMEM's (xdp-rx), or the socket receive buffer as
+    /// `getsockopt(SO_RCVBUF)` reads it (udp-rx; the kernel doubles what was asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer_bytes: Option<u64>,
     /// What `--write` wrote (mmap-rx).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<crate::pcap::CaptureSummary>,
@@ -316,6 +326,10 @@ pub struct TxSummary {
     pub count: u64,
     /// Packets the kernel accepted for transmission.
     pub sent: u64,
+    /// Datagrams per GSO super-packet (`--gso`): one send or ring frame carries this many,
+    /// each with its own probe; counts and rates are per datagram.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gso_segments: Option<u16>,
     /// Times the device or socket buffer was full and sending was retried.
     pub retries: u64,
     /// The capture replayed (mmap-tx --pcap).

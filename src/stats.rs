@@ -250,6 +250,7 @@ pub struct RxAccounting {
     no_probe: u64,
     other_run: u64,
     clock_skew: u64,
+    gso_frames: u64,
     ignored: [u64; IgnoreReason::ALL.len()],
     first_ns: Option<u64>,
     last_ns: u64,
@@ -273,6 +274,7 @@ impl RxAccounting {
             no_probe: 0,
             other_run: 0,
             clock_skew: 0,
+            gso_frames: 0,
             ignored: [0; IgnoreReason::ALL.len()],
             first_ns: None,
             last_ns: 0,
@@ -314,6 +316,35 @@ impl RxAccounting {
             }
         }
         true
+    }
+
+    /// Accounts the UDP payload of a GSO super-packet or a GRO-coalesced read: segments of
+    /// `segment` bytes (the last may be shorter, as the kernel splits it), each a datagram
+    /// with its own probe. Returns how many were counted as received. A segment size of 0 is
+    /// a malformed frame, ignored by reason.
+    pub fn on_segments(
+        &mut self,
+        payload: &[u8],
+        segment: usize,
+        arrival_ns: u64,
+        from: Option<SocketAddrV4>,
+    ) -> u64 {
+        if segment == 0 {
+            self.on_ignored(IgnoreReason::BadGso);
+            return 0;
+        }
+        if payload.len() > segment {
+            self.gso_frames += 1;
+        }
+        let mut counted = 0;
+        for datagram in payload.chunks(segment) {
+            let got = match from {
+                Some(a) => self.on_datagram_from(datagram, arrival_ns, a),
+                None => self.on_datagram(datagram, arrival_ns),
+            };
+            counted += u64::from(got);
+        }
+        counted
     }
 
     /// The reflections queued since the last call: (where to, the probe's bytes).
@@ -377,6 +408,7 @@ impl RxAccounting {
         self.no_probe += other.no_probe;
         self.other_run += other.other_run;
         self.clock_skew += other.clock_skew;
+        self.gso_frames += other.gso_frames;
         for (a, b) in self.ignored.iter_mut().zip(other.ignored) {
             *a += b;
         }
@@ -445,6 +477,7 @@ impl RxAccounting {
             reordered: self.tracker.reordered(),
             late: self.tracker.late(),
             out_of_range: self.tracker.out_of_range(),
+            gso_frames: self.gso_frames,
             ignored: self.ignored.iter().sum(),
             ignored_by_reason: IgnoreReason::ALL
                 .iter()

@@ -221,13 +221,6 @@ pub fn set_vnet_hdr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
     )
 }
 
-/// Size of `struct virtio_net_hdr` (flags u8, gso_type u8, hdr_len, gso_size, csum_start,
-/// csum_offset: u16 each).
-pub const VIRTIO_NET_HDR_LEN: usize = 10;
-
-/// Offset of `hdr_len` in `struct virtio_net_hdr`.
-pub const VIRTIO_NET_HDR_HDR_LEN: usize = 2;
-
 /// `setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, on)`: transmit straight to the driver,
 /// skipping the qdisc layer (and its drops and shaping).
 pub fn set_qdisc_bypass(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
@@ -546,7 +539,7 @@ pub const MAX_SEND_BATCH: usize = 64;
 ///
 /// # References
 /// - `sendmmsg(2)`
-pub fn send_datagrams(fd: BorrowedFd<'_>, datagrams: &[Vec<u8>]) -> Result<usize, SysError> {
+pub fn send_datagrams(fd: BorrowedFd<'_>, datagrams: &[&[u8]]) -> Result<usize, SysError> {
     let n = datagrams.len().min(MAX_SEND_BATCH);
     let mut iov = [libc::iovec {
         iov_base: std::ptr::null_mut(),
@@ -932,4 +925,173 @@ pub fn recv_stamped(
         stamp,
         msg.address.map(std::net::SocketAddrV4::from),
     ))
+}
+
+/// Room for one message's control data: a `SCM_TIMESTAMPNS` timespec and a `UDP_GRO`
+/// segment size, each in its aligned `cmsghdr` (64 bytes, 8-aligned, holds both).
+const RECV_CMSG_WORDS: usize = 8;
+
+/// One message a [`RecvBatch`] read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes of the message (a GRO read: all its segments).
+    pub len: usize,
+    /// The kernel's receive time, ns since the epoch (`SO_TIMESTAMPNS`), where given.
+    pub stamp_ns: Option<u64>,
+    /// The segment size of a GRO-coalesced read (`UDP_GRO` control message), where given.
+    pub gro_size: Option<usize>,
+    /// The sender.
+    pub from: Option<std::net::SocketAddrV4>,
+    /// The message was longer than its buffer (`MSG_TRUNC`): the tail is gone.
+    pub truncated: bool,
+}
+
+/// Buffers for reading up to N UDP messages per call: one `recvmsg(2)` when N is 1, else
+/// one `recvmmsg(2)` with `MSG_WAITFORONE` (waits, as the socket's receive timeout says, for
+/// the first message, then takes what is queued). Each message's control data is read for
+/// the receive timestamp and a GRO segment size; the control buffer length is reset before
+/// every call, so a short control message never truncates the next one's.
+#[derive(Debug)]
+pub struct RecvBatch {
+    bufs: Vec<Vec<u8>>,
+    cmsgs: Vec<[u64; RECV_CMSG_WORDS]>,
+    addrs: Vec<libc::sockaddr_in>,
+    meta: Vec<Received>,
+    got: usize,
+}
+
+impl RecvBatch {
+    /// Room for `n` messages (1 to [`MAX_SEND_BATCH`]) of up to `buf_len` bytes each.
+    pub fn new(n: usize, buf_len: usize) -> Self {
+        let n = n.clamp(1, MAX_SEND_BATCH);
+        // SAFETY: sockaddr_in is plain data for which all zeroes is valid.
+        let addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        Self {
+            bufs: vec![vec![0u8; buf_len]; n],
+            cmsgs: vec![[0u64; RECV_CMSG_WORDS]; n],
+            addrs: vec![addr; n],
+            meta: vec![Received::default(); n],
+            got: 0,
+        }
+    }
+
+    /// Messages per call.
+    pub fn capacity(&self) -> usize {
+        self.bufs.len()
+    }
+
+    /// Reads what is queued on `fd` (up to [`RecvBatch::capacity`] messages); returns how
+    /// many. `EAGAIN` after the socket's receive timeout.
+    pub fn recv(&mut self, fd: BorrowedFd<'_>) -> Result<usize, nix::errno::Errno> {
+        // The headers are built per call: they point into self, which may have moved.
+        let mut iov = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        }; MAX_SEND_BATCH];
+        // SAFETY: mmsghdr is plain data for which all zeroes is valid; the entries used are
+        // filled in below.
+        let mut msgs: [libc::mmsghdr; MAX_SEND_BATCH] = unsafe { std::mem::zeroed() };
+        let n = self.bufs.len().min(MAX_SEND_BATCH);
+        for i in 0..n {
+            iov[i] = libc::iovec {
+                iov_base: self.bufs[i].as_mut_ptr().cast(),
+                iov_len: self.bufs[i].len(),
+            };
+            let h = &mut msgs[i].msg_hdr;
+            h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_in).cast();
+            h.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            h.msg_iov = &mut iov[i];
+            h.msg_iovlen = 1;
+            h.msg_control = self.cmsgs[i].as_mut_ptr().cast();
+            h.msg_controllen = std::mem::size_of::<[u64; RECV_CMSG_WORDS]>() as _;
+        }
+        let got = if n == 1 {
+            // SAFETY: msgs[0].msg_hdr points at this batch's buffer, address and control
+            // buffer, all live and exclusively borrowed for the call, with their lengths.
+            let r = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msgs[0].msg_hdr, 0) };
+            if r < 0 {
+                return Err(nix::errno::Errno::last());
+            }
+            msgs[0].msg_len = r as libc::c_uint;
+            1
+        } else {
+            // SAFETY: msgs[..n] point at this batch's buffers, addresses and control
+            // buffers, all live and exclusively borrowed for the call; no timeout pointer.
+            let r = unsafe {
+                libc::recvmmsg(
+                    fd.as_raw_fd(),
+                    msgs.as_mut_ptr(),
+                    n as libc::c_uint,
+                    libc::MSG_WAITFORONE,
+                    std::ptr::null_mut(),
+                )
+            };
+            if r < 0 {
+                return Err(nix::errno::Errno::last());
+            }
+            r as usize
+        };
+        for (i, m) in msgs[..got].iter().enumerate() {
+            let h = &m.msg_hdr;
+            let mut meta = Received {
+                len: (m.msg_len as usize).min(self.bufs[i].len()),
+                truncated: h.msg_flags & libc::MSG_TRUNC != 0,
+                from: (h.msg_namelen as usize >= std::mem::size_of::<libc::sockaddr_in>()).then(
+                    || {
+                        let a = &self.addrs[i];
+                        std::net::SocketAddrV4::new(
+                            std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
+                            u16::from_be(a.sin_port),
+                        )
+                    },
+                ),
+                ..Received::default()
+            };
+            // SAFETY: the kernel wrote msg_controllen bytes of well-formed cmsghdrs into
+            // this message's control buffer; CMSG_FIRSTHDR/NXTHDR stay inside it, and each
+            // data read is bounded by its cmsg_len and read unaligned.
+            unsafe {
+                let mut c = libc::CMSG_FIRSTHDR(h);
+                while !c.is_null() {
+                    let data = libc::CMSG_DATA(c);
+                    let len = (*c).cmsg_len as usize;
+                    let (level, kind) = ((*c).cmsg_level, (*c).cmsg_type);
+                    if level == libc::SOL_SOCKET
+                        && kind == libc::SCM_TIMESTAMPNS
+                        && len
+                            >= libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) as usize
+                    {
+                        let t = data.cast::<libc::timespec>().read_unaligned();
+                        meta.stamp_ns = Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64);
+                    } else if level == libc::SOL_UDP
+                        && kind == libc::UDP_GRO
+                        && len >= libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize
+                    {
+                        let size = data.cast::<i32>().read_unaligned();
+                        meta.gro_size = usize::try_from(size).ok();
+                    }
+                    c = libc::CMSG_NXTHDR(h, c);
+                }
+            }
+            self.meta[i] = meta;
+        }
+        self.got = got;
+        Ok(got)
+    }
+
+    /// Message `i` of the last [`RecvBatch::recv`]: its bytes and what the kernel said.
+    pub fn message(&self, i: usize) -> (&[u8], Received) {
+        let m = self.meta[i];
+        (&self.bufs[i][..m.len], m)
+    }
+
+    /// Messages the last [`RecvBatch::recv`] read.
+    pub fn len(&self) -> usize {
+        self.got
+    }
+
+    /// True if the last [`RecvBatch::recv`] read nothing.
+    pub fn is_empty(&self) -> bool {
+        self.got == 0
+    }
 }

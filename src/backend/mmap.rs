@@ -8,13 +8,16 @@ use crate::exit::{CliError, Failure};
 use crate::pcap::{CaptureLane, Replay};
 use crate::ring::{Flush, RxRing, TpacketVersion, TxError, TxRing};
 use crate::stats::RxAccounting;
-use crate::wire::{FrameTemplate, Probe};
+use crate::wire::{FrameTemplate, GsoTemplate, Probe};
 
 /// What the frames of a TX ring carry.
 #[derive(Debug, Clone, Copy)]
 pub enum Frames<'a> {
     /// The test flow: every frame is the template with its probe stamped.
     Probe(&'a FrameTemplate),
+    /// The test flow as GSO super-packets: every ring frame carries up to the template's
+    /// segments datagrams, each with its probe stamped, for the kernel to split.
+    Gso(&'a GsoTemplate),
     /// Given frames sent as they are, frame `seq % len` for sequence number `seq`.
     Replay(&'a [Vec<u8>]),
     /// A capture's frames, frame `seq % len` for sequence number `seq`, with a probe of run
@@ -33,8 +36,10 @@ impl<'a> MmapTx<'a> {
     /// Sends `frames` through `ring`. For the probe, the template's headers and padding are
     /// written into every slot once, so a frame only needs its probe stamped.
     pub fn new(mut ring: TxRing, frames: Frames<'a>) -> Self {
-        if let Frames::Probe(t) = frames {
-            ring.prefill(|slot| slot[..t.len()].copy_from_slice(t.bytes()));
+        match frames {
+            Frames::Probe(t) => ring.prefill(|slot| slot[..t.len()].copy_from_slice(t.bytes())),
+            Frames::Gso(t) => ring.prefill(|slot| t.write(slot, t.segments())),
+            Frames::Replay(_) | Frames::ReplayStamped(..) => {}
         }
         Self { ring, frames }
     }
@@ -42,6 +47,40 @@ impl<'a> MmapTx<'a> {
     /// The ring's header version (after any fallback).
     pub fn version(&self) -> TpacketVersion {
         self.ring.version()
+    }
+}
+
+impl MmapTx<'_> {
+    /// Queues up to `batch.n` datagrams as super-packets of up to `t.segments()` each, one
+    /// ring frame per super-packet; returns how many datagrams it took.
+    fn queue_gso(
+        &mut self,
+        t: &GsoTemplate,
+        batch: Batch,
+        counters: &mut TxCounters,
+    ) -> Result<u64, CliError> {
+        let per = t.segments() as u64;
+        let mut took = 0;
+        while took < batch.n {
+            let Some(mut frame) = self.ring.claim().map_err(runtime)? else {
+                break;
+            };
+            let k = per.min(batch.n - took);
+            let room = frame.data();
+            // Every slot was prefilled with a full super-packet; the lengths change only
+            // for a shorter one (the last of a run, or a paced few).
+            t.write_headers(room, k as usize);
+            for i in 0..k {
+                t.stamp(room, i as usize, batch.seq(took + i), batch.now_ns);
+            }
+            let k_usize = k as usize;
+            frame
+                .publish_with(t.frame_len(k_usize), t.vnet_hdr(k_usize))
+                .map_err(runtime)?;
+            took += k;
+        }
+        counters.published += took;
+        Ok(took)
     }
 }
 
@@ -71,6 +110,9 @@ impl Transmit for MmapTx<'_> {
     }
 
     fn queue(&mut self, batch: Batch, counters: &mut TxCounters) -> Result<u64, CliError> {
+        if let Frames::Gso(t) = self.frames {
+            return self.queue_gso(t, batch, counters);
+        }
         let mut took = 0;
         while took < batch.n {
             let Some(mut frame) = self.ring.claim().map_err(runtime)? else {
@@ -82,6 +124,7 @@ impl Transmit for MmapTx<'_> {
                     t.stamp(frame.data(), seq, batch.now_ns);
                     t.len()
                 }
+                Frames::Gso(_) => unreachable!("queued by queue_gso"),
                 Frames::Replay(list) => copy_frame(frame.data(), list, seq)?,
                 Frames::ReplayStamped(replay, run_id) => {
                     let room = frame.data();
@@ -140,6 +183,7 @@ impl Transmit for MmapTx<'_> {
 #[derive(Debug)]
 pub struct MmapRx {
     ring: RxRing,
+    vnet_hdr: bool,
     port: u16,
     retire: Duration,
     capture: Option<CaptureLane>,
@@ -149,6 +193,7 @@ impl MmapRx {
     /// Receives the test flow to `port` from `ring`, whose blocks retire after `retire_ms`.
     pub fn new(ring: RxRing, port: u16, retire_ms: u32) -> Self {
         Self {
+            vnet_hdr: ring.has_vnet_hdr(),
             ring,
             port,
             retire: Duration::from_millis(u64::from(retire_ms)),
@@ -167,7 +212,7 @@ impl Receive for MmapRx {
     fn receive(&mut self, acct: &mut RxAccounting, timeout: Duration) -> Result<(), String> {
         match self.ring.next_block(timeout) {
             Ok(Some(block)) => {
-                classify::account_block(block.bytes(), self.port, acct);
+                classify::account_block(block.bytes(), self.vnet_hdr, self.port, acct);
                 match &self.capture {
                     Some(c) => c.block(block.bytes()),
                     None => Ok(()),
@@ -185,7 +230,7 @@ impl Receive for MmapRx {
 
     fn collect(&mut self, acct: &mut RxAccounting) {
         while let Ok(Some(block)) = self.ring.next_block(Duration::ZERO) {
-            classify::account_block(block.bytes(), self.port, acct);
+            classify::account_block(block.bytes(), self.vnet_hdr, self.port, acct);
             if let Some(c) = &self.capture {
                 // After the stop: a writer that failed has already ended the run.
                 let _ = c.block(block.bytes());

@@ -11,89 +11,169 @@ use nix::sys::socket::{setsockopt, sockopt};
 use crate::engine::{Batch, KernelStats, Receive, Transmit, TxCounters};
 use crate::exit::{CliError, Failure};
 use crate::stats::RxAccounting;
-use crate::sys;
-use crate::wire::{probe, Probe};
+use crate::sys::{self, RecvBatch};
+use crate::wire::{probe, IgnoreReason, Probe};
 
 /// A UDP socket as a [`Transmit`] backend.
 #[derive(Debug)]
 pub struct UdpTx {
     sock: UdpSocket,
     dst: SocketAddrV4,
-    /// One buffer per datagram of a batch; each carries the probe, restamped before sending.
-    payloads: Vec<Vec<u8>>,
+    /// Datagram payload bytes.
+    size: usize,
+    /// Datagrams per message: 1, or `--gso N` (one `UDP_SEGMENT` super-packet per message).
+    segments: usize,
+    /// One buffer per message of a batch, `segments` datagrams each; every datagram carries
+    /// its probe, restamped before sending.
+    messages: Vec<Vec<u8>>,
+}
+
+/// Datagrams per call and message: how a [`UdpTx`] hands datagrams to the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpSend {
+    /// Messages per call: 1 sends with `sendto()`; more with one `sendmmsg()` to the
+    /// connected peer, at most [`sys::MAX_SEND_BATCH`].
+    pub batch: usize,
+    /// Datagrams per message: more than 1 makes each message a GSO super-packet
+    /// (`UDP_SEGMENT` of the datagram size), split into datagrams by the kernel.
+    pub gso: usize,
 }
 
 impl UdpTx {
     /// A socket bound to `src_port` sending `size`-byte datagrams of run `run_id` to `dst`,
-    /// `batch` per call (1: `sendto()`; more: `sendmmsg()` to the connected peer, at most
-    /// [`sys::MAX_SEND_BATCH`]). DF is set (IP_PMTUDISC_DO), so a size above the path MTU is
-    /// refused as mmap-tx refuses it; ICMP errors are reported (IP_RECVERR) and retried.
+    /// as `how` says. DF is set (IP_PMTUDISC_DO), so a size above the path MTU is refused as
+    /// mmap-tx refuses it; ICMP errors are reported (IP_RECVERR) and retried.
     pub fn open(
         src_port: u16,
         dst: SocketAddrV4,
         size: usize,
         run_id: u32,
-        batch: usize,
+        how: UdpSend,
     ) -> Result<Self, CliError> {
         let sock = UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, src_port))
             .map_err(|e| CliError::runtime(format!("cannot bind UDP port {src_port}"), e))?;
         sys::set_ip_pmtudisc_do(sock.as_fd())
             .map_err(|e| CliError::runtime("IP_MTU_DISCOVER", e))?;
         sys::set_ip_recverr(sock.as_fd(), true).map_err(|e| CliError::runtime("IP_RECVERR", e))?;
-        let batch = batch.clamp(1, sys::MAX_SEND_BATCH);
+        let batch = how.batch.clamp(1, sys::MAX_SEND_BATCH);
+        let segments = how.gso.max(1);
+        if segments > 1 {
+            let gso_size = u16::try_from(size).map_err(|_| {
+                CliError::new(Failure::Size, format!("--gso: size {size} B is over 65535"))
+            })?;
+            setsockopt(&sock, sockopt::UdpGsoSegment, &i32::from(gso_size)).map_err(|e| {
+                CliError::new(
+                    Failure::Interface,
+                    format!("--gso: this kernel refuses UDP_SEGMENT ({e})"),
+                )
+            })?;
+        }
         if batch > 1 {
             sock.connect(dst)
                 .map_err(|e| CliError::runtime(format!("cannot connect to {dst}"), e))?;
         }
-        let mut payloads = vec![vec![0u8; size]; batch];
-        for payload in &mut payloads {
-            Probe {
-                run_id,
-                seq: 0,
-                sent_ns: 0,
+        let mut messages = vec![vec![0u8; size * segments]; batch];
+        for message in &mut messages {
+            for datagram in message.chunks_mut(size) {
+                Probe {
+                    run_id,
+                    seq: 0,
+                    sent_ns: 0,
+                }
+                .write(datagram);
             }
-            .write(payload);
         }
         Ok(Self {
             sock,
             dst,
-            payloads,
+            size,
+            segments,
+            messages,
         })
     }
-}
 
-impl UdpTx {
     /// The sending socket (round trips read their reflections from it).
     pub fn socket(&self) -> &UdpSocket {
         &self.sock
+    }
+
+    /// The error for a send the kernel refused outright.
+    fn refused(&self, e: std::io::Error) -> CliError {
+        let gso = self.segments > 1;
+        match e.raw_os_error() {
+            Some(libc::EMSGSIZE) => CliError::new(
+                Failure::Size,
+                format!(
+                    "size {} B does not fit the MTU of the path to {} (EMSGSIZE)",
+                    self.size,
+                    self.dst.ip()
+                ),
+            ),
+            Some(libc::EIO) if gso => CliError::new(
+                Failure::Interface,
+                format!(
+                    "--gso: the device on the path to {} cannot segment UDP (EIO: no checksum offload)",
+                    self.dst.ip()
+                ),
+            ),
+            Some(libc::EINVAL) if gso => CliError::new(
+                Failure::Size,
+                format!(
+                    "--gso {} of {} B: the kernel refuses the super-packet (EINVAL: more segments than UDP_MAX_SEGMENTS, or over 64 KiB)",
+                    self.segments, self.size
+                ),
+            ),
+            _ => CliError::runtime(format!("send to {}", self.dst), e),
+        }
     }
 }
 
 impl Transmit for UdpTx {
     fn method(&self) -> &'static str {
-        if self.payloads.len() > 1 {
-            "sendmmsg"
-        } else {
-            "sendto"
+        match (self.messages.len() > 1, self.segments > 1) {
+            (false, false) => "sendto",
+            (true, false) => "sendmmsg",
+            (false, true) => "sendto+gso",
+            (true, true) => "sendmmsg+gso",
         }
     }
 
     fn queue(&mut self, batch: Batch, counters: &mut TxCounters) -> Result<u64, CliError> {
-        let want = (batch.n as usize).min(self.payloads.len());
-        for (i, payload) in self.payloads[..want].iter_mut().enumerate() {
-            probe::stamp(payload, batch.seq(i as u64), batch.now_ns);
+        let per = self.segments as u64;
+        let want = batch.n.min(self.messages.len() as u64 * per);
+        let mut lens = [0usize; sys::MAX_SEND_BATCH];
+        let mut used = 0;
+        let mut i = 0u64;
+        for (m, message) in self.messages.iter_mut().enumerate() {
+            if i == want {
+                break;
+            }
+            let k = per.min(want - i);
+            for datagram in message.chunks_mut(self.size).take(k as usize) {
+                probe::stamp(datagram, batch.seq(i), batch.now_ns);
+                i += 1;
+            }
+            lens[m] = k as usize * self.size;
+            used = m + 1;
         }
         counters.syscalls += 1;
-        let result = if self.payloads.len() == 1 {
-            self.sock.send_to(&self.payloads[0], self.dst).map(|_| 1)
+        let result = if self.messages.len() == 1 {
+            self.sock
+                .send_to(&self.messages[0][..lens[0]], self.dst)
+                .map(|_| 1)
         } else {
-            sys::send_datagrams(self.sock.as_fd(), &self.payloads[..want])
+            let mut slices: [&[u8]; sys::MAX_SEND_BATCH] = [&[]; sys::MAX_SEND_BATCH];
+            for ((slice, message), &len) in slices.iter_mut().zip(&self.messages).zip(&lens) {
+                *slice = &message[..len];
+            }
+            sys::send_datagrams(self.sock.as_fd(), &slices[..used])
                 .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)))
         };
         match result {
             Ok(k) => {
-                counters.published += k as u64;
-                Ok(k as u64)
+                let sent: u64 = lens[..k].iter().map(|&l| (l / self.size) as u64).sum();
+                counters.published += sent;
+                Ok(sent)
             }
             Err(e) => match e.raw_os_error() {
                 // A full device queue, or an ICMP error reported for an earlier datagram
@@ -105,15 +185,7 @@ impl Transmit for UdpTx {
                     counters.retries += 1;
                     Ok(0)
                 }
-                Some(libc::EMSGSIZE) => Err(CliError::new(
-                    Failure::Size,
-                    format!(
-                        "size {} B does not fit the MTU of the path to {} (EMSGSIZE)",
-                        self.payloads[0].len(),
-                        self.dst.ip()
-                    ),
-                )),
-                _ => Err(CliError::runtime(format!("sendto {}", self.dst), e)),
+                _ => Err(self.refused(e)),
             },
         }
     }
@@ -124,51 +196,118 @@ impl Transmit for UdpTx {
     }
 }
 
+/// How a [`UdpRx`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpRead {
+    /// Receive buffer to ask for, bytes: `SO_RCVBUFFORCE` where the process may
+    /// (CAP_NET_ADMIN), else `SO_RCVBUF`, which the kernel caps at `net.core.rmem_max`.
+    pub rcvbuf: Option<usize>,
+    /// `UDP_GRO`: the kernel hands over coalesced datagrams (and a GSO super-packet as it
+    /// arrived), each read split into its segments here.
+    pub gro: bool,
+    /// Messages per call: 1 reads with `recvmsg()`, more with one `recvmmsg()`.
+    pub batch: usize,
+}
+
+/// The receive buffer a [`UdpRx`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RcvBuf {
+    /// What `getsockopt(SO_RCVBUF)` reads back (the kernel doubles what it was asked for, to
+    /// cover its bookkeeping).
+    pub bytes: u64,
+    /// The request was capped at `net.core.rmem_max` (no CAP_NET_ADMIN for
+    /// `SO_RCVBUFFORCE`).
+    pub capped: bool,
+}
+
 /// A UDP socket as a [`Receive`] backend.
 #[derive(Debug)]
 pub struct UdpRx {
     sock: UdpSocket,
     inode: Option<u64>,
-    buf: Vec<u8>,
-    cmsg: Vec<u8>,
+    batch: RecvBatch,
+    gro: bool,
+    rcvbuf: RcvBuf,
 }
 
+/// Largest UDP message, a GRO read included (64 KiB).
+const MAX_MESSAGE: usize = 1 << 16;
+
 impl UdpRx {
-    /// Wraps a bound socket: kernel receive timestamps on (SO_TIMESTAMPNS), an optional
-    /// receive buffer size (SO_RCVBUF, capped by the kernel at net.core.rmem_max), and a
-    /// receive timeout of `poll` so the engine can stop it.
-    pub fn new(sock: UdpSocket, rcvbuf: Option<usize>, poll: Duration) -> Result<Self, CliError> {
+    /// Wraps a bound socket: kernel receive timestamps on (SO_TIMESTAMPNS), the receive
+    /// buffer and reading `how` says, and a receive timeout of `poll` so the engine can stop
+    /// it.
+    pub fn new(sock: UdpSocket, how: UdpRead, poll: Duration) -> Result<Self, CliError> {
         setsockopt(&sock, sockopt::ReceiveTimestampns, &true)
             .map_err(|e| CliError::runtime("SO_TIMESTAMPNS", e))?;
-        if let Some(bytes) = rcvbuf {
-            setsockopt(&sock, sockopt::RcvBuf, &bytes)
-                .map_err(|e| CliError::runtime("SO_RCVBUF", e))?;
+        let mut capped = false;
+        if let Some(bytes) = how.rcvbuf {
+            match setsockopt(&sock, sockopt::RcvBufForce, &bytes) {
+                Ok(()) => {}
+                Err(Errno::EPERM) => {
+                    setsockopt(&sock, sockopt::RcvBuf, &bytes)
+                        .map_err(|e| CliError::runtime("SO_RCVBUF", e))?;
+                    capped = true;
+                }
+                Err(e) => return Err(CliError::runtime("SO_RCVBUFFORCE", e)),
+            }
+        }
+        if how.gro {
+            setsockopt(&sock, sockopt::UdpGroSegment, &true).map_err(|e| {
+                CliError::new(
+                    Failure::Interface,
+                    format!("--gro: this kernel refuses UDP_GRO ({e})"),
+                )
+            })?;
         }
         sock.set_read_timeout(Some(poll))
             .map_err(|e| CliError::runtime("SO_RCVTIMEO", e))?;
+        let bytes = nix::sys::socket::getsockopt(&sock, sockopt::RcvBuf)
+            .map_err(|e| CliError::runtime("SO_RCVBUF", e))? as u64;
         let inode = nix::sys::stat::fstat(&sock).map(|s| s.st_ino).ok();
         Ok(Self {
             sock,
             inode,
-            buf: vec![0u8; 65536],
-            cmsg: nix::cmsg_space!(nix::sys::time::TimeSpec),
+            batch: RecvBatch::new(how.batch, MAX_MESSAGE),
+            gro: how.gro,
+            rcvbuf: RcvBuf { bytes, capped },
         })
+    }
+
+    /// The receive buffer the socket got.
+    pub fn rcvbuf(&self) -> RcvBuf {
+        self.rcvbuf
     }
 }
 
 impl Receive for UdpRx {
-    /// One `recvmsg()`, which waits up to the socket's receive timeout.
+    /// One `recvmsg()` or `recvmmsg()`, which waits up to the socket's receive timeout; a GRO
+    /// read is split into its segments, each counted with the read's one timestamp.
     fn receive(&mut self, acct: &mut RxAccounting, _timeout: Duration) -> Result<(), String> {
-        let (len, ts, from) = match sys::recv_stamped(&self.sock, &mut self.buf, &mut self.cmsg) {
+        let got = match self.batch.recv(self.sock.as_fd()) {
             Ok(got) => got,
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => return Ok(()),
             Err(e) => return Err(format!("recvmsg: {e}")),
         };
-        let arrival = ts.unwrap_or_else(crate::process::realtime_ns);
-        match from {
-            Some(a) => acct.on_datagram_from(&self.buf[..len], arrival, a),
-            None => acct.on_datagram(&self.buf[..len], arrival),
-        };
+        for i in 0..got {
+            let (bytes, meta) = self.batch.message(i);
+            if meta.truncated {
+                acct.on_ignored(IgnoreReason::TruncatedCapture);
+                continue;
+            }
+            let arrival = meta.stamp_ns.unwrap_or_else(crate::process::realtime_ns);
+            match meta.gro_size.filter(|_| self.gro) {
+                Some(segment) => {
+                    acct.on_segments(bytes, segment, arrival, meta.from);
+                }
+                None => {
+                    match meta.from {
+                        Some(a) => acct.on_datagram_from(bytes, arrival, a),
+                        None => acct.on_datagram(bytes, arrival),
+                    };
+                }
+            }
+        }
         Ok(())
     }
 
@@ -181,5 +320,9 @@ impl Receive for UdpRx {
                 .unwrap_or(0),
             ..KernelStats::default()
         })
+    }
+
+    fn buffer_bytes(&self) -> Option<u64> {
+        Some(self.rcvbuf.bytes)
     }
 }

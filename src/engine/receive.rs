@@ -42,6 +42,12 @@ pub trait Receive: Send {
 
     /// The kernel's counters for this socket since it was opened; `None` if unreadable.
     fn kernel_stats(&mut self) -> Option<KernelStats>;
+
+    /// Bytes the kernel may hold for this socket before it drops (ring, UMEM or socket
+    /// buffer), where known.
+    fn buffer_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// What to receive and how to describe it.
@@ -345,6 +351,7 @@ pub fn receive<B: Receive>(
     };
     let backlog_end = crate::net::softnet_drops();
     let (cpu_user_s, cpu_sys_s) = process::cpu_seconds();
+    let buffer_bytes = lanes.iter().map(Receive::buffer_bytes).sum::<Option<u64>>();
     let summary = RxSummary {
         tool: plan.tool.into(),
         endpoint: plan.endpoint.clone(),
@@ -358,6 +365,7 @@ pub fn receive<B: Receive>(
             .zip(backlog_start)
             .map_or(0, |(end, start)| end.saturating_sub(start)),
         freeze_count: kernel.as_ref().map_or(0, |k| k.freezes),
+        buffer_bytes,
         capture: None,
         reflections,
         cpu_user_s,

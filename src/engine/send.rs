@@ -98,6 +98,8 @@ pub struct SendPlan {
     pub rate: Rate,
     /// Frames per flush when unpaced.
     pub batch: u64,
+    /// Datagrams per GSO super-packet (`--gso`), for the summary.
+    pub gso_segments: Option<u16>,
     /// Core of lane 0 when lanes are pinned one per core (`--cpu` with several lanes).
     pub cpu: Option<usize>,
     /// Report every this long (`--interval`).
@@ -323,6 +325,7 @@ pub fn send<B: Transmit>(
         requested_pps: plan.rate.packets_per_second(plan.frame_bytes),
         count: plan.count,
         sent,
+        gso_segments: plan.gso_segments,
         retries: total.retries,
         replay: None,
         round_trip,
@@ -510,6 +513,7 @@ mod tests {
             count,
             rate: Rate::Max,
             batch,
+            gso_segments: None,
             cpu: None,
             interval: None,
             round_trip: None,

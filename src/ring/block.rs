@@ -145,6 +145,9 @@ pub struct RawPacket<'a> {
     pub vlan_tci: u32,
     /// The captured bytes (`tp_snaplen` of them), starting at the Ethernet header.
     pub data: &'a [u8],
+    /// The bytes between the packet header and the Ethernet header: padding, and, on a ring
+    /// with `PACKET_VNET_HDR`, a `virtio_net_hdr` in its last 10 bytes.
+    pub lead: &'a [u8],
 }
 
 /// A parsed TPACKET_V3 block, borrowed from its bytes.
@@ -225,10 +228,11 @@ impl<'a> PacketIter<'a> {
 
         let start = at + mac;
         let end = start.checked_add(snaplen as usize);
-        let data = match end {
-            Some(end) if mac >= packet_field::HEADER_LEN && end <= self.bytes.len() => {
-                &self.bytes[start..end]
-            }
+        let (data, lead) = match end {
+            Some(end) if mac >= packet_field::HEADER_LEN && end <= self.bytes.len() => (
+                &self.bytes[start..end],
+                &self.bytes[at + packet_field::HEADER_LEN..start],
+            ),
             _ => return Err(BlockError::DataOutOfBounds { index }),
         };
 
@@ -245,6 +249,7 @@ impl<'a> PacketIter<'a> {
             status,
             vlan_tci,
             data,
+            lead,
         })
     }
 }
@@ -272,6 +277,19 @@ pub mod synth {
     /// A block of `block_size` bytes holding `frames`, each behind a `tpacket3_hdr` whose
     /// `tp_mac` is `mac_offset` and whose timestamp is `ts_ns + index`.
     pub fn block(block_size: usize, frames: &[&[u8]], ts_ns: u64, mac_offset: u16) -> Vec<u8> {
+        let with: Vec<(&[u8], &[u8])> = frames.iter().map(|f| (*f, &[][..])).collect();
+        block_with_leads(block_size, &with, ts_ns, mac_offset)
+    }
+
+    /// Like [`block`], each frame with bytes written just before it (`lead`, at most
+    /// `mac_offset - 48`): a ring with `PACKET_VNET_HDR` puts the frame's `virtio_net_hdr`
+    /// there.
+    pub fn block_with_leads(
+        block_size: usize,
+        frames: &[(&[u8], &[u8])],
+        ts_ns: u64,
+        mac_offset: u16,
+    ) -> Vec<u8> {
         let mut b = vec![0u8; block_size];
         let put32 =
             |b: &mut Vec<u8>, at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_ne_bytes());
@@ -283,7 +301,7 @@ pub mod synth {
             block_field::LEN as u32,
         );
         let mut at = block_field::LEN;
-        for (i, f) in frames.iter().enumerate() {
+        for (i, (f, lead)) in frames.iter().enumerate() {
             let total = mac_offset as usize + f.len();
             let next = (total + 15) & !15;
             let ts = ts_ns + i as u64;
@@ -301,6 +319,7 @@ pub mod synth {
                 .copy_from_slice(&mac_offset.to_ne_bytes());
             let d = at + mac_offset as usize;
             b[d..d + f.len()].copy_from_slice(f);
+            b[d - lead.len()..d].copy_from_slice(lead);
             at += next;
         }
         put32(&mut b, block_field::BLK_LEN, at as u32);

@@ -27,6 +27,9 @@ pub struct RxConfig {
     pub filter: Option<Vec<libc::sock_filter>>,
     /// Join a `PACKET_FANOUT` group: `(group id, mode)`.
     pub fanout: Option<(u16, u16)>,
+    /// Have the kernel write each frame's `virtio_net_hdr` before it (`PACKET_VNET_HDR`):
+    /// its offloads, among them a GSO super-packet's segment size.
+    pub vnet_hdr: bool,
 }
 
 /// An RX ring's shape as a user gives it (the receivers' command-line options).
@@ -75,6 +78,7 @@ impl RxConfig {
             populate: true,
             filter,
             fanout,
+            vnet_hdr: true,
         })
     }
 }
@@ -99,6 +103,7 @@ pub struct RxRing {
     geometry: RingGeometry,
     next: u32,
     totals: PacketStats,
+    vnet_hdr: bool,
 }
 
 impl RxRing {
@@ -109,6 +114,10 @@ impl RxRing {
         let fd = sys::packet_socket()?;
         sys::set_packet_version(fd.as_fd(), TpacketVersion::V3)?;
         sys::set_ignore_outgoing(fd.as_fd(), true)?;
+        if config.vnet_hdr {
+            // Before the ring: the kernel lays frames out for it when the ring is made.
+            sys::set_vnet_hdr(fd.as_fd(), true)?;
+        }
         if let Some(program) = &config.filter {
             sys::attach_filter(fd.as_fd(), program)?;
         }
@@ -134,7 +143,13 @@ impl RxRing {
             geometry: g,
             next: 0,
             totals: PacketStats::default(),
+            vnet_hdr: config.vnet_hdr,
         })
+    }
+
+    /// True if every frame is preceded by its `virtio_net_hdr` ([`RxConfig::vnet_hdr`]).
+    pub fn has_vnet_hdr(&self) -> bool {
+        self.vnet_hdr
     }
 
     /// The ring's geometry.

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::geometry::{self, GeometryError, RingGeometry};
 use crate::sys::{self, Mapping, SysError, TpacketVersion};
+use crate::wire::vnet::{self, VnetHdr};
 
 /// How to build a TX ring.
 #[derive(Debug, Clone)]
@@ -35,14 +36,15 @@ pub struct TxConfig {
 impl TxConfig {
     /// The configuration `options` ask for, with header `version`, on an interface of `mtu`:
     /// the frame size must hold the ring header, the `virtio_net_hdr` of a linear layout and a
-    /// full-MTU Ethernet frame.
+    /// full-MTU Ethernet frame. (For GSO super-packets, `mtu` is the largest IP packet a slot
+    /// must hold: the super-packet's length where it exceeds the MTU.)
     pub fn new(
         options: &TxRingOptions,
         version: TpacketVersion,
         mtu: u32,
     ) -> Result<Self, GeometryError> {
         let vnet = match options.skb {
-            SkbLayout::Linear => sys::VIRTIO_NET_HDR_LEN,
+            SkbLayout::Linear => vnet::LEN,
             SkbLayout::Fragments => 0,
         };
         let data = FrameLayout::for_version(version).data + vnet;
@@ -212,6 +214,9 @@ pub enum TxError {
         /// What a slot holds.
         capacity: usize,
     },
+    /// A GSO frame on a ring without `PACKET_VNET_HDR` (`--skb fragments`): the kernel
+    /// would send it as one oversized frame.
+    NoVnetHeader,
     /// A syscall failed.
     Sys(SysError),
 }
@@ -226,6 +231,10 @@ impl fmt::Display for TxError {
             TxError::FrameTooLong { len, capacity } => write!(
                 f,
                 "frame of {len} bytes does not fit a TX ring slot of {capacity} bytes"
+            ),
+            TxError::NoVnetHeader => write!(
+                f,
+                "a GSO frame needs the virtio_net_hdr of --skb linear (PACKET_VNET_HDR)"
             ),
             TxError::Sys(e) => e.fmt(f),
         }
@@ -279,7 +288,7 @@ impl TxRing {
         let vnet = match config.skb {
             SkbLayout::Linear => {
                 sys::set_vnet_hdr(fd.as_fd(), true)?;
-                sys::VIRTIO_NET_HDR_LEN
+                vnet::LEN
             }
             SkbLayout::Fragments => 0,
         };
@@ -299,7 +308,8 @@ impl TxRing {
         })
     }
 
-    /// Opens the ring `options` ask for on interface `ifindex` of `mtu`. Where the kernel has
+    /// Opens the ring `options` ask for on interface `ifindex` of `mtu` (or the largest IP
+    /// packet a slot must hold, see [`TxConfig::new`]). Where the kernel has
     /// no TPACKET_V3 TX ring (`EINVAL`, before 4.11) a V3 request falls back to V2;
     /// [`TxRing::version`] then differs from `options.ring_version`.
     pub fn open_with(ifindex: u32, mtu: u32, options: &TxRingOptions) -> Result<Self, OpenError> {
@@ -496,8 +506,16 @@ impl TxFrame<'_> {
         self.index
     }
 
-    /// Hands the first `len` bytes to the kernel for sending on the next flush.
+    /// Hands the first `len` bytes to the kernel for sending on the next flush (with a
+    /// linear skb's `virtio_net_hdr` where the ring has one).
     pub fn publish(self, len: usize) -> Result<(), TxError> {
+        self.publish_with(len, VnetHdr::linear(len))
+    }
+
+    /// Like [`TxFrame::publish`], with the `virtio_net_hdr` given: a GSO super-packet's
+    /// ([`VnetHdr::udp_gso`]). A header asking for offloads needs a ring with
+    /// `PACKET_VNET_HDR` ([`SkbLayout::Linear`]).
+    pub fn publish_with(self, len: usize, vnet_hdr: VnetHdr) -> Result<(), TxError> {
         let capacity = self.ring.frame_capacity();
         if len > capacity {
             return Err(TxError::FrameTooLong { len, capacity });
@@ -506,17 +524,16 @@ impl TxFrame<'_> {
         let hdr = ring.header_ptr(self.index);
         let layout = ring.layout;
         if ring.vnet > 0 {
-            // A virtio_net_hdr with no offloads whose hdr_len is the whole frame: the kernel
-            // copies that much into the skb head. Native byte order, as the kernel reads it.
-            let mut vnet = [0u8; sys::VIRTIO_NET_HDR_LEN];
-            vnet[sys::VIRTIO_NET_HDR_HDR_LEN..sys::VIRTIO_NET_HDR_HDR_LEN + 2]
-                .copy_from_slice(&(len.min(usize::from(u16::MAX)) as u16).to_ne_bytes());
+            // Native byte order, as the kernel reads it.
+            let vnet = vnet_hdr.to_bytes();
             // SAFETY: [data, data + vnet) lies inside this frame after its header (the
             // geometry reserves it: frame_capacity subtracts it) and the kernel does not read
             // it while the frame is AVAILABLE; the Release store below publishes it.
             unsafe {
                 std::ptr::copy_nonoverlapping(vnet.as_ptr(), hdr.add(layout.data), vnet.len());
             }
+        } else if vnet_hdr.gso_type != vnet::GSO_NONE {
+            return Err(TxError::NoVnetHeader);
         }
         let tp_len = len + ring.vnet;
         // SAFETY: tp_len (and tp_next_offset on V3) are 4-aligned words inside this frame's

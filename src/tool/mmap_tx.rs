@@ -5,9 +5,9 @@ use crate::cli::{self, CliError};
 use crate::engine;
 use crate::pcap;
 use crate::report::{ReplaySummary, TxInterval, TxSummary};
-use crate::ring::{TxRing, TxRingOptions};
+use crate::ring::{SkbLayout, TxRing, TxRingOptions};
 use crate::wire::frame::ETH_HEADER_LEN;
-use crate::wire::FRAME_OVERHEAD;
+use crate::wire::{GsoTemplate, FRAME_OVERHEAD};
 use std::sync::atomic::AtomicBool;
 
 /// The tool's name in messages and summaries.
@@ -34,6 +34,14 @@ pub struct Args {
     /// Frames published per send() when unpaced.
     #[arg(long, default_value_t = 256)]
     pub batch: u32,
+    /// Datagrams per ring frame, as one GSO super-packet (a virtio_net_hdr of
+    /// VIRTIO_NET_HDR_GSO_UDP_L4, checksum partial; kernel 6.2+): the kernel splits it into
+    /// N datagrams of --size bytes, each with its own probe. --count and --rate count
+    /// datagrams; --batch counts ring frames. Needs --skb linear; N x --size must stay within
+    /// 65,507 B, and the ring's frames are sized to hold N datagrams.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=128),
+          conflicts_with_all = ["pcap", "print_frame"])]
+    pub gso: Option<u16>,
     /// Sending threads, each with its own socket and ring; thread i sends sequence numbers
     /// i, i + N, i + 2N, ... With --cpu C, thread i runs on core C + i (wrapping around the
     /// machine's cores); a rate is shared equally between them.
@@ -76,7 +84,10 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         return replay(args, path, stop);
     }
     let f = args.link.frame_flow(&args.send)?;
-    let rings = open_rings(args, &f.iface)?;
+    if let Some(n) = args.gso {
+        return send_gso(args, &f, n, stop);
+    }
+    let rings = open_rings(args, &f.iface, f.iface.mtu)?;
     let lanes = rings
         .into_iter()
         .map(|ring| MmapTx::new(ring, Frames::Probe(&f.template)))
@@ -86,13 +97,58 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
     engine::send(lanes, &plan, stop, &mut print).map(cli::with_exit_code)
 }
 
-/// One ring per thread; then every capability is dropped (the sockets, the rings and the
-/// neighbour's address are all we needed privileges for).
-fn open_rings(args: &Args, iface: &crate::net::Interface) -> Result<Vec<TxRing>, CliError> {
+/// `--gso N`: the test flow as super-packets of N datagrams, one per ring frame.
+fn send_gso(
+    args: &Args,
+    f: &super::FrameFlow,
+    n: u16,
+    stop: &AtomicBool,
+) -> Result<(TxSummary, i32), CliError> {
+    if args.ring.skb != SkbLayout::Linear {
+        return Err(CliError::new(
+            cli::Failure::Usage,
+            "--gso needs --skb linear: the virtio_net_hdr carries the segmentation",
+        ));
+    }
+    let t = GsoTemplate::new(
+        &f.flow,
+        args.send.size,
+        usize::from(n),
+        f.iface.mtu,
+        f.run_id,
+    )
+    .map_err(|e| CliError::new(cli::Failure::Size, format!("--gso {n}: {e}")))?;
+    let largest = f.iface.mtu.max((t.max_frame_len() - ETH_HEADER_LEN) as u32);
+    let rings = open_rings(args, &f.iface, largest)?;
+    let lanes = rings
+        .into_iter()
+        .map(|ring| MmapTx::new(ring, Frames::Gso(&t)))
+        .collect();
+    let mut plan = f.plan(TOOL, &args.send, u64::from(args.batch) * u64::from(n))?;
+    plan.gso_segments = Some(n);
+    let mut print = args.send.process.interval_printer(TxInterval::to_text);
+    let (summary, code) = cli::with_exit_code(engine::send(lanes, &plan, stop, &mut print)?);
+    if summary.sent == 0 && summary.error.is_some() {
+        let e = summary.error.clone().unwrap_or_default();
+        return Err(CliError::new(
+            cli::Failure::Interface,
+            format!("--gso {n}: the kernel refused the super-packets ({e}); VIRTIO_NET_HDR_GSO_UDP_L4 needs Linux 6.2+"),
+        ));
+    }
+    Ok((summary, code))
+}
+
+/// One ring per thread, each slot holding an IP packet of `largest` bytes; then every
+/// capability is dropped (the sockets, the rings and the neighbour's address are all we
+/// needed privileges for).
+fn open_rings(
+    args: &Args,
+    iface: &crate::net::Interface,
+    largest: u32,
+) -> Result<Vec<TxRing>, CliError> {
     let rings = (0..args.threads)
         .map(|_| {
-            TxRing::open_with(iface.index, iface.mtu, &args.ring)
-                .map_err(|e| cli::from_open(TOOL, e))
+            TxRing::open_with(iface.index, largest, &args.ring).map_err(|e| cli::from_open(TOOL, e))
         })
         .collect::<Result<Vec<_>, _>>()?;
     cli::drop_capabilities()?;
@@ -118,7 +174,7 @@ fn replay(
         iface.mtu as usize + ETH_HEADER_LEN,
         args.skip_oversize,
     )?;
-    let rings = open_rings(args, &iface)?;
+    let rings = open_rings(args, &iface, iface.mtu)?;
     let run_id = args.send.run_id();
     let n = capture.frames.len() as u64;
     let mean = (capture.frames.iter().map(|f| f.len() as u64).sum::<u64>()).div_ceil(n);
@@ -149,6 +205,7 @@ fn replay(
         count: args.send.count,
         rate: args.send.rate()?,
         batch: u64::from(args.batch),
+        gso_segments: None,
         cpu: args.send.process.cpu,
         interval: args.send.process.interval,
     };

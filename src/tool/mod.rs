@@ -74,6 +74,7 @@ impl FrameFlow {
             count: send.count,
             rate: send.rate()?,
             batch,
+            gso_segments: None,
             cpu: send.process.cpu,
             interval: send.process.interval,
             round_trip: send

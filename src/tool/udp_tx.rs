@@ -4,7 +4,7 @@ use std::net::SocketAddrV4;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::backend::udp::UdpTx;
+use crate::backend::udp::{UdpSend, UdpTx};
 use crate::cli::{self, CliError, Failure};
 use crate::engine::reflect::RoundTrips;
 use crate::engine::{self, SendPlan};
@@ -33,6 +33,12 @@ pub struct Args {
     /// (up to 64) hands them to one sendmmsg(), the fastest a plain UDP socket sends.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub batch: u16,
+    /// Datagrams per send, as one GSO super-packet (UDP_SEGMENT of --size): the kernel
+    /// splits it into N datagrams of --size bytes, each with its own probe. With --batch,
+    /// each of the sendmmsg() messages is one. --count and --rate count datagrams, not
+    /// calls. N x --size must stay within 65,507 B; the kernel caps N (UDP_MAX_SEGMENTS).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=128))]
+    pub gso: Option<u16>,
 }
 
 /// Opens the socket and sends.
@@ -49,7 +55,23 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
     let dst = SocketAddrV4::new(args.send.dst_ip()?, args.send.port);
     let run_id = args.send.run_id();
     let batch = usize::from(args.batch);
-    let backend = UdpTx::open(args.send.src_port, dst, size, run_id, batch)?;
+    let gso = args.gso.map_or(1, usize::from);
+    if size * gso > MAX_UDP_PAYLOAD {
+        return Err(CliError::new(
+            Failure::Size,
+            format!(
+                "--gso {gso} x size {size} B = {} B is over the {MAX_UDP_PAYLOAD} B a UDP datagram can carry",
+                size * gso
+            ),
+        ));
+    }
+    let backend = UdpTx::open(
+        args.send.src_port,
+        dst,
+        size,
+        run_id,
+        UdpSend { batch, gso },
+    )?;
     let plan = SendPlan {
         tool: TOOL,
         destination: dst.to_string(),
@@ -58,7 +80,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         frame_bytes: size + FRAME_OVERHEAD,
         count: args.send.count,
         rate,
-        batch: batch as u64,
+        batch: (batch * gso) as u64,
+        gso_segments: args.gso,
         cpu: args.send.process.cpu,
         interval: args.send.process.interval,
         round_trip: args

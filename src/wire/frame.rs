@@ -172,6 +172,121 @@ impl FrameTemplate {
     }
 }
 
+/// Largest UDP payload of one IPv4 datagram, a GSO super-packet's included.
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// A GSO super-packet of the test flow for a packet socket with `PACKET_VNET_HDR`: one
+/// Ethernet/IPv4/UDP header over up to `segments` datagram payloads of `size` bytes, each
+/// starting with its own probe. The kernel splits it (`VIRTIO_NET_HDR_GSO_UDP_L4`) into
+/// datagrams that are each the frame [`FrameTemplate`] would build, and completes every
+/// segment's UDP checksum (the header's is seeded with the pseudo-header, `NEEDS_CSUM`).
+#[derive(Debug, Clone)]
+pub struct GsoTemplate {
+    flow: Flow,
+    size: usize,
+    segments: usize,
+    /// One datagram's payload: the probe (run id, zero sequence and time) and padding.
+    payload: Vec<u8>,
+}
+
+impl GsoTemplate {
+    /// Super-packets of up to `segments` datagrams of `size` payload bytes for `flow`: each
+    /// datagram must fit `mtu`, and all of them one IPv4 datagram.
+    pub fn new(
+        flow: &Flow,
+        size: usize,
+        segments: usize,
+        mtu: u32,
+        run_id: u32,
+    ) -> Result<Self, SizeError> {
+        check_payload_size(size, mtu)?;
+        if size * segments > MAX_UDP_PAYLOAD {
+            return Err(SizeError {
+                size: size * segments,
+                min: PROBE_LEN,
+                max: MAX_UDP_PAYLOAD,
+            });
+        }
+        let mut payload = vec![0u8; size];
+        Probe {
+            run_id,
+            seq: 0,
+            sent_ns: 0,
+        }
+        .write(&mut payload);
+        Ok(Self {
+            flow: *flow,
+            size,
+            segments: segments.max(1),
+            payload,
+        })
+    }
+
+    /// Datagrams per super-packet at most.
+    pub fn segments(&self) -> usize {
+        self.segments
+    }
+
+    /// Bytes of the frame of `k` datagrams.
+    pub fn frame_len(&self, k: usize) -> usize {
+        FRAME_OVERHEAD + k * self.size
+    }
+
+    /// Bytes of the largest frame.
+    pub fn max_frame_len(&self) -> usize {
+        self.frame_len(self.segments)
+    }
+
+    /// Writes the headers for `k` datagrams and every datagram's payload (probes unstamped)
+    /// into `buf`, which holds [`GsoTemplate::max_frame_len`] bytes.
+    pub fn write(&self, buf: &mut [u8], k: usize) {
+        self.write_headers(buf, k);
+        for datagram in buf[PAYLOAD_OFFSET..self.max_frame_len()].chunks_mut(self.size) {
+            datagram.copy_from_slice(&self.payload);
+        }
+    }
+
+    /// Writes the Ethernet, IPv4 and UDP headers of a super-packet of `k` datagrams: the
+    /// lengths cover all of them, the IPv4 checksum is complete, the UDP checksum holds the
+    /// pseudo-header's sum for the kernel to complete.
+    pub fn write_headers(&self, buf: &mut [u8], k: usize) {
+        let udp_len = UDP_HEADER_LEN + k * self.size;
+        let mut eth = ethernet::Frame::new_checked(&mut buf[..]).expect("buffer holds headers");
+        eth.set_header(
+            self.flow.dst_mac,
+            self.flow.src_mac,
+            ethernet::ETHERTYPE_IPV4,
+        );
+        ipv4::Repr {
+            src: self.flow.src_ip,
+            dst: self.flow.dst_ip,
+            protocol: ipv4::PROTOCOL_UDP,
+            payload_len: udp_len,
+            ttl: 64,
+        }
+        .emit(eth.payload_mut());
+        udp::Datagram::new_checked(&mut buf[frame_offset::UDP..])
+            .expect("buffer holds headers")
+            .set_header(self.flow.src_port, self.flow.dst_port, udp_len);
+        let seed = checksum::fold(udp::pseudo_header_sum(
+            self.flow.src_ip,
+            self.flow.dst_ip,
+            udp_len,
+        ));
+        buf[UDP_CHECKSUM_OFFSET..UDP_CHECKSUM_OFFSET + 2].copy_from_slice(&seed.to_be_bytes());
+    }
+
+    /// Stamps datagram `i` of a written super-packet: its probe's sequence number and time.
+    pub fn stamp(&self, buf: &mut [u8], i: usize, seq: u64, sent_ns: u64) {
+        probe::stamp(&mut buf[PAYLOAD_OFFSET + i * self.size..], seq, sent_ns);
+    }
+
+    /// The `virtio_net_hdr` of a super-packet of `k` datagrams.
+    pub fn vnet_hdr(&self, k: usize) -> super::VnetHdr {
+        super::VnetHdr::udp_gso(self.frame_len(k), frame_offset::UDP, self.size)
+    }
+}
+
 /// The test flow and frames the unit tests of every module that reads frames share.
 #[cfg(test)]
 pub(crate) mod fixture {
@@ -275,5 +390,59 @@ mod tests {
         assert_eq!(e.max, 1472);
         assert!(e.to_string().contains("does not fit the MTU"), "{e}");
         assert!(FrameTemplate::new(&flow(), 1472, 1500, 0).is_ok());
+    }
+
+    #[test]
+    fn a_gso_super_packet_splits_into_the_frames_the_template_builds() {
+        let (size, k) = (64, 5);
+        let t = GsoTemplate::new(&flow(), size, 8, 1500, 42).unwrap();
+        let mut buf = vec![0xaa; t.max_frame_len()];
+        t.write(&mut buf, 8);
+        t.write_headers(&mut buf, k);
+        for i in 0..k {
+            t.stamp(&mut buf, i, 100 + i as u64, 7);
+        }
+        let super_frame = &buf[..t.frame_len(k)];
+        // What the kernel's segmentation makes of it: the headers with one datagram's
+        // lengths, and each segment's payload.
+        let one = FrameTemplate::new(&flow(), size, 1500, 42).unwrap();
+        for i in 0..k {
+            let mut expect = vec![0u8; one.len()];
+            one.write(&mut expect, 100 + i as u64, 7);
+            let at = PAYLOAD_OFFSET + i * size;
+            assert_eq!(
+                &super_frame[at..at + size],
+                &expect[PAYLOAD_OFFSET..],
+                "segment {i}"
+            );
+        }
+        let p = SlicedPacket::from_ethernet(super_frame).expect("parses");
+        let Some(NetSlice::Ipv4(ip)) = &p.net else {
+            panic!("not IPv4")
+        };
+        let h = ip.header().to_header();
+        assert_eq!(h.header_checksum, h.calc_header_checksum());
+        assert_eq!(usize::from(h.total_len), 28 + k * size);
+        // The seed is the pseudo-header sum over the whole UDP length, not complemented.
+        let seed = u16::from_be_bytes([super_frame[40], super_frame[41]]);
+        let udp_len = 8 + k * size;
+        assert_eq!(
+            seed,
+            checksum::fold(udp::pseudo_header_sum(
+                flow().src_ip,
+                flow().dst_ip,
+                udp_len
+            ))
+        );
+        let v = t.vnet_hdr(k);
+        assert_eq!((v.gso_size, v.csum_start, v.csum_offset), (64, 34, 6));
+        assert!(
+            GsoTemplate::new(&flow(), 1472, 45, 1500, 1).is_err(),
+            "over 64 KiB"
+        );
+        assert!(
+            GsoTemplate::new(&flow(), 1473, 2, 1500, 1).is_err(),
+            "over the MTU"
+        );
     }
 }

@@ -9,7 +9,9 @@ pub mod frame;
 pub mod header;
 pub mod parse;
 pub mod probe;
+pub mod vnet;
 
-pub use frame::{check_payload_size, Flow, FrameTemplate, SizeError, FRAME_OVERHEAD};
+pub use frame::{check_payload_size, Flow, FrameTemplate, GsoTemplate, SizeError, FRAME_OVERHEAD};
 pub use parse::{parse_ipv4_udp, Datagram, IgnoreReason};
 pub use probe::{Probe, PROBE_LEN};
+pub use vnet::VnetHdr;

@@ -38,11 +38,14 @@ pub enum IgnoreReason {
     OtherPort,
     /// A ring block whose packet chain was corrupt (the rest of the block is skipped).
     CorruptBlock,
+    /// A frame whose `virtio_net_hdr` is missing or says a segmentation this receiver cannot
+    /// split: not UDP segmentation (`VIRTIO_NET_HDR_GSO_UDP_L4`), or a segment size of 0.
+    BadGso,
 }
 
 impl IgnoreReason {
     /// Every reason, in report order.
-    pub const ALL: [IgnoreReason; 15] = [
+    pub const ALL: [IgnoreReason; 16] = [
         IgnoreReason::TruncatedCapture,
         IgnoreReason::TruncatedEthernet,
         IgnoreReason::VlanTagged,
@@ -58,6 +61,7 @@ impl IgnoreReason {
         IgnoreReason::BadUdpChecksum,
         IgnoreReason::OtherPort,
         IgnoreReason::CorruptBlock,
+        IgnoreReason::BadGso,
     ];
 
     /// The reason's name in reports and JSON.
@@ -78,6 +82,7 @@ impl IgnoreReason {
             IgnoreReason::BadUdpChecksum => "bad_udp_checksum",
             IgnoreReason::OtherPort => "other_port",
             IgnoreReason::CorruptBlock => "corrupt_block",
+            IgnoreReason::BadGso => "bad_gso",
         }
     }
 
