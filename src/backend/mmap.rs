@@ -238,6 +238,12 @@ impl Receive for MmapRx {
         }
     }
 
+    /// The ring: every block the kernel can fill before it drops.
+    fn buffer_bytes(&self) -> Option<u64> {
+        let g = self.ring.geometry();
+        Some(u64::from(g.block_size) * u64::from(g.block_count))
+    }
+
     fn kernel_stats(&mut self) -> Option<KernelStats> {
         self.ring.statistics().ok().map(|s| KernelStats {
             packets: Some(s.packets),

@@ -153,6 +153,11 @@ impl Receive for XdpRx {
         }
     }
 
+    /// The UMEM: what the kernel can fill before it drops.
+    fn buffer_bytes(&self) -> Option<u64> {
+        Some(self.xsk.xsk().umem_bytes())
+    }
+
     /// Drops the kernel counted: no room in the RX ring, no frame in the fill ring, other
     /// drops, and invalid descriptors.
     fn kernel_stats(&mut self) -> Option<KernelStats> {

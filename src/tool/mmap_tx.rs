@@ -110,6 +110,7 @@ fn send_gso(
             "--gso needs --skb linear: the virtio_net_hdr carries the segmentation",
         ));
     }
+    super::check_gso_fits(args.send.size, n)?;
     let t = GsoTemplate::new(
         &f.flow,
         args.send.size,

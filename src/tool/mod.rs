@@ -23,6 +23,22 @@ use crate::engine::reflect::Reflector;
 use crate::net;
 use crate::wire::{Flow, FrameTemplate};
 
+/// Refuses `--gso n` of `size`-byte datagrams whose super-packet would not fit one UDP
+/// datagram (65,507 B over IPv4): the one check and message of udp-tx and mmap-tx.
+pub fn check_gso_fits(size: usize, n: u16) -> Result<(), CliError> {
+    let total = size * usize::from(n);
+    if total > crate::wire::frame::MAX_UDP_PAYLOAD {
+        return Err(CliError::new(
+            Failure::Size,
+            format!(
+                "--gso {n} x size {size} B = {total} B is over the {} B a UDP datagram can carry",
+                crate::wire::frame::MAX_UDP_PAYLOAD
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Where the senders that build whole frames (mmap-tx, xdp-tx) send them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LinkOptions {

@@ -14,8 +14,7 @@ use crate::wire::{FRAME_OVERHEAD, PROBE_LEN};
 /// The tool's name in messages and summaries.
 pub const TOOL: &str = "udp-tx";
 
-/// Largest UDP payload over IPv4.
-const MAX_UDP_PAYLOAD: usize = 65_507;
+use crate::wire::frame::MAX_UDP_PAYLOAD;
 
 /// Send test datagrams with a plain UDP socket: the baseline for mmap-tx.
 ///
@@ -55,16 +54,10 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
     let dst = SocketAddrV4::new(args.send.dst_ip()?, args.send.port);
     let run_id = args.send.run_id();
     let batch = usize::from(args.batch);
-    let gso = args.gso.map_or(1, usize::from);
-    if size * gso > MAX_UDP_PAYLOAD {
-        return Err(CliError::new(
-            Failure::Size,
-            format!(
-                "--gso {gso} x size {size} B = {} B is over the {MAX_UDP_PAYLOAD} B a UDP datagram can carry",
-                size * gso
-            ),
-        ));
+    if let Some(n) = args.gso {
+        super::check_gso_fits(size, n)?;
     }
+    let gso = args.gso.map_or(1, usize::from);
     let backend = UdpTx::open(
         args.send.src_port,
         dst,

@@ -124,6 +124,11 @@ pub struct Xsk {
 }
 
 impl Xsk {
+    /// Bytes of the UMEM: every frame the socket can lend the kernel.
+    pub fn umem_bytes(&self) -> u64 {
+        self.umem.len() as u64
+    }
+
     /// Opens a socket with a UMEM of `options.frames` frames, the fill and completion rings,
     /// and an RX and/or TX ring, and binds it to `options.queue` of `ifindex` (asking for
     /// need-wakeup, so the kernel says when a system call is due).
