@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::experiment::analysis::median;
+use crate::experiment::plan::apps::APPS;
 use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
 use crate::experiment::rows::Row;
 
@@ -54,6 +55,9 @@ pub fn thesis_points() -> Vec<ThesisPoint> {
         .collect()
 }
 
+/// A ratio over points: median, min, max, and how many points.
+pub type Spread = (f64, f64, f64, usize);
+
 /// One line of the ratio table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ratio {
@@ -77,9 +81,15 @@ pub struct Ratio {
     pub emulated: String,
     /// Our datapath(s) (`veth`, `ovs-netdev`, ...): the thesis's OVS was the kernel's.
     pub datapath: String,
-    /// Points left out because both apps reached the offered rate: their ratio is 1 by
-    /// construction and says nothing about either.
+    /// Points left out of `ours` because both mmap and udp reached the offered rate: their
+    /// ratio is 1 by construction and says nothing about either.
     pub capped: usize,
+    /// Each bypass app against the strongest socket path (`udp-gso`), where both ran:
+    /// (median, min, max, points), and the points left out as capped.
+    pub vs_best_socket: Vec<(App, Spread, usize)>,
+    /// The strongest socket path against plain UDP (`udp-gso`/`udp`), where both ran, and
+    /// its capped points.
+    pub best_over_plain: Option<(Spread, usize)>,
 }
 
 /// The offered rate of a row in packets per second (none when unpaced or unparseable).
@@ -161,36 +171,49 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
     let thesis = thesis_points();
     by.into_iter()
         .map(|(key, values)| {
-            // Points where every app reached the offered rate are left out.
-            let before = values.len();
-            let mut values: Vec<BTreeMap<App, Vec<f64>>> = values
+            // Per point, the app's median over the base app's median; then their median and
+            // spread. A point where both reached the offered rate is left out (its ratio is 1
+            // by construction) and counted as capped.
+            let medians: Vec<(Option<f64>, BTreeMap<App, f64>)> = values
                 .into_iter()
-                .filter(|(value, apps)| {
-                    let Some(o) = offered.get(&(key.clone(), value.clone())) else {
-                        return true;
-                    };
-                    !apps.values().all(|v| {
-                        let mut v = v.clone();
-                        median(&mut v).is_some_and(|m| m >= CAPPED_SHARE * o)
-                    })
+                .map(|(value, apps)| {
+                    let o = offered.get(&(key.clone(), value)).copied();
+                    let m = apps
+                        .into_iter()
+                        .filter_map(|(app, mut v)| Some((app, median(&mut v)?)))
+                        .collect();
+                    (o, m)
                 })
-                .map(|(_, apps)| apps)
                 .collect();
-            let capped = before - values.len();
-            // Per point, the app's median over the udp median; then their median and spread.
-            let mut against_udp = |app: App| {
-                let mut per_point: Vec<f64> = values
-                    .iter_mut()
-                    .filter_map(|apps| {
-                        let u = median(apps.get_mut(&App::Udp)?)?;
-                        Some(median(apps.get_mut(&app)?)? / u)
-                    })
-                    .collect();
+            let against = |app: App, base: App| {
+                let mut capped = 0;
+                let mut per_point: Vec<f64> = Vec::new();
+                for (offered, apps) in &medians {
+                    let (Some(&a), Some(&b)) = (apps.get(&app), apps.get(&base)) else {
+                        continue;
+                    };
+                    if offered.is_some_and(|o| a >= CAPPED_SHARE * o && b >= CAPPED_SHARE * o) {
+                        capped += 1;
+                    } else {
+                        per_point.push(a / b);
+                    }
+                }
                 let n = per_point.len();
-                median(&mut per_point).map(|m| (m, per_point[0], per_point[n - 1], n))
+                let r = median(&mut per_point).map(|m| (m, per_point[0], per_point[n - 1], n));
+                (r, capped)
             };
-            let ours = against_udp(App::Mmap);
-            let xdp = against_udp(App::Xdp);
+            let (ours, capped) = against(App::Mmap, App::Udp);
+            let xdp = against(App::Xdp, App::Udp).0;
+            let vs_best_socket = APPS
+                .iter()
+                .filter(|a| a.bypass)
+                .filter_map(|a| {
+                    let (r, capped) = against(a.app, App::UdpGso);
+                    Some((a.app, r?, capped))
+                })
+                .collect();
+            let best_over_plain = against(App::UdpGso, App::Udp);
+            let best_over_plain = best_over_plain.0.map(|r| (r, best_over_plain.1));
             let points = ours.map_or(0, |o| o.3);
             let ours = ours.map(|(m, lo, hi, _)| (m, lo, hi));
             let mut th: Vec<f64> = thesis_topology(&key.0)
@@ -222,6 +245,8 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 xdp,
                 thesis: median(&mut th),
                 emulated: key.3,
+                vs_best_socket,
+                best_over_plain,
             }
         })
         .collect()
@@ -294,6 +319,63 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             "warning: some set-ups mix mmap runs made under different receive-side fates"
         );
     }
+    s.push_str(&best_socket_table(ratios));
+    s
+}
+
+/// The bypass apps against the strongest socket path (`udp-gso`), where it ran: a table of
+/// its own under the thesis's.
+fn best_socket_table(ratios: &[Ratio]) -> String {
+    let bypass: Vec<App> = APPS
+        .iter()
+        .filter(|a| a.bypass)
+        .map(|a| a.app)
+        .filter(|app| {
+            ratios
+                .iter()
+                .any(|r| r.vs_best_socket.iter().any(|(a, _, _)| a == app))
+        })
+        .collect();
+    if bypass.is_empty() && ratios.iter().all(|r| r.best_over_plain.is_none()) {
+        return String::new();
+    }
+    let spread = |v: Option<(&Spread, usize)>| match v {
+        None => "-".to_string(),
+        Some(((m, lo, hi, n), 0)) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)"),
+        Some(((m, lo, hi, n), c)) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts) +{c} capped"),
+    };
+    let mut s = format!(
+        "\nbypass or the best socket path? ({}: GSO super-packets and sendmmsg, GRO and recvmmsg)\n",
+        App::UdpGso
+    );
+    let mut head = format!("{:<14} {:<7} {:<9}", "set-up", "engine", "scenario");
+    for app in &bypass {
+        let _ = write!(head, " {:>40}", format!("{app}/{}", App::UdpGso));
+    }
+    let _ = write!(head, " {:>40}", format!("{}/{}", App::UdpGso, App::Udp));
+    let _ = writeln!(s, "{head}");
+    for r in ratios {
+        let setup = if r.emulated.is_empty() {
+            r.setup.clone()
+        } else {
+            format!("{} [{}]", r.setup, r.emulated)
+        };
+        let mut line = format!("{:<14} {:<7} {:<9}", setup, r.engine, r.scenario);
+        for app in &bypass {
+            let v = r
+                .vs_best_socket
+                .iter()
+                .find(|(a, _, _)| a == app)
+                .map(|(_, v, c)| (v, *c));
+            let _ = write!(line, " {:>40}", spread(v));
+        }
+        let _ = write!(
+            line,
+            " {:>40}",
+            spread(r.best_over_plain.as_ref().map(|(v, c)| (v, *c)))
+        );
+        let _ = writeln!(s, "{}", line.trim_end());
+    }
     s
 }
 
@@ -325,6 +407,75 @@ mod tests {
             status: Status::Ok,
             ..Row::default()
         }
+    }
+
+    #[test]
+    fn bypass_apps_are_set_against_the_best_socket_path_where_it_ran() {
+        let mut rows = Vec::new();
+        for (value, k) in [("64", 1.0), ("128", 2.0)] {
+            rows.extend([
+                row("native", "size", value, App::Mmap, 300.0 * k),
+                row("native", "size", value, App::Udp, 100.0 * k),
+                row("native", "size", value, App::UdpGso, 600.0 * k),
+                row("native", "size", value, App::MmapGso, 900.0 * k),
+            ]);
+        }
+        rows.push(row("bridge", "size", "64", App::Mmap, 300.0));
+        rows.push(row("bridge", "size", "64", App::Udp, 100.0));
+        let r = ratios(&rows);
+        let native = r.iter().find(|r| r.setup == "native").unwrap();
+        assert_eq!(
+            native.ours.unwrap().0,
+            3.0,
+            "the thesis's ratio stays mmap/udp"
+        );
+        let best: Vec<(App, f64, usize)> = native
+            .vs_best_socket
+            .iter()
+            .map(|(a, v, _)| (*a, v.0, v.3))
+            .collect();
+        assert_eq!(best, [(App::Mmap, 0.5, 2), (App::MmapGso, 1.5, 2)]);
+        assert_eq!(native.best_over_plain.map(|v| v.0 .0), Some(6.0));
+        let bridge = r.iter().find(|r| r.setup == "bridge").unwrap();
+        assert!(bridge.vs_best_socket.is_empty() && bridge.best_over_plain.is_none());
+        let table = ratio_table(&r);
+        assert!(table.contains("bypass or the best socket path?"), "{table}");
+        assert!(table.contains("mmap-gso/udp-gso"), "{table}");
+        assert!(!table.contains("xdp/udp-gso"), "xdp did not run: {table}");
+        let native_line = table
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("native"))
+            .unwrap();
+        assert!(
+            native_line.contains("0.50 (0.50-0.50, 2 pts)")
+                && native_line.contains("1.50 (1.50-1.50, 2 pts)")
+                && native_line.contains("6.00 (6.00-6.00, 2 pts)"),
+            "{native_line}"
+        );
+        // Without the socket path's GSO app there is no second table.
+        assert!(!ratio_table(&ratios(&rows[8..])).contains("best socket path"));
+        // Capping is judged per pair: at 100 Mbit/s (117,925 pps of 106-byte frames) both GSO
+        // apps keep up, so their ratio is 1 by construction and left out; mmap does not, so
+        // mmap/udp-gso keeps the point.
+        let paced = |app, pps| Row {
+            requested_rate: "100Mbps".into(),
+            size: 64,
+            ..row("native", "rate", "100Mbps", app, pps)
+        };
+        let rows = vec![
+            paced(App::Mmap, 50_000.0),
+            paced(App::Udp, 25_000.0),
+            paced(App::UdpGso, 117_900.0),
+            paced(App::MmapGso, 117_910.0),
+        ];
+        let r = &ratios(&rows)[0];
+        assert_eq!((r.ours.map(|o| o.0), r.capped), (Some(2.0), 0));
+        let by_app = |app| r.vs_best_socket.iter().find(|(a, _, _)| *a == app);
+        assert!(by_app(App::MmapGso).is_none(), "only a capped point: {r:?}");
+        let (_, mmap, capped) = by_app(App::Mmap).unwrap();
+        assert_eq!((mmap.3, *capped), (1, 0));
+        assert!((mmap.0 - 50_000.0 / 117_900.0).abs() < 1e-9);
     }
 
     #[test]

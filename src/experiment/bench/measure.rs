@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use super::{receiver_fate, BenchPlan, BenchRow, Phase, Sender, BENCH_CSV, RECEIVERS};
+use super::{BenchPlan, BenchRow, Phase, Receiver, Sender, BENCH_CSV, RECEIVE_PHASES};
 use crate::experiment::place::host::Machine;
 use crate::experiment::place::setup::{SetupEnv, Setups};
 use crate::experiment::place::{
@@ -114,6 +114,7 @@ impl Ctx<'_> {
             cpu: 1,
             interval_s: None,
             reflect_every: None,
+            extra: Vec::new(),
         };
         self.start_ready(&self.env.rx_ns, ToolBin::MmapRx, &args.argv())
     }
@@ -132,14 +133,20 @@ impl Ctx<'_> {
                 size: p.size,
                 rate: rate.clone(),
                 cpu: 0,
-                extra,
+                extra: strings(extra),
                 interval_s: None,
                 reflect_every: None,
             };
             (self.ours(tool), args.argv())
         };
         match sender {
-            Sender::MmapV3 | Sender::MmapV2 | Sender::Udp | Sender::UdpBatch | Sender::Xdp => {
+            Sender::MmapV3
+            | Sender::MmapV2
+            | Sender::Udp
+            | Sender::UdpBatch
+            | Sender::UdpGso
+            | Sender::MmapGso
+            | Sender::Xdp => {
                 let (tool, extra) = sender.ours().expect("one of our senders");
                 ours(tool, extra)
             }
@@ -373,6 +380,7 @@ impl Ctx<'_> {
                     cpu: 1,
                     interval_s: None,
                     reflect_every: None,
+                    extra: Vec::new(),
                 };
                 Some(self.start_ready(&e.rx_ns, ToolBin::UdpRx, &sink.argv())?)
             }
@@ -417,25 +425,35 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// One receiver run: mmap-tx (V3) offers `pps` (or its fastest), the receiver counts.
-    fn receive_run(&self, phase: &str, receiver: ToolBin, pps: Option<u64>, rep: u32) -> BenchRow {
+    /// One receiver run: `offer` (one of our senders) sends at `pps` (or its fastest), the
+    /// receiver counts.
+    fn receive_run(
+        &self,
+        phase: &str,
+        offer: Sender,
+        receiver: Receiver,
+        pps: Option<u64>,
+        rep: u32,
+    ) -> BenchRow {
         let rate = pps.map_or("max".into(), |r| format!("{r}pps"));
-        let mut row = self.row(phase, receiver_fate(receiver), receiver.name(), rep, &rate);
-        let tried = self.try_receive_run(receiver, pps, &mut row);
+        let mut row = self.row(phase, receiver.fate(), receiver.name(), rep, &rate);
+        let tried = self.try_receive_run(offer, receiver, pps, &mut row);
         self.settle(&mut row, tried);
         row
     }
 
     fn try_receive_run(
         &self,
-        receiver: ToolBin,
+        offer: Sender,
+        receiver: Receiver,
         pps: Option<u64>,
         row: &mut BenchRow,
     ) -> Result<(), Error> {
         let e = &self.env;
-        let frames = receiver.endpoint() == Endpoint::Interface;
+        let (tool, options) = receiver.tool();
+        let frames = tool.endpoint() == Endpoint::Interface;
         let args = ReceiverArgs {
-            tool: receiver,
+            tool,
             interface: frames.then_some(e.rx_if.as_str()),
             bind: (!frames).then_some((e.rx_ip.as_str(), UDP_RCVBUF)),
             count: Some(self.plan.count),
@@ -443,10 +461,11 @@ impl Ctx<'_> {
             cpu: 1,
             interval_s: None,
             reflect_every: None,
+            extra: strings(options),
         };
-        let rx = self.start_ready(&e.rx_ns, receiver, &args.argv())?;
-        let tx_exit = self.run_sender(Sender::MmapV3, pps, row)?;
-        let t: TxSummary = parse_summary(ToolBin::MmapTx.name(), &tx_exit)?;
+        let rx = self.start_ready(&e.rx_ns, tool, &args.argv())?;
+        let tx_exit = self.run_sender(offer, pps, row)?;
+        let t: TxSummary = parse_summary(offer.name(), &tx_exit)?;
         row.sent = Some(t.sent);
         row.offered_pps = Some(t.pps);
         let r: RxSummary = parse_summary(
@@ -608,20 +627,29 @@ pub fn execute(plan: &BenchPlan, stop: &AtomicBool) -> Result<Vec<BenchRow>, Err
             }
         }
     }
-    let mut receive_tables: Vec<(&str, Option<u64>)> = Vec::new();
+    let mut receive_tables: Vec<(&str, Sender, Option<u64>)> = Vec::new();
     if plan.phases.contains(&Phase::Receive) {
-        receive_tables.extend([("receive", pps_of(&plan.receiver_rate)), ("receive", None)]);
+        for (phase, offer) in RECEIVE_PHASES {
+            receive_tables.extend([
+                (phase, offer, pps_of(&plan.receiver_rate)),
+                (phase, offer, None),
+            ]);
+        }
     }
     if plan.phases.contains(&Phase::Capacity) {
-        receive_tables.extend(plan.capacity_rates.iter().map(|r| ("capacity", pps_of(r))));
+        receive_tables.extend(
+            plan.capacity_rates
+                .iter()
+                .map(|r| ("capacity", Sender::MmapV3, pps_of(r))),
+        );
     }
-    for (phase, pps) in receive_tables {
+    for (phase, offer, pps) in receive_tables {
         for rep in 1..=plan.repetitions {
-            for receiver in RECEIVERS {
+            for receiver in Receiver::ALL {
                 if stopped() {
                     return Ok(rows);
                 }
-                keep(ctx.receive_run(phase, receiver, pps, rep), &mut rows)?;
+                keep(ctx.receive_run(phase, offer, receiver, pps, rep), &mut rows)?;
             }
         }
     }

@@ -34,6 +34,12 @@ use crate::pace::Rate;
 pub use measure::execute;
 pub use summary::{capacity, pair_ratio, report, summary, write_report, Capacity};
 
+/// The benchmark's receive phases: each name and the sender that offers the traffic.
+pub const RECEIVE_PHASES: [(&str, Sender); 2] = [
+    ("receive", Sender::MmapV3),
+    ("receive-gso", Sender::MmapGso),
+];
+
 /// A sender under test (its command-line value is its [`Sender::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Sender {
@@ -49,6 +55,13 @@ pub enum Sender {
     /// udp-tx --batch 64: one sendmmsg() per 64 datagrams.
     #[value(name = "udp-tx-mmsg")]
     UdpBatch,
+    /// udp-tx --gso 64 --batch 8: the strongest socket path, GSO super-packets of 64
+    /// datagrams, 8 per sendmmsg().
+    #[value(name = "udp-tx-gso")]
+    UdpGso,
+    /// mmap-tx --gso 64: GSO super-packets of 64 datagrams through the TX ring.
+    #[value(name = "mmap-tx-gso")]
+    MmapGso,
     /// netsniff-ng's trafgen, one process (`-P 1`), fed the bytes of mmap-tx's first frame.
     #[value(name = "trafgen")]
     Trafgen,
@@ -67,22 +80,75 @@ pub enum Sender {
     TestpmdAfXdp,
 }
 
-/// The receivers under test, in the order they alternate.
-pub const RECEIVERS: [ToolBin; 3] = [ToolBin::MmapRx, ToolBin::UdpRx, ToolBin::XdpRx];
+/// A receiver under test (its name in the CSV is [`Receiver::name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receiver {
+    /// mmap-rx: a TPACKET_V3 RX ring.
+    MmapRx,
+    /// udp-rx: one recvmsg() per datagram.
+    UdpRx,
+    /// udp-rx --batch 64: one recvmmsg() of up to 64 datagrams.
+    UdpRxMmsg,
+    /// udp-rx --gro --batch 8: coalesced datagrams (UDP_GRO), 8 reads per recvmmsg().
+    UdpRxGro,
+    /// xdp-rx: an AF_XDP socket and its XDP program.
+    XdpRx,
+}
 
-/// A receiver's receive-side fate: mmap-rx leaves packets to the stack too, udp-rx's end in
-/// its socket, xdp-rx's program takes them before the stack.
-fn receiver_fate(receiver: ToolBin) -> Fate {
-    Fate::Stack.for_app(receiver.app())
+impl Receiver {
+    /// Every receiver, in the order they alternate.
+    pub const ALL: [Receiver; 5] = [
+        Receiver::MmapRx,
+        Receiver::UdpRx,
+        Receiver::UdpRxMmsg,
+        Receiver::UdpRxGro,
+        Receiver::XdpRx,
+    ];
+
+    /// The receiver's name in the CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            Receiver::MmapRx => "mmap-rx",
+            Receiver::UdpRx => "udp-rx",
+            Receiver::UdpRxMmsg => "udp-rx-mmsg",
+            Receiver::UdpRxGro => "udp-rx-gro",
+            Receiver::XdpRx => "xdp-rx",
+        }
+    }
+
+    /// Our tool and its options.
+    pub fn tool(self) -> (ToolBin, &'static [&'static str]) {
+        match self {
+            Receiver::MmapRx => (ToolBin::MmapRx, &[]),
+            Receiver::UdpRx => (ToolBin::UdpRx, &[]),
+            Receiver::UdpRxMmsg => (ToolBin::UdpRx, &["--batch", "64"]),
+            Receiver::UdpRxGro => (ToolBin::UdpRx, &["--gro", "--batch", "8"]),
+            Receiver::XdpRx => (ToolBin::XdpRx, &[]),
+        }
+    }
+
+    /// Its receive-side fate: mmap-rx leaves packets to the stack too, udp-rx's end in its
+    /// socket, xdp-rx's program takes them before the stack.
+    fn fate(self) -> Fate {
+        Fate::Stack.for_app(self.tool().0.app())
+    }
+}
+
+impl std::fmt::Display for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
 }
 
 impl Sender {
     /// Every sender, in the order they alternate.
-    pub const ALL: [Sender; 9] = [
+    pub const ALL: [Sender; 11] = [
         Sender::MmapV3,
         Sender::MmapV2,
         Sender::Udp,
         Sender::UdpBatch,
+        Sender::UdpGso,
+        Sender::MmapGso,
         Sender::Trafgen,
         Sender::Iperf3,
         Sender::Xdp,
@@ -116,6 +182,8 @@ impl Sender {
             Sender::MmapV2 => "mmap-tx-v2",
             Sender::Udp => "udp-tx",
             Sender::UdpBatch => "udp-tx-mmsg",
+            Sender::UdpGso => "udp-tx-gso",
+            Sender::MmapGso => "mmap-tx-gso",
             Sender::Trafgen => "trafgen",
             Sender::Iperf3 => "iperf3",
             Sender::Xdp => "xdp-tx",
@@ -138,6 +206,8 @@ impl Sender {
             Sender::MmapV2 => Some((ToolBin::MmapTx, &["--ring-version", "v2"])),
             Sender::Udp => Some((ToolBin::UdpTx, &[])),
             Sender::UdpBatch => Some((ToolBin::UdpTx, &["--batch", "64"])),
+            Sender::UdpGso => Some((ToolBin::UdpTx, &["--gso", "64", "--batch", "8"])),
+            Sender::MmapGso => Some((ToolBin::MmapTx, &["--gso", "64"])),
             Sender::Xdp => Some((ToolBin::XdpTx, &[])),
             _ => None,
         }
@@ -160,7 +230,8 @@ impl Sender {
 pub enum Phase {
     /// The senders, unpaced (both fates) and paced.
     Send,
-    /// The receivers at a fixed offered rate and at mmap-tx's fastest.
+    /// The receivers at a fixed offered rate and at the offering sender's fastest, offered
+    /// by mmap-tx (`receive`) and by mmap-tx's GSO super-packets (`receive-gso`).
     Receive,
     /// Each receiver at rising offered rates: its capacity is the highest rate it takes with
     /// nothing lost. Meant for `--rps`, which gives the receiver its own core for the softirq

@@ -5,7 +5,7 @@ use crate::experiment::Error;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{BenchRow, Sender, RECEIVERS};
+use super::{BenchRow, Receiver, Sender};
 use crate::experiment::analysis::stat;
 use crate::experiment::plan::kinds::{Fate, Status};
 
@@ -110,6 +110,21 @@ pub fn summary(rows: &[BenchRow]) -> String {
             Fate::XdpRedirect,
             "xdp-rx (its XDP program takes the packets)",
         ),
+        (
+            "receive-gso",
+            Fate::Stack,
+            "mmap-rx, offered GSO super-packets of 64 datagrams by mmap-tx --gso 64",
+        ),
+        (
+            "receive-gso",
+            Fate::Socket,
+            "udp-rx, offered GSO super-packets of 64 datagrams by mmap-tx --gso 64",
+        ),
+        (
+            "receive-gso",
+            Fate::XdpRedirect,
+            "xdp-rx, offered GSO super-packets (veth segments them: an XDP program turns the peer's GSO off)",
+        ),
     ];
     for (phase, fate, title) in tables {
         let rs: Vec<&BenchRow> = group(rows, phase, fate).collect();
@@ -168,7 +183,7 @@ pub fn summary(rows: &[BenchRow]) -> String {
     let (unpaced, paced) = ("send-unpaced", "send-paced");
     let both: &[Fate] = &[Fate::IngressDrop, Fate::Socket];
     let drop: &[Fate] = &[Fate::IngressDrop];
-    let pairs: [(&str, &str, &str, &[Fate]); 14] = [
+    let pairs: [(&str, &str, &str, &[Fate]); 19] = [
         ("mmap-tx-v3", "trafgen", unpaced, both),
         ("mmap-tx-v3", "udp-tx", unpaced, both),
         ("mmap-tx-v3", "udp-tx-mmsg", unpaced, both),
@@ -183,6 +198,12 @@ pub fn summary(rows: &[BenchRow]) -> String {
         ("mmap-tx-v3", "testpmd-af_packet", unpaced, both),
         ("xdp-tx", "testpmd-af_xdp", unpaced, both),
         ("testpmd-af_xdp", "testpmd-af_packet", unpaced, drop),
+        // Bypass or the best socket path?
+        ("mmap-tx-gso", "udp-tx-gso", unpaced, both),
+        ("udp-tx-gso", "mmap-tx-v3", unpaced, both),
+        ("udp-tx-gso", "udp-tx", unpaced, both),
+        ("mmap-tx-gso", "mmap-tx-v3", unpaced, both),
+        ("xdp-tx", "udp-tx-gso", unpaced, both),
     ];
     for (a, b, phase, fates) in pairs {
         for &fate in fates {
@@ -290,7 +311,7 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
         "\n### Receive capacity (RPS {}): highest offered rate with nothing lost\n\n| receiver | requested | runs | mmap-tx achieved pps (median) | received pps (median) | lost (max) | kernel drops (max) | rx CPU s / M pkt |\n|---|---|---|---|---|---|---|---|\n",
         if rps { "on" } else { "off" }
     );
-    for receiver in RECEIVERS {
+    for receiver in Receiver::ALL {
         for rate in rates(rows, "capacity") {
             let runs: Vec<&BenchRow> = rows
                 .iter()
@@ -319,7 +340,7 @@ fn capacity_summary(rows: &[BenchRow]) -> String {
             );
         }
     }
-    for receiver in RECEIVERS {
+    for receiver in Receiver::ALL {
         let verdict = match capacity(rows, receiver.name()) {
             None => "below the lowest rate tried".to_string(),
             Some(c) if c.at_least => format!(

@@ -19,8 +19,8 @@ pub struct SenderArgs<'a> {
     pub rate: String,
     /// Core to pin to.
     pub cpu: usize,
-    /// Options of that tool alone (`--ring-version v2`, `--batch 64`).
-    pub extra: &'a [&'a str],
+    /// Options of that tool alone (`--ring-version v2`, `--batch 64`, `--gso 64`).
+    pub extra: Vec<String>,
     /// Interval reports every this many seconds (`--interval`).
     pub interval_s: Option<f64>,
     /// Time the reflections of every N-th probe (`--reflect-every`).
@@ -40,7 +40,7 @@ impl SenderArgs<'_> {
             .flag("--json")
             .some("--interval", self.interval_s)
             .some("--reflect-every", self.reflect_every)
-            .words(self.extra)
+            .words(&self.extra)
             .build()
     }
 }
@@ -64,6 +64,8 @@ pub struct ReceiverArgs<'a> {
     pub interval_s: Option<f64>,
     /// Reflect every N-th probe back to the sender (`--reflect-every`).
     pub reflect_every: Option<u64>,
+    /// Options of that tool alone (`--gro`, `--batch 8`).
+    pub extra: Vec<String>,
 }
 
 impl ReceiverArgs<'_> {
@@ -79,6 +81,7 @@ impl ReceiverArgs<'_> {
             .flag("--json")
             .some("--interval", self.interval_s)
             .some("--reflect-every", self.reflect_every)
+            .words(&self.extra)
             .build()
     }
 }
@@ -109,8 +112,8 @@ impl Argv {
     }
 
     /// `words` as they are.
-    fn words(mut self, words: &[&str]) -> Self {
-        self.0.extend(words.iter().map(|w| w.to_string()));
+    fn words(mut self, words: &[String]) -> Self {
+        self.0.extend(words.iter().cloned());
         self
     }
 
@@ -134,7 +137,7 @@ mod tests {
             size: 64,
             rate: "max".into(),
             cpu: 0,
-            extra: &["--ring-version", "v2"],
+            extra: vec!["--ring-version".into(), "v2".into()],
             interval_s: Some(0.5),
             reflect_every: Some(100),
         };
@@ -151,10 +154,11 @@ mod tests {
             cpu: 1,
             interval_s: None,
             reflect_every: None,
+            extra: vec!["--gro".into()],
         };
         assert_eq!(
             r.argv().join(" "),
-            "--bind 10.0.0.2 --rcvbuf 4096 --count 5 --idle-timeout 1.5 --cpu 1 --json"
+            "--bind 10.0.0.2 --rcvbuf 4096 --count 5 --idle-timeout 1.5 --cpu 1 --json --gro"
         );
     }
 }

@@ -19,21 +19,22 @@ pub struct IngressDrop<'a> {
 pub const FATE_TABLE: &str = "pktmmap_fate";
 
 /// The nft rules (for `nft -f -`) of table [`FATE_TABLE`]: at netdev ingress of `interface`,
-/// after the packet tap, count and drop UDP to `port`; with `udp_len`, only datagrams of that
-/// UDP length (header and payload), so that a tool's own small control datagrams (iperf3's)
-/// still pass. The one place the rule is written: the runner, the benchmark and the scripts
+/// after the packet tap, count and drop UDP to `port`; with `udp_len`, only datagrams of at
+/// least that UDP length (header and payload), so that a tool's own small control datagrams
+/// (iperf3's) still pass while GSO super-packets of test datagrams (whose UDP length covers
+/// every segment) are dropped too. The one place the rule is written: the runner, the benchmark and the scripts
 /// (through `pktmmap fate-rule`) all use it.
 pub fn drop_rules(interface: &str, port: u16, udp_len: Option<usize>) -> Result<String, Error> {
     validate_interface_name(interface).map_err(|e| Error::Request(e.to_string()))?;
-    let length = udp_len.map_or(String::new(), |l| format!(" udp length {l}"));
+    let length = udp_len.map_or(String::new(), |l| format!(" udp length >= {l}"));
     Ok(format!(
         "table netdev {FATE_TABLE} {{\n chain ingress {{\n  type filter hook ingress device \"{interface}\" priority 0; policy accept;\n  udp dport {port}{length} counter drop\n }}\n}}\n"
     ))
 }
 
 impl<'a> IngressDrop<'a> {
-    /// Drops UDP to `port`; with `udp_len`, only datagrams of that UDP length (header and
-    /// payload), so that a tool's own small control datagrams (iperf3's) still pass.
+    /// Drops UDP to `port`; with `udp_len`, only datagrams of at least that UDP length (header
+    /// and payload), so that a tool's own small control datagrams (iperf3's) still pass.
     pub fn install(
         ns: &'a str,
         interface: &str,
@@ -113,7 +114,7 @@ mod tests {
         assert!(r.starts_with("table netdev pktmmap_fate {"), "{r}");
         assert!(r.contains("hook ingress device \"pkm1b\""), "{r}");
         assert!(
-            r.contains("udp dport 9000 udp length 72 counter drop"),
+            r.contains("udp dport 9000 udp length >= 72 counter drop"),
             "{r}"
         );
         assert!(!drop_rules("pkm1b", 9000, None).unwrap().contains("length"));

@@ -69,7 +69,7 @@ impl ToolBin {
         }
     }
 
-    /// The app the tool belongs to.
+    /// The plain app the tool belongs to (the GSO apps use the same binaries with options).
     pub fn app(self) -> App {
         match self {
             ToolBin::MmapTx | ToolBin::MmapRx => App::Mmap,
@@ -80,18 +80,18 @@ impl ToolBin {
 
     /// What the tool is pointed at.
     pub fn endpoint(self) -> Endpoint {
-        match self.app() {
-            App::Udp => Endpoint::Address,
-            App::Mmap | App::Xdp => Endpoint::Interface,
+        match self {
+            ToolBin::UdpTx | ToolBin::UdpRx => Endpoint::Address,
+            _ => Endpoint::Interface,
         }
     }
 
     /// The capabilities it needs.
     pub fn needs(self) -> Needs {
-        match self.app() {
-            App::Udp => Needs::Nothing,
-            App::Mmap => Needs::NetRaw,
-            App::Xdp => Needs::Xdp,
+        match self {
+            ToolBin::UdpTx | ToolBin::UdpRx => Needs::Nothing,
+            ToolBin::MmapTx | ToolBin::MmapRx => Needs::NetRaw,
+            ToolBin::XdpTx | ToolBin::XdpRx => Needs::Xdp,
         }
     }
 
@@ -113,50 +113,129 @@ impl fmt::Display for ToolBin {
     }
 }
 
-/// One app: its two tools, the fate it forces, its chart colour.
+/// One app: its two tools and their options, the fate it forces, its chart colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppSpec {
     /// The app.
     pub app: App,
     /// Its sender.
     pub sender: ToolBin,
+    /// Options the sender always gets (`--batch 8`).
+    pub sender_options: &'static [&'static str],
+    /// Datagrams per GSO super-packet the sender asks for (`--gso N`), as many as fit one UDP
+    /// datagram at smaller sizes ([`AppSpec::gso_segments`]); `None`: no GSO.
+    pub gso: Option<u16>,
     /// Its receiver.
     pub receiver: ToolBin,
+    /// Options the receiver always gets (`--gro`).
+    pub receiver_options: &'static [&'static str],
     /// The fate its packets get whatever `--fate` asks (a UDP socket consumes them; xdp-rx's
     /// program redirects them before the stack); `None`: the asked fate applies.
     pub fixed_fate: Option<Fate>,
+    /// Whether the app bypasses the socket stack (packet_mmap, AF_XDP) or is a socket path:
+    /// the ratio table sets each bypass against the plain and the strongest socket path.
+    pub bypass: bool,
     /// Its colour in charts, RGB.
     pub colour: (u8, u8, u8),
 }
 
 /// Every app, in [`App`] order.
-pub const APPS: [AppSpec; 3] = [
+pub const APPS: [AppSpec; 5] = [
     AppSpec {
         app: App::Mmap,
         sender: ToolBin::MmapTx,
+        sender_options: &[],
+        gso: None,
         receiver: ToolBin::MmapRx,
+        receiver_options: &[],
         fixed_fate: None,
+        bypass: true,
         colour: (0x1f, 0x77, 0xb4),
     },
     AppSpec {
         app: App::Udp,
         sender: ToolBin::UdpTx,
+        sender_options: &[],
+        gso: None,
         receiver: ToolBin::UdpRx,
+        receiver_options: &[],
         fixed_fate: Some(Fate::Socket),
+        bypass: false,
         colour: (0xff, 0x7f, 0x0e),
     },
     AppSpec {
         app: App::Xdp,
         sender: ToolBin::XdpTx,
+        sender_options: &[],
+        gso: None,
         receiver: ToolBin::XdpRx,
+        receiver_options: &[],
         fixed_fate: Some(Fate::XdpRedirect),
+        bypass: true,
         colour: (0x2c, 0xa0, 0x2c),
+    },
+    AppSpec {
+        app: App::UdpGso,
+        sender: ToolBin::UdpTx,
+        sender_options: &["--batch", "8"],
+        gso: Some(GSO_SEGMENTS),
+        receiver: ToolBin::UdpRx,
+        receiver_options: &["--gro", "--batch", "8"],
+        fixed_fate: Some(Fate::Socket),
+        bypass: false,
+        colour: (0xd6, 0x27, 0x28),
+    },
+    AppSpec {
+        app: App::MmapGso,
+        sender: ToolBin::MmapTx,
+        sender_options: &[],
+        gso: Some(GSO_SEGMENTS),
+        receiver: ToolBin::MmapRx,
+        receiver_options: &[],
+        fixed_fate: None,
+        bypass: true,
+        colour: (0x94, 0x67, 0xbd),
     },
 ];
 
+/// Datagrams per super-packet of the GSO apps: 64, as the kernel's udpgso_bench and QUIC
+/// stacks send.
+pub const GSO_SEGMENTS: u16 = 64;
+
+/// The most UDP payload one IPv4 datagram carries, hence one GSO super-packet.
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+impl AppSpec {
+    /// Datagrams per super-packet for payloads of `size` bytes: [`AppSpec::gso`], or as many
+    /// as fit one UDP datagram; `None` without GSO or when fewer than two fit.
+    pub fn gso_segments(&self, size: usize) -> Option<u16> {
+        let fit = MAX_UDP_PAYLOAD / size.max(1);
+        let n = usize::from(self.gso?).min(fit);
+        (n >= 2).then_some(n as u16)
+    }
+
+    /// The sender's own options for payloads of `size` bytes: [`AppSpec::sender_options`],
+    /// then `--gso N`.
+    pub fn sender_extra(&self, size: usize) -> Vec<String> {
+        let mut v: Vec<String> = self.sender_options.iter().map(|o| o.to_string()).collect();
+        if let Some(n) = self.gso_segments(size) {
+            v.extend(["--gso".to_string(), n.to_string()]);
+        }
+        v
+    }
+
+    /// The receiver's own options.
+    pub fn receiver_extra(&self) -> Vec<String> {
+        self.receiver_options
+            .iter()
+            .map(|o| o.to_string())
+            .collect()
+    }
+}
+
 impl App {
     /// Every app, in order.
-    pub const ALL: [App; 3] = [App::Mmap, App::Udp, App::Xdp];
+    pub const ALL: [App; 5] = [App::Mmap, App::Udp, App::Xdp, App::UdpGso, App::MmapGso];
 
     /// The app's row of the registry.
     pub fn spec(self) -> &'static AppSpec {
@@ -189,7 +268,7 @@ mod tests {
             let s = app.spec();
             assert_eq!(s.app, app);
             assert!(s.sender.sends() && !s.receiver.sends(), "{app}");
-            assert_eq!((s.sender.app(), s.receiver.app()), (app, app));
+            assert_eq!(s.sender.app(), s.receiver.app(), "{app}");
         }
         let names: std::collections::BTreeSet<&str> =
             ToolBin::ALL.iter().map(|t| t.name()).collect();
@@ -197,6 +276,31 @@ mod tests {
         assert_eq!(Fate::IngressDrop.for_app(App::Udp), Fate::Socket);
         assert_eq!(Fate::IngressDrop.for_app(App::Mmap), Fate::IngressDrop);
         assert_eq!(Fate::Stack.for_app(App::Xdp), Fate::XdpRedirect);
+        assert_eq!(Fate::IngressDrop.for_app(App::UdpGso), Fate::Socket);
+    }
+
+    #[test]
+    fn gso_apps_send_as_many_segments_as_fit_one_udp_datagram() {
+        let s = App::MmapGso.spec();
+        assert_eq!(s.sender_extra(64), ["--gso", "64"]);
+        // 64 x 1024 B = 65,536 B is over 65,507 B: 63 fit.
+        assert_eq!(s.gso_segments(1024), Some(63));
+        assert_eq!(s.gso_segments(1472), Some(44));
+        assert_eq!(
+            s.gso_segments(40_000),
+            None,
+            "one does not make a super-packet"
+        );
+        assert_eq!(
+            App::UdpGso.spec().sender_extra(1024),
+            ["--batch", "8", "--gso", "63"]
+        );
+        assert_eq!(
+            App::UdpGso.spec().receiver_extra(),
+            ["--gro", "--batch", "8"]
+        );
+        assert!(App::Mmap.spec().sender_extra(64).is_empty());
+        assert_eq!(App::Mmap.spec().gso_segments(64), None);
     }
 
     #[test]

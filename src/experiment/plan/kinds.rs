@@ -40,6 +40,11 @@ kind! {
         Udp => "udp",
         /// xdp-tx and xdp-rx (AF_XDP).
         Xdp => "xdp",
+        /// The strongest socket path: udp-tx with UDP GSO and sendmmsg(), udp-rx with UDP_GRO
+        /// and recvmmsg().
+        UdpGso => "udp-gso",
+        /// mmap-tx sending GSO super-packets through its TX ring, into mmap-rx.
+        MmapGso => "mmap-gso",
     }
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
 
 /// Version of the column set below; bump it whenever a column changes.
-pub const SCHEMA: u32 = 5;
+pub const SCHEMA: u32 = 6;
 
 /// The header of schema 1 (before `tx_method` and `rx_mode`): its files are still read, the
 /// new columns empty.
@@ -34,12 +34,17 @@ pub const V3_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,
 /// columns empty.
 pub const V4_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node";
 
+/// The header of schema 5 (before the GSO and receive-buffer columns): its files are still
+/// read, those columns empty.
+pub const V5_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node,reflect_every,reflections_expected,reflections,rtt_p50_ns,rtt_p90_ns,rtt_p99_ns,rtt_max_ns";
+
 /// Earlier schemas, whose files are read beside the current one's: (file stem, header).
-const PAST_SCHEMAS: [(&str, &str); 4] = [
+const PAST_SCHEMAS: [(&str, &str); 5] = [
     ("runs-v1", V1_HEADER),
     ("runs-v2", V2_HEADER),
     ("runs-v3", V3_HEADER),
     ("runs-v4", V4_HEADER),
+    ("runs-v5", V5_HEADER),
 ];
 
 /// One run, as one CSV row. Column order is field order.
@@ -180,6 +185,18 @@ pub struct Row {
     /// Round trip maximum, ns. Schema 5.
     #[serde(default)]
     pub rtt_max_ns: Option<u64>,
+    /// Datagrams per GSO super-packet the sender handed the kernel (`--gso`); empty: one
+    /// datagram per packet. Schema 6.
+    #[serde(default)]
+    pub tx_gso_segments: Option<u16>,
+    /// Frames or socket reads the receiver split into several datagrams (a GSO super-packet
+    /// or a GRO-coalesced read), each datagram counted. Schema 6.
+    #[serde(default)]
+    pub rx_gso_frames: Option<u64>,
+    /// Bytes the kernel could hold for the receiver before dropping: its RX ring, UMEM or
+    /// socket receive buffer (as the kernel reports it). Schema 6.
+    #[serde(default)]
+    pub rx_buffer_bytes: Option<u64>,
 }
 
 impl Row {
@@ -587,6 +604,35 @@ mod tests {
             (Engine::Swarm, "node2")
         );
         assert!(!rows[1].shares_clock());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn schema_5_files_are_read_beside_schema_6_with_the_gso_columns_empty() {
+        let d = tmpdir("v5");
+        std::fs::create_dir_all(&d).unwrap();
+        let v5_row = "5,2026-11-24T00:56:22Z,native,netns,veth,stack,false,default,count,count,200000,udp,sendto,,1,500Mbps,200000,64,200000,342265.4,0,200000,200000,0,0,0,0,0,1,2,0.58,342346.7,290.3,1,2,3,4,5,0.58,0.03,ok,,6.18,Xeon,0.1.0,b4113a9,,node1,node2,100,2000,1999,41000,1,2,3";
+        std::fs::write(d.join("runs-v5.csv"), format!("{V5_HEADER}\n{v5_row}\n")).unwrap();
+        let mut gso = row("9");
+        (gso.tx_gso_segments, gso.rx_gso_frames) = (Some(64), Some(3125));
+        gso.rx_buffer_bytes = Some(67_108_864);
+        ResultsFile::open(&d).unwrap().append(&gso).unwrap();
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!((rows[0].schema, rows[0].rtt_p50_ns), (5, Some(41_000)));
+        assert_eq!(
+            (rows[0].tx_gso_segments, rows[0].rx_buffer_bytes),
+            (None, None)
+        );
+        assert_eq!(
+            (
+                rows[1].schema,
+                rows[1].tx_gso_segments,
+                rows[1].rx_gso_frames
+            ),
+            (SCHEMA, Some(64), Some(3125))
+        );
+        assert_eq!(rows[1].rx_buffer_bytes, Some(67_108_864));
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -119,6 +119,7 @@ fn fill_row(
         row.tx_pps = Some(t.pps);
         row.tx_retries = Some(t.retries);
         row.tx_cpu_s = Some(t.cpu_user_s + t.cpu_sys_s);
+        row.tx_gso_segments = t.gso_segments;
         if let Some(rt) = &t.round_trip {
             row.reflect_every = Some(rt.reflect_every);
             row.reflections_expected = Some(rt.expected);
@@ -132,6 +133,8 @@ fn fill_row(
     if let Some(x) = &r.rx {
         let c = &x.counts;
         row.rx_mode = x.mode.clone().unwrap_or_default();
+        row.rx_gso_frames = Some(c.gso_frames);
+        row.rx_buffer_bytes = x.buffer_bytes;
         row.received = Some(c.received);
         row.unique = Some(c.unique);
         row.lost = Some(c.lost);

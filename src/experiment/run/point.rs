@@ -106,14 +106,16 @@ fn place<'a>(env: &'a SetupEnv, side: Side, bin_dir: &'a Path) -> Box<dyn Place 
     }
 }
 
-/// A socket buffer as large as the kernel allows by default policy: the baseline is not
-/// handicapped by a small buffer (the kernel caps it at net.core.rmem_max).
-pub const UDP_RCVBUF: usize = 4 << 20;
+/// udp-rx's socket buffer: as many bytes as mmap-rx's default ring, so that neither receiver
+/// has the other's slack (udp-rx's own default; without CAP_NET_ADMIN the kernel caps it at
+/// net.core.rmem_max and the row's `rx_buffer_bytes` says so).
+pub const UDP_RCVBUF: usize = crate::tool::udp_rx::DEFAULT_RCVBUF;
 
 fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<RunResult, Error> {
     let env = cfg.env;
     let p = cfg.point;
-    let (tx_bin, rx_bin) = cfg.app.tools();
+    let spec = cfg.app.spec();
+    let (tx_bin, rx_bin) = (spec.sender, spec.receiver);
     // mmap and xdp build whole frames on an interface; udp uses addresses.
     let frames = rx_bin.endpoint() == Endpoint::Interface;
     let receiver_args = ReceiverArgs {
@@ -125,6 +127,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         cpu: cfg.rx_cpu,
         interval_s: cfg.interval_s,
         reflect_every: cfg.reflect_every,
+        extra: spec.receiver_extra(),
     };
     let sender_args = SenderArgs {
         tool: tx_bin,
@@ -134,7 +137,7 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         size: p.size,
         rate: p.rate.to_string(),
         cpu: cfg.tx_cpu,
-        extra: &[],
+        extra: spec.sender_extra(p.size),
         interval_s: cfg.interval_s,
         reflect_every: cfg.reflect_every,
     };
