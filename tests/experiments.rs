@@ -332,6 +332,73 @@ fn the_quick_profile_runs_on_the_overlay_with_every_app_and_exact_counts() {
 }
 
 #[test]
+fn the_gso_apps_run_the_quick_profile_with_exact_counts_and_the_best_socket_table() {
+    if !root_or_skip(
+        "the_gso_apps_run_the_quick_profile_with_exact_counts_and_the_best_socket_table",
+    ) {
+        return;
+    }
+    let _g = serial();
+    let out = tmp("gso-quick");
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        "quick",
+        "--setup",
+        "native,bridge,overlay",
+        "--app",
+        "mmap,udp-gso,mmap-gso",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 54, "3 set-ups x 6 points x 3 apps");
+    for r in &rows {
+        assert_eq!(r.status, Status::Ok, "{r:?}");
+        // Every datagram of every super-packet counted once, nothing lost: the super-packets
+        // cross veth, the bridge and the VXLAN tunnel whole and each receiver splits them.
+        assert_eq!(
+            (r.sent, r.received, r.unique, r.lost),
+            (Some(r.count), Some(r.count), Some(r.count), Some(0)),
+            "{r:?}"
+        );
+        let gso = r.app != App::Mmap;
+        let want = if !gso {
+            None
+        } else if r.size == 1024 {
+            Some(63) // 64 x 1,024 B would not fit one UDP datagram
+        } else {
+            Some(64)
+        };
+        assert_eq!(r.tx_gso_segments, want, "{r:?}");
+        assert_eq!(r.rx_gso_frames.unwrap() > 0, gso, "{r:?}");
+        // The socket's buffer is as large as the ring (the kernel reports twice the request).
+        let buffer = r.rx_buffer_bytes.unwrap();
+        if r.app == App::UdpGso {
+            assert_eq!(r.fate, Fate::Socket);
+            assert_eq!(buffer, 64 << 20, "twice 32 MiB: {r:?}");
+        } else {
+            assert_eq!(buffer, 32 << 20, "{r:?}");
+        }
+    }
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("bypass or the best socket path?"), "{table}");
+    for setup in ["native", "bridge", "overlay"] {
+        let line = table
+            .lines()
+            .rev()
+            .find(|l| l.starts_with(setup) && l.contains(" size "))
+            .unwrap_or_else(|| panic!("{setup}: {table}"));
+        assert!(line.contains(" pts"), "a measured ratio: {line}");
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay() {
     if !root_or_skip("the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay") {
         return;
