@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::engine::{classify, Batch, KernelStats, Receive, Transmit, TxCounters};
 use crate::exit::{CliError, Failure};
 use crate::stats::RxAccounting;
-use crate::wire::FrameTemplate;
+use crate::wire::{FrameTemplate, IgnoreReason};
 use crate::xdp::{Kick, XskRx, XskTx};
 
 fn runtime(e: impl std::fmt::Display) -> CliError {
@@ -120,15 +120,16 @@ impl XdpRx {
         // ring's TP_STATUS_CSUMNOTREADY does: checked here, 1000 of 1000 udp-tx datagrams
         // would fail. So the UDP checksum is not verified (the IPv4 header checksum is).
         self.xsk
-            .receive(|frame| {
-                classify::account_frame(
+            .receive(|frame| match frame {
+                Some(frame) => classify::account_frame(
                     frame,
                     frame.len() as u32,
                     libc::TP_STATUS_CSUMNOTREADY,
                     now,
                     port,
                     acct,
-                )
+                ),
+                None => acct.on_ignored(IgnoreReason::BadDescriptor),
             })
             .map_err(|e| e.to_string())
     }

@@ -41,11 +41,14 @@ pub enum IgnoreReason {
     /// A frame whose `virtio_net_hdr` is missing or says a segmentation this receiver cannot
     /// split: not UDP segmentation (`VIRTIO_NET_HDR_GSO_UDP_L4`), or a segment size of 0.
     BadGso,
+    /// An AF_XDP RX descriptor the kernel handed over pointing outside the UMEM: its bytes
+    /// are not read and its address is not lent back.
+    BadDescriptor,
 }
 
 impl IgnoreReason {
     /// Every reason, in report order.
-    pub const ALL: [IgnoreReason; 16] = [
+    pub const ALL: [IgnoreReason; 17] = [
         IgnoreReason::TruncatedCapture,
         IgnoreReason::TruncatedEthernet,
         IgnoreReason::VlanTagged,
@@ -62,6 +65,7 @@ impl IgnoreReason {
         IgnoreReason::OtherPort,
         IgnoreReason::CorruptBlock,
         IgnoreReason::BadGso,
+        IgnoreReason::BadDescriptor,
     ];
 
     /// The reason's name in reports and JSON.
@@ -83,6 +87,7 @@ impl IgnoreReason {
             IgnoreReason::OtherPort => "other_port",
             IgnoreReason::CorruptBlock => "corrupt_block",
             IgnoreReason::BadGso => "bad_gso",
+            IgnoreReason::BadDescriptor => "bad_descriptor",
         }
     }
 

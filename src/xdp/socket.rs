@@ -111,9 +111,8 @@ impl XskOptions {
 /// An AF_XDP socket bound to one queue, with its UMEM and rings.
 #[derive(Debug)]
 pub struct Xsk {
-    // Field order matters: the ring mappings and the UMEM go before the socket closes.
-    rx: Option<Ring<libc::xdp_desc>>,
-    tx: Option<Ring<libc::xdp_desc>>,
+    // Field order matters: the ring mappings and the UMEM go before the socket closes (and
+    // XskRx and XskTx hold their RX or TX ring before their Xsk, so it goes first too).
     fill: Ring<u64>,
     completion: Ring<u64>,
     umem: Mapping,
@@ -130,9 +129,14 @@ impl Xsk {
     }
 
     /// Opens a socket with a UMEM of `options.frames` frames, the fill and completion rings,
-    /// and an RX and/or TX ring, and binds it to `options.queue` of `ifindex` (asking for
-    /// need-wakeup, so the kernel says when a system call is due).
-    pub fn open(ifindex: u32, options: &XskOptions, rx: bool, tx: bool) -> Result<Self, XskError> {
+    /// and the RX or the TX ring (`rx`), and binds it to `options.queue` of `ifindex` (asking
+    /// for need-wakeup, so the kernel says when a system call is due). Returns the socket and
+    /// its RX or TX ring.
+    fn open(
+        ifindex: u32,
+        options: &XskOptions,
+        rx: bool,
+    ) -> Result<(Self, Ring<libc::xdp_desc>), XskError> {
         let fd = sys::xdp_socket()?;
         let umem = Mapping::anonymous(options.frames as usize * options.frame_size as usize)?;
         sys::set_xdp_umem_reg(fd.as_fd(), &umem, options.frame_size, 0)?;
@@ -151,8 +155,7 @@ impl Xsk {
         )?;
         if rx {
             sys::set_xdp_ring_size(fd.as_fd(), libc::XDP_RX_RING, n, "XDP_RX_RING")?;
-        }
-        if tx {
+        } else {
             sys::set_xdp_ring_size(fd.as_fd(), libc::XDP_TX_RING, n, "XDP_TX_RING")?;
         }
         let off = sys::xdp_mmap_offsets(fd.as_fd())?;
@@ -172,23 +175,20 @@ impl Xsk {
             n,
             false,
         );
-        let rx = match rx {
-            true => Some(Ring::new(
+        let ring = if rx {
+            Ring::new(
                 map(off.rx, desc, libc::XDP_PGOFF_RX_RING as u64)?,
                 off.rx.into(),
                 n,
                 false,
-            )),
-            false => None,
-        };
-        let tx = match tx {
-            true => Some(Ring::new(
+            )
+        } else {
+            Ring::new(
                 map(off.tx, desc, libc::XDP_PGOFF_TX_RING as u32 as u64)?,
                 off.tx.into(),
                 n,
                 true,
-            )),
-            false => None,
+            )
         };
         let mode = match options.bind_mode {
             BindMode::Auto => 0,
@@ -211,9 +211,7 @@ impl Xsk {
             }
         }
         let zero_copy = sys::xdp_options(fd.as_fd())? & libc::XDP_OPTIONS_ZEROCOPY != 0;
-        Ok(Self {
-            rx,
-            tx,
+        let xsk = Self {
             fill,
             completion,
             umem,
@@ -221,7 +219,8 @@ impl Xsk {
             frame_size: options.frame_size,
             frames: options.frames,
             zero_copy,
-        })
+        };
+        Ok((xsk, ring))
     }
 
     /// The socket (for the XSKMAP and for `poll`).
@@ -239,16 +238,13 @@ impl Xsk {
         sys::xdp_statistics(self.fd.as_fd())
     }
 
-    /// The bytes of the frame at `addr` (`len` of them), which must be on our side.
-    fn frame(&self, addr: u64, len: usize) -> &[u8] {
-        let start = addr as usize;
-        assert!(
-            start + len <= self.umem.len(),
-            "frame {addr}+{len} outside the UMEM"
-        );
-        // SAFETY: inside the UMEM (checked above); the frame is on our side (out of every
-        // ring), so the kernel does not write it while the borrow of `self` lasts.
-        unsafe { std::slice::from_raw_parts(self.umem.as_ptr().add(start), len) }
+    /// The bytes of the frame at `addr` (`len` of them), which must be on our side; `None`
+    /// if they are not all inside the UMEM (a descriptor the kernel got wrong).
+    fn frame(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let range = umem_range(addr, len, self.umem.len())?;
+        // SAFETY: inside the UMEM (umem_range checked it); the frame is on our side (out of
+        // every ring), so the kernel does not write it while the borrow of `self` lasts.
+        Some(unsafe { std::slice::from_raw_parts(self.umem.as_ptr().add(range.start), len) })
     }
 
     /// The whole frame at `addr` to write, which must be on our side.
@@ -296,6 +292,8 @@ impl Xsk {
 /// The transmit half: frames go out through the TX ring and come back by the completion ring.
 #[derive(Debug)]
 pub struct XskTx {
+    // Before `xsk`: its mapping goes before the socket closes.
+    tx: Ring<libc::xdp_desc>,
     xsk: Xsk,
     free: Vec<u64>,
 }
@@ -313,9 +311,9 @@ pub enum Kick {
 impl XskTx {
     /// Opens a TX-only socket; every UMEM frame starts on our free list.
     pub fn open(ifindex: u32, options: &XskOptions) -> Result<Self, XskError> {
-        let xsk = Xsk::open(ifindex, options, false, true)?;
+        let (xsk, tx) = Xsk::open(ifindex, options, false)?;
         let free = options.frame_addresses();
-        Ok(Self { xsk, free })
+        Ok(Self { tx, xsk, free })
     }
 
     /// The socket.
@@ -336,13 +334,11 @@ impl XskTx {
     /// short); they go to the kernel with [`XskTx::kick`].
     pub fn queue(&mut self, n: u32, mut fill: impl FnMut(u32, &mut [u8]) -> usize) -> u32 {
         self.reap();
-        let tx = self.xsk.tx.as_mut().expect("a TX socket has a TX ring");
-        let n = tx.reserve(n.min(self.free.len() as u32));
+        let n = self.tx.reserve(n.min(self.free.len() as u32));
         for i in 0..n {
             let addr = self.free.pop().expect("reserved within the free frames");
             let len = fill(i, self.xsk.frame_mut(addr));
-            let tx = self.xsk.tx.as_mut().expect("a TX socket has a TX ring");
-            tx.write(
+            self.tx.write(
                 i,
                 libc::xdp_desc {
                     addr,
@@ -351,11 +347,7 @@ impl XskTx {
                 },
             );
         }
-        self.xsk
-            .tx
-            .as_mut()
-            .expect("a TX socket has a TX ring")
-            .submit(n);
+        self.tx.submit(n);
         n
     }
 
@@ -371,8 +363,7 @@ impl XskTx {
 
     /// Asks the kernel to send what is queued (`sendto(MSG_DONTWAIT)`), if it wants a wakeup.
     pub fn kick(&mut self) -> Result<Kick, SysError> {
-        let tx = self.xsk.tx.as_ref().expect("a TX socket has a TX ring");
-        if !tx.needs_wakeup() {
+        if !self.tx.needs_wakeup() {
             return Ok(Kick::Done);
         }
         match sys::send_pending(self.xsk.fd.as_fd(), false) {
@@ -403,10 +394,19 @@ impl XskTx {
     }
 }
 
+/// The byte range `addr..addr + len` if it lies inside a UMEM of `umem_len` bytes.
+fn umem_range(addr: u64, len: usize, umem_len: usize) -> Option<std::ops::Range<usize>> {
+    let start = usize::try_from(addr).ok()?;
+    let end = start.checked_add(len)?;
+    (end <= umem_len).then_some(start..end)
+}
+
 /// The receive half: the fill ring lends the kernel empty frames, the RX ring returns them
 /// with packets.
 #[derive(Debug)]
 pub struct XskRx {
+    // Before `xsk`: its mapping goes before the socket closes.
+    rx: Ring<libc::xdp_desc>,
     xsk: Xsk,
     /// Frames not in the fill ring (waiting for room there).
     spare: Vec<u64>,
@@ -415,9 +415,9 @@ pub struct XskRx {
 impl XskRx {
     /// Opens an RX-only socket and lends the kernel as many frames as the fill ring holds.
     pub fn open(ifindex: u32, options: &XskOptions) -> Result<Self, XskError> {
-        let xsk = Xsk::open(ifindex, options, true, false)?;
+        let (xsk, rx) = Xsk::open(ifindex, options, true)?;
         let spare = options.frame_addresses();
-        let mut rx = Self { xsk, spare };
+        let mut rx = Self { rx, xsk, spare };
         rx.refill();
         Ok(rx)
     }
@@ -436,29 +436,24 @@ impl XskRx {
         self.xsk.fill.submit(n);
     }
 
-    /// Hands every received frame to `each(bytes)`, then lends the frames back to the kernel.
-    /// Returns how many frames there were.
-    pub fn receive(&mut self, mut each: impl FnMut(&[u8])) -> Result<u32, SysError> {
-        let rx = self.xsk.rx.as_mut().expect("an RX socket has an RX ring");
-        let n = rx.peek(rx.capacity());
+    /// Hands every received frame to `each(Some(bytes))`, then lends the frames back to the
+    /// kernel; a descriptor pointing outside the UMEM is `each(None)`, and its address is not
+    /// lent back. Returns how many descriptors there were.
+    pub fn receive(&mut self, mut each: impl FnMut(Option<&[u8]>)) -> Result<u32, SysError> {
+        let n = self.rx.peek(self.rx.capacity());
         for i in 0..n {
-            let d = self
-                .xsk
-                .rx
-                .as_ref()
-                .expect("an RX socket has an RX ring")
-                .read(i);
-            each(self.xsk.frame(d.addr, d.len as usize));
-            // In aligned mode the address may point past the chunk start (headroom): the
-            // chunk is what goes back.
-            self.spare
-                .push(d.addr - d.addr % u64::from(self.xsk.frame_size));
+            let d = self.rx.read(i);
+            let frame = self.xsk.frame(d.addr, d.len as usize);
+            let ours = frame.is_some();
+            each(frame);
+            if ours {
+                // In aligned mode the address may point past the chunk start (headroom): the
+                // chunk is what goes back.
+                self.spare
+                    .push(d.addr - d.addr % u64::from(self.xsk.frame_size));
+            }
         }
-        self.xsk
-            .rx
-            .as_mut()
-            .expect("an RX socket has an RX ring")
-            .release(n);
+        self.rx.release(n);
         self.refill();
         if self.xsk.fill.needs_wakeup() {
             sys::xdp_wake_rx(self.xsk.fd.as_fd())?;
@@ -468,11 +463,28 @@ impl XskRx {
 
     /// Waits up to `timeout` for frames (`poll(POLLIN)`); true if there may be some.
     pub fn wait(&mut self, timeout: Duration) -> Result<bool, SysError> {
-        let rx = self.xsk.rx.as_mut().expect("an RX socket has an RX ring");
-        if rx.peek(1) > 0 {
+        if self.rx.peek(1) > 0 {
             return Ok(true);
         }
         let revents = self.xsk.poll(libc::POLLIN, timeout)?;
         Ok(revents & libc::POLLIN != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::umem_range;
+
+    #[test]
+    fn a_descriptor_is_read_only_inside_the_umem() {
+        assert_eq!(umem_range(0, 64, 4096), Some(0..64));
+        assert_eq!(umem_range(4032, 64, 4096), Some(4032..4096));
+        assert_eq!(umem_range(4033, 64, 4096), None, "one byte past the end");
+        assert_eq!(umem_range(u64::MAX, 64, 4096), None);
+        assert_eq!(
+            umem_range(usize::MAX as u64, 2, usize::MAX),
+            None,
+            "no overflow"
+        );
     }
 }
