@@ -8,6 +8,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use super::{BenchPlan, BenchRow, Phase, Receiver, Sender, BENCH_CSV, RECEIVE_PHASES};
+use crate::experiment::place::argv::{
+    Iperf3ClientArgs, Iperf3ServerArgs, TestpmdArgs, TrafgenArgs,
+};
 use crate::experiment::place::host::Machine;
 use crate::experiment::place::setup::{SetupEnv, Setups};
 use crate::experiment::place::{
@@ -139,7 +142,7 @@ impl Ctx<'_> {
             };
             (self.ours(tool), args.argv())
         };
-        match sender {
+        let (program, args) = match sender {
             Sender::MmapV3
             | Sender::MmapV2
             | Sender::Udp
@@ -148,87 +151,41 @@ impl Ctx<'_> {
             | Sender::MmapGso
             | Sender::Xdp => {
                 let (tool, extra) = sender.ours().expect("one of our senders");
-                ours(tool, extra)
+                return ours(tool, extra);
             }
-            Sender::Trafgen => {
-                let mut a = strings(&[
-                    "-c",
-                    "0",
-                    "trafgen",
-                    "--dev",
-                    &e.tx_if,
-                    "--conf",
-                    &self.frame_file.to_string_lossy(),
-                    "--num",
-                    &p.count.to_string(),
-                    "--cpus",
-                    "1",
-                ]);
-                if let Some(r) = pps {
-                    a.extend(strings(&["--rate", &format!("{r}pps")]));
-                }
-                (PathBuf::from("taskset"), a)
+            Sender::Trafgen => TrafgenArgs {
+                interface: &e.tx_if,
+                conf: &self.frame_file.to_string_lossy(),
+                count: p.count,
+                pps,
+                cpu: 0,
             }
-            Sender::TestpmdAfPacket | Sender::TestpmdAfXdp => {
-                let vdev = if sender == Sender::TestpmdAfPacket {
-                    format!("net_af_packet0,iface={},qpairs=1", e.tx_if)
-                } else {
-                    format!("net_af_xdp0,iface={},start_queue=0,queue_count=1", e.tx_if)
-                };
+            .command(),
+            Sender::TestpmdAfPacket | Sender::TestpmdAfXdp => TestpmdArgs {
+                af_xdp: sender == Sender::TestpmdAfXdp,
+                interface: &e.tx_if,
                 // Forwarding on core 0 like every sender; the main lcore (core 1, the
-                // meter's) only prints statistics once a second. No shared configuration;
-                // the runtime directory of its file prefix is removed after the run.
-                let mut a = strings(&["-l", "0,1", "--main-lcore", "1", "--no-huge"]);
-                a.extend(strings(&["-m", "1024", "--no-pci", "--no-shconf"]));
-                a.extend(strings(&["--file-prefix", TESTPMD_PREFIX]));
-                a.extend([format!("--vdev={vdev}"), "--".into()]);
-                a.extend([
-                    "--forward-mode=txonly".into(),
-                    format!("--txpkts={}", FRAME_OVERHEAD + p.size),
-                    format!("--tx-ip={},{}", e.tx_ip, e.rx_ip),
-                    format!(
-                        "--tx-udp={},{}",
-                        crate::DEFAULT_PORT + 1,
-                        crate::DEFAULT_PORT
-                    ),
-                    format!("--eth-peer=0,{}", self.dst_mac),
-                ]);
-                a.extend(strings(&[
-                    "--auto-start",
-                    "--nb-cores=1",
-                    "--stats-period=1",
-                ]));
-                a.extend(strings(&[
-                    "--total-num-mbufs=16384",
-                    "--rxd=512",
-                    "--txd=512",
-                ]));
-                (PathBuf::from("dpdk-testpmd"), a)
+                // meter's) only prints statistics once a second.
+                cpu: 0,
+                main_core: 1,
+                file_prefix: TESTPMD_PREFIX,
+                frame_len: FRAME_OVERHEAD + p.size,
+                ips: (&e.tx_ip, &e.rx_ip),
+                ports: (crate::DEFAULT_PORT + 1, crate::DEFAULT_PORT),
+                dst_mac: &self.dst_mac,
             }
-            Sender::Iperf3 => {
-                let bits = pps.map_or(0, |r| r * p.size as u64 * 8);
-                (
-                    PathBuf::from("taskset"),
-                    strings(&[
-                        "-c",
-                        "0",
-                        "iperf3",
-                        "--client",
-                        &e.rx_ip,
-                        "--port",
-                        "9000",
-                        "--udp",
-                        "--length",
-                        &p.size.to_string(),
-                        "--bitrate",
-                        &bits.to_string(),
-                        "--bytes",
-                        &(p.count * p.size as u64).to_string(),
-                        "--udp-counters-64bit",
-                    ]),
-                )
+            .command(),
+            Sender::Iperf3 => Iperf3ClientArgs {
+                server: &e.rx_ip,
+                port: crate::DEFAULT_PORT,
+                size: p.size,
+                bits_per_s: pps.map_or(0, |r| r * p.size as u64 * 8),
+                bytes: p.count * p.size as u64,
+                cpu: 0,
             }
-        }
+            .command(),
+        };
+        (PathBuf::from(program), args)
     }
 
     /// Runs a sender in the sending namespace to its end; records its wall time and CPU time
@@ -349,21 +306,13 @@ impl Ctx<'_> {
         // iperf3 needs its server in any case (control connection); under `socket` it is also
         // the sink. The other senders' socket sink is udp-rx.
         let server = if sender == Sender::Iperf3 {
-            let t = self.start_external(
-                &e.rx_ns,
-                Path::new("taskset"),
-                &strings(&[
-                    "-c",
-                    "1",
-                    "iperf3",
-                    "--server",
-                    "--port",
-                    "9000",
-                    "--bind",
-                    &e.rx_ip,
-                    "--one-off",
-                ]),
-            )?;
+            let (program, args) = Iperf3ServerArgs {
+                bind: &e.rx_ip,
+                port: crate::DEFAULT_PORT,
+                cpu: 1,
+            }
+            .command();
+            let t = self.start_external(&e.rx_ns, Path::new(&program), &args)?;
             std::thread::sleep(Duration::from_millis(400));
             Some(t)
         } else {
