@@ -85,8 +85,9 @@ pub struct Ratio {
     /// ratio is 1 by construction and says nothing about either.
     pub capped: usize,
     /// Each bypass app against the strongest socket path (`udp-gso`), where both ran:
-    /// (median, min, max, points), and the points left out as capped.
-    pub vs_best_socket: Vec<(App, Spread, usize)>,
+    /// (median, min, max, points) unless every point was capped, and the points left out as
+    /// capped.
+    pub vs_best_socket: Vec<(App, Option<Spread>, usize)>,
     /// The strongest socket path against plain UDP (`udp-gso`/`udp`), where both ran, and
     /// its capped points.
     pub best_over_plain: Option<(Spread, usize)>,
@@ -209,7 +210,7 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 .filter(|a| a.bypass)
                 .filter_map(|a| {
                     let (r, capped) = against(a.app, App::UdpGso);
-                    Some((a.app, r?, capped))
+                    (r.is_some() || capped > 0).then_some((a.app, r, capped))
                 })
                 .collect();
             let best_over_plain = against(App::UdpGso, App::Udp);
@@ -339,10 +340,13 @@ fn best_socket_table(ratios: &[Ratio]) -> String {
     if bypass.is_empty() && ratios.iter().all(|r| r.best_over_plain.is_none()) {
         return String::new();
     }
-    let spread = |v: Option<(&Spread, usize)>| match v {
-        None => "-".to_string(),
-        Some(((m, lo, hi, n), 0)) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)"),
-        Some(((m, lo, hi, n), c)) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts) +{c} capped"),
+    let spread = |v: Option<(Option<&Spread>, usize)>| match v {
+        None | Some((None, 0)) => "-".to_string(),
+        Some((None, c)) => format!("- +{c} capped"),
+        Some((Some((m, lo, hi, n)), 0)) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)"),
+        Some((Some((m, lo, hi, n)), c)) => {
+            format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts) +{c} capped")
+        }
     };
     let mut s = format!(
         "\nbypass or the best socket path? ({}: GSO super-packets and sendmmsg, GRO and recvmmsg)\n",
@@ -366,13 +370,13 @@ fn best_socket_table(ratios: &[Ratio]) -> String {
                 .vs_best_socket
                 .iter()
                 .find(|(a, _, _)| a == app)
-                .map(|(_, v, c)| (v, *c));
+                .map(|(_, v, c)| (v.as_ref(), *c));
             let _ = write!(line, " {:>40}", spread(v));
         }
         let _ = write!(
             line,
             " {:>40}",
-            spread(r.best_over_plain.as_ref().map(|(v, c)| (v, *c)))
+            spread(r.best_over_plain.as_ref().map(|(v, c)| (Some(v), *c)))
         );
         let _ = writeln!(s, "{}", line.trim_end());
     }
@@ -432,7 +436,7 @@ mod tests {
         let best: Vec<(App, f64, usize)> = native
             .vs_best_socket
             .iter()
-            .map(|(a, v, _)| (*a, v.0, v.3))
+            .filter_map(|(a, v, _)| Some((*a, v.as_ref()?.0, v.as_ref()?.3)))
             .collect();
         assert_eq!(best, [(App::Mmap, 0.5, 2), (App::MmapGso, 1.5, 2)]);
         assert_eq!(native.best_over_plain.map(|v| v.0 .0), Some(6.0));
@@ -471,11 +475,14 @@ mod tests {
         ];
         let r = &ratios(&rows)[0];
         assert_eq!((r.ours.map(|o| o.0), r.capped), (Some(2.0), 0));
-        let by_app = |app| r.vs_best_socket.iter().find(|(a, _, _)| *a == app);
-        assert!(by_app(App::MmapGso).is_none(), "only a capped point: {r:?}");
-        let (_, mmap, capped) = by_app(App::Mmap).unwrap();
+        let by_app = |app| r.vs_best_socket.iter().find(|(a, _, _)| *a == app).unwrap();
+        assert_eq!(by_app(App::MmapGso).1, None, "only a capped point: {r:?}");
+        assert_eq!(by_app(App::MmapGso).2, 1);
+        let (_, mmap, capped) = by_app(App::Mmap);
+        let mmap = mmap.unwrap();
         assert_eq!((mmap.3, *capped), (1, 0));
         assert!((mmap.0 - 50_000.0 / 117_900.0).abs() < 1e-9);
+        assert!(ratio_table(&ratios(&rows)).contains("- +1 capped"));
     }
 
     #[test]
