@@ -8,7 +8,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{leftovers, root_or_skip, running, serial, text, tmp, Spawned, PKTMMAP};
+use common::{leftovers, network_test, running, text, tmp, Spawned, PKTMMAP};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pktmmap::experiment::bench::BenchRow;
@@ -16,10 +16,9 @@ use pktmmap::experiment::plan::kinds::Status;
 
 #[test]
 fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
-    if !root_or_skip("the_benchmark_runs_every_table_and_accounts_for_every_packet") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("bench");
     let o = Command::new(PKTMMAP)
         .args([
@@ -149,10 +148,9 @@ fn the_benchmark_runs_every_table_and_accounts_for_every_packet() {
 
 #[test]
 fn an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row() {
-    if !root_or_skip("an_interrupted_benchmark_keeps_what_it_measured_as_a_partial_row") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     // A sender of ours (it says what it sent) and testpmd (it does not), each interrupted as
     // Ctrl-C would (SIGINT to the whole process group) while sending a 20 M-packet row, once
     // 10,000 frames have reached the receiving veth (testpmd's start-up alone has taken from

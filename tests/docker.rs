@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{
-    docker, docker_or_skip, image, leftovers, pktmmap, rps_masks, running, serial, sys_mount_of,
-    text, tmp, ScriptSetup, Spawned, PKTMMAP,
+    docker, docker_test, image, leftovers, pktmmap, rps_masks, running, sys_mount_of, text, tmp,
+    ScriptSetup, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::plan::kinds::{App, Engine, Fate, Status};
 use pktmmap::experiment::rows::read_rows;
@@ -34,10 +34,9 @@ fn profile(dir: &std::path::Path, count: u64, rate: &str) -> String {
 
 #[test]
 fn the_image_is_small_static_and_each_tool_runs_in_it_with_net_raw_only() {
-    if !docker_or_skip("the_image_is_small_static_and_each_tool_runs_in_it_with_net_raw_only") {
+    let Some(_g) = docker_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let built = image();
     assert!(built.starts_with(&format!("built {IMAGE}")), "{built}");
     let size: u64 = String::from_utf8_lossy(
@@ -108,10 +107,9 @@ fn the_image_is_small_static_and_each_tool_runs_in_it_with_net_raw_only() {
 
 #[test]
 fn mmap_and_udp_runs_in_containers_on_bridge_and_macvlan_count_exactly() {
-    if !docker_or_skip("mmap_and_udp_runs_in_containers_on_bridge_and_macvlan_count_exactly") {
+    let Some(_g) = docker_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     let out = tmp("docker-exact");
     let count = 30_000u64;
@@ -196,10 +194,9 @@ fn compose_caps(mode: &str, service: &str, xdp: bool) -> Vec<String> {
 
 #[test]
 fn af_xdp_runs_in_containers_with_exactly_the_capabilities_it_needs() {
-    if !docker_or_skip("af_xdp_runs_in_containers_with_exactly_the_capabilities_it_needs") {
+    let Some(_g) = docker_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     // Only runs that use AF_XDP widen the containers, and only by what xdp-tx and xdp-rx need.
     for mode in ["bridge", "macvlan", "ovs"] {
@@ -255,12 +252,9 @@ fn af_xdp_runs_in_containers_with_exactly_the_capabilities_it_needs() {
 
 #[test]
 fn receive_steering_reaches_the_receiving_container_whose_sysfs_stays_read_only() {
-    if !docker_or_skip(
-        "receive_steering_reaches_the_receiving_container_whose_sysfs_stays_read_only",
-    ) {
+    let Some(_g) = docker_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     // A container's namespace shares the sysfs its container mounted read-only: the set-up
     // script must still set the mask (it once failed here with "Read-only file system").
@@ -289,10 +283,9 @@ fn receive_steering_reaches_the_receiving_container_whose_sysfs_stays_read_only(
 
 #[test]
 fn the_trunk_network_comes_up_or_reports_its_skip_without_8021q() {
-    if !docker_or_skip("the_trunk_network_comes_up_or_reports_its_skip_without_8021q") {
+    let Some(_g) = docker_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     let kernel_has_8021q = !std::fs::read("/proc/config.gz").is_ok_and(|gz| {
         let o = Command::new("zcat")
@@ -326,10 +319,9 @@ fn the_trunk_network_comes_up_or_reports_its_skip_without_8021q() {
 
 #[test]
 fn ovs_ports_are_attached_like_ovs_docker_and_detached_on_teardown() {
-    if !docker_or_skip("ovs_ports_are_attached_like_ovs_docker_and_detached_on_teardown") {
+    let Some(_g) = docker_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     let o = pktmmap(&["--engine", "docker", "setup", "up", "ovs"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -429,10 +421,9 @@ fn ovs_ports_are_attached_like_ovs_docker_and_detached_on_teardown() {
 
 #[test]
 fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
-    if !docker_or_skip("interrupting_a_docker_run_stops_the_tools_inside_the_containers") {
+    let Some(_g) = docker_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     // SIGINT with mmap, SIGTERM with udp: both must reach the tools inside the containers.
     for (sig, app, sender) in [

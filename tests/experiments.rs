@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{
-    leftovers, pids_of, pktmmap, root_or_skip, running, serial, text, tmp, Spawned, PKTMMAP,
-};
+use common::{leftovers, network_test, pids_of, pktmmap, running, text, tmp, Spawned, PKTMMAP};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pktmmap::experiment::plan::kinds::{App, Engine, Fate, Status};
@@ -16,10 +14,9 @@ use pktmmap::experiment::rows::{header, read_rows};
 
 #[test]
 fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
-    if !root_or_skip("the_quick_profile_runs_end_to_end_on_native_with_both_apps") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("quick");
     let o = pktmmap(&[
         "run",
@@ -162,10 +159,9 @@ fn experiments() -> PathBuf {
 
 #[test]
 fn every_setup_comes_up_carries_traffic_and_leaves_nothing_behind() {
-    if !root_or_skip("every_setup_comes_up_carries_traffic_and_leaves_nothing_behind") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     for name in ["native", "bridge", "ovs", "macvlan", "overlay"] {
         let up = pktmmap(&["setup", "up", name]);
         assert!(
@@ -292,10 +288,9 @@ fn underlay_count() -> u64 {
 
 #[test]
 fn the_quick_profile_runs_on_the_overlay_with_every_app_and_exact_counts() {
-    if !root_or_skip("the_quick_profile_runs_on_the_overlay_with_every_app_and_exact_counts") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("overlay-quick");
     let o = pktmmap(&[
         "run",
@@ -333,12 +328,9 @@ fn the_quick_profile_runs_on_the_overlay_with_every_app_and_exact_counts() {
 
 #[test]
 fn the_gso_apps_run_the_quick_profile_with_exact_counts_and_the_best_socket_table() {
-    if !root_or_skip(
-        "the_gso_apps_run_the_quick_profile_with_exact_counts_and_the_best_socket_table",
-    ) {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("gso-quick");
     let o = pktmmap(&[
         "run",
@@ -400,10 +392,9 @@ fn the_gso_apps_run_the_quick_profile_with_exact_counts_and_the_best_socket_tabl
 
 #[test]
 fn the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay() {
-    if !root_or_skip("the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let script = experiments().join("setups/overlay.sh");
     for fdb in ["static", "learning"] {
         let setup = |verb: &str| {
@@ -495,10 +486,9 @@ fn the_overlay_carries_every_frame_vxlan_encapsulated_on_the_underlay() {
 
 #[test]
 fn the_trunk_setup_reports_its_skip_where_the_kernel_lacks_8021q() {
-    if !root_or_skip("the_trunk_setup_reports_its_skip_where_the_kernel_lacks_8021q") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let has_vlan = Command::new("ip")
         .args([
             "link", "add", "pkmvq0", "type", "veth", "peer", "name", "pkmvq1",
@@ -549,10 +539,9 @@ fn the_trunk_setup_reports_its_skip_where_the_kernel_lacks_8021q() {
 
 #[test]
 fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
-    if !root_or_skip("a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("failed");
     std::fs::create_dir_all(&out).unwrap();
     // A point whose frames cannot fit the MTU: the senders refuse it with exit code 6.
@@ -644,10 +633,9 @@ fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
 
 #[test]
 fn a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on() {
-    if !root_or_skip("a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("rx-killed");
     std::fs::create_dir_all(&out).unwrap();
     // Two points of 3 s each (30,000 packets at 10 kpps), mmap only.
@@ -718,9 +706,9 @@ fn a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on() {
 
 #[test]
 fn the_runner_refuses_without_cap_net_admin() {
-    if !root_or_skip("the_runner_refuses_without_cap_net_admin") {
+    let Some(_g) = network_test() else {
         return;
-    }
+    };
     let o = Command::new("setpriv")
         .args([
             "--bounding-set",
@@ -740,10 +728,9 @@ fn the_runner_refuses_without_cap_net_admin() {
 
 #[test]
 fn the_ingress_drop_fate_is_applied_and_recorded() {
-    if !root_or_skip("the_ingress_drop_fate_is_applied_and_recorded") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("fate");
     let rows = quick_native_run(&out, &["--app", "mmap", "--fate", "ingress-drop"]);
     assert_eq!(rows.len(), 6);
@@ -760,10 +747,9 @@ fn the_ingress_drop_fate_is_applied_and_recorded() {
 
 #[test]
 fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
-    if !root_or_skip("sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     for (i, (sig, delay_ms)) in [
         (nix::sys::signal::Signal::SIGINT, 1700u64),
         (nix::sys::signal::Signal::SIGTERM, 2900),
@@ -818,10 +804,9 @@ fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
 
 #[test]
 fn rps_steers_the_receiving_softirq_and_is_recorded() {
-    if !root_or_skip("rps_steers_the_receiving_softirq_and_is_recorded") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let script = experiments().join("setups/native.sh");
     let up = Command::new("bash")
         .arg(&script)
@@ -883,10 +868,9 @@ fn rps_steers_the_receiving_softirq_and_is_recorded() {
 /// and `setup down --all`; the first run finishes with every row ok.
 #[test]
 fn a_second_runner_refuses_while_one_holds_the_hosts_set_ups() {
-    if !root_or_skip("a_second_runner_refuses_while_one_holds_the_hosts_set_ups") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("lock-first");
     let first = Spawned::pktmmap(
         Command::new(PKTMMAP)

@@ -53,10 +53,9 @@ fn interrupt(ns: &str, tool: &str, args: &[&str], delay: Duration, sig: Signal) 
 
 #[test]
 fn sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries() {
-    if !root_or_skip("sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     for round in 0..4 {
@@ -132,10 +131,9 @@ fn sigint_and_sigterm_at_random_moments_leave_whole_partial_summaries() {
 
 #[test]
 fn the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability() {
-    if !root_or_skip("the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     // Inside the namespace, become nobody with CAP_NET_RAW as the only capability.
     let only_net_raw = |bin: &str| -> Vec<String> {
@@ -242,12 +240,9 @@ fn the_tools_work_with_cap_net_raw_alone_and_then_hold_no_capability() {
 
 #[test]
 fn a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its_counts() {
-    if !root_or_skip(
-        "a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its_counts",
-    ) {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     for rx in [MMAP_RX, XDP_RX] {
         let p = VethPair::new();
         let r = Receiver::start(

@@ -54,10 +54,9 @@ fn send_gso(p: &VethPair, tool: Option<&str>) {
 
 #[test]
 fn every_gso_sender_into_every_receiver_counts_each_datagram() {
-    if !root_or_skip("every_gso_sender_into_every_receiver_counts_each_datagram") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let count = COUNT.to_string();
     let receivers: [(&str, &[&str]); 4] = [
@@ -114,10 +113,9 @@ fn every_gso_sender_into_every_receiver_counts_each_datagram() {
 
 #[test]
 fn gso_options_refuse_what_the_kernel_cannot_send_with_a_clear_message() {
-    if !root_or_skip("gso_options_refuse_what_the_kernel_cannot_send_with_a_clear_message") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let mmap = |extra: &[&str]| {
         let mut a = vec![

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{root_or_skip, serial, tmp};
+use common::{network_test, tmp};
 use pktmmap::experiment::plan::kinds::Status;
 use pktmmap::experiment::rows::{read_rows, Row};
 
@@ -57,10 +57,9 @@ fn assert_from_the_guest(rows: &[Row], kernel: &str, accel: &str) {
 
 #[test]
 fn the_trunk_tags_and_ovs_runs_on_the_kernel_datapath_in_a_debian_guest() {
-    if !root_or_skip("the_trunk_tags_and_ovs_runs_on_the_kernel_datapath_in_a_debian_guest") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("guest");
     let links = host_links();
     let o = guest_run(
@@ -135,12 +134,9 @@ fn the_trunk_tags_and_ovs_runs_on_the_kernel_datapath_in_a_debian_guest() {
 
 #[test]
 fn a_guest_that_does_not_boot_or_hangs_fails_in_bounded_time_with_its_console_tail() {
-    if !root_or_skip(
-        "a_guest_that_does_not_boot_or_hangs_fails_in_bounded_time_with_its_console_tail",
-    ) {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let out = tmp("guest-noboot");
     let o = guest_run(
         &out,

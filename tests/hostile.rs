@@ -53,10 +53,9 @@ fn fix_udp_checksum(f: &mut [u8]) {
 
 #[test]
 fn every_kind_of_hostile_frame_lands_in_its_counter() {
-    if !root_or_skip("every_kind_of_hostile_frame_lands_in_its_counter") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     // No IPv6 chatter (router solicitations, MLD) in the capture.
     for ns in [&p.tx_ns, &p.rx_ns] {
@@ -434,10 +433,9 @@ fn inject(p: &VethPair, frames: &[Vec<u8>]) {
 
 #[test]
 fn deleting_the_interface_mid_run_is_a_clear_error_with_a_partial_summary() {
-    if !root_or_skip("deleting_the_interface_mid_run_is_a_clear_error_with_a_partial_summary") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let r = Receiver::start(&p.rx_ns, MMAP_RX, &["-i", &p.rx_if, "--json"]);
     send(

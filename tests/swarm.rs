@@ -11,24 +11,22 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    docker, docker_or_skip, image, leftovers, pktmmap, rps_masks, running, serial, swarm_state,
-    text, tmp, ScriptSetup, Spawned, PKTMMAP,
+    docker, docker_test, image, leftovers, pktmmap, rps_masks, running, swarm_state, text, tmp,
+    ScriptSetup, Serial, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::plan::kinds::{App, Engine, Status};
 use pktmmap::experiment::rows::{read_rows, Row};
 
-/// The swarm as the test found it must be inactive (CI's engine is; a developer's swarm is not
-/// touched by these tests).
-fn inactive_swarm_or_skip(test: &str) -> bool {
-    if !docker_or_skip(test) {
-        return false;
-    }
+/// How every swarm test starts: [`docker_test`], then the swarm as the test found it must be
+/// inactive (CI's engine is; a developer's swarm is not touched by these tests).
+fn swarm_test() -> Option<Serial> {
+    let guard = docker_test()?;
     let state = swarm_state();
     assert_eq!(
         state, "inactive",
-        "{test} makes and leaves its own single-node swarm: this engine's swarm is {state}"
+        "these tests make and leave their own single-node swarm: this engine's swarm is {state}"
     );
-    true
+    Some(guard)
 }
 
 /// Starts `pktmmap --engine swarm run` of profile `prof` on the overlay (mmap only, results in
@@ -96,11 +94,9 @@ fn this_node() -> String {
 
 #[test]
 fn the_quick_profile_runs_on_a_single_node_swarm_overlay_and_macvlan() {
-    if !inactive_swarm_or_skip("the_quick_profile_runs_on_a_single_node_swarm_overlay_and_macvlan")
-    {
+    let Some(_g) = swarm_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     let out = tmp("swarm-quick");
     let o = pktmmap(&[
@@ -150,11 +146,9 @@ fn the_quick_profile_runs_on_a_single_node_swarm_overlay_and_macvlan() {
 
 #[test]
 fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up() {
-    let test = "receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up";
-    if !inactive_swarm_or_skip(test) {
+    let Some(_g) = swarm_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     // PKTMMAP_RPS was once recorded (RPS=2, the rows' rps column) but never applied to a
     // swarm task's interface.
@@ -197,10 +191,9 @@ fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up
 
 #[test]
 fn an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing() {
-    if !inactive_swarm_or_skip("an_interrupted_swarm_run_keeps_its_rows_and_leaves_nothing") {
+    let Some(_g) = swarm_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     interrupted_long_run("swarm-sigint", &[]);
     assert_eq!(swarm_state(), "inactive");
@@ -238,12 +231,9 @@ fn interrupted_long_run(tag: &str, env: &[(&str, &str)]) -> Row {
 
 #[test]
 fn a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goes_on() {
-    if !inactive_swarm_or_skip(
-        "a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goes_on",
-    ) {
+    let Some(_g) = swarm_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     let out = tmp("swarm-rx-killed");
     std::fs::create_dir_all(&out).unwrap();
@@ -297,12 +287,9 @@ fn a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goe
 
 #[test]
 fn a_node_that_does_not_exist_a_missing_image_or_no_engine_is_refused_with_its_reason() {
-    if !inactive_swarm_or_skip(
-        "a_node_that_does_not_exist_a_missing_image_or_no_engine_is_refused_with_its_reason",
-    ) {
+    let Some(_g) = swarm_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     let o = pktmmap(&[
         "--engine",
@@ -387,12 +374,9 @@ impl Drop for SecondNode {
 
 #[test]
 fn two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_are_recorded() {
-    if !inactive_swarm_or_skip(
-        "two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_are_recorded",
-    ) {
+    let Some(_g) = swarm_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     // The second node as the README's second machine: its image loaded with `docker save |
     // ssh ... docker load`, its engine listed as ssh://root@10.77.70.2 and reached over ssh.
@@ -517,12 +501,9 @@ fn second_engine_processes() -> Vec<String> {
 
 #[test]
 fn a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cleans_up() {
-    if !inactive_swarm_or_skip(
-        "a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cleans_up",
-    ) {
+    let Some(_g) = swarm_test() else {
         return;
-    }
-    let _g = serial();
+    };
     image();
     let up = second_node(&["up"]);
     let _down = SecondNode;

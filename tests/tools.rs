@@ -11,10 +11,9 @@ use std::process::Command;
 
 #[test]
 fn mmap_tx_to_mmap_rx_delivers_every_packet() {
-    if !root_or_skip("mmap_tx_to_mmap_rx_delivers_every_packet") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let (t, r) = pair(
         &p,
@@ -55,10 +54,9 @@ fn mmap_tx_to_mmap_rx_delivers_every_packet() {
 
 #[test]
 fn jumbo_frames_need_no_hand_set_ring_geometry() {
-    if !root_or_skip("jumbo_frames_need_no_hand_set_ring_geometry") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     for (ns, dev) in [(&p.tx_ns, &p.tx_if), (&p.rx_ns, &p.rx_if)] {
         ip(&["-n", ns, "link", "set", dev, "mtu", "9000"]);
@@ -129,10 +127,9 @@ fn jumbo_frames_need_no_hand_set_ring_geometry() {
 
 #[test]
 fn tpacket_v2_tx_ring_delivers_every_packet() {
-    if !root_or_skip("tpacket_v2_tx_ring_delivers_every_packet") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let (t, r) = pair(
         &p,
@@ -177,10 +174,9 @@ fn tpacket_v2_tx_ring_delivers_every_packet() {
 
 #[test]
 fn the_kernel_udp_stack_accepts_mmap_tx_frames() {
-    if !root_or_skip("the_kernel_udp_stack_accepts_mmap_tx_frames") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     // Both ways the kernel can build the skb from a ring frame.
     for skb in ["linear", "fragments"] {
@@ -218,10 +214,9 @@ fn the_kernel_udp_stack_accepts_mmap_tx_frames() {
 
 #[test]
 fn udp_tx_to_mmap_rx_delivers_every_packet() {
-    if !root_or_skip("udp_tx_to_mmap_rx_delivers_every_packet") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let (t, r) = pair(
         &p,
@@ -257,10 +252,9 @@ fn udp_tx_to_mmap_rx_delivers_every_packet() {
 
 #[test]
 fn udp_tx_to_udp_rx_accounts_for_every_packet() {
-    if !root_or_skip("udp_tx_to_udp_rx_accounts_for_every_packet") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let (t, r) = pair(
         &p,
@@ -288,10 +282,9 @@ fn udp_tx_to_udp_rx_accounts_for_every_packet() {
 
 #[test]
 fn a_tiny_rx_ring_overruns_and_the_numbers_add_up() {
-    if !root_or_skip("a_tiny_rx_ring_overruns_and_the_numbers_add_up") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let (t, r) = pair(
         &p,
@@ -383,10 +376,9 @@ fn check_pacing(p: &VethPair, tx: &str, extra: &[&str], rate: &str, count: &str,
 
 #[test]
 fn pacing_is_within_one_percent_at_the_receiver() {
-    if !root_or_skip("pacing_is_within_one_percent_at_the_receiver") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     check_pacing(&p, MMAP_TX, &[], "20kpps", "80000", 20_000.0);
     // 50 Mbit/s of 106-byte frames is 58,962.3 packets per second.
@@ -399,10 +391,9 @@ fn pacing_is_within_one_percent_at_the_receiver() {
 
 #[test]
 fn flow_filter_keeps_other_ports_out_and_no_filter_classifies_them() {
-    if !root_or_skip("flow_filter_keeps_other_ports_out_and_no_filter_classifies_them") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     // One run per filter, with traffic to the test port and to another port: the flow filter
     // lets exactly the test flow in (so zero other-port frames means filtered, not absent),
@@ -452,10 +443,9 @@ fn flow_filter_keeps_other_ports_out_and_no_filter_classifies_them() {
 
 #[test]
 fn an_interrupted_receiver_prints_a_partial_summary() {
-    if !root_or_skip("an_interrupted_receiver_prints_a_partial_summary") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     for (rx, args) in [
         (MMAP_RX, vec!["-i", p.rx_if.as_str(), "--json"]),
@@ -483,10 +473,9 @@ fn an_interrupted_receiver_prints_a_partial_summary() {
 
 #[test]
 fn a_receiver_without_traffic_stops_at_the_idle_timeout_with_zero() {
-    if !root_or_skip("a_receiver_without_traffic_stops_at_the_idle_timeout_with_zero") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let r = Receiver::start(
         &p.rx_ns,
@@ -519,10 +508,9 @@ fn fails(ns: &str, tool: &str, args: &[&str]) -> (i32, String) {
 
 #[test]
 fn bad_input_gets_one_line_and_its_own_exit_code() {
-    if !root_or_skip("bad_input_gets_one_line_and_its_own_exit_code") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let tx = |extra: &[&str]| {
         let mut a = vec![
@@ -664,10 +652,9 @@ fn bad_input_gets_one_line_and_its_own_exit_code() {
 
 #[test]
 fn threaded_senders_and_fanout_receivers_count_exactly() {
-    if !root_or_skip("threaded_senders_and_fanout_receivers_count_exactly") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     // 60,001 does not divide by 3 or 2: the lanes' shares differ by one.
     for (tx_threads, rx_threads, fanout, count) in [
@@ -736,10 +723,9 @@ fn threaded_senders_and_fanout_receivers_count_exactly() {
 
 #[test]
 fn fanout_threads_need_a_count_to_merge() {
-    if !root_or_skip("fanout_threads_need_a_count_to_merge") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let o = run(&p.rx_ns, MMAP_RX, &["-i", &p.rx_if, "--threads", "2"]);
     assert_eq!(o.status.code(), Some(2));
@@ -750,10 +736,9 @@ fn fanout_threads_need_a_count_to_merge() {
 
 #[test]
 fn print_frame_shows_the_frame_mmap_tx_sends() {
-    if !root_or_skip("print_frame_shows_the_frame_mmap_tx_sends") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let o = run(
         &p.tx_ns,
@@ -786,10 +771,9 @@ fn print_frame_shows_the_frame_mmap_tx_sends() {
 
 #[test]
 fn batched_udp_tx_delivers_every_packet() {
-    if !root_or_skip("batched_udp_tx_delivers_every_packet") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     for rate in ["50kpps", "max"] {
         let (t, r) = pair(
@@ -843,10 +827,9 @@ fn batched_udp_tx_delivers_every_packet() {
 /// kernel's UDP stack never does (no port-unreachable counted).
 #[test]
 fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
-    if !root_or_skip("the_ingress_drop_rule_drops_the_test_flow_after_the_tap") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let udp_no_ports = || {
         let o = std::process::Command::new("ip")
@@ -957,10 +940,9 @@ fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
 /// multi-byte character once aborted it with exit 134).
 #[test]
 fn inject_refuses_bad_frames_with_one_line() {
-    if !root_or_skip("inject_refuses_bad_frames_with_one_line") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let inject = |frames: &str| {
         let mut c = std::process::Command::new("ip");
@@ -1084,10 +1066,9 @@ fn intervals_then_summary<I: Interval, S: serde::de::DeserializeOwned>(
 
 #[test]
 fn interval_reports_are_json_lines_that_add_up_to_the_summary() {
-    if !root_or_skip("interval_reports_are_json_lines_that_add_up_to_the_summary") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     for (tx, rx) in [(MMAP_TX, MMAP_RX), (UDP_TX, UDP_RX)] {
         let frames = tx == MMAP_TX;
@@ -1199,10 +1180,9 @@ fn refuses(ns: &str, tool: &str, args: &[&str], code: i32, says: &str) {
 
 #[test]
 fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
-    if !root_or_skip("captures_open_in_tcpdump_and_tshark_and_replay_exactly") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let dir = tmp("capture");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1464,10 +1444,9 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
 
 #[test]
 fn a_capture_that_fills_the_disk_ends_partial_and_stays_readable() {
-    if !root_or_skip("a_capture_that_fills_the_disk_ends_partial_and_stays_readable") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let dir = tmp("full-disk");
     std::fs::create_dir_all(&dir).unwrap();
@@ -1549,10 +1528,9 @@ fn a_capture_that_fills_the_disk_ends_partial_and_stays_readable() {
 /// reflect brings none back, and the sender says so.
 #[test]
 fn every_receiver_reflects_probes_and_every_sender_times_them() {
-    if !root_or_skip("every_receiver_reflects_probes_and_every_sender_times_them") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let common = ["--dst-ip", &p.rx_ip, "--count", "20000", "--rate", "40kpps"];
     let iface = ["-i", p.tx_if.as_str()];

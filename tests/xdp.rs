@@ -23,10 +23,9 @@ fn programs(p: &VethPair) -> usize {
 
 #[test]
 fn every_pairing_with_af_xdp_counts_exactly() {
-    if !root_or_skip("every_pairing_with_af_xdp_counts_exactly") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let n = "100000";
     let xdp_rx: &[&str] = &[
@@ -86,10 +85,9 @@ fn every_pairing_with_af_xdp_counts_exactly() {
 /// read whole by a socket, and ARP resolves (mmap-tx asks for the MAC afresh).
 #[test]
 fn traffic_outside_the_test_flow_still_reaches_the_stack() {
-    if !root_or_skip("traffic_outside_the_test_flow_still_reaches_the_stack") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let xr = Receiver::start(
         &p.rx_ns,
@@ -147,10 +145,9 @@ fn traffic_outside_the_test_flow_still_reaches_the_stack() {
 /// as rx_dropped and is shown, not added).
 #[test]
 fn a_tiny_umem_overruns_and_every_loss_is_a_counted_drop() {
-    if !root_or_skip("a_tiny_umem_overruns_and_every_loss_is_a_counted_drop") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     for shape in [
         ["--frames", "32", "--ring-size", "64"],
@@ -195,10 +192,9 @@ fn a_tiny_umem_overruns_and_every_loss_is_a_counted_drop() {
 
 #[test]
 fn xdp_tx_paces_within_one_percent_at_two_rates() {
-    if !root_or_skip("xdp_tx_paces_within_one_percent_at_two_rates") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     for (rate, count, want) in [
         ("20kpps", "80000", 20_000.0),
@@ -242,10 +238,9 @@ fn xdp_tx_paces_within_one_percent_at_two_rates() {
 /// program someone else attached is never replaced (exit 9, one line naming it).
 #[test]
 fn the_program_dies_with_xdp_rx_and_never_replaces_another() {
-    if !root_or_skip("the_program_dies_with_xdp_rx_and_never_replaces_another") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let r = Receiver::start(&p.rx_ns, XDP_RX, &["-i", &p.rx_if, "--json"]);
     assert_eq!(programs(&p), 1);
@@ -297,10 +292,9 @@ fn the_program_dies_with_xdp_rx_and_never_replaces_another() {
 
 #[test]
 fn bad_input_and_missing_privileges_get_one_line_and_their_exit_code() {
-    if !root_or_skip("bad_input_and_missing_privileges_get_one_line_and_their_exit_code") {
+    let Some(_g) = network_test() else {
         return;
-    }
-    let _g = serial();
+    };
     let p = VethPair::new();
     let without = |caps: &str, tool: &str, args: &[&str]| {
         let mut a = vec!["--bounding-set", caps, "--inh-caps", caps, tool];

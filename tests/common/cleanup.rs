@@ -1,0 +1,211 @@
+//! What tests leave behind and what takes it down however a test ends: leftovers, the
+//! runner a test started, a set-up brought up by its script; what a set-up set (RPS, mounts).
+
+use super::*;
+/// Everything a set-up of any engine could leave behind: namespaces, host links and OVS
+/// bridges of ours, and Docker containers and networks named pktmmap-*.
+pub fn leftovers() -> Vec<String> {
+    let mut found: Vec<String> = stdout_of(Command::new("ip").args(["netns", "list"]))
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with("pktmmap-") && !n.starts_with("pktmmap-t"))
+        .map(|n| format!("netns {n}"))
+        .collect();
+    found.extend(
+        stdout_of(Command::new("ip").args(["-o", "link", "show"]))
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n))
+            .filter(|n| n.starts_with("pkm") && !n.starts_with("pkt"))
+            .map(|n| format!("link {n}")),
+    );
+    found.extend(
+        stdout_of(Command::new("ovs-vsctl").args(["--timeout=3", "list-br"]))
+            .lines()
+            .filter(|b| b.starts_with("pkm"))
+            .map(|b| format!("ovs bridge {b}")),
+    );
+    found.extend(
+        stdout_of(Command::new("docker").args(["ps", "--all", "--format", "{{.Names}}"]))
+            .lines()
+            .filter(|n| n.starts_with("pktmmap-"))
+            .map(|n| format!("container {n}")),
+    );
+    found.extend(
+        stdout_of(Command::new("docker").args(["network", "ls", "--format", "{{.Name}}"]))
+            .lines()
+            .filter(|n| n.starts_with("pktmmap-"))
+            .map(|n| format!("docker network {n}")),
+    );
+    if swarm_state() == "active" {
+        found.extend(
+            stdout_of(Command::new("docker").args(["service", "ls", "--format", "{{.Name}}"]))
+                .lines()
+                .filter(|n| n.starts_with("pktmmap-"))
+                .map(|n| format!("swarm service {n}")),
+        );
+    }
+    for (path, what) in [
+        (
+            "/run/pktmmap-swarm.made",
+            "the mark of a swarm a set-up made",
+        ),
+        ("/run/pktmmap-node2.pid", "the second Docker engine"),
+        ("/run/pktmmap-nodes", "the list of second engines"),
+        ("/var/lib/pktmmap-node2", "the second engine's data root"),
+    ] {
+        if std::path::Path::new(path).exists() {
+            found.push(what.into());
+        }
+    }
+    found
+}
+
+/// A runner (or another long process) the test started. If the test ends before the process
+/// does — a failed assertion panics past its wait — the process is interrupted as Ctrl-C
+/// would (SIGINT, to its whole process group where it leads one), so that it tears down its
+/// set-ups and releases the host's lock instead of spoiling the tests after this one; SIGKILL
+/// after 60 s.
+pub struct Spawned(Option<Child>);
+
+impl Spawned {
+    /// Takes charge of `child`.
+    pub fn new(child: Child) -> Self {
+        Self(Some(child))
+    }
+
+    /// Starts `command` (the runner, with its arguments) in a process group of its own, as
+    /// a terminal starts a job (a test signals the group as Ctrl-C would), stdout and stderr
+    /// collected.
+    pub fn pktmmap(command: &mut Command) -> Self {
+        use std::os::unix::process::CommandExt;
+        Self::new(
+            command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .expect("start pktmmap"),
+        )
+    }
+
+    /// The process's ID.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("not yet waited for").id()
+    }
+
+    /// Waits for it to end, collecting what it printed.
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        self.0
+            .take()
+            .expect("not yet waited for")
+            .wait_with_output()
+    }
+
+    /// SIGKILL, to the process alone.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.as_mut().expect("not yet waited for").kill()
+    }
+
+    /// Waits for it to end.
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.as_mut().expect("not yet waited for").wait()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::{getpgid, Pid};
+        let Some(mut child) = self.0.take() else {
+            return;
+        };
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let pid = Pid::from_raw(child.id() as i32);
+        let target = if getpgid(Some(pid)) == Ok(pid) {
+            Pid::from_raw(-pid.as_raw())
+        } else {
+            pid
+        };
+        let _ = kill(target, Signal::SIGINT);
+        let by = std::time::Instant::now() + Duration::from_secs(60);
+        while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < by {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = kill(target, Signal::SIGKILL);
+        }
+        let _ = child.wait();
+    }
+}
+
+/// A set-up script of this repository (`docker/setups/bridge.sh`, ...) run directly with
+/// extra environment (`PKTMMAP_RPS`, `PKTMMAP_NS_PREFIX`, ...) for each action, as the runner
+/// runs it; taken down however the test ends.
+pub struct ScriptSetup {
+    script: std::path::PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl ScriptSetup {
+    /// `SCRIPT up` with `env` (the path relative to the repository), and its output.
+    pub fn up(script: &str, env: &[(&str, &str)]) -> (Self, Output) {
+        let setup = Self {
+            script: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(script),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let out = setup.command("up").output();
+        (setup, out.expect("set-up script"))
+    }
+
+    /// `SCRIPT down` now, and its output (dropping the set-up runs it again, harmlessly).
+    pub fn down(&self) -> Output {
+        self.command("down").output().expect("set-up script")
+    }
+
+    /// `SCRIPT env`: the set-up's environment lines.
+    pub fn env(&self) -> String {
+        stdout_of(&mut self.command("env"))
+    }
+
+    fn command(&self, action: &str) -> Command {
+        // The default prefix unless the test gives one (set after the removal).
+        let mut c = Command::new(&self.script);
+        c.arg(action)
+            .env_remove("PKTMMAP_NS_PREFIX")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+}
+
+impl Drop for ScriptSetup {
+    fn drop(&mut self) {
+        let _ = self.command("down").output();
+    }
+}
+
+/// The receive packet steering mask of every RX queue of `interface` in namespace `ns`.
+pub fn rps_masks(ns: &str, interface: &str) -> Vec<u64> {
+    let glob = format!("/sys/class/net/{interface}/queues/rx-*/rps_cpus");
+    stdout_of(Command::new("ip").args(["netns", "exec", ns, "sh", "-c", &format!("cat {glob}")]))
+        .lines()
+        .map(|l| u64::from_str_radix(&l.replace(',', ""), 16).expect("a hex CPU mask"))
+        .collect()
+}
+
+/// How `/sys` is mounted in the mount namespace of process `pid`: (mount options, superblock
+/// options), from its mountinfo.
+pub fn sys_mount_of(pid: &str) -> (String, String) {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).expect("mountinfo");
+    let line = info
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/sys"))
+        .unwrap_or_else(|| panic!("no /sys in {info}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[5].to_string(), fields[fields.len() - 1].to_string())
+}

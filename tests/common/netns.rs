@@ -1,0 +1,87 @@
+//! Network namespaces for a test: a private copy of the native set-up, and `ip`.
+
+use super::*;
+/// Runs `ip` with `args`, panicking with its stderr on failure.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A private copy of the `native` set-up, brought up by its script
+/// (`experiments/setups/native.sh`, with `PKTMMAP_NS_PREFIX` naming this copy's namespaces):
+/// namespaces `tx` and `rx` joined by a veth pair, `pkm0` 10.77.1.1/24 and 10.77.1.2/24.
+/// Torn down by the script on drop, also when the test fails.
+pub struct VethPair {
+    pub tx_ns: String,
+    pub rx_ns: String,
+    pub tx_if: String,
+    pub rx_if: String,
+    pub tx_ip: String,
+    pub rx_ip: String,
+    prefix: String,
+}
+
+const NATIVE_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/setups/native.sh");
+
+fn native_sh(prefix: &str, verb: &str) -> Output {
+    let out = Command::new("bash")
+        .args([NATIVE_SH, verb])
+        .env("PKTMMAP_NS_PREFIX", prefix)
+        .env_remove("PKTMMAP_RPS")
+        .output()
+        .expect("run native.sh");
+    assert!(
+        out.status.success(),
+        "native.sh {verb} ({prefix}): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+impl VethPair {
+    pub fn new() -> Self {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let prefix = format!("pktmmap-t{}{n}", std::process::id() % 100_000);
+        native_sh(&prefix, "up");
+        let env = String::from_utf8_lossy(&native_sh(&prefix, "env").stdout).into_owned();
+        let get = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key}=")))
+                .unwrap_or_else(|| panic!("native.sh env lacks {key}: {env}"))
+                .to_string()
+        };
+        VethPair {
+            tx_ns: get("TX_NS"),
+            rx_ns: get("RX_NS"),
+            tx_if: get("TX_IF"),
+            rx_if: get("RX_IF"),
+            tx_ip: get("TX_IP"),
+            rx_ip: get("RX_IP"),
+            prefix,
+        }
+    }
+
+    /// A command running `tool` inside namespace `ns`.
+    pub fn cmd(ns: &str, tool: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, tool]).args(args);
+        c
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        // Not native_sh(): a failed tear-down must not panic inside a panicking test.
+        let _ = Command::new("bash")
+            .args([NATIVE_SH, "down"])
+            .env("PKTMMAP_NS_PREFIX", &self.prefix)
+            .output();
+    }
+}

@@ -1,0 +1,205 @@
+//! Our tools run inside the namespaces: receivers waited for, senders run to their end,
+//! their summaries read into their types; the runner; output helpers.
+
+use super::*;
+/// Waits until process `pid` catches SIGINT and SIGTERM (`SigCgt` in /proc/PID/status): its
+/// handlers are installed, so a signal sent next is the tool's to handle, not one that kills
+/// `ip netns exec` (or the tool) before the tool is ready for it.
+pub fn wait_for_signal_handlers(pid: u32) {
+    let want: u64 = (1 << (libc::SIGINT - 1)) | (1 << (libc::SIGTERM - 1));
+    let by = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & want == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < by,
+            "process {pid} never installed its SIGINT/SIGTERM handlers"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A running receiver: killed on drop if still running.
+pub struct Receiver {
+    child: Option<Child>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Receiver {
+    /// Starts `tool args` in `ns` and waits until it prints its `ready` line.
+    ///
+    /// udp-rx gets a 4 MiB socket buffer unless the test sets one: the tests count exactly on
+    /// a two-core machine running them side by side, and the default (208 KiB, ~5 ms at
+    /// 50 kpps) overflows whenever udp-rx waits that long for a core (the runner does the same,
+    /// `run::UDP_RCVBUF`).
+    pub fn start(ns: &str, tool: &str, args: &[&str]) -> Self {
+        let mut args = args.to_vec();
+        if tool == UDP_RX && !args.contains(&"--rcvbuf") {
+            args.extend(["--rcvbuf", "4194304"]);
+        }
+        let mut child = VethPair::cmd(ns, tool, &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn receiver");
+        let (tx, rx) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut lines = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(l) if l.contains("ready") => break,
+                Ok(l) => lines.push(l),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("{tool} never said ready; stderr: {lines:?}");
+                }
+            }
+        }
+        Receiver {
+            child: Some(child),
+            stderr: rx,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    /// Waits for the receiver to exit, however it ends; returns its exit status.
+    pub fn finish_any(mut self) -> std::process::ExitStatus {
+        self.child.take().unwrap().wait().expect("wait receiver")
+    }
+
+    /// Waits for the receiver to exit; returns its exit code and its summary.
+    pub fn finish(mut self) -> (i32, RxSummary) {
+        let out = self
+            .child
+            .take()
+            .unwrap()
+            .wait_with_output()
+            .expect("wait receiver");
+        let err: Vec<String> = self.stderr.try_iter().collect();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "receiver printed no JSON ({e}): stdout {:?} stderr {err:?}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        (out.status.code().unwrap_or(-1), rx_summary(&json))
+    }
+}
+
+impl Receiver {
+    /// Waits for the receiver to exit; returns its exit code and every JSON line it printed
+    /// (`--interval` with `--json`).
+    pub fn finish_lines(mut self) -> (i32, Vec<serde_json::Value>) {
+        let out = self
+            .child
+            .take()
+            .unwrap()
+            .wait_with_output()
+            .expect("wait receiver");
+        (out.status.code().unwrap_or(-1), json_lines(&out.stdout))
+    }
+}
+
+/// Every line of `stdout` as JSON; panics naming the first line that is not.
+pub fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Starts a receiver in the receiving namespace, waits for its ready line, runs a sender to
+/// its end, and returns both summaries (the receiver must exit 0).
+pub fn pair(p: &VethPair, rx: (&str, &[&str]), tx: (&str, &[&str])) -> (TxSummary, RxSummary) {
+    let r = Receiver::start(&p.rx_ns, rx.0, rx.1);
+    let t = send(&p.tx_ns, tx.0, tx.1);
+    let (code, r) = r.finish();
+    assert_eq!(code, 0, "receiver exit code; summary {r:?}");
+    (t, r)
+}
+
+/// Runs a sender to completion; panics if it fails; returns its summary.
+pub fn send(ns: &str, tool: &str, args: &[&str]) -> TxSummary {
+    let out = VethPair::cmd(ns, tool, args).output().expect("run sender");
+    assert!(
+        out.status.success(),
+        "{tool} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tx_summary(&serde_json::from_slice(&out.stdout).expect("sender JSON"))
+}
+
+/// A receiver's JSON summary read into its type (every field present with its type).
+pub fn rx_summary(v: &serde_json::Value) -> RxSummary {
+    serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("not a receiver summary ({e}): {v}"))
+}
+
+/// A sender's JSON summary read into its type.
+pub fn tx_summary(v: &serde_json::Value) -> TxSummary {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not a sender summary ({e}): {v}"))
+}
+
+/// Runs a command to completion and returns its output.
+pub fn run(ns: &str, tool: &str, args: &[&str]) -> Output {
+    VethPair::cmd(ns, tool, args).output().expect("run tool")
+}
+
+pub const MMAP_TX: &str = env!("CARGO_BIN_EXE_mmap-tx");
+pub const MMAP_RX: &str = env!("CARGO_BIN_EXE_mmap-rx");
+pub const UDP_TX: &str = env!("CARGO_BIN_EXE_udp-tx");
+pub const UDP_RX: &str = env!("CARGO_BIN_EXE_udp-rx");
+pub const XDP_TX: &str = env!("CARGO_BIN_EXE_xdp-tx");
+pub const XDP_RX: &str = env!("CARGO_BIN_EXE_xdp-rx");
+
+/// The runner's binary.
+pub const PKTMMAP: &str = env!("CARGO_BIN_EXE_pktmmap");
+
+/// Runs the runner with `args`.
+pub fn pktmmap(args: &[&str]) -> Output {
+    Command::new(PKTMMAP)
+        .args(args)
+        .output()
+        .expect("run pktmmap")
+}
+
+/// A fresh temporary directory path (not created) for results.
+pub fn tmp(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pktmmap-exp-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// A command's exit code and output, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
