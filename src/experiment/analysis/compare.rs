@@ -324,11 +324,10 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
     s
 }
 
-/// The bypass apps against the strongest socket path (`udp-gso`), where it ran: a table of
-/// its own under the thesis's.
-fn best_socket_table(ratios: &[Ratio]) -> String {
-    let bypass: Vec<App> = APPS
-        .iter()
+/// The bypass apps that ran beside the strongest socket path (`udp-gso`) somewhere in
+/// `ratios`: the columns of the best-socket table.
+pub fn best_socket_apps(ratios: &[Ratio]) -> Vec<App> {
+    APPS.iter()
         .filter(|a| a.bypass)
         .map(|a| a.app)
         .filter(|app| {
@@ -336,18 +335,41 @@ fn best_socket_table(ratios: &[Ratio]) -> String {
                 .iter()
                 .any(|r| r.vs_best_socket.iter().any(|(a, _, _)| a == app))
         })
+        .collect()
+}
+
+/// The best-socket table's cells of one ratio line: each of `apps` against `udp-gso`, then
+/// `udp-gso` against `udp`, as `median (min-max, N pts) +N capped`, `- +N capped` or `-`.
+pub fn best_socket_cells(r: &Ratio, apps: &[App]) -> Vec<String> {
+    let cell = |v: Option<&Spread>, capped: usize| match (v, capped) {
+        (None, 0) => "-".to_string(),
+        (None, c) => format!("- +{c} capped"),
+        (Some((m, lo, hi, n)), 0) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)"),
+        (Some((m, lo, hi, n)), c) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts) +{c} capped"),
+    };
+    let mut cells: Vec<String> = apps
+        .iter()
+        .map(
+            |app| match r.vs_best_socket.iter().find(|(a, _, _)| a == app) {
+                Some((_, v, c)) => cell(v.as_ref(), *c),
+                None => cell(None, 0),
+            },
+        )
         .collect();
+    cells.push(match &r.best_over_plain {
+        Some((v, c)) => cell(Some(v), *c),
+        None => cell(None, 0),
+    });
+    cells
+}
+
+/// The bypass apps against the strongest socket path (`udp-gso`), where it ran: a table of
+/// its own under the thesis's.
+fn best_socket_table(ratios: &[Ratio]) -> String {
+    let bypass = best_socket_apps(ratios);
     if bypass.is_empty() && ratios.iter().all(|r| r.best_over_plain.is_none()) {
         return String::new();
     }
-    let spread = |v: Option<(Option<&Spread>, usize)>| match v {
-        None | Some((None, 0)) => "-".to_string(),
-        Some((None, c)) => format!("- +{c} capped"),
-        Some((Some((m, lo, hi, n)), 0)) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)"),
-        Some((Some((m, lo, hi, n)), c)) => {
-            format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts) +{c} capped")
-        }
-    };
     let mut s = format!(
         "\nbypass or the best socket path? ({}: GSO super-packets and sendmmsg, GRO and recvmmsg)\n",
         App::UdpGso
@@ -365,19 +387,9 @@ fn best_socket_table(ratios: &[Ratio]) -> String {
             format!("{} [{}]", r.setup, r.emulated)
         };
         let mut line = format!("{:<14} {:<7} {:<9}", setup, r.engine, r.scenario);
-        for app in &bypass {
-            let v = r
-                .vs_best_socket
-                .iter()
-                .find(|(a, _, _)| a == app)
-                .map(|(_, v, c)| (v.as_ref(), *c));
-            let _ = write!(line, " {:>40}", spread(v));
+        for c in best_socket_cells(r, &bypass) {
+            let _ = write!(line, " {c:>40}");
         }
-        let _ = write!(
-            line,
-            " {:>40}",
-            spread(r.best_over_plain.as_ref().map(|(v, c)| (Some(v), *c)))
-        );
         let _ = writeln!(s, "{}", line.trim_end());
     }
     s

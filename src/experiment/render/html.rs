@@ -8,7 +8,9 @@ use crate::experiment::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::experiment::analysis::compare::{offered_pps, ratios, Ratio, CAPPED_SHARE};
+use crate::experiment::analysis::compare::{
+    best_socket_apps, best_socket_cells, offered_pps, ratios, Ratio, CAPPED_SHARE,
+};
 use crate::experiment::analysis::series::{provenance, series, LOSSY};
 use crate::experiment::analysis::{median, stat};
 use crate::experiment::plan::kinds::{App, Status};
@@ -174,7 +176,41 @@ no openvswitch module the ovs set-up runs the userspace datapath (<code>ovs-netd
 switch.</p>\n<figure>{}</figure>",
         ratio_svg(rows, caption)?
     );
+    best_socket_section(h, &r);
     Ok(())
+}
+
+/// Where the strongest socket path (`udp-gso`) ran: each bypass app against it, and it
+/// against plain UDP.
+fn best_socket_section(h: &mut String, r: &[Ratio]) {
+    let apps = best_socket_apps(r);
+    if apps.is_empty() && r.iter().all(|x| x.best_over_plain.is_none()) {
+        return;
+    }
+    h.push_str("<h2 id=\"best-socket\">Bypass or the best socket path?</h2>\n");
+    h.push_str("<table><tr><th class=\"l\">set-up</th><th class=\"l\">engine</th><th class=\"l\">scenario</th>");
+    for app in &apps {
+        let _ = write!(h, "<th>{app}/{}</th>", App::UdpGso);
+    }
+    let _ = writeln!(h, "<th>{}/{}</th></tr>", App::UdpGso, App::Udp);
+    for x in r {
+        let _ = write!(
+            h,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>",
+            esc(&x.setup),
+            x.engine,
+            esc(&x.scenario)
+        );
+        for c in best_socket_cells(x, &apps) {
+            let _ = write!(h, "<td>{}</td>", esc(&c));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n<p><code>udp-gso</code> is the socket path at its strongest: udp-tx sends GSO super-packets \
+(<code>--gso 64 --batch 8</code>), udp-rx reads with <code>UDP_GRO</code> and <code>recvmmsg()</code>. \
+<code>mmap-gso</code> is mmap-tx sending GSO super-packets through its TX ring. Each ratio is the median over the \
+scenario's points of the two apps' median rates; a point where both reached the offered rate is left out and \
+counted as capped.</p>\n");
 }
 
 fn row_of_ratio(h: &mut String, x: &Ratio) {
@@ -440,5 +476,29 @@ mod tests {
         // Charts: count scenario, ratio, one run over time; all inline, nothing fetched.
         assert_eq!(page.matches("<svg").count(), 3);
         assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
+        assert!(
+            !page.contains("Bypass or the best socket path?"),
+            "no udp-gso rows"
+        );
+    }
+
+    #[test]
+    fn where_the_best_socket_path_ran_the_page_sets_each_bypass_against_it() {
+        let rows = vec![
+            row("1000", App::Mmap, 200_000.0, 0),
+            row("1000", App::Udp, 100_000.0, 0),
+            row("1000", App::UdpGso, 400_000.0, 0),
+        ];
+        let page = render("run-g", &rows, &[]).unwrap();
+        let at = page
+            .find("Bypass or the best socket path?")
+            .expect("the section");
+        let section = &page[at..];
+        assert!(section.contains("<th>mmap/udp-gso</th>"), "{section}");
+        assert!(!section.contains("<th>xdp/udp-gso</th>"), "xdp did not run");
+        assert!(
+            section.contains("<td>0.50 (0.50-0.50, 1 pts)</td><td>4.00 (4.00-4.00, 1 pts)</td>"),
+            "{section}"
+        );
     }
 }
