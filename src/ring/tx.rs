@@ -597,4 +597,126 @@ mod tests {
         );
         assert_eq!(v3.data, 48);
     }
+
+    /// A TX ring over anonymous memory instead of the kernel's mapping, on a socket that is
+    /// never used (/dev/null): the test plays the kernel's side of the status words.
+    fn fake_ring(version: TpacketVersion, vnet: usize, frames: u32) -> TxRing {
+        let geometry = RingGeometry {
+            block_size: 4096,
+            block_count: frames / 2,
+            frame_size: 2048,
+            frame_count: frames,
+        };
+        TxRing {
+            map: Mapping::anonymous(geometry.total_bytes()).unwrap(),
+            fd: std::fs::File::open("/dev/null").unwrap().into(),
+            geometry,
+            version,
+            layout: FrameLayout::for_version(version),
+            cursor: 0,
+            unflushed: 0,
+            vnet,
+        }
+    }
+
+    /// The word at `offset` of frame `index`'s header, as the kernel reads it.
+    fn header_word(ring: &TxRing, index: u32, offset: usize) -> u32 {
+        // SAFETY: a 4-aligned word inside frame `index`'s header (offsets from FrameLayout);
+        // the test is the only other party to the memory.
+        unsafe { ring.header_ptr(index).add(offset).cast::<u32>().read() }
+    }
+
+    #[test]
+    fn frames_are_lent_in_turn_published_with_their_length_and_reused_once_freed() {
+        for (version, vnet) in [(TpacketVersion::V3, vnet::LEN), (TpacketVersion::V2, 0)] {
+            let mut ring = fake_ring(version, vnet, 4);
+            assert_eq!(ring.frame_capacity(), 2048 - ring.layout.data - vnet);
+            for i in 0..4u32 {
+                let mut f = ring.claim().unwrap().expect("a free frame");
+                assert_eq!(f.index(), i, "{version}");
+                f.data()[..2].copy_from_slice(&[i as u8, 0xab]);
+                f.publish(60 + i as usize).unwrap();
+            }
+            assert_eq!((ring.unflushed(), ring.in_flight()), (4, 4), "{version}");
+            assert!(
+                ring.claim().unwrap().is_none(),
+                "{version}: every frame is the kernel's"
+            );
+            for i in 0..4u32 {
+                assert_eq!(
+                    ring.status(i).load(Ordering::Acquire),
+                    libc::TP_STATUS_SEND_REQUEST
+                );
+                // tp_len counts the virtio_net_hdr in front of the frame.
+                let len = header_word(&ring, i, ring.layout.len) as usize;
+                assert_eq!(len, 60 + i as usize + vnet, "{version}");
+                let at = ring.geometry.frame_offset(i) + ring.layout.data;
+                // SAFETY: the frame's data area lies inside the mapping.
+                let bytes =
+                    unsafe { std::slice::from_raw_parts(ring.map.as_ptr().add(at), vnet + 2) };
+                assert_eq!(&bytes[vnet..], &[i as u8, 0xab], "{version}");
+                if vnet > 0 {
+                    // A linear skb: hdr_len covers the whole frame, no offloads.
+                    let h = VnetHdr::parse(bytes).unwrap();
+                    assert_eq!(h, VnetHdr::linear(60 + i as usize), "{version}");
+                }
+            }
+            // The kernel frees frame 0 (skb destructor): the cursor has wrapped onto it.
+            ring.status(0)
+                .store(libc::TP_STATUS_AVAILABLE, Ordering::Release);
+            assert_eq!(ring.in_flight(), 3);
+            let mut f = ring.claim().unwrap().expect("frame 0 again");
+            assert_eq!(f.index(), 0);
+            assert_eq!(
+                f.data()[..2],
+                [0, 0xab],
+                "a slot keeps what was last written"
+            );
+            // Longer than a slot holds: refused, the frame stays ours.
+            let too_long = f.ring.frame_capacity() + 1;
+            assert!(matches!(
+                f.publish(too_long),
+                Err(TxError::FrameTooLong { len, .. }) if len == too_long
+            ));
+            assert_eq!(
+                ring.status(0).load(Ordering::Acquire),
+                libc::TP_STATUS_AVAILABLE
+            );
+            // A frame the kernel refused is an error naming it.
+            ring.cursor = 1;
+            ring.status(1)
+                .store(libc::TP_STATUS_WRONG_FORMAT, Ordering::Release);
+            assert!(matches!(
+                ring.claim(),
+                Err(TxError::WrongFormat { frame: 1 })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_gso_frame_needs_the_virtio_net_hdr() {
+        let gso = VnetHdr::udp_gso(4138, 34, 64);
+        let mut fragments = fake_ring(TpacketVersion::V3, 0, 2);
+        let f = fragments.claim().unwrap().unwrap();
+        assert!(matches!(
+            f.publish_with(60, gso),
+            Err(TxError::NoVnetHeader)
+        ));
+        assert_eq!(fragments.unflushed(), 0);
+        let mut linear = fake_ring(TpacketVersion::V3, vnet::LEN, 2);
+        linear
+            .claim()
+            .unwrap()
+            .unwrap()
+            .publish_with(1500, gso)
+            .unwrap();
+        let at = linear.geometry.frame_offset(0) + linear.layout.data;
+        // SAFETY: the frame's data area lies inside the mapping.
+        let bytes = unsafe { std::slice::from_raw_parts(linear.map.as_ptr().add(at), vnet::LEN) };
+        assert_eq!(
+            VnetHdr::parse(bytes),
+            Some(gso),
+            "the header the kernel reads"
+        );
+    }
 }
