@@ -10,7 +10,7 @@ use common::{leftovers, network_test, pids_of, pktmmap, running, text, tmp, Spaw
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use pktmmap::experiment::plan::kinds::{App, Engine, Fate, Status};
-use pktmmap::experiment::rows::{header, read_rows};
+use pktmmap::experiment::rows::{header, read_rows, Row};
 
 #[test]
 fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
@@ -143,14 +143,23 @@ fn the_quick_profile_runs_end_to_end_on_native_with_both_apps() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
-/// `pktmmap run --profile quick --setup native EXTRA --out OUT`, which must succeed; its rows.
-fn quick_native_run(out: &Path, extra: &[&str]) -> Vec<pktmmap::experiment::rows::Row> {
-    let mut args = vec!["run", "--profile", "quick", "--setup", "native"];
-    args.extend_from_slice(extra);
-    args.extend(["--out", out.to_str().unwrap(), "--plot", "false"]);
-    let o = pktmmap(&args);
+/// `pktmmap run --profile quick ARGS --out OUT --plot false`, which must succeed: its output
+/// and rows.
+fn quick_run(out: &Path, args: &[&str]) -> (std::process::Output, Vec<Row>) {
+    let mut all = vec!["run", "--profile", "quick"];
+    all.extend_from_slice(args);
+    all.extend(["--out", out.to_str().unwrap(), "--plot", "false"]);
+    let o = pktmmap(&all);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    read_rows(out).unwrap()
+    let rows = read_rows(out).unwrap();
+    (o, rows)
+}
+
+/// [`quick_run`] on the native set-up with `extra`: its rows.
+fn quick_native_run(out: &Path, extra: &[&str]) -> Vec<Row> {
+    let mut args = vec!["--setup", "native"];
+    args.extend_from_slice(extra);
+    quick_run(out, &args).1
 }
 
 fn experiments() -> PathBuf {
@@ -292,21 +301,7 @@ fn the_quick_profile_runs_on_the_overlay_with_every_app_and_exact_counts() {
         return;
     };
     let out = tmp("overlay-quick");
-    let o = pktmmap(&[
-        "run",
-        "--profile",
-        "quick",
-        "--setup",
-        "overlay",
-        "--app",
-        "mmap,udp,xdp",
-        "--out",
-        out.to_str().unwrap(),
-        "--plot",
-        "false",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows = read_rows(&out).unwrap();
+    let (_, rows) = quick_run(&out, &["--setup", "overlay", "--app", "mmap,udp,xdp"]);
     assert_eq!(rows.len(), 18, "6 points x 3 apps");
     for r in &rows {
         assert_eq!(
@@ -332,21 +327,15 @@ fn the_gso_apps_run_the_quick_profile_with_exact_counts_and_the_best_socket_tabl
         return;
     };
     let out = tmp("gso-quick");
-    let o = pktmmap(&[
-        "run",
-        "--profile",
-        "quick",
-        "--setup",
-        "native,bridge,overlay",
-        "--app",
-        "mmap,udp-gso,mmap-gso",
-        "--out",
-        out.to_str().unwrap(),
-        "--plot",
-        "false",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows = read_rows(&out).unwrap();
+    let (o, rows) = quick_run(
+        &out,
+        &[
+            "--setup",
+            "native,bridge,overlay",
+            "--app",
+            "mmap,udp-gso,mmap-gso",
+        ],
+    );
     assert_eq!(rows.len(), 54, "3 set-ups x 6 points x 3 apps");
     for r in &rows {
         assert_eq!(r.status, Status::Ok, "{r:?}");

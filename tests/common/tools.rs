@@ -82,14 +82,18 @@ impl Receiver {
         self.child.take().unwrap().wait().expect("wait receiver")
     }
 
-    /// Waits for the receiver to exit; returns its exit code and its summary.
-    pub fn finish(mut self) -> (i32, RxSummary) {
-        let out = self
-            .child
+    /// Waits for the receiver to exit; returns what it printed.
+    fn output(&mut self) -> Output {
+        self.child
             .take()
             .unwrap()
             .wait_with_output()
-            .expect("wait receiver");
+            .expect("wait receiver")
+    }
+
+    /// Waits for the receiver to exit; returns its exit code and its summary.
+    pub fn finish(mut self) -> (i32, RxSummary) {
+        let out = self.output();
         let err: Vec<String> = self.stderr.try_iter().collect();
         let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
@@ -105,12 +109,7 @@ impl Receiver {
     /// Waits for the receiver to exit; returns its exit code and every JSON line it printed
     /// (`--interval` with `--json`).
     pub fn finish_lines(mut self) -> (i32, Vec<serde_json::Value>) {
-        let out = self
-            .child
-            .take()
-            .unwrap()
-            .wait_with_output()
-            .expect("wait receiver");
+        let out = self.output();
         (out.status.code().unwrap_or(-1), json_lines(&out.stdout))
     }
 }
