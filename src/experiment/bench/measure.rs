@@ -42,10 +42,6 @@ fn children_cpu_s() -> f64 {
     user + sys
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
 impl Ctx<'_> {
     fn row(&self, phase: &str, fate: Fate, tool: &str, rep: u32, rate: &str) -> BenchRow {
         BenchRow {
@@ -127,7 +123,7 @@ impl Ctx<'_> {
         let p = self.plan;
         let e = &self.env;
         let rate = pps.map_or("max".to_string(), |r| format!("{r}pps"));
-        let ours = |tool: ToolBin, extra: &[&str]| {
+        let ours = |tool: ToolBin, extra: Vec<String>| {
             let args = SenderArgs {
                 tool,
                 interface: (tool.endpoint() == Endpoint::Interface).then_some(e.tx_if.as_str()),
@@ -136,7 +132,7 @@ impl Ctx<'_> {
                 size: p.size,
                 rate: rate.clone(),
                 cpu: 0,
-                extra: strings(extra),
+                extra,
                 interval_s: None,
                 reflect_every: None,
             };
@@ -150,7 +146,7 @@ impl Ctx<'_> {
             | Sender::UdpGso
             | Sender::MmapGso
             | Sender::Xdp => {
-                let (tool, extra) = sender.ours().expect("one of our senders");
+                let (tool, extra) = sender.ours(p.size).expect("one of our senders");
                 return ours(tool, extra);
             }
             Sender::Trafgen => TrafgenArgs {
@@ -410,7 +406,7 @@ impl Ctx<'_> {
             cpu: 1,
             interval_s: None,
             reflect_every: None,
-            extra: strings(options),
+            extra: options,
         };
         let rx = self.start_ready(&e.rx_ns, tool, &args.argv())?;
         let tx_exit = self.run_sender(offer, pps, row)?;

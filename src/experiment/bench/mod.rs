@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::experiment::place::setup::Setups;
 use crate::experiment::plan::apps::ToolBin;
-use crate::experiment::plan::kinds::{Fate, Status};
+use crate::experiment::plan::kinds::{App, Fate, Status};
 use crate::experiment::rows::read_csv_rows;
 use crate::pace::Rate;
 
@@ -55,11 +55,11 @@ pub enum Sender {
     /// udp-tx --batch 64: one sendmmsg() per 64 datagrams.
     #[value(name = "udp-tx-mmsg")]
     UdpBatch,
-    /// udp-tx --gso 64 --batch 8: the strongest socket path, GSO super-packets of 64
-    /// datagrams, 8 per sendmmsg().
+    /// The `udp-gso` app's sender (udp-tx --gso 64 --batch 8): the strongest socket path,
+    /// GSO super-packets of 64 datagrams (fewer where 64 do not fit), 8 per sendmmsg().
     #[value(name = "udp-tx-gso")]
     UdpGso,
-    /// mmap-tx --gso 64: GSO super-packets of 64 datagrams through the TX ring.
+    /// The `mmap-gso` app's sender (mmap-tx --gso 64): GSO super-packets through the TX ring.
     #[value(name = "mmap-tx-gso")]
     MmapGso,
     /// netsniff-ng's trafgen, one process (`-P 1`), fed the bytes of mmap-tx's first frame.
@@ -116,14 +116,17 @@ impl Receiver {
         }
     }
 
-    /// Our tool and its options.
-    pub fn tool(self) -> (ToolBin, &'static [&'static str]) {
+    /// Our tool and its options (`udp-rx-gro` is the `udp-gso` app's receiver).
+    pub fn tool(self) -> (ToolBin, Vec<String>) {
         match self {
-            Receiver::MmapRx => (ToolBin::MmapRx, &[]),
-            Receiver::UdpRx => (ToolBin::UdpRx, &[]),
-            Receiver::UdpRxMmsg => (ToolBin::UdpRx, &["--batch", "64"]),
-            Receiver::UdpRxGro => (ToolBin::UdpRx, &["--gro", "--batch", "8"]),
-            Receiver::XdpRx => (ToolBin::XdpRx, &[]),
+            Receiver::MmapRx => (ToolBin::MmapRx, Vec::new()),
+            Receiver::UdpRx => (ToolBin::UdpRx, Vec::new()),
+            Receiver::UdpRxMmsg => (ToolBin::UdpRx, vec!["--batch".into(), "64".into()]),
+            Receiver::UdpRxGro => {
+                let spec = App::UdpGso.spec();
+                (spec.receiver, spec.receiver_extra())
+            }
+            Receiver::XdpRx => (ToolBin::XdpRx, Vec::new()),
         }
     }
 
@@ -199,18 +202,25 @@ impl Sender {
         matches!(self, Sender::TestpmdAfPacket | Sender::TestpmdAfXdp)
     }
 
-    /// One of our tools and its options for that sender; `None` for another program.
-    pub fn ours(self) -> Option<(ToolBin, &'static [&'static str])> {
-        match self {
-            Sender::MmapV3 => Some((ToolBin::MmapTx, &[])),
-            Sender::MmapV2 => Some((ToolBin::MmapTx, &["--ring-version", "v2"])),
-            Sender::Udp => Some((ToolBin::UdpTx, &[])),
-            Sender::UdpBatch => Some((ToolBin::UdpTx, &["--batch", "64"])),
-            Sender::UdpGso => Some((ToolBin::UdpTx, &["--gso", "64", "--batch", "8"])),
-            Sender::MmapGso => Some((ToolBin::MmapTx, &["--gso", "64"])),
-            Sender::Xdp => Some((ToolBin::XdpTx, &[])),
-            _ => None,
-        }
+    /// One of our tools and its options for that sender at payloads of `size` bytes; `None`
+    /// for another program. The GSO senders are the registry's GSO apps' senders, with as
+    /// many segments as fit one UDP datagram at `size`.
+    pub fn ours(self, size: usize) -> Option<(ToolBin, Vec<String>)> {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
+        let app = |app: App| {
+            let spec = app.spec();
+            (spec.sender, spec.sender_extra(size))
+        };
+        Some(match self {
+            Sender::MmapV3 => (ToolBin::MmapTx, Vec::new()),
+            Sender::MmapV2 => (ToolBin::MmapTx, words(&["--ring-version", "v2"])),
+            Sender::Udp => (ToolBin::UdpTx, Vec::new()),
+            Sender::UdpBatch => (ToolBin::UdpTx, words(&["--batch", "64"])),
+            Sender::UdpGso => app(App::UdpGso),
+            Sender::MmapGso => app(App::MmapGso),
+            Sender::Xdp => (ToolBin::XdpTx, Vec::new()),
+            _ => return None,
+        })
     }
 
     /// The external program it needs (trafgen, iperf3, dpdk-testpmd), looked up on PATH;
@@ -372,6 +382,17 @@ mod tests {
             assert_eq!(Sender::from_str(s.name(), false), Ok(s));
         }
         assert_eq!(Sender::value_variants(), Sender::ALL.as_slice());
+    }
+
+    #[test]
+    fn the_gso_senders_and_receiver_are_the_registrys_sized_to_the_payload() {
+        let words = |s: Sender, size| s.ours(size).unwrap().1.join(" ");
+        assert_eq!(words(Sender::UdpGso, 64), "--batch 8 --gso 64");
+        assert_eq!(words(Sender::MmapGso, 64), "--gso 64");
+        // 64 x 1,024 B is over one UDP datagram: the benchmark must not ask for it.
+        assert_eq!(words(Sender::MmapGso, 1024), "--gso 63");
+        assert_eq!(Sender::Trafgen.ours(64), None);
+        assert_eq!(Receiver::UdpRxGro.tool().1.join(" "), "--gro --batch 8");
     }
 
     #[test]
