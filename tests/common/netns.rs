@@ -50,20 +50,17 @@ impl VethPair {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("pktmmap-t{}{n}", std::process::id() % 100_000);
         native_sh(&prefix, "up");
-        let env = String::from_utf8_lossy(&native_sh(&prefix, "env").stdout).into_owned();
-        let get = |key: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}=")))
-                .unwrap_or_else(|| panic!("native.sh env lacks {key}: {env}"))
-                .to_string()
-        };
+        // Read with the runner's own parser: unknown or missing keys fail here too.
+        let text = String::from_utf8_lossy(&native_sh(&prefix, "env").stdout).into_owned();
+        let env = pktmmap::experiment::place::setup::parse_env(&text)
+            .unwrap_or_else(|e| panic!("native.sh env: {e}: {text}"));
         VethPair {
-            tx_ns: get("TX_NS"),
-            rx_ns: get("RX_NS"),
-            tx_if: get("TX_IF"),
-            rx_if: get("RX_IF"),
-            tx_ip: get("TX_IP"),
-            rx_ip: get("RX_IP"),
+            tx_ns: env.tx_ns,
+            rx_ns: env.rx_ns,
+            tx_if: env.tx_if,
+            rx_if: env.rx_if,
+            tx_ip: env.tx_ip,
+            rx_ip: env.rx_ip,
             prefix,
         }
     }
