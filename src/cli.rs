@@ -102,9 +102,10 @@ pub struct SendOptions {
     /// UDP source port.
     #[arg(long, default_value_t = crate::DEFAULT_PORT + 1)]
     pub src_port: u16,
-    /// Datagrams to send.
+    /// Datagrams to send. Required, except for mmap-tx --pcap, which plays the capture once
+    /// when it is not given (as tcpreplay does).
     #[arg(long)]
-    pub count: u64,
+    pub count: Option<u64>,
     /// UDP payload bytes per datagram (the Ethernet frame is size + 42); at least the 24-byte
     /// probe, at most MTU - 28.
     #[arg(long, default_value_t = 64)]
@@ -125,6 +126,12 @@ impl SendOptions {
     pub fn dst_ip(&self) -> Result<std::net::Ipv4Addr, CliError> {
         self.dst_ip
             .ok_or_else(|| CliError::new(Failure::Usage, "--dst-ip is required"))
+    }
+
+    /// `--count` (exit code 2 if missing).
+    pub fn count(&self) -> Result<u64, CliError> {
+        self.count
+            .ok_or_else(|| CliError::new(Failure::Usage, "--count is required"))
     }
 
     /// `--run-id`, or a fresh one (a new one on every call: call it once per run).

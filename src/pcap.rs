@@ -33,7 +33,7 @@ use crate::wire::header::{ethernet, ipv4, udp};
 use crate::wire::{Probe, PROBE_LEN};
 
 /// The capture file's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Classic pcap with nanosecond timestamps (magic a1b23c4d).
@@ -413,8 +413,24 @@ pub fn read_replay(
             MAX_REPLAY_BYTES >> 20
         )));
     }
+    parse_replay(&name, &bytes, max_frame, skip_oversize)
+}
+
+/// [`read_replay`] of a capture's bytes, `name` naming it in errors: every frame kept is at
+/// least an Ethernet header and at most `max_frame` bytes, and exactly the bytes the file
+/// gives for it.
+pub fn parse_replay(
+    name: &str,
+    bytes: &[u8],
+    max_frame: usize,
+    skip_oversize: bool,
+) -> Result<Replay, PcapError> {
+    let fmt = |what: String| PcapError::Format {
+        path: name.to_string(),
+        what,
+    };
     let mut r = Reading {
-        path: name.clone(),
+        path: name.to_string(),
         max_frame,
         skip_oversize,
         index: 0,
@@ -422,29 +438,32 @@ pub fn read_replay(
     };
     match bytes.get(..4) {
         Some([0x0a, 0x0d, 0x0d, 0x0a]) => {
-            let mut reader = PcapNgReader::new(&bytes[..]).map_err(|e| fmt(e.to_string()))?;
+            let mut reader = PcapNgReader::new(bytes).map_err(|e| fmt(e.to_string()))?;
             let mut links = Vec::new();
             while let Some(block) = reader.next_block() {
                 let block = block.map_err(|e| r.corrupt(e))?;
                 match block {
                     Block::InterfaceDescription(i) => links.push(i.linktype),
                     Block::EnhancedPacket(p) => {
-                        let link = links.get(p.interface_id as usize).copied();
-                        if link != Some(DataLink::ETHERNET) {
-                            return Err(fmt(format!(
-                                "packet {}: link type {link:?}, not Ethernet",
-                                r.index + 1
-                            )));
-                        }
+                        r.check_link(links.get(p.interface_id as usize).copied())?;
                         r.take(&p.data, p.original_len)?;
                     }
-                    Block::SimplePacket(p) => r.take(&p.data, p.original_len)?,
+                    // A Simple Packet Block has no interface id: it belongs to the first
+                    // interface (draft-ietf-opsawg-pcapng, "Simple Packet Block"), whose link
+                    // type is checked the same way.
+                    // Its data runs to the block's end, padding included: the packet is the
+                    // first `original_len` bytes of it (fewer if the snap length cut it).
+                    Block::SimplePacket(p) => {
+                        r.check_link(links.first().copied())?;
+                        let len = p.data.len().min(p.original_len as usize);
+                        r.take(&p.data[..len], p.original_len)?;
+                    }
                     _ => {}
                 }
             }
         }
         _ => {
-            let mut reader = PcapReader::new(&bytes[..]).map_err(|e| fmt(e.to_string()))?;
+            let mut reader = PcapReader::new(bytes).map_err(|e| fmt(e.to_string()))?;
             let link = reader.header().datalink;
             if link != DataLink::ETHERNET {
                 return Err(fmt(format!(
@@ -510,6 +529,20 @@ impl Reading {
         self.replay.probe_at.push(probe_offset(data));
         self.replay.frames.push(data.to_vec());
         Ok(())
+    }
+
+    /// Refuses the next packet unless its interface is Ethernet.
+    fn check_link(&self, link: Option<DataLink>) -> Result<(), PcapError> {
+        if link == Some(DataLink::ETHERNET) {
+            return Ok(());
+        }
+        Err(PcapError::Format {
+            path: self.path.clone(),
+            what: format!(
+                "packet {}: link type {link:?}, not Ethernet",
+                self.index + 1
+            ),
+        })
     }
 
     /// The file ends inside a record, or a record makes no sense.
@@ -645,6 +678,57 @@ mod tests {
         std::fs::write(&path, b"hello, this is text").unwrap();
         assert!(read_replay(&path, 1514, false).is_err());
         std::fs::remove_file(&path).unwrap();
+    }
+
+    /// A little-endian pcapng: a section header, an interface of `link` (none if `None`) and
+    /// one Simple Packet Block carrying `frame`.
+    fn pcapng_with_a_simple_packet(link: Option<u16>, frame: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        let mut block = |kind: u32, body: &[u8]| {
+            let padded = body.len().div_ceil(4) * 4;
+            let total = (12 + padded) as u32;
+            v.extend(kind.to_le_bytes());
+            v.extend(total.to_le_bytes());
+            v.extend(body);
+            v.resize(v.len() + padded - body.len(), 0);
+            v.extend(total.to_le_bytes());
+        };
+        let mut shb = 0x1A2B_3C4Du32.to_le_bytes().to_vec();
+        shb.extend(1u16.to_le_bytes());
+        shb.extend(0u16.to_le_bytes());
+        shb.extend((-1i64).to_le_bytes());
+        block(0x0A0D_0D0A, &shb);
+        if let Some(link) = link {
+            let mut idb = link.to_le_bytes().to_vec();
+            idb.extend(0u16.to_le_bytes());
+            idb.extend(65535u32.to_le_bytes());
+            block(1, &idb);
+        }
+        let mut spb = (frame.len() as u32).to_le_bytes().to_vec();
+        spb.extend(frame);
+        block(3, &spb);
+        v
+    }
+
+    #[test]
+    fn simple_packet_blocks_replay_only_from_an_ethernet_interface() {
+        let f = frame(3, 64);
+        let ethernet = pcapng_with_a_simple_packet(Some(1), &f);
+        let replay = parse_replay("spb", &ethernet, 1514, false).unwrap();
+        assert_eq!(replay.frames, std::slice::from_ref(&f));
+        // Raw IP (101), or no interface at all: refused, not replayed as Ethernet.
+        for bytes in [
+            pcapng_with_a_simple_packet(Some(101), &f),
+            pcapng_with_a_simple_packet(None, &f),
+        ] {
+            let e = parse_replay("spb", &bytes, 1514, false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("packet 1: link type") && e.contains("not Ethernet"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

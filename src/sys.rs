@@ -82,7 +82,7 @@ macro_rules! syscall {
 }
 
 /// TPACKET header versions this crate drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TpacketVersion {
     /// `TPACKET_V2`: fixed-size frames, one status word per frame.
     V2,

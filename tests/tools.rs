@@ -15,27 +15,10 @@ fn mmap_tx_to_mmap_rx_delivers_every_packet() {
         return;
     };
     let p = VethPair::new();
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "100000",
-                "--idle-timeout",
-                "3",
-                "--json",
-            ],
-        ),
-        (
-            MMAP_TX,
-            &[
-                "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "100000", "--rate", "100kpps",
-                "--json",
-            ],
-        ),
+        &p.receiver(ToolBin::MmapRx, 100_000),
+        &p.sender(ToolBin::MmapTx, 100_000, "100kpps"),
     );
     assert_eq!(t.sent, 100_000);
     assert_eq!(t.method, "tpacket_v3");
@@ -64,38 +47,14 @@ fn jumbo_frames_need_no_hand_set_ring_geometry() {
     // The largest datagram of a 9000-byte MTU (9000 - 28 bytes of payload) with the default
     // geometry: the frame size follows the MTU, on both rings and both TX ring versions.
     for version in ["v3", "v2"] {
-        let (t, r) = pair(
+        let (t, r) = run_pair(
             &p,
-            (
-                MMAP_RX,
-                &[
-                    "-i",
-                    &p.rx_if,
-                    "--count",
-                    "2000",
-                    "--idle-timeout",
-                    "3",
-                    "--json",
-                ],
-            ),
-            (
-                MMAP_TX,
-                &[
-                    "-i",
-                    &p.tx_if,
-                    "--dst-ip",
-                    &p.rx_ip,
-                    "--count",
-                    "2000",
-                    "--size",
-                    "8972",
-                    "--rate",
-                    "20kpps",
-                    "--ring-version",
-                    version,
-                    "--json",
-                ],
-            ),
+            &p.receiver(ToolBin::MmapRx, 2000),
+            &SenderArgs {
+                size: 8972,
+                extra: words(&["--ring-version", version]),
+                ..p.sender(ToolBin::MmapTx, 2000, "20kpps")
+            },
         );
         assert_eq!(t.sent, 2000, "{version}");
         assert_eq!(r.counts.unique, 2000, "{version}: {r:?}");
@@ -131,38 +90,14 @@ fn tpacket_v2_tx_ring_delivers_every_packet() {
         return;
     };
     let p = VethPair::new();
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "20000",
-                "--idle-timeout",
-                "3",
-                "--json",
-            ],
-        ),
-        (
-            MMAP_TX,
-            &[
-                "-i",
-                &p.tx_if,
-                "--dst-ip",
-                &p.rx_ip,
-                "--count",
-                "20000",
-                "--ring-version",
-                "v2",
-                "--size",
-                "1472",
-                "--rate",
-                "50kpps",
-                "--json",
-            ],
-        ),
+        &p.receiver(ToolBin::MmapRx, 20_000),
+        &SenderArgs {
+            size: 1472,
+            extra: words(&["--ring-version", "v2"]),
+            ..p.sender(ToolBin::MmapTx, 20_000, "50kpps")
+        },
     );
     assert_eq!(t.method, "tpacket_v2");
     assert_eq!(
@@ -180,27 +115,13 @@ fn the_kernel_udp_stack_accepts_mmap_tx_frames() {
     let p = VethPair::new();
     // Both ways the kernel can build the skb from a ring frame.
     for skb in ["linear", "fragments"] {
-        let (t, r) = pair(
+        let (t, r) = run_pair(
             &p,
-            (
-                UDP_RX,
-                &[
-                    "--count",
-                    "20000",
-                    "--idle-timeout",
-                    "3",
-                    "--rcvbuf",
-                    "4194304",
-                    "--json",
-                ],
-            ),
-            (
-                MMAP_TX,
-                &[
-                    "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "20000", "--rate", "20kpps",
-                    "--skb", skb, "--json",
-                ],
-            ),
+            &p.receiver(ToolBin::UdpRx, 20_000),
+            &SenderArgs {
+                extra: words(&["--skb", skb]),
+                ..p.sender(ToolBin::MmapTx, 20_000, "20kpps")
+            },
         );
         assert_eq!(t.sent, 20_000, "{skb}");
         // Bad checksums would make the kernel drop every frame before the socket.
@@ -218,26 +139,10 @@ fn udp_tx_to_mmap_rx_delivers_every_packet() {
         return;
     };
     let p = VethPair::new();
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "50000",
-                "--idle-timeout",
-                "3",
-                "--json",
-            ],
-        ),
-        (
-            UDP_TX,
-            &[
-                "--dst-ip", &p.rx_ip, "--count", "50000", "--rate", "50kpps", "--json",
-            ],
-        ),
+        &p.receiver(ToolBin::MmapRx, 50_000),
+        &p.sender(ToolBin::UdpTx, 50_000, "50kpps"),
     );
     assert_eq!(t.sent, 50_000);
     assert_eq!(
@@ -256,18 +161,13 @@ fn udp_tx_to_udp_rx_accounts_for_every_packet() {
         return;
     };
     let p = VethPair::new();
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            UDP_RX,
-            &["--count", "50000", "--idle-timeout", "3", "--json"],
-        ),
-        (
-            UDP_TX,
-            &[
-                "--dst-ip", &p.rx_ip, "--count", "50000", "--size", "512", "--json",
-            ],
-        ),
+        &p.receiver(ToolBin::UdpRx, 50_000),
+        &SenderArgs {
+            size: 512,
+            ..p.sender(ToolBin::UdpTx, 50_000, "max")
+        },
     );
     // `lost` is derived from `unique` (count - unique), so their sum proves nothing: compare
     // what arrived with what the sender says it sent, and every loss with a counted drop.
@@ -286,30 +186,13 @@ fn a_tiny_rx_ring_overruns_and_the_numbers_add_up() {
         return;
     };
     let p = VethPair::new();
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "300000",
-                "--idle-timeout",
-                "3",
-                "--block-size",
-                "4096",
-                "--block-count",
-                "2",
-                "--json",
-            ],
-        ),
-        (
-            MMAP_TX,
-            &[
-                "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "300000", "--json",
-            ],
-        ),
+        &ReceiverArgs {
+            extra: words(&["--block-size", "4096", "--block-count", "2"]),
+            ..p.receiver(ToolBin::MmapRx, 300_000)
+        },
+        &p.sender(ToolBin::MmapTx, 300_000, "max"),
     );
     let sent = t.sent;
     assert_eq!(sent, 300_000);
@@ -328,39 +211,14 @@ fn a_tiny_rx_ring_overruns_and_the_numbers_add_up() {
     assert_eq!(r.stop_reason, StopReason::Idle);
 }
 
-fn check_pacing(p: &VethPair, tx: &str, extra: &[&str], rate: &str, count: &str, want_pps: f64) {
-    let mut tx_args = vec![
-        "--dst-ip",
-        p.rx_ip.as_str(),
-        "--count",
-        count,
-        "--rate",
-        rate,
-        "--cpu",
-        "0",
-        "--json",
-    ];
-    if tx == MMAP_TX {
-        tx_args.extend(["-i", p.tx_if.as_str()]);
-    }
-    tx_args.extend_from_slice(extra);
-    let (_t, r) = pair(
+fn check_pacing(p: &VethPair, tx: ToolBin, extra: &[&str], rate: &str, count: u64, want_pps: f64) {
+    let (_t, r) = run_pair(
         p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                count,
-                "--idle-timeout",
-                "3",
-                "--cpu",
-                "1",
-                "--json",
-            ],
-        ),
-        (tx, &tx_args),
+        &p.receiver(ToolBin::MmapRx, count),
+        &SenderArgs {
+            extra: words(extra),
+            ..p.sender(tx, count, rate)
+        },
     );
     // Pinned apart and ~4 s long, so a stall of a few ms at either end moves the measured rate
     // by well under the 1 % tolerance on a busy 2-core machine; any loss is a counted drop.
@@ -380,13 +238,34 @@ fn pacing_is_within_one_percent_at_the_receiver() {
         return;
     };
     let p = VethPair::new();
-    check_pacing(&p, MMAP_TX, &[], "20kpps", "80000", 20_000.0);
+    check_pacing(&p, ToolBin::MmapTx, &[], "20kpps", 80_000, 20_000.0);
     // 50 Mbit/s of 106-byte frames is 58,962.3 packets per second.
-    check_pacing(&p, MMAP_TX, &[], "50Mbps", "240000", 50e6 / (106.0 * 8.0));
-    check_pacing(&p, UDP_TX, &[], "30kpps", "120000", 30_000.0);
+    check_pacing(
+        &p,
+        ToolBin::MmapTx,
+        &[],
+        "50Mbps",
+        240_000,
+        50e6 / (106.0 * 8.0),
+    );
+    check_pacing(&p, ToolBin::UdpTx, &[], "30kpps", 120_000, 30_000.0);
     // GSO senders pace per datagram, not per super-packet.
-    check_pacing(&p, UDP_TX, &["--gso", "64"], "40kpps", "160000", 40_000.0);
-    check_pacing(&p, MMAP_TX, &["--gso", "64"], "40kpps", "160000", 40_000.0);
+    check_pacing(
+        &p,
+        ToolBin::UdpTx,
+        &["--gso", "64"],
+        "40kpps",
+        160_000,
+        40_000.0,
+    );
+    check_pacing(
+        &p,
+        ToolBin::MmapTx,
+        &["--gso", "64"],
+        "40kpps",
+        160_000,
+        40_000.0,
+    );
 }
 
 #[test]
@@ -657,51 +536,22 @@ fn threaded_senders_and_fanout_receivers_count_exactly() {
     };
     let p = VethPair::new();
     // 60,001 does not divide by 3 or 2: the lanes' shares differ by one.
-    for (tx_threads, rx_threads, fanout, count) in [
-        ("2", "1", "lb", "60000"),
-        ("1", "2", "lb", "60000"),
-        ("2", "2", "hash", "60001"),
-        ("3", "2", "cpu", "60001"),
+    for (tx_threads, rx_threads, fanout, n) in [
+        ("2", "1", "lb", 60_000),
+        ("1", "2", "lb", 60_000),
+        ("2", "2", "hash", 60_001),
+        ("3", "2", "cpu", 60_001),
     ] {
-        let n: u64 = count.parse().unwrap();
-        let (t, r) = pair(
+        let (t, r) = run_pair(
             &p,
-            (
-                MMAP_RX,
-                &[
-                    "-i",
-                    &p.rx_if,
-                    "--count",
-                    count,
-                    "--idle-timeout",
-                    "3",
-                    "--threads",
-                    rx_threads,
-                    "--fanout",
-                    fanout,
-                    "--cpu",
-                    "1",
-                    "--json",
-                ],
-            ),
-            (
-                MMAP_TX,
-                &[
-                    "-i",
-                    &p.tx_if,
-                    "--dst-ip",
-                    &p.rx_ip,
-                    "--count",
-                    count,
-                    "--rate",
-                    "60kpps",
-                    "--threads",
-                    tx_threads,
-                    "--cpu",
-                    "0",
-                    "--json",
-                ],
-            ),
+            &ReceiverArgs {
+                extra: words(&["--threads", rx_threads, "--fanout", fanout]),
+                ..p.receiver(ToolBin::MmapRx, n)
+            },
+            &SenderArgs {
+                extra: words(&["--threads", tx_threads]),
+                ..p.sender(ToolBin::MmapTx, n, "60kpps")
+            },
         );
         let case = format!("tx {tx_threads} threads, rx {rx_threads} threads, fanout {fanout}");
         assert_eq!(t.sent, n, "{case}: {t:?}");
@@ -776,27 +626,13 @@ fn batched_udp_tx_delivers_every_packet() {
     };
     let p = VethPair::new();
     for rate in ["50kpps", "max"] {
-        let (t, r) = pair(
+        let (t, r) = run_pair(
             &p,
-            (
-                MMAP_RX,
-                &[
-                    "-i",
-                    &p.rx_if,
-                    "--count",
-                    "50000",
-                    "--idle-timeout",
-                    "3",
-                    "--json",
-                ],
-            ),
-            (
-                UDP_TX,
-                &[
-                    "--dst-ip", &p.rx_ip, "--count", "50000", "--rate", rate, "--batch", "32",
-                    "--json",
-                ],
-            ),
+            &p.receiver(ToolBin::MmapRx, 50_000),
+            &SenderArgs {
+                extra: words(&["--batch", "32"]),
+                ..p.sender(ToolBin::UdpTx, 50_000, rate)
+            },
         );
         assert_eq!(t.method, "sendmmsg", "{t:?}");
         assert_eq!(t.sent, 50_000, "{rate}: {t:?}");
@@ -861,34 +697,16 @@ fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
     let before = udp_no_ports();
     let rule = pktmmap::experiment::place::IngressDrop::install(&p.rx_ns, &p.rx_if, 9000, None)
         .expect("nft");
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "5000",
-                "--idle-timeout",
-                "2",
-                "--json",
-            ],
-        ),
-        (
-            MMAP_TX,
-            &[
-                "-i",
-                &p.tx_if,
-                "--dst-ip",
-                &p.rx_ip,
-                "--dst-mac",
-                &mac,
-                "--count",
-                "5000",
-                "--json",
-            ],
-        ),
+        &ReceiverArgs {
+            idle_timeout_s: 2.0,
+            ..p.receiver(ToolBin::MmapRx, 5000)
+        },
+        &SenderArgs {
+            extra: words(&["--dst-mac", &mac]),
+            ..p.sender(ToolBin::MmapTx, 5000, "max")
+        },
     );
     assert_eq!(t.sent, 5000);
     assert_eq!(
@@ -899,34 +717,16 @@ fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
     assert_eq!(udp_no_ports(), before, "none reached the UDP stack");
     drop(rule);
     // Without the rule the same flow reaches the stack, which has no socket on the port.
-    let (_, r) = pair(
+    let (_, r) = run_pair(
         &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "100",
-                "--idle-timeout",
-                "2",
-                "--json",
-            ],
-        ),
-        (
-            MMAP_TX,
-            &[
-                "-i",
-                &p.tx_if,
-                "--dst-ip",
-                &p.rx_ip,
-                "--dst-mac",
-                &mac,
-                "--count",
-                "100",
-                "--json",
-            ],
-        ),
+        &ReceiverArgs {
+            idle_timeout_s: 2.0,
+            ..p.receiver(ToolBin::MmapRx, 100)
+        },
+        &SenderArgs {
+            extra: words(&["--dst-mac", &mac]),
+            ..p.sender(ToolBin::MmapTx, 100, "max")
+        },
     );
     assert_eq!(r.counts.unique, 100);
     assert_eq!(
@@ -1188,30 +988,17 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
     std::fs::create_dir_all(&dir).unwrap();
     let pcap = dir.join("two-thousand.pcap");
     let pcapng = dir.join("two-thousand.pcapng");
-    for (file, size) in [(&pcap, "64"), (&pcapng, "700")] {
-        let (t, r) = pair(
+    for (file, size) in [(&pcap, 64), (&pcapng, 700)] {
+        let (t, r) = run_pair(
             &p,
-            (
-                MMAP_RX,
-                &[
-                    "-i",
-                    &p.rx_if,
-                    "--count",
-                    "2000",
-                    "--idle-timeout",
-                    "3",
-                    "--write",
-                    file.to_str().unwrap(),
-                    "--json",
-                ],
-            ),
-            (
-                MMAP_TX,
-                &[
-                    "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "2000", "--size", size,
-                    "--rate", "20kpps", "--json",
-                ],
-            ),
+            &ReceiverArgs {
+                extra: words(&["--write", file.to_str().unwrap()]),
+                ..p.receiver(ToolBin::MmapRx, 2000)
+            },
+            &SenderArgs {
+                size,
+                ..p.sender(ToolBin::MmapTx, 2000, "20kpps")
+            },
         );
         assert_eq!(t.sent, 2000);
         assert_eq!(r.counts.unique, 2000);
@@ -1255,69 +1042,47 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
         .all(|(ts, len)| *len == "708" && ts.split('.').nth(1).map(str::len) == Some(9)));
     assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0));
 
-    // Replayed as captured: the same 2,000 probes arrive once each.
-    let (t, r) = pair(
-        &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "2000",
-                "--idle-timeout",
-                "3",
-                "--json",
-            ],
-        ),
-        (
-            MMAP_TX,
-            &[
-                "-i",
-                &p.tx_if,
-                "--pcap",
-                pcap.to_str().unwrap(),
-                "--count",
-                "2000",
-                "--rate",
-                "20kpps",
-                "--json",
-            ],
-        ),
+    // Replayed as captured, and without --count once (as tcpreplay plays a file): the same
+    // 2,000 probes arrive once each, and the receiver (waiting for 4,000) sees no more.
+    let receiver = Receiver::start(
+        &p.rx_ns,
+        MMAP_RX,
+        &[
+            "-i",
+            &p.rx_if,
+            "--count",
+            "4000",
+            "--idle-timeout",
+            "2",
+            "--json",
+        ],
     );
+    let t = send(
+        &p.tx_ns,
+        MMAP_TX,
+        &[
+            "-i",
+            &p.tx_if,
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--rate",
+            "20kpps",
+            "--json",
+        ],
+    );
+    let (_, r) = receiver.finish();
+    assert_eq!(r.stop_reason, StopReason::Idle, "{r:?}");
     assert_eq!(t.sent, 2000);
     assert_eq!(t.replay.as_ref().unwrap().frames, 2000);
     assert_eq!((r.counts.unique, r.counts.duplicates), (2000, 0), "{r:?}");
     // Looped to 6,000 with a fresh probe stamped in each: every one counted, none lost.
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            MMAP_RX,
-            &[
-                "-i",
-                &p.rx_if,
-                "--count",
-                "6000",
-                "--idle-timeout",
-                "3",
-                "--json",
-            ],
-        ),
-        (
-            MMAP_TX,
-            &[
-                "-i",
-                &p.tx_if,
-                "--pcap",
-                pcapng.to_str().unwrap(),
-                "--stamp",
-                "--count",
-                "6000",
-                "--rate",
-                "20kpps",
-                "--json",
-            ],
-        ),
+        &p.receiver(ToolBin::MmapRx, 6000),
+        &SenderArgs {
+            extra: words(&["--pcap", pcapng.to_str().unwrap(), "--stamp"]),
+            ..p.sender(ToolBin::MmapTx, 6000, "20kpps")
+        },
     );
     assert_eq!(t.replay.as_ref().unwrap().stamped, 2000);
     assert_eq!(r.counts.run_id, Some(t.run_id));
@@ -1532,33 +1297,27 @@ fn every_receiver_reflects_probes_and_every_sender_times_them() {
         return;
     };
     let p = VethPair::new();
-    let common = ["--dst-ip", &p.rx_ip, "--count", "20000", "--rate", "40kpps"];
-    let iface = ["-i", p.tx_if.as_str()];
-    let pairs: [(&str, &[&str], &str, &[&str]); 5] = [
-        (UDP_TX, &[], UDP_RX, &["--rcvbuf", "4194304"]),
-        (MMAP_TX, &iface, MMAP_RX, &["-i", &p.rx_if]),
-        (XDP_TX, &iface, XDP_RX, &["-i", &p.rx_if]),
-        (UDP_TX, &["--batch", "32"], MMAP_RX, &["-i", &p.rx_if]),
-        (MMAP_TX, &iface, XDP_RX, &["-i", &p.rx_if]),
+    let pairs = [
+        (ToolBin::UdpTx, &[][..], ToolBin::UdpRx),
+        (ToolBin::MmapTx, &[], ToolBin::MmapRx),
+        (ToolBin::XdpTx, &[], ToolBin::XdpRx),
+        (ToolBin::UdpTx, &["--batch", "32"], ToolBin::MmapRx),
+        (ToolBin::MmapTx, &[], ToolBin::XdpRx),
     ];
-    for (tx, tx_own, rx, rx_own) in pairs {
-        let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_string();
-        let what = format!("{} -> {}", name(tx), name(rx));
-        let rx_args = [
-            rx_own,
-            &[
-                "--count",
-                "20000",
-                "--idle-timeout",
-                "3",
-                "--reflect-every",
-                "100",
-                "--json",
-            ],
-        ]
-        .concat();
-        let tx_args = [tx_own, &common[..], &["--reflect-every", "100", "--json"]].concat();
-        let (t, r) = pair(&p, (rx, &rx_args), (tx, &tx_args));
+    for (tx, tx_own, rx) in pairs {
+        let what = format!("{tx} -> {rx}");
+        let (t, r) = run_pair(
+            &p,
+            &ReceiverArgs {
+                reflect_every: Some(100),
+                ..p.receiver(rx, 20_000)
+            },
+            &SenderArgs {
+                reflect_every: Some(100),
+                extra: words(tx_own),
+                ..p.sender(tx, 20_000, "40kpps")
+            },
+        );
         assert_eq!((t.sent, r.counts.unique), (20_000, 20_000), "{what}");
         let reflected = r
             .reflections
@@ -1585,24 +1344,13 @@ fn every_receiver_reflects_probes_and_every_sender_times_them() {
         );
     }
     // Nobody reflects: the sender counts what should have come back and nothing did.
-    let (t, r) = pair(
+    let (t, r) = run_pair(
         &p,
-        (
-            UDP_RX,
-            &["--count", "1000", "--idle-timeout", "3", "--json"],
-        ),
-        (
-            UDP_TX,
-            &[
-                "--dst-ip",
-                &p.rx_ip,
-                "--count",
-                "1000",
-                "--reflect-every",
-                "10",
-                "--json",
-            ],
-        ),
+        &p.receiver(ToolBin::UdpRx, 1000),
+        &SenderArgs {
+            reflect_every: Some(10),
+            ..p.sender(ToolBin::UdpTx, 1000, "max")
+        },
     );
     assert!(r.reflections.is_none(), "{r:?}");
     let rt = t.round_trip.expect("round trip summary");

@@ -16,9 +16,14 @@ fn programs(p: &VethPair) -> usize {
         .args(["-n", &p.rx_ns, "-d", "link", "show", &p.rx_if])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&o.stdout)
-        .matches("prog/xdp")
-        .count()
+    // A failing `ip` must not read as "no program attached".
+    assert!(o.status.success(), "ip link show: {}", text(&o));
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        shown.contains(p.rx_if.as_str()),
+        "ip showed another link: {shown}"
+    );
+    shown.matches("prog/xdp").count()
 }
 
 #[test]
@@ -27,40 +32,26 @@ fn every_pairing_with_af_xdp_counts_exactly() {
         return;
     };
     let p = VethPair::new();
-    let n = "100000";
-    let xdp_rx: &[&str] = &[
-        "-i",
-        &p.rx_if,
-        "--count",
-        n,
-        "--idle-timeout",
-        "3",
-        "--json",
-    ];
-    let udp_rx: &[&str] = &[
-        "--count",
-        n,
-        "--idle-timeout",
-        "3",
-        "--rcvbuf",
-        "4194304",
-        "--json",
-    ];
     // --coalesce-us: the ring fills for 500 us after each wakeup; nothing is lost for it.
-    let xdp_rx_coalesced = &[xdp_rx, &["--coalesce-us", "500"]].concat();
-    let frames_tx: &[&str] = &["-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", n, "--json"];
-    let udp_tx: &[&str] = &["--dst-ip", &p.rx_ip, "--count", n, "--json"];
-    for (rx, rx_args, tx, tx_args) in [
-        (XDP_RX, xdp_rx, XDP_TX, frames_tx),
-        (UDP_RX, udp_rx, XDP_TX, frames_tx),
-        (XDP_RX, xdp_rx, MMAP_TX, frames_tx),
-        (XDP_RX, xdp_rx, UDP_TX, udp_tx),
-        (XDP_RX, xdp_rx_coalesced, MMAP_TX, frames_tx),
+    let coalesced = ["--coalesce-us", "500"];
+    for (rx, rx_own, tx) in [
+        (ToolBin::XdpRx, &[][..], ToolBin::XdpTx),
+        (ToolBin::UdpRx, &[], ToolBin::XdpTx),
+        (ToolBin::XdpRx, &[], ToolBin::MmapTx),
+        (ToolBin::XdpRx, &[], ToolBin::UdpTx),
+        (ToolBin::XdpRx, &coalesced, ToolBin::MmapTx),
     ] {
-        let (t, r) = pair(&p, (rx, rx_args), (tx, tx_args));
+        let (t, r) = run_pair(
+            &p,
+            &ReceiverArgs {
+                extra: words(rx_own),
+                ..p.receiver(rx, 100_000)
+            },
+            &p.sender(tx, 100_000, "max"),
+        );
         let case = format!("{tx} -> {rx}");
         assert_eq!(t.sent, 100_000, "{case}: {t:?}");
-        if tx == XDP_TX {
+        if tx == ToolBin::XdpTx {
             assert_eq!(t.method, "af_xdp_copy", "veth has no zero-copy: {t:?}");
         }
         // The kernel's UDP stack took xdp-tx's frames (valid checksums), or xdp-rx got
@@ -72,7 +63,7 @@ fn every_pairing_with_af_xdp_counts_exactly() {
             "{case}: {r:?}"
         );
         assert_eq!(r.counts.run_id, Some(t.run_id), "{case}");
-        if rx == XDP_RX {
+        if rx == ToolBin::XdpRx {
             assert_eq!(r.mode.as_deref().unwrap(), "native xdp, copy", "{r:?}");
             // Unpaced, a busy receiver may overrun its UMEM: every such loss is counted.
             assert_eq!(r.counts.lost, r.kernel_drops, "{case}: {r:?}");
@@ -103,27 +94,16 @@ fn traffic_outside_the_test_flow_still_reaches_the_stack() {
         ],
     );
     assert_eq!(programs(&p), 1);
-    let (t, other) = pair(
+    let (t, other) = run_pair(
         &p,
-        (
-            UDP_RX,
-            &[
-                "--port",
-                "9100",
-                "--count",
-                "3000",
-                "--idle-timeout",
-                "3",
-                "--json",
-            ],
-        ),
-        (
-            UDP_TX,
-            &[
-                "--dst-ip", &p.rx_ip, "--port", "9100", "--count", "3000", "--rate", "30kpps",
-                "--json",
-            ],
-        ),
+        &ReceiverArgs {
+            extra: words(&["--port", "9100"]),
+            ..p.receiver(ToolBin::UdpRx, 3000)
+        },
+        &SenderArgs {
+            extra: words(&["--port", "9100"]),
+            ..p.sender(ToolBin::UdpTx, 3000, "30kpps")
+        },
     );
     assert_eq!((t.sent, other.counts.unique), (3000, 3000), "{other:?}");
     ip(&["-n", &p.tx_ns, "neigh", "flush", "dev", &p.tx_if]);
@@ -197,32 +177,13 @@ fn xdp_tx_paces_within_one_percent_at_two_rates() {
     };
     let p = VethPair::new();
     for (rate, count, want) in [
-        ("20kpps", "80000", 20_000.0),
-        ("50Mbps", "240000", 50e6 / (106.0 * 8.0)),
+        ("20kpps", 80_000, 20_000.0),
+        ("50Mbps", 240_000, 50e6 / (106.0 * 8.0)),
     ] {
-        let (_, r) = pair(
+        let (_, r) = run_pair(
             &p,
-            (
-                MMAP_RX,
-                &[
-                    "-i",
-                    &p.rx_if,
-                    "--count",
-                    count,
-                    "--idle-timeout",
-                    "3",
-                    "--cpu",
-                    "1",
-                    "--json",
-                ],
-            ),
-            (
-                XDP_TX,
-                &[
-                    "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", count, "--rate", rate,
-                    "--cpu", "0", "--json",
-                ],
-            ),
+            &p.receiver(ToolBin::MmapRx, count),
+            &p.sender(ToolBin::XdpTx, count, rate),
         );
         assert_eq!(r.counts.lost, r.kernel_drops, "{r:?}");
         let err = (r.counts.pps / want - 1.0).abs();

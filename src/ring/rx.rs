@@ -32,26 +32,33 @@ pub struct RxConfig {
     pub vnet_hdr: bool,
 }
 
-/// An RX ring's shape as a user gives it (the receivers' command-line options).
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+/// An RX ring's shape as a user asks for it (the tools' layer parses it from the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RxRingOptions {
-    /// Ring block size in bytes (a multiple of the page size) [default: 1048576, grown to hold
-    /// one frame]
-    #[arg(long)]
+    /// Ring block size in bytes (a multiple of the page size); `None`: 1 MiB, grown to hold
+    /// one frame.
     pub block_size: Option<u32>,
     /// Number of ring blocks.
-    #[arg(long, default_value_t = 32)]
     pub block_count: u32,
-    /// Frame size in bytes (multiple of 16; must hold a full-MTU frame plus the header)
-    /// [default: 2048, or what the interface's MTU needs (jumbo frames)]
-    #[arg(long)]
+    /// Frame size in bytes (a multiple of 16, holding a full-MTU frame plus the header);
+    /// `None`: 2048, or what the interface's MTU needs.
     pub frame_size: Option<u32>,
     /// Total frames; if given, must equal block_size / frame_size * block_count.
-    #[arg(long)]
     pub frame_count: Option<u32>,
     /// Milliseconds after which a partly filled block is handed over.
-    #[arg(long, default_value_t = 10)]
     pub block_timeout_ms: u32,
+}
+
+impl Default for RxRingOptions {
+    fn default() -> Self {
+        Self {
+            block_size: None,
+            block_count: 32,
+            frame_size: None,
+            frame_count: None,
+            block_timeout_ms: 10,
+        }
+    }
 }
 
 impl RxConfig {
@@ -160,7 +167,10 @@ impl RxRing {
     /// The status word of block `index`.
     fn block_status(&self, index: u32) -> &AtomicU32 {
         let offset = index as usize * self.geometry.block_size as usize + block_field::BLOCK_STATUS;
-        debug_assert!(offset + 4 <= self.map.len());
+        assert!(
+            offset + 4 <= self.map.len(),
+            "block {index} outside the ring"
+        );
         // SAFETY: `offset` is inside the mapping (index < block_count) and 4-aligned (blocks are
         // page-aligned, the field is at offset 8). The kernel writes this word concurrently, so
         // it is only ever accessed atomically; the reference lives no longer than `&self`, and

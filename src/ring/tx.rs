@@ -67,33 +67,25 @@ impl TxConfig {
     }
 }
 
-/// A TX ring's shape and behaviour as a user gives them (the tools' command-line options).
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+/// A TX ring's shape and behaviour as a user asks for them (the tools' layer parses them from
+/// the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxRingOptions {
-    /// TX ring header version; v3 falls back to v2 (with a note) where the kernel lacks it.
-    #[arg(long, value_enum, default_value_t = TpacketVersion::V3)]
+    /// TX ring header version; V3 falls back to V2 where the kernel lacks it.
     pub ring_version: TpacketVersion,
-    /// Ring block size in bytes (a multiple of the page size) [default: 65536, grown to hold
-    /// one frame]
-    #[arg(long)]
+    /// Ring block size in bytes (a multiple of the page size); `None`: 64 KiB, grown to hold
+    /// one frame.
     pub block_size: Option<u32>,
     /// Number of ring blocks.
-    #[arg(long, default_value_t = 64)]
     pub block_count: u32,
-    /// Frame slot size in bytes (multiple of 16; must hold a full-MTU frame plus the header)
-    /// [default: 2048, or what the interface's MTU needs (jumbo frames)]
-    #[arg(long)]
+    /// Frame slot size in bytes (a multiple of 16, holding a full-MTU frame plus the header);
+    /// `None`: 2048, or what the interface's MTU needs.
     pub frame_size: Option<u32>,
     /// Total frames; if given, must equal block_size / frame_size * block_count.
-    #[arg(long)]
     pub frame_count: Option<u32>,
-    /// Bypass the qdisc layer (PACKET_QDISC_BYPASS).
-    #[arg(long)]
+    /// Bypass the qdisc layer (`PACKET_QDISC_BYPASS`).
     pub qdisc_bypass: bool,
-    /// How the kernel builds each packet's skb from a ring frame. `linear` (a virtio_net_hdr
-    /// before each frame) copies the frame into the skb head; `fragments` attaches ring pages,
-    /// which veth and namespace crossings then copy again.
-    #[arg(long, value_enum, default_value_t = SkbLayout::Linear)]
+    /// How the kernel builds each packet's skb from a ring frame.
     pub skb: SkbLayout,
 }
 
@@ -149,7 +141,7 @@ impl From<SysError> for OpenError {
 }
 
 /// How the kernel turns a TX ring frame into an skb.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SkbLayout {
     /// The kernel's default: the link-layer header is copied into the skb head and the rest
     /// is attached as fragments pointing at the ring's pages. Anything that forwards the skb
@@ -354,7 +346,10 @@ impl TxRing {
 
     fn header_ptr(&self, index: u32) -> *mut u8 {
         let offset = self.geometry.frame_offset(index);
-        debug_assert!(offset + self.geometry.frame_size as usize <= self.map.len());
+        assert!(
+            offset + self.geometry.frame_size as usize <= self.map.len(),
+            "frame {index} outside the ring"
+        );
         // SAFETY: frame_offset(index) + frame_size <= total_bytes for index < frame_count.
         unsafe { self.map.as_ptr().add(offset) }
     }

@@ -8,7 +8,7 @@ use crate::engine::{self, StopRule};
 use crate::net;
 use crate::pcap::{Capture, Format};
 use crate::report::{RxInterval, RxSummary, StopReason};
-use crate::ring::{filter, RxConfig, RxRing, RxRingOptions};
+use crate::ring::{filter, RxConfig, RxRing};
 use crate::stats::MAX_WINDOW;
 
 /// The tool's name in messages and summaries.
@@ -64,7 +64,7 @@ pub struct Args {
     pub filter: FilterMode,
     /// The ring's shape.
     #[command(flatten)]
-    pub ring: RxRingOptions,
+    pub ring: super::options::RxRingArgs,
     /// Receive threads, each with its own ring, in one PACKET_FANOUT group; their counts are
     /// merged exactly (needs --count). With --cpu C, thread i runs on core C + i (wrapping
     /// around the machine's cores).
@@ -100,7 +100,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     cli::pin(args.recv.process.cpu)?;
     let iface = net::interface_up(&args.interface)?;
     let config = RxConfig::new(
-        &args.ring,
+        &args.ring.options(),
         iface.mtu,
         (args.filter == FilterMode::Flow).then(|| filter::ipv4_udp_dst_port(args.recv.port)),
         // One group per process: the id only has to differ from other groups on this host.

@@ -5,7 +5,7 @@ use crate::cli::{self, CliError};
 use crate::engine;
 use crate::pcap;
 use crate::report::{ReplaySummary, TxInterval, TxSummary};
-use crate::ring::{SkbLayout, TxRing, TxRingOptions};
+use crate::ring::{SkbLayout, TxRing};
 use crate::wire::frame::ETH_HEADER_LEN;
 use crate::wire::{GsoTemplate, FRAME_OVERHEAD};
 use std::sync::atomic::AtomicBool;
@@ -30,7 +30,7 @@ pub struct Args {
     pub link: super::LinkOptions,
     /// The ring's shape.
     #[command(flatten)]
-    pub ring: TxRingOptions,
+    pub ring: super::options::TxRingArgs,
     /// Frames published per send() when unpaced.
     #[arg(long, default_value_t = 256)]
     pub batch: u32,
@@ -53,7 +53,8 @@ pub struct Args {
     pub print_frame: bool,
     /// Replay the Ethernet frames of a pcap or pcapng file instead of the test flow: frame
     /// k % N for packet k, at --rate (bit rates count the capture's mean frame length) until
-    /// --count. Sent as captured, unless --stamp. --dst-ip and --size are not used.
+    /// --count, or each frame once without --count. Sent as captured, unless --stamp.
+    /// --dst-ip and --size are not used.
     #[arg(long, value_name = "FILE", conflicts_with = "print_frame")]
     pub pcap: Option<std::path::PathBuf>,
     /// With --pcap: stamp a probe (run id, sequence number, send time) into every replayed
@@ -79,6 +80,9 @@ pub fn first_frame_hex(args: &Args) -> Result<String, CliError> {
 /// Opens one ring per thread, drops every capability and sends.
 pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     args.send.rate()?; // a bad --rate fails before anything is opened
+    if args.pcap.is_none() {
+        args.send.count()?; // so does a missing --count (a capture plays once without one)
+    }
     cli::pin(args.send.process.cpu)?;
     if let Some(path) = &args.pcap {
         return replay(args, path, stop);
@@ -149,7 +153,8 @@ fn open_rings(
 ) -> Result<Vec<TxRing>, CliError> {
     let rings = (0..args.threads)
         .map(|_| {
-            TxRing::open_with(iface.index, largest, &args.ring).map_err(|e| cli::from_open(TOOL, e))
+            TxRing::open_with(iface.index, largest, &args.ring.options())
+                .map_err(|e| cli::from_open(TOOL, e))
         })
         .collect::<Result<Vec<_>, _>>()?;
     cli::drop_capabilities()?;
@@ -203,7 +208,8 @@ fn replay(
         run_id,
         size: (mean as usize).saturating_sub(FRAME_OVERHEAD),
         frame_bytes: mean as usize,
-        count: args.send.count,
+        // Without --count the capture plays once.
+        count: args.send.count.unwrap_or(n),
         rate: args.send.rate()?,
         batch: u64::from(args.batch),
         gso_segments: None,

@@ -4,10 +4,12 @@
 //! - [`mmap_tx`], [`mmap_rx`]: packet_mmap rings.
 //! - [`udp_tx`], [`udp_rx`]: plain UDP sockets.
 //! - [`xdp_tx`], [`xdp_rx`]: AF_XDP sockets (and the XDP program).
+//! - [`options`]: the command-line faces of the ring and socket options.
 
 pub mod docs;
 pub mod mmap_rx;
 pub mod mmap_tx;
+pub mod options;
 pub mod udp_rx;
 pub mod udp_tx;
 pub mod xdp_rx;
@@ -87,7 +89,7 @@ impl FrameFlow {
             run_id,
             size: send.size,
             frame_bytes: self.template.len(),
-            count: send.count,
+            count: send.count()?,
             rate: send.rate()?,
             batch,
             gso_segments: None,

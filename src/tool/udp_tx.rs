@@ -43,6 +43,7 @@ pub struct Args {
 /// Opens the socket and sends.
 pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     let rate = args.send.rate()?;
+    let count = args.send.count()?;
     let size = args.send.size;
     if !(PROBE_LEN..=MAX_UDP_PAYLOAD).contains(&size) {
         return Err(CliError::new(
@@ -71,7 +72,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         run_id,
         size,
         frame_bytes: size + FRAME_OVERHEAD,
-        count: args.send.count,
+        count,
         rate,
         batch: (batch * gso) as u64,
         gso_segments: args.gso,

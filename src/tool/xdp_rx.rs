@@ -34,7 +34,7 @@ pub struct Args {
     pub interface: String,
     /// The socket's UMEM and rings.
     #[command(flatten)]
-    pub xsk: XskOptions,
+    pub xsk: super::options::XskArgs,
     /// Where the XDP program runs.
     #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
     pub xdp_mode: XdpMode,
@@ -129,7 +129,9 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     let rule = StopRule::new(args.recv.count, args.recv.idle_timeout)?;
     cli::pin(args.recv.process.cpu)?;
     let iface = net::interface_up(&args.interface)?;
-    let xsk = open_xsk(TOOL, &args.xsk, iface.mtu, |o| XskRx::open(iface.index, o))?;
+    let xsk = open_xsk(TOOL, &args.xsk.options(), iface.mtu, |o| {
+        XskRx::open(iface.index, o)
+    })?;
     let queue = args.xsk.queue;
     let prog = XdpProgram::attach(
         &iface.name,

@@ -6,7 +6,7 @@ use crate::backend::xdp::XdpTx;
 use crate::cli::{self, CliError};
 use crate::engine;
 use crate::report::{TxInterval, TxSummary};
-use crate::xdp::{XskOptions, XskTx};
+use crate::xdp::XskTx;
 
 /// The tool's name in messages and summaries.
 pub const TOOL: &str = "xdp-tx";
@@ -29,7 +29,7 @@ pub struct Args {
     pub link: super::LinkOptions,
     /// The socket's UMEM and rings.
     #[command(flatten)]
-    pub xsk: XskOptions,
+    pub xsk: super::options::XskArgs,
     /// Frames queued per wakeup of the kernel when unpaced.
     #[arg(long, default_value_t = 256)]
     pub batch: u32,
@@ -38,10 +38,11 @@ pub struct Args {
 /// Opens the socket, drops every capability and sends.
 pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     args.send.rate()?; // a bad --rate fails before anything is opened
+    args.send.count()?; // so does a missing --count
     cli::pin(args.send.process.cpu)?;
     let f = args.link.frame_flow(&args.send)?;
     let (index, mtu) = (f.iface.index, f.iface.mtu);
-    let xsk = super::xdp_rx::open_xsk(TOOL, &args.xsk, mtu, |o| XskTx::open(index, o))?;
+    let xsk = super::xdp_rx::open_xsk(TOOL, &args.xsk.options(), mtu, |o| XskTx::open(index, o))?;
     // A copy-mode wakeup sends up to this many frames (kernels before 6.17 keep 32).
     let _ = crate::sys::set_xdp_tx_budget(xsk.xsk().fd(), args.batch.max(32));
     cli::drop_capabilities()?;

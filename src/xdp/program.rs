@@ -19,7 +19,7 @@ use crate::wire::header::ipv4::{self, OFFSET_MASK, PROTOCOL_UDP};
 use crate::wire::header::udp;
 
 /// XDP attach modes (`XDP_FLAGS_DRV_MODE`, `XDP_FLAGS_SKB_MODE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum XdpMode {
     /// Native where the driver supports it, else generic (with a note).
     #[default]

@@ -127,7 +127,10 @@ impl<T: Copy> Ring<T> {
 
     /// Writes the `i`-th reserved entry (i < what [`Ring::reserve`] granted).
     pub fn write(&mut self, i: u32, value: T) {
-        debug_assert!(i < self.cached_cons.wrapping_sub(self.cached_prod));
+        assert!(
+            i < self.cached_cons.wrapping_sub(self.cached_prod),
+            "write past the reservation"
+        );
         // SAFETY: the entry lies in the ring (see `entry`) and, being between our producer
         // index and the consumer's index plus size, belongs to us until we submit it.
         unsafe {
@@ -160,7 +163,10 @@ impl<T: Copy> Ring<T> {
 
     /// Reads the `i`-th ready entry (i < what [`Ring::peek`] granted).
     pub fn read(&self, i: u32) -> T {
-        debug_assert!(i < self.cached_prod.wrapping_sub(self.cached_cons));
+        assert!(
+            i < self.cached_prod.wrapping_sub(self.cached_cons),
+            "read past the ready entries"
+        );
         // SAFETY: the entry lies in the ring and, being between our consumer index and the
         // producer's published index, is not written by the producer until we release it.
         unsafe { self.entry(self.cached_cons.wrapping_add(i)).read_volatile() }

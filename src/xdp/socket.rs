@@ -12,7 +12,7 @@ use crate::sys::{self, Mapping, SysError};
 
 /// How to bind: let the kernel choose (zero-copy where the driver offers it, else copy), or
 /// insist on one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BindMode {
     /// Zero-copy if the driver supports it, otherwise copy.
     #[default]
@@ -23,24 +23,18 @@ pub enum BindMode {
     ZeroCopy,
 }
 
-/// An AF_XDP socket's shape (the xdp tools' command-line options).
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+/// An AF_XDP socket's shape (the tools' layer parses it from the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct XskOptions {
     /// Interface queue to bind (veth has one: 0).
-    #[arg(long, default_value_t = 0)]
     pub queue: u32,
     /// UMEM frames (a power of two).
-    #[arg(long, default_value_t = 4096)]
     pub frames: u32,
     /// UMEM frame size in bytes: 2048 or 4096 (a power of two, at most the page size).
-    #[arg(long, default_value_t = 2048)]
     pub frame_size: u32,
-    /// Entries in each ring (a power of two); as many as --frames lends the kernel every
-    /// frame at once.
-    #[arg(long, default_value_t = 4096)]
+    /// Entries in each ring (a power of two).
     pub ring_size: u32,
     /// Copy or zero-copy.
-    #[arg(long, value_enum, default_value_t = BindMode::Auto)]
     pub bind_mode: BindMode,
 }
 

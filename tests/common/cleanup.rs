@@ -2,47 +2,69 @@
 //! runner a test started, a set-up brought up by its script; what a set-up set (RPS, mounts).
 
 use super::*;
-/// Everything a set-up of any engine could leave behind: namespaces, host links and OVS
-/// bridges of ours, and Docker containers and networks named pktmmap-*.
+/// What `program args` printed, or why it could not list anything: a listing that fails
+/// must not read as "nothing left".
+fn listing(program: &str, args: &[&str]) -> Result<String, String> {
+    match Command::new(program).args(args).output() {
+        Ok(o) if o.status.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Ok(o) => Err(format!(
+            "cannot tell: `{program} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("cannot tell: `{program}` did not run: {e}")),
+    }
+}
+
+/// Everything a set-up of any engine could leave behind: namespaces (the tests' own pairs
+/// too, except those a test of this process still holds), host links and OVS bridges of
+/// ours, and Docker containers and networks named pktmmap-*. A listing command that fails is
+/// itself a finding, so that a broken `ip` or `docker` cannot hide a leak.
 pub fn leftovers() -> Vec<String> {
-    let mut found: Vec<String> = stdout_of(Command::new("ip").args(["netns", "list"]))
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with("pktmmap-") && !n.starts_with("pktmmap-t"))
-        .map(|n| format!("netns {n}"))
-        .collect();
-    found.extend(
-        stdout_of(Command::new("ip").args(["-o", "link", "show"]))
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n))
-            .filter(|n| n.starts_with("pkm") && !n.starts_with("pkt"))
-            .map(|n| format!("link {n}")),
-    );
-    found.extend(
-        stdout_of(Command::new("ovs-vsctl").args(["--timeout=3", "list-br"]))
-            .lines()
-            .filter(|b| b.starts_with("pkm"))
-            .map(|b| format!("ovs bridge {b}")),
-    );
-    found.extend(
-        stdout_of(Command::new("docker").args(["ps", "--all", "--format", "{{.Names}}"]))
-            .lines()
-            .filter(|n| n.starts_with("pktmmap-"))
-            .map(|n| format!("container {n}")),
-    );
-    found.extend(
-        stdout_of(Command::new("docker").args(["network", "ls", "--format", "{{.Name}}"]))
-            .lines()
-            .filter(|n| n.starts_with("pktmmap-"))
-            .map(|n| format!("docker network {n}")),
+    let mut found = Vec::new();
+    let mut list =
+        |program: &str, args: &[&str], keep: &dyn Fn(&str) -> Option<String>| match listing(
+            program, args,
+        ) {
+            Ok(out) => found.extend(out.lines().filter_map(keep)),
+            Err(e) => found.push(e),
+        };
+    let held = held_namespaces();
+    list("ip", &["netns", "list"], &|l| {
+        let n = l.split_whitespace().next()?;
+        (n.starts_with("pktmmap-") && !held.iter().any(|h| h == n)).then(|| format!("netns {n}"))
+    });
+    list("ip", &["-o", "link", "show"], &|l| {
+        let n = l.split(": ").nth(1)?;
+        let n = n.split('@').next().unwrap_or(n);
+        (n.starts_with("pkm") && !n.starts_with("pkt")).then(|| format!("link {n}"))
+    });
+    // Without a running OVS database there is no OVS bridge to leave (the set-up stops what
+    // it started); with one, a failing ovs-vsctl is a finding.
+    if std::path::Path::new("/var/run/openvswitch/db.sock").exists() {
+        list("ovs-vsctl", &["--timeout=3", "list-br"], &|b| {
+            b.starts_with("pkm").then(|| format!("ovs bridge {b}"))
+        });
+    }
+    list("docker", &["ps", "--all", "--format", "{{.Names}}"], &|n| {
+        n.starts_with("pktmmap-").then(|| format!("container {n}"))
+    });
+    list(
+        "docker",
+        &["network", "ls", "--format", "{{.Name}}"],
+        &|n| {
+            n.starts_with("pktmmap-")
+                .then(|| format!("docker network {n}"))
+        },
     );
     if swarm_state() == "active" {
-        found.extend(
-            stdout_of(Command::new("docker").args(["service", "ls", "--format", "{{.Name}}"]))
-                .lines()
-                .filter(|n| n.starts_with("pktmmap-"))
-                .map(|n| format!("swarm service {n}")),
+        list(
+            "docker",
+            &["service", "ls", "--format", "{{.Name}}"],
+            &|n| {
+                n.starts_with("pktmmap-")
+                    .then(|| format!("swarm service {n}"))
+            },
         );
     }
     for (path, what) in [

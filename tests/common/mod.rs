@@ -5,6 +5,10 @@
 #![allow(dead_code)]
 
 #[allow(unused_imports)] // not every test file uses every one
+pub use pktmmap::experiment::place::{ReceiverArgs, SenderArgs};
+#[allow(unused_imports)]
+pub use pktmmap::experiment::plan::apps::{Endpoint, ToolBin};
+#[allow(unused_imports)]
 pub use pktmmap::report::{RxSummary, StopReason, TxSummary};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};

@@ -14,6 +14,14 @@ pub fn ip(args: &[&str]) {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// The namespaces of the [`VethPair`]s this test process holds now: not leftovers.
+static HELD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The namespaces of the pairs alive in this process.
+pub fn held_namespaces() -> Vec<String> {
+    HELD.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// A private copy of the `native` set-up, brought up by its script
 /// (`experiments/setups/native.sh`, with `PKTMMAP_NS_PREFIX` naming this copy's namespaces):
 /// namespaces `tx` and `rx` joined by a veth pair, `pkm0` 10.77.1.1/24 and 10.77.1.2/24.
@@ -54,6 +62,9 @@ impl VethPair {
         let text = String::from_utf8_lossy(&native_sh(&prefix, "env").stdout).into_owned();
         let env = pktmmap::experiment::place::setup::parse_env(&text)
             .unwrap_or_else(|e| panic!("native.sh env: {e}: {text}"));
+        HELD.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend([env.tx_ns.clone(), env.rx_ns.clone()]);
         VethPair {
             tx_ns: env.tx_ns,
             rx_ns: env.rx_ns,
@@ -80,5 +91,8 @@ impl Drop for VethPair {
             .args([NATIVE_SH, "down"])
             .env("PKTMMAP_NS_PREFIX", &self.prefix)
             .output();
+        HELD.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|n| *n != self.tx_ns && *n != self.rx_ns);
     }
 }

@@ -141,6 +141,69 @@ pub fn pair(p: &VethPair, rx: (&str, &[&str]), tx: (&str, &[&str])) -> (TxSummar
     (t, r)
 }
 
+/// The test binary of one of our tools.
+pub fn binary(tool: ToolBin) -> &'static str {
+    match tool {
+        ToolBin::MmapTx => MMAP_TX,
+        ToolBin::MmapRx => MMAP_RX,
+        ToolBin::UdpTx => UDP_TX,
+        ToolBin::UdpRx => UDP_RX,
+        ToolBin::XdpTx => XDP_TX,
+        ToolBin::XdpRx => XDP_RX,
+    }
+}
+
+/// Words for `extra` (a tool's own options).
+pub fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|s| s.to_string()).collect()
+}
+
+impl VethPair {
+    /// `tool` sending `count` 64-byte datagrams at `rate` from the sending namespace to the
+    /// receiving one, pinned to core 0: its command line from the runner's typed builder
+    /// (fields can be changed with `SenderArgs { size: 1400, ..p.sender(..) }`).
+    pub fn sender(&self, tool: ToolBin, count: u64, rate: &str) -> SenderArgs<'_> {
+        SenderArgs {
+            tool,
+            interface: (tool.endpoint() == Endpoint::Interface).then_some(self.tx_if.as_str()),
+            dst_ip: &self.rx_ip,
+            count,
+            size: 64,
+            rate: rate.to_string(),
+            cpu: 0,
+            extra: Vec::new(),
+            interval_s: None,
+            reflect_every: None,
+        }
+    }
+
+    /// `tool` receiving `count` datagrams in the receiving namespace, pinned to core 1, done
+    /// after 3 s without traffic; udp-rx bound to the receiving address with a 4 MiB buffer
+    /// (see [`Receiver::start`]).
+    pub fn receiver(&self, tool: ToolBin, count: u64) -> ReceiverArgs<'_> {
+        let by_interface = tool.endpoint() == Endpoint::Interface;
+        ReceiverArgs {
+            tool,
+            interface: by_interface.then_some(self.rx_if.as_str()),
+            bind: (!by_interface).then_some((self.rx_ip.as_str(), 4 << 20)),
+            count: Some(count),
+            idle_timeout_s: 3.0,
+            cpu: 1,
+            interval_s: None,
+            reflect_every: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// [`pair`] for command lines built with the runner's typed builders.
+pub fn run_pair(p: &VethPair, rx: &ReceiverArgs, tx: &SenderArgs) -> (TxSummary, RxSummary) {
+    let (rx_argv, tx_argv) = (rx.argv(), tx.argv());
+    let rx_args: Vec<&str> = rx_argv.iter().map(String::as_str).collect();
+    let tx_args: Vec<&str> = tx_argv.iter().map(String::as_str).collect();
+    pair(p, (binary(rx.tool), &rx_args), (binary(tx.tool), &tx_args))
+}
+
 /// Runs a sender to completion; panics if it fails; returns its summary.
 pub fn send(ns: &str, tool: &str, args: &[&str]) -> TxSummary {
     let out = VethPair::cmd(ns, tool, args).output().expect("run sender");
