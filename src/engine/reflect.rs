@@ -223,7 +223,8 @@ pub struct RoundTripTimes {
 }
 
 impl RoundTripTimes {
-    fn new(every: u64, count: u64) -> Self {
+    /// Empty, for the reflections of every `every`-th of `count` sequence numbers.
+    pub fn new(every: u64, count: u64) -> Self {
         Self {
             every,
             tracker: SequenceTracker::new(Some(count)),
@@ -235,8 +236,9 @@ impl RoundTripTimes {
     }
 
     /// Accounts one datagram that came back: a reflection of our run's probe whose sequence
-    /// number is one the receiver reflects (first sighting only), or foreign.
-    fn record(&mut self, payload: &[u8], run_id: u32, arrival_ns: u64) {
+    /// number is one the receiver reflects (first sighting only), or foreign. The datagram
+    /// comes from the network: any bytes are accounted, never trusted.
+    pub fn record(&mut self, payload: &[u8], run_id: u32, arrival_ns: u64) {
         match Probe::parse(payload) {
             Some(p) if p.run_id == run_id && reflects(p.seq, self.every) => {
                 if !matches!(

@@ -39,7 +39,7 @@ pub const V4_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,
 pub const V5_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node,reflect_every,reflections_expected,reflections,rtt_p50_ns,rtt_p90_ns,rtt_p99_ns,rtt_max_ns";
 
 /// Earlier schemas, whose files are read beside the current one's: (file stem, header).
-const PAST_SCHEMAS: [(&str, &str); 5] = [
+pub const PAST_SCHEMAS: [(&str, &str); 5] = [
     ("runs-v1", V1_HEADER),
     ("runs-v2", V2_HEADER),
     ("runs-v3", V3_HEADER),
@@ -510,12 +510,19 @@ fn read_csv_rows_with<T: DeserializeOwned>(
     }
     let mut rows = Vec::new();
     for f in ours {
-        let mut r = csv::Reader::from_path(&f).map_err(|e| Error::malformed(&f, e))?;
-        for row in r.deserialize() {
-            rows.push(row.map_err(|e| Error::malformed(&f, e))?);
-        }
+        let bytes = std::fs::read(&f).map_err(Error::io("read", &f))?;
+        rows.extend(parse_csv_rows(&f, &bytes)?);
     }
     Ok(Some(rows))
+}
+
+/// The rows of one CSV file's bytes (header first), `origin` naming it in errors: a row that
+/// does not parse as `T` is an error naming the file and the line.
+pub fn parse_csv_rows<T: DeserializeOwned>(origin: &Path, bytes: &[u8]) -> Result<Vec<T>, Error> {
+    csv::Reader::from_reader(bytes)
+        .deserialize()
+        .map(|row| row.map_err(|e| Error::malformed(origin, e)))
+        .collect()
 }
 
 /// Now as RFC 3339 UTC (`2026-11-22T01:02:03Z`).
