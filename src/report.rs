@@ -340,8 +340,14 @@ pub struct TxSummary {
     pub round_trip: Option<RoundTripSummary>,
     /// `send()` calls that flushed the ring (mmap-tx) or send calls made (udp-tx).
     pub syscalls: u64,
-    /// First to last send, seconds.
+    /// Seconds from the sending threads' start to their end, the drain of the last frames
+    /// included.
     pub duration_s: f64,
+    /// Seconds the slowest sending thread spent handing frames over, from its first send to
+    /// its last (no thread start-up, no drain): `sent / sending_s` is the rate it offered,
+    /// what a search compares with the load it asked for.
+    #[serde(default)]
+    pub sending_s: f64,
     /// sent / duration.
     pub pps: f64,
     /// Ethernet frame bits per second / 1e6.

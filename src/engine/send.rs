@@ -180,6 +180,8 @@ pub fn lane_count(count: u64, i: u64, n: u64) -> u64 {
 #[derive(Debug, Default)]
 struct LaneResult {
     counters: TxCounters,
+    /// From the first send to the last frame handed over.
+    sending: Duration,
     in_flight: u64,
     reason: StopReason,
     error: Option<CliError>,
@@ -281,6 +283,7 @@ pub fn send<B: Transmit>(
     });
     let mut total = TxCounters::default();
     let mut in_flight = 0;
+    let mut sending = Duration::ZERO;
     let mut reason = StopReason::Count;
     let mut error: Option<CliError> = None;
     for lane in results {
@@ -288,6 +291,7 @@ pub fn send<B: Transmit>(
         total.syscalls += lane.counters.syscalls;
         total.retries += lane.counters.retries;
         in_flight += lane.in_flight;
+        sending = sending.max(lane.sending);
         if let Some(e) = lane.error {
             reason = StopReason::Error;
             error = error.or(Some(e));
@@ -331,6 +335,7 @@ pub fn send<B: Transmit>(
         round_trip,
         syscalls: total.syscalls,
         duration_s,
+        sending_s: sending.as_secs_f64(),
         pps: per_second(sent as f64),
         mbps: per_second((sent * plan.frame_bytes as u64 * 8) as f64) / 1e6,
         cpu_user_s,
@@ -368,6 +373,7 @@ fn run_lane<B: Transmit>(
         MonotonicClock::default(),
     );
     pacer.restart();
+    let sending_since = Instant::now();
     let lane = Lane {
         first,
         stride,
@@ -388,6 +394,7 @@ fn run_lane<B: Transmit>(
             result.error = Some(e);
         }
     }
+    result.sending = sending_since.elapsed();
     // Whatever was handed over goes out (or is accounted as not sent) before we report.
     match backend.drain(Duration::from_secs(5)) {
         Ok(left) => result.in_flight = left,

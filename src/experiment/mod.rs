@@ -15,6 +15,8 @@
 //!   x point x repetition x app; the `pktmmap` subcommands' work.
 //! - [`bench`]: the side-by-side benchmark against trafgen, iperf3, DPDK and the UDP
 //!   baseline.
+//! - [`search`]: NDR/PDR search (RFC 2544, MLRsearch): the search goals and presets, the
+//!   pure search over trial results, and the trials run through [`run::point`].
 
 pub mod analysis;
 pub mod bench;
@@ -24,5 +26,6 @@ pub mod plan;
 pub mod render;
 pub mod rows;
 pub mod run;
+pub mod search;
 
 pub use error::Error;

@@ -62,9 +62,17 @@ pub struct Outcome {
 }
 
 /// Tears a set-up down when dropped, also on error or interruption.
-struct SetupGuard<'a> {
+#[derive(Debug)]
+pub struct SetupGuard<'a> {
     scripts: &'a Setups,
     name: &'a str,
+}
+
+impl<'a> SetupGuard<'a> {
+    /// Takes set-up `name` (already up) down when dropped.
+    pub fn new(scripts: &'a Setups, name: &'a str) -> Self {
+        Self { scripts, name }
+    }
 }
 
 impl Drop for SetupGuard<'_> {
@@ -218,10 +226,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
         let _ = plan.setups_scripts.down(name);
         bar.set_message(format!("{name}: setting up"));
         let outcome = plan.setups_scripts.up(name)?;
-        let _guard = SetupGuard {
-            scripts: &plan.setups_scripts,
-            name,
-        };
+        let _guard = SetupGuard::new(&plan.setups_scripts, name);
         let env = match outcome.into_env() {
             Ok(env) => env,
             Err((status, reason)) => {

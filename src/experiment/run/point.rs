@@ -313,6 +313,7 @@ mod tests {
             round_trip: None,
             syscalls: 1,
             duration_s: 1.0,
+            sending_s: 1.0,
             pps: 10.0,
             mbps: 0.0,
             cpu_user_s: 0.0,
