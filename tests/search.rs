@@ -286,12 +286,25 @@ fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
             .iter()
             .find(|t| t.app == r.app && t.phase == "calibration")
             .unwrap();
-        assert_eq!(r.max_load_pps, calibration.offered_pps.map(|p| p.floor() as u64));
+        assert_eq!(
+            r.max_load_pps,
+            calibration.offered_pps.map(|p| p.floor() as u64)
+        );
         assert!(r.lower_bound_pps.unwrap() <= r.max_load_pps.unwrap());
         if r.outcome == "at-max-load" {
             assert_eq!(r.limited_by, "generator");
         }
     }
+    // The table: a row per app under the set-up's heading.
+    let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    assert!(
+        md.contains("### native (veth, netns engine), preset quick"),
+        "{md}"
+    );
+    assert!(
+        md.contains("\n| mmap | 110 | 1 |") && md.contains("\n| udp | 110 | 1 |"),
+        "{md}"
+    );
     // Every frame of every trial arrived or was dropped where the kernel counted it.
     for t in trials.iter().filter(|t| t.phase == "search") {
         let lost = t.count - t.unique.unwrap();

@@ -139,66 +139,7 @@ enum Cmd {
     /// the generator's ceiling on the path calibrated, then trials at fixed loads until each
     /// goal's bounds are within its width. Writes search-v1.csv (a row per goal) and
     /// search-trials-v1.csv (every trial) into results/<UTC time>-search-<preset>.
-    Search {
-        /// Set-ups, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "native")]
-        setup: Vec<String>,
-        /// Apps, comma-separated; searched one after another at each size.
-        #[arg(long, value_enum, value_delimiter = ',', default_value = "mmap,udp")]
-        app: Vec<App>,
-        /// UDP payload sizes, comma-separated, or rfc2544: RFC 2544's frames of 64 to 1518 B
-        /// (FCS included; the 64-byte frame goes out as 70 B, the smallest that holds the
-        /// probe).
-        #[arg(long, value_delimiter = ',', default_value = "64")]
-        size: Vec<String>,
-        /// Goals: csit (NDR 0 % and PDR 0.5 %, 1 s trials, 21 s per bound), rfc2544 (NDR, one
-        /// 60 s trial per load) or quick (0.5 s trials, 5 % width).
-        #[arg(long, default_value = "csit")]
-        preset: String,
-        /// Every goal's final trial duration, seconds.
-        #[arg(long, value_name = "SECONDS")]
-        trial: Option<f64>,
-        /// Every goal's duration sum: seconds of trials that decide a load.
-        #[arg(long, value_name = "SECONDS")]
-        duration_sum: Option<f64>,
-        /// Every goal's exceed ratio: the fraction of that time that may lose too much.
-        #[arg(long)]
-        exceed_ratio: Option<f64>,
-        /// Every goal's width, relative to the upper bound.
-        #[arg(long)]
-        width: Option<f64>,
-        /// The PDR's loss ratio.
-        #[arg(long)]
-        pdr_loss_ratio: Option<f64>,
-        /// Searches of each set-up x app x size.
-        #[arg(long, default_value_t = 1)]
-        repetitions: u32,
-        /// The maximum load in packets per second (250kpps); default: the generator's own
-        /// ceiling on the path, calibrated by an unpaced run before each search.
-        #[arg(long)]
-        max_rate: Option<String>,
-        /// The lowest load tried, as a fraction of the maximum.
-        #[arg(long, default_value_t = 0.01)]
-        min_load_fraction: f64,
-        /// Packets of the calibration run.
-        #[arg(long, default_value_t = 500_000)]
-        calibration_count: u64,
-        /// Trials per search before it stops with the bounds found so far (partial).
-        #[arg(long, default_value_t = 400)]
-        max_trials: usize,
-        /// Seconds of quiet between trials.
-        #[arg(long, value_name = "SECONDS", default_value_t = 0.2)]
-        settle: f64,
-        /// What happens to test packets after mmap-rx has them.
-        #[arg(long, value_enum, default_value_t = Fate::Stack)]
-        fate: Fate,
-        /// Seconds without traffic after which a trial's receiver stops (the drain).
-        #[arg(long, default_value_t = 1.0)]
-        idle_timeout: f64,
-        /// Output directory (default: results/<UTC time>-search-<preset>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Search(search::command::SearchArgs),
     /// Rewrite DIR/bench.md from the benchmark CSV in DIR, and print it.
     BenchTable {
         /// A benchmark results directory.
@@ -372,76 +313,13 @@ fn run(args: Args) -> Result<i32, CliError> {
                 0
             })
         }
-        Cmd::Search {
-            setup: setups,
-            app,
-            size,
-            preset,
-            trial,
-            duration_sum,
-            exceed_ratio,
-            width,
-            pdr_loss_ratio,
-            repetitions,
-            max_rate,
-            min_load_fraction,
-            calibration_count,
-            max_trials,
-            settle,
-            fate,
-            idle_timeout,
-            out,
-        } => {
-            let usage = |e: String| CliError::new(Failure::Usage, e);
-            let overrides = search::goal::Overrides {
-                trial_s: trial,
-                duration_sum_s: duration_sum,
-                exceed_ratio,
-                width,
-                pdr_loss_ratio,
-            };
-            let (preset, goals) = search::goal::goals_for(&preset, &overrides).map_err(usage)?;
-            let sizes = search::parse_sizes(&size).map_err(usage)?;
-            let max_load = max_rate
-                .map(|r| search::parse_pps(&r))
-                .transpose()
-                .map_err(usage)?;
-            if !(min_load_fraction > 0.0 && min_load_fraction < 1.0) {
-                return Err(usage(format!(
-                    "--min-load-fraction {min_load_fraction} must be above 0 and below 1"
-                )));
-            }
+        Cmd::Search(options) => {
+            let plan = options.plan(
+                args.engine,
+                args.experiments.as_deref(),
+                (args.tx_node.clone(), args.rx_node.clone()),
+            )?;
             let _lock = lock::take_host(false)?;
-            let experiments = setup::experiments_dir(args.experiments.as_deref())?;
-            let scripts =
-                Setups::new(args.engine, &experiments)?
-                    .with_nodes(args.tx_node.clone(), args.rx_node.clone())
-                    .with_xdp(app.iter().any(|a| {
-                        a.tools().0.needs() == pktmmap::experiment::plan::apps::Needs::Xdp
-                    }));
-            scripts.check_names(&setups)?;
-            let out = out.unwrap_or_else(|| {
-                pktmmap::experiment::run::default_out(args.engine, &format!("search-{preset}"))
-            });
-            let plan = search::SearchPlan {
-                setups,
-                apps: app,
-                sizes,
-                goals,
-                preset,
-                repetitions: repetitions.max(1),
-                max_load,
-                calibration_count,
-                min_load_fraction,
-                max_trials,
-                settle_s: settle,
-                fate,
-                idle_timeout_s: idle_timeout,
-                out: out.clone(),
-                experiments,
-                setups_scripts: scripts,
-                bin_dir: setup::tool_dir()?,
-            };
             let stop = pktmmap::process::stop_flag();
             let outcome = search::execute(&plan, &stop)?;
             println!("results: {}", outcome.csv.display());

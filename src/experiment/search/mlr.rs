@@ -18,8 +18,8 @@
 //! result, not the path), or when the minimum load is an upper bound (even the lowest load
 //! loses). Loads come lowest first where there is a choice: undecided loads between the
 //! bounds are retried before a new load is tried; below an upper bound with no lower bound
-//! the search steps down (first to the rate the maximum load forwarded, then in growing
-//! steps), between bounds it halves the interval. A result is irregular when some load above
+//! the search steps down (first to one width below the rate the maximum load forwarded, then
+//! in growing steps), between bounds it halves the interval. A result is irregular when some load above
 //! the relevant upper bound is a lower bound (the path passed a higher load than one it
 //! failed).
 
@@ -209,8 +209,10 @@ impl Search {
         }
     }
 
-    /// Below the lowest upper bound `u` with no lower bound yet: first the rate the maximum
-    /// load forwarded (if below `u`), then steps of 2, 8, 32 ... widths, at most halving.
+    /// Below the lowest upper bound `u` with no lower bound yet: first one width below the
+    /// rate the maximum load forwarded (if below `u`; the forwarded rate estimates the
+    /// capacity, and a path that lets a burst through forwards a little more than it
+    /// sustains), then steps of 2, 8, 32 ... widths, at most halving.
     fn step_down(&self, g: &Goal, u: u64) -> u64 {
         let failed_below_max = self
             .classes(g)
@@ -219,7 +221,9 @@ impl Search {
             .count() as i32;
         let step = (2.0 * g.width * 4f64.powi(failed_below_max)).min(0.5);
         let stepped = (u as f64 * (1.0 - step)).floor() as u64;
-        let forwarded = self.forwarded_at_max();
+        let forwarded = self
+            .forwarded_at_max()
+            .map(|f| (f as f64 * (1.0 - g.width)).floor() as u64);
         match forwarded {
             Some(f) if failed_below_max == 0 && f < stepped && f > 0 => f,
             _ => stepped.min(u - 1),
@@ -461,7 +465,8 @@ mod tests {
             loss_ratio: 0.0,
         });
         assert_eq!(s.class(&g, 50_000), Class::Undecided);
-        // The next load steps down to what the maximum forwarded (90 % of it).
+        // The next load steps down to one width (0.5 %) below what the maximum forwarded
+        // (90 % of it).
         let mut fresh = Search::new(vec![g.clone()], 1_000, 100_000).unwrap();
         for _ in 0..11 {
             fresh.record(Trial {
@@ -470,7 +475,7 @@ mod tests {
                 loss_ratio: 0.1,
             });
         }
-        assert_eq!(fresh.next(), Some((90_000, 1.0)));
+        assert_eq!(fresh.next(), Some((89_550, 1.0)));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! Writes `search-v1.csv` (a row per set-up x app x size x repetition x goal) and
 //! `search-trials-v1.csv` (every trial, every frame accounted) into the output directory.
 
+pub mod command;
 pub mod goal;
 pub mod mlr;
 pub mod trial;
@@ -566,11 +567,94 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
             }
         }
     }
+    let md = plan.out.join("search.md");
+    std::fs::write(&md, table(&rows)).map_err(Error::io("write", &md))?;
     Ok(SearchOutcome {
         rows,
         csv: csv.path().to_path_buf(),
         interrupted: stop.load(Ordering::Relaxed),
     })
+}
+
+/// The results as a Markdown table per set-up: a row per app x size x repetition with each
+/// goal's bounds, what limits them and how many trials they took.
+pub fn table(rows: &[SearchRow]) -> String {
+    let mut out = String::new();
+    let mut setups: Vec<&str> = rows.iter().map(|r| r.setup.as_str()).collect();
+    setups.dedup();
+    let goals: Vec<&str> = {
+        let mut g: Vec<&str> = rows
+            .iter()
+            .filter(|r| !r.goal.is_empty())
+            .map(|r| r.goal.as_str())
+            .collect();
+        g.dedup();
+        g.sort_unstable();
+        g.dedup();
+        g
+    };
+    let kpps = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{:.1}", v as f64 / 1e3));
+    for setup in setups {
+        let mine: Vec<&SearchRow> = rows.iter().filter(|r| r.setup == setup).collect();
+        let first = mine[0];
+        out.push_str(&format!(
+            "### {setup} ({}, {} engine), preset {}\n\n",
+            first.datapath, first.engine, first.preset
+        ));
+        out.push_str("| app | frame B | # | max load kpps |");
+        for g in &goals {
+            out.push_str(&format!(
+                " {g} kpps (lower-upper) | {g} L1 Gbit/s | {g} limited by |"
+            ));
+        }
+        out.push_str(" trials | status |\n|---|---|---|---|");
+        out.push_str(&"---|---|---|".repeat(goals.len()));
+        out.push_str("---|---|\n");
+        let mut cells: Vec<(App, usize, u32)> = mine
+            .iter()
+            .filter(|r| !r.goal.is_empty())
+            .map(|r| (r.app, r.size, r.repetition))
+            .collect();
+        cells.dedup();
+        for (app, size, rep) in cells {
+            let of = |g: &str| {
+                mine.iter()
+                    .find(|r| (r.app, r.size, r.repetition) == (app, size, rep) && r.goal == g)
+            };
+            let any = goals.iter().find_map(|g| of(g)).expect("a row of the cell");
+            out.push_str(&format!(
+                "| {} | {} | {rep} | {} |",
+                app.as_str(),
+                any.frame_bytes,
+                kpps(any.max_load_pps)
+            ));
+            for g in &goals {
+                match of(g) {
+                    Some(r) => out.push_str(&format!(
+                        " {}-{}{} | {} | {} |",
+                        kpps(r.lower_bound_pps),
+                        kpps(r.upper_bound_pps),
+                        if r.regular { "" } else { " (irregular)" },
+                        r.lower_bound_l1_gbps
+                            .map_or("-".into(), |v| format!("{v:.3}")),
+                        if r.limited_by.is_empty() {
+                            &r.outcome
+                        } else {
+                            &r.limited_by
+                        }
+                    )),
+                    None => out.push_str(" - | - | - |"),
+                }
+            }
+            out.push_str(&format!(" {} | {} |\n", any.trials, any.status));
+        }
+        let failed: Vec<&&SearchRow> = mine.iter().filter(|r| r.goal.is_empty()).collect();
+        for r in failed {
+            out.push_str(&format!("\n{}: {}\n", r.status, r.reason));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// One result on one line.
@@ -623,5 +707,50 @@ mod tests {
         assert!(parse_sizes(&["big".into()])
             .unwrap_err()
             .contains("\"big\""));
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_cell_with_each_goals_bounds() {
+        let row = |app, goal: &str, lower, upper, limited: &str| SearchRow {
+            setup: "native".into(),
+            datapath: "veth".into(),
+            preset: "quick".into(),
+            app,
+            size: 64,
+            frame_bytes: 110,
+            repetition: 1,
+            goal: goal.into(),
+            max_load_pps: Some(900_000),
+            lower_bound_pps: lower,
+            upper_bound_pps: upper,
+            lower_bound_l1_gbps: lower.map(|l| l as f64 * 130.0 * 8.0 / 1e9),
+            regular: true,
+            limited_by: limited.into(),
+            trials: 9,
+            ..SearchRow::default()
+        };
+        let rows = [
+            row(App::Mmap, "NDR", Some(900_000), None, "generator"),
+            row(App::Mmap, "PDR", Some(900_000), None, "generator"),
+            row(App::Udp, "NDR", Some(500_000), Some(520_000), "path"),
+            row(App::Udp, "PDR", Some(510_000), Some(520_000), "path"),
+        ];
+        let t = table(&rows);
+        assert!(
+            t.contains("### native (veth, netns engine), preset quick"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| mmap | 110 | 1 | 900.0 | 900.0-- | 0.936 | generator | 900.0-- |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| udp | 110 | 1 | 900.0 | 500.0-520.0 | 0.520 | path | 510.0-520.0 |"),
+            "{t}"
+        );
+        assert_eq!(
+            t.matches("\n| mmap ").count() + t.matches("\n| udp ").count(),
+            2
+        );
     }
 }
