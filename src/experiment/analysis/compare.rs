@@ -75,6 +75,8 @@ pub struct Ratio {
     pub points: usize,
     /// The same for xdp against udp, where xdp ran: median, min, max, points.
     pub xdp: Option<(f64, f64, f64, usize)>,
+    /// Points left out of `xdp` because xdp or udp lost more than [`LOSSY_SHARE`].
+    pub xdp_lossy: usize,
     /// Median over the thesis's points of mmap kpps / udp kpps.
     pub thesis: Option<f64>,
     /// The rows' `emulated` marker (`tcg`), empty for real machines: groups never mix them.
@@ -84,14 +86,22 @@ pub struct Ratio {
     /// Points left out of `ours` because both mmap and udp reached the offered rate: their
     /// ratio is 1 by construction and says nothing about either.
     pub capped: usize,
+    /// Points left out of `ours` because mmap or udp lost more than [`LOSSY_SHARE`] of what
+    /// was offered: the rate of what survived is not a throughput, and reading it as one made
+    /// a path that lost most of mmap's packets look faster for mmap.
+    pub lossy: usize,
     /// Each bypass app against the strongest socket path (`udp-gso`), where both ran:
-    /// (median, min, max, points) unless every point was capped, and the points left out as
-    /// capped.
-    pub vs_best_socket: Vec<(App, Option<Spread>, usize)>,
-    /// The strongest socket path against plain UDP (`udp-gso`/`udp`), where both ran, and
-    /// its capped points.
-    pub best_over_plain: Option<(Spread, usize)>,
+    /// (median, min, max, points) unless every point was left out, and the points left out as
+    /// capped and as lossy.
+    pub vs_best_socket: Vec<(App, Option<Spread>, usize, usize)>,
+    /// The strongest socket path against plain UDP (`udp-gso`/`udp`), where both ran: its
+    /// spread unless every point was left out, and its capped and lossy points.
+    pub best_over_plain: Option<(Option<Spread>, usize, usize)>,
 }
+
+/// A point is lossy, and left out of every ratio it would enter, when an app's median loss
+/// exceeds this share of the datagrams offered: the PDR's loss ratio (FD.io CSIT's 0.5 %).
+pub const LOSSY_SHARE: f64 = 0.005;
 
 /// The offered rate of a row in packets per second (none when unpaced or unparseable).
 pub fn offered_pps(r: &Row) -> Option<f64> {
@@ -141,6 +151,8 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
     let mut fates: BTreeMap<Key, BTreeSet<Fate>> = BTreeMap::new();
     let mut datapaths: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
     let mut offered: BTreeMap<(Key, String), f64> = BTreeMap::new();
+    // (key, value, app) -> loss share of every repetition
+    let mut losses: BTreeMap<(Key, String, App), Vec<f64>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.status == Status::Ok) {
         let Some(pps) = r.pps.filter(|p| p.is_finite() && *p > 0.0) else {
             continue;
@@ -153,6 +165,12 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
         );
         if let Some(o) = offered_pps(r) {
             offered.insert((key.clone(), r.value.clone()), o);
+        }
+        if let (Some(lost), true) = (r.lost, r.count > 0) {
+            losses
+                .entry((key.clone(), r.value.clone(), r.app))
+                .or_default()
+                .push(lost as f64 / r.count as f64);
         }
         datapaths
             .entry(key.clone())
@@ -175,25 +193,40 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
             // Per point, the app's median over the base app's median; then their median and
             // spread. A point where both reached the offered rate is left out (its ratio is 1
             // by construction) and counted as capped.
-            let medians: Vec<(Option<f64>, BTreeMap<App, f64>)> = values
+            // Per point: the offered rate, and each app's median rate and median loss share.
+            type PointMedians = (Option<f64>, BTreeMap<App, (f64, f64)>);
+            let medians: Vec<PointMedians> = values
                 .into_iter()
                 .map(|(value, apps)| {
-                    let o = offered.get(&(key.clone(), value)).copied();
+                    let o = offered.get(&(key.clone(), value.clone())).copied();
                     let m = apps
                         .into_iter()
-                        .filter_map(|(app, mut v)| Some((app, median(&mut v)?)))
+                        .filter_map(|(app, mut v)| {
+                            let loss = losses
+                                .get(&(key.clone(), value.clone(), app))
+                                .and_then(|l| median(&mut l.clone()))
+                                .unwrap_or(0.0);
+                            Some((app, (median(&mut v)?, loss)))
+                        })
                         .collect();
                     (o, m)
                 })
                 .collect();
+            // (spread, capped points, lossy points) of `app` against `base`.
             let against = |app: App, base: App| {
-                let mut capped = 0;
+                let (mut capped, mut lossy) = (0, 0);
                 let mut per_point: Vec<f64> = Vec::new();
                 for (offered, apps) in &medians {
-                    let (Some(&a), Some(&b)) = (apps.get(&app), apps.get(&base)) else {
+                    let (Some(&(a, a_loss)), Some(&(b, b_loss))) =
+                        (apps.get(&app), apps.get(&base))
+                    else {
                         continue;
                     };
-                    if offered.is_some_and(|o| a >= CAPPED_SHARE * o && b >= CAPPED_SHARE * o) {
+                    if a_loss > LOSSY_SHARE || b_loss > LOSSY_SHARE {
+                        lossy += 1;
+                    } else if offered
+                        .is_some_and(|o| a >= CAPPED_SHARE * o && b >= CAPPED_SHARE * o)
+                    {
                         capped += 1;
                     } else {
                         per_point.push(a / b);
@@ -201,20 +234,24 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 }
                 let n = per_point.len();
                 let r = median(&mut per_point).map(|m| (m, per_point[0], per_point[n - 1], n));
-                (r, capped)
+                (r, capped, lossy)
             };
-            let (ours, capped) = against(App::Mmap, App::Udp);
-            let xdp = against(App::Xdp, App::Udp).0;
+            let (ours, capped, lossy) = against(App::Mmap, App::Udp);
+            let (xdp, _, xdp_lossy) = against(App::Xdp, App::Udp);
             let vs_best_socket = APPS
                 .iter()
                 .filter(|a| a.bypass)
                 .filter_map(|a| {
-                    let (r, capped) = against(a.app, App::UdpGso);
-                    (r.is_some() || capped > 0).then_some((a.app, r, capped))
+                    let (r, capped, lossy) = against(a.app, App::UdpGso);
+                    (r.is_some() || capped + lossy > 0).then_some((a.app, r, capped, lossy))
                 })
                 .collect();
-            let best_over_plain = against(App::UdpGso, App::Udp);
-            let best_over_plain = best_over_plain.0.map(|r| (r, best_over_plain.1));
+            let (plain, plain_capped, plain_lossy) = against(App::UdpGso, App::Udp);
+            let best_over_plain = (plain.is_some() || plain_capped + plain_lossy > 0).then_some((
+                plain,
+                plain_capped,
+                plain_lossy,
+            ));
             let points = ours.map_or(0, |o| o.3);
             let ours = ours.map(|(m, lo, hi, _)| (m, lo, hi));
             let mut th: Vec<f64> = thesis_topology(&key.0)
@@ -237,6 +274,8 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
             Ratio {
                 datapath,
                 capped,
+                lossy,
+                xdp_lossy,
                 setup: key.0,
                 engine: key.1,
                 scenario: key.2,
@@ -274,19 +313,15 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             .ours
             .map(|(m, lo, hi)| spread(m, lo, hi, r.points))
             .unwrap_or_else(|| "-".into());
-        let ours = if r.capped > 0 {
-            format!("{ours} +{} capped", r.capped)
-        } else {
-            ours
-        };
+        let ours = format!("{ours}{}", left_out(r.capped, r.lossy));
         let thesis = r
             .thesis
             .map(|t| format!("{t:.2}"))
             .unwrap_or_else(|| "-".into());
         let xdp = match (with_xdp, r.xdp) {
             (false, _) => String::new(),
-            (true, Some((m, lo, hi, n))) => spread(m, lo, hi, n),
-            (true, None) => "-".into(),
+            (true, Some((m, lo, hi, n))) => spread(m, lo, hi, n) + &left_out(0, r.xdp_lossy),
+            (true, None) => format!("-{}", left_out(0, r.xdp_lossy)),
         };
         let setup = if r.emulated.is_empty() {
             r.setup.clone()
@@ -303,6 +338,13 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
         let _ = writeln!(
             s,
             "+N capped: points where both apps reached the offered rate (ratio 1 by construction), left out"
+        );
+    }
+    if ratios.iter().any(|r| r.lossy + r.xdp_lossy > 0) {
+        let _ = writeln!(
+            s,
+            "+N lossy: points where an app lost more than {} % of what was offered (the PDR's loss ratio): the rate of what survived is no throughput, left out (pktmmap search gives such a path's NDR and PDR)",
+            LOSSY_SHARE * 100.0
         );
     }
     if ratios
@@ -324,6 +366,18 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
     s
 }
 
+/// ` +N capped`, ` +N lossy`, both, or nothing: the points a ratio left out.
+pub fn left_out(capped: usize, lossy: usize) -> String {
+    let mut s = String::new();
+    if capped > 0 {
+        let _ = write!(s, " +{capped} capped");
+    }
+    if lossy > 0 {
+        let _ = write!(s, " +{lossy} lossy");
+    }
+    s
+}
+
 /// The bypass apps that ran beside the strongest socket path (`udp-gso`) somewhere in
 /// `ratios`: the columns of the best-socket table.
 pub fn best_socket_apps(ratios: &[Ratio]) -> Vec<App> {
@@ -333,32 +387,33 @@ pub fn best_socket_apps(ratios: &[Ratio]) -> Vec<App> {
         .filter(|app| {
             ratios
                 .iter()
-                .any(|r| r.vs_best_socket.iter().any(|(a, _, _)| a == app))
+                .any(|r| r.vs_best_socket.iter().any(|(a, ..)| a == app))
         })
         .collect()
 }
 
 /// The best-socket table's cells of one ratio line: each of `apps` against `udp-gso`, then
-/// `udp-gso` against `udp`, as `median (min-max, N pts) +N capped`, `- +N capped` or `-`.
+/// `udp-gso` against `udp`, as `median (min-max, N pts)` or `-`, followed by the points left
+/// out (` +N capped`, ` +N lossy`).
 pub fn best_socket_cells(r: &Ratio, apps: &[App]) -> Vec<String> {
-    let cell = |v: Option<&Spread>, capped: usize| match (v, capped) {
-        (None, 0) => "-".to_string(),
-        (None, c) => format!("- +{c} capped"),
-        (Some((m, lo, hi, n)), 0) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)"),
-        (Some((m, lo, hi, n)), c) => format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts) +{c} capped"),
+    let cell = |v: Option<&Spread>, capped: usize, lossy: usize| {
+        let value = v.map_or("-".to_string(), |(m, lo, hi, n)| {
+            format!("{m:.2} ({lo:.2}-{hi:.2}, {n} pts)")
+        });
+        value + &left_out(capped, lossy)
     };
     let mut cells: Vec<String> = apps
         .iter()
         .map(
-            |app| match r.vs_best_socket.iter().find(|(a, _, _)| a == app) {
-                Some((_, v, c)) => cell(v.as_ref(), *c),
-                None => cell(None, 0),
+            |app| match r.vs_best_socket.iter().find(|(a, ..)| a == app) {
+                Some((_, v, c, l)) => cell(v.as_ref(), *c, *l),
+                None => cell(None, 0, 0),
             },
         )
         .collect();
     cells.push(match &r.best_over_plain {
-        Some((v, c)) => cell(Some(v), *c),
-        None => cell(None, 0),
+        Some((v, c, l)) => cell(v.as_ref(), *c, *l),
+        None => cell(None, 0, 0),
     });
     cells
 }
@@ -448,10 +503,13 @@ mod tests {
         let best: Vec<(App, f64, usize)> = native
             .vs_best_socket
             .iter()
-            .filter_map(|(a, v, _)| Some((*a, v.as_ref()?.0, v.as_ref()?.3)))
+            .filter_map(|(a, v, ..)| Some((*a, v.as_ref()?.0, v.as_ref()?.3)))
             .collect();
         assert_eq!(best, [(App::Mmap, 0.5, 2), (App::MmapGso, 1.5, 2)]);
-        assert_eq!(native.best_over_plain.map(|v| v.0 .0), Some(6.0));
+        assert_eq!(
+            native.best_over_plain.and_then(|v| v.0).map(|s| s.0),
+            Some(6.0)
+        );
         let bridge = r.iter().find(|r| r.setup == "bridge").unwrap();
         assert!(bridge.vs_best_socket.is_empty() && bridge.best_over_plain.is_none());
         let table = ratio_table(&r);
@@ -487,14 +545,67 @@ mod tests {
         ];
         let r = &ratios(&rows)[0];
         assert_eq!((r.ours.map(|o| o.0), r.capped), (Some(2.0), 0));
-        let by_app = |app| r.vs_best_socket.iter().find(|(a, _, _)| *a == app).unwrap();
+        let by_app = |app| r.vs_best_socket.iter().find(|(a, ..)| *a == app).unwrap();
         assert_eq!(by_app(App::MmapGso).1, None, "only a capped point: {r:?}");
         assert_eq!(by_app(App::MmapGso).2, 1);
-        let (_, mmap, capped) = by_app(App::Mmap);
+        let (_, mmap, capped, _) = by_app(App::Mmap);
         let mmap = mmap.unwrap();
         assert_eq!((mmap.3, *capped), (1, 0));
         assert!((mmap.0 - 50_000.0 / 117_900.0).abs() < 1e-9);
         assert!(ratio_table(&ratios(&rows)).contains("- +1 capped"));
+    }
+
+    #[test]
+    fn a_point_where_an_app_lost_more_than_the_pdr_ratio_is_left_out_and_counted() {
+        // OVS userspace as a default run saw it: mmap's survivors arrive faster than udp's,
+        // but mmap lost 75 % of what was offered. That point must not read as "mmap 1.2x".
+        let lossy = |app, pps, lost| Row {
+            count: 1000,
+            lost: Some(lost),
+            ..row("ovs", "count", "1000", app, pps)
+        };
+        let mut rows = vec![
+            lossy(App::Mmap, 120.0, 750),
+            lossy(App::Udp, 100.0, 530),
+            lossy(App::Xdp, 150.0, 0),
+        ];
+        // A second point where nothing was lost keeps its ratio; 5 of 1,000 (0.5 %) is not
+        // above the PDR's ratio.
+        rows.extend([
+            Row {
+                value: "2000".into(),
+                ..lossy(App::Mmap, 300.0, 5)
+            },
+            Row {
+                value: "2000".into(),
+                ..lossy(App::Udp, 100.0, 0)
+            },
+            Row {
+                value: "2000".into(),
+                ..lossy(App::Xdp, 200.0, 0)
+            },
+        ]);
+        let r = &ratios(&rows)[0];
+        assert_eq!(
+            (r.ours, r.points, r.lossy),
+            (Some((3.0, 3.0, 3.0)), 1, 1),
+            "{r:?}"
+        );
+        // xdp lost nothing, but udp did at the first point: left out of xdp/udp too.
+        assert_eq!((r.xdp.map(|x| x.3), r.xdp_lossy), (Some(1), 1), "{r:?}");
+        let table = ratio_table(&ratios(&rows));
+        assert!(
+            table.contains("3.00 (3.00-3.00, 1 pts) +1 lossy"),
+            "{table}"
+        );
+        assert!(
+            table.contains("+N lossy: points where an app lost more than 0.5 %"),
+            "{table}"
+        );
+        // Only lossy points: no ratio at all, never a survivors' ratio.
+        let r = &ratios(&rows[..3])[0];
+        assert_eq!((r.ours, r.lossy), (None, 1));
+        assert!(ratio_table(&ratios(&rows[..3])).contains("- +1 lossy"));
     }
 
     #[test]

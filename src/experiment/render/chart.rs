@@ -421,16 +421,20 @@ pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, Error> {
         root.fill(&WHITE).map_err(err)?;
         let fates: BTreeSet<&str> = r.iter().map(|x| x.fate.as_str()).collect();
         let capped: usize = r.iter().map(|x| x.capped).sum();
+        let lossy: usize = r.iter().map(|x| x.lossy).sum();
+        let mut left_out = String::new();
+        if capped > 0 {
+            left_out += &format!(", {capped} capped point(s) left out");
+        }
+        if lossy > 0 {
+            left_out += &format!(", {lossy} lossy point(s) left out");
+        }
         let area = header(
             &root,
             "mmap / udp throughput ratio, ours beside the thesis's",
             &format!(
                 "median over points (whisker min-max){}; mmap fate {}",
-                if capped > 0 {
-                    format!(", {capped} capped point(s) left out")
-                } else {
-                    String::new()
-                },
+                left_out,
                 fates.into_iter().collect::<Vec<_>>().join(", ")
             ),
             &[

@@ -162,7 +162,7 @@ fn ratio_section(h: &mut String, rows: &[Row], caption: &str) -> Result<(), Erro
         return Ok(());
     }
     h.push_str("<h2 id=\"ratios\">mmap against udp, beside the thesis</h2>\n");
-    h.push_str("<table><tr><th class=\"l\">set-up</th><th class=\"l\">engine</th><th class=\"l\">scenario</th><th class=\"l\">datapath</th><th class=\"l\">mmap fate</th><th>mmap/udp (min-max, points)</th><th>capped, left out</th><th>xdp/udp</th><th>thesis</th></tr>\n");
+    h.push_str("<table><tr><th class=\"l\">set-up</th><th class=\"l\">engine</th><th class=\"l\">scenario</th><th class=\"l\">datapath</th><th class=\"l\">mmap fate</th><th>mmap/udp (min-max, points)</th><th>capped, left out</th><th>lossy, left out</th><th>xdp/udp</th><th>thesis</th></tr>\n");
     for x in &r {
         row_of_ratio(h, x);
     }
@@ -171,7 +171,9 @@ fn ratio_section(h: &mut String, rows: &[Row], caption: &str) -> Result<(), Erro
         h,
         "<p>Each ratio is the median over the scenario's points of (median mmap pps / median udp pps). \
 A point where both apps reached the offered rate is <i>capped</i>: its ratio is 1 by construction, so it \
-is left out and counted. The thesis's OVS was Open vSwitch's kernel datapath; where this machine has \
+is left out and counted. A point where either app lost more than 0.5 % of what was offered (the PDR's loss \
+ratio) is <i>lossy</i>: the rate of what survived is not a throughput, so it is left out and counted too \
+(<code>pktmmap search</code> gives such a path's NDR and PDR). The thesis's OVS was Open vSwitch's kernel datapath; where this machine has \
 no openvswitch module the ovs set-up runs the userspace datapath (<code>ovs-netdev</code>), a different \
 switch.</p>\n<figure>{}</figure>",
         ratio_svg(rows, caption)?
@@ -210,7 +212,7 @@ fn best_socket_section(h: &mut String, r: &[Ratio]) {
 (<code>--gso 64 --batch 8</code>), udp-rx reads with <code>UDP_GRO</code> and <code>recvmmsg()</code>. \
 <code>mmap-gso</code> is mmap-tx sending GSO super-packets through its TX ring. Each ratio is the median over the \
 scenario's points of the two apps' median rates; a point where both reached the offered rate is left out and \
-counted as capped.</p>\n");
+counted as capped, one where either lost more than 0.5 % as lossy.</p>\n");
 }
 
 fn row_of_ratio(h: &mut String, x: &Ratio) {
@@ -220,16 +222,17 @@ fn row_of_ratio(h: &mut String, x: &Ratio) {
     });
     let xdp = x.xdp.map_or("-".into(), |(m, lo, hi, n)| {
         format!("{m:.2} ({lo:.2}-{hi:.2}, {n})")
-    });
+    }) + &crate::experiment::analysis::compare::left_out(0, x.xdp_lossy);
     let _ = writeln!(
         h,
-        "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{ours}</td><td>{}</td><td>{xdp}</td><td>{}</td></tr>",
+        "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{ours}</td><td>{}</td><td>{}</td><td>{xdp}</td><td>{}</td></tr>",
         esc(&x.setup),
         x.engine,
         esc(&x.scenario),
         esc(&x.datapath),
         esc(&x.fate),
         x.capped,
+        x.lossy,
         f2(x.thesis)
     );
 }
