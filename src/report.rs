@@ -574,3 +574,66 @@ impl Stopped for TxSummary {
         self.stop_reason
     }
 }
+
+/// Summaries for unit tests elsewhere in the crate: every field set, nothing measured.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::{RxSummary, StopReason, TxSummary};
+
+    /// A sender's summary: `tool` sent `sent` datagrams at `pps`, stopped for `reason`.
+    pub fn tx(tool: &str, sent: u64, pps: f64, reason: StopReason) -> TxSummary {
+        TxSummary {
+            tool: tool.into(),
+            method: "x".into(),
+            destination: "x".into(),
+            run_id: 1,
+            size: 64,
+            frame_bytes: 106,
+            requested_rate: "max".into(),
+            requested_pps: None,
+            count: sent,
+            sent,
+            gso_segments: None,
+            retries: 0,
+            replay: None,
+            round_trip: None,
+            syscalls: 1,
+            duration_s: 1.0,
+            sending_s: 0.0,
+            pps,
+            mbps: 0.0,
+            cpu_user_s: 0.0,
+            cpu_sys_s: 0.0,
+            max_rss_kib: 0,
+            partial: reason != StopReason::Count,
+            stop_reason: reason,
+            error: None,
+        }
+    }
+
+    /// A receiver's summary: `tool` counted nothing yet, stopped for `reason`.
+    pub fn rx(tool: &str, reason: StopReason) -> RxSummary {
+        RxSummary {
+            tool: tool.into(),
+            endpoint: "x".into(),
+            port: 9000,
+            counts: Default::default(),
+            mode: None,
+            kernel_packets: None,
+            kernel_drops: 0,
+            kernel_counters: Default::default(),
+            freeze_count: 0,
+            buffer_bytes: None,
+            capture: None,
+            reflections: None,
+            backlog_drops: 0,
+            cpu_user_s: 0.0,
+            cpu_sys_s: 0.0,
+            max_rss_kib: 0,
+            voluntary_switches: 0,
+            partial: matches!(reason, StopReason::Signal | StopReason::Error),
+            stop_reason: reason,
+            error: None,
+        }
+    }
+}

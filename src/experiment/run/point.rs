@@ -297,57 +297,16 @@ mod tests {
 
     fn tx_json(reason: StopReason, error: Option<&str>) -> String {
         let t = TxSummary {
-            tool: "mmap-tx".into(),
-            method: "tpacket_v3".into(),
-            destination: "x".into(),
-            run_id: 1,
-            size: 64,
-            frame_bytes: 106,
-            requested_rate: "max".into(),
-            requested_pps: None,
-            count: 10,
-            sent: 10,
-            gso_segments: None,
-            retries: 0,
-            replay: None,
-            round_trip: None,
-            syscalls: 1,
-            duration_s: 1.0,
-            sending_s: 1.0,
-            pps: 10.0,
-            mbps: 0.0,
-            cpu_user_s: 0.0,
-            cpu_sys_s: 0.0,
-            max_rss_kib: 0,
-            partial: reason != StopReason::Count,
-            stop_reason: reason,
             error: error.map(str::to_string),
+            ..crate::report::fixture::tx("mmap-tx", 10, 10.0, reason)
         };
         serde_json::to_string(&t).unwrap()
     }
 
     fn rx_json(reason: StopReason, error: Option<&str>) -> String {
         let r = RxSummary {
-            tool: "mmap-rx".into(),
-            endpoint: "veth".into(),
-            port: 9000,
-            counts: Default::default(),
-            mode: None,
-            kernel_packets: None,
-            kernel_drops: 0,
-            kernel_counters: Default::default(),
-            freeze_count: 0,
-            buffer_bytes: None,
-            capture: None,
-            reflections: None,
-            backlog_drops: 0,
-            cpu_user_s: 0.0,
-            cpu_sys_s: 0.0,
-            max_rss_kib: 0,
-            voluntary_switches: 0,
-            partial: matches!(reason, StopReason::Signal | StopReason::Error),
-            stop_reason: reason,
             error: error.map(str::to_string),
+            ..crate::report::fixture::rx("mmap-rx", reason)
         };
         serde_json::to_string(&r).unwrap()
     }

@@ -306,11 +306,7 @@ impl Cell<'_> {
             },
             &mut |_| {},
         );
-        let loss = match load {
-            Some(pps) => trial::account(count, pps, &run),
-            // Unpaced: the sender's rate is the load, so only what did not arrive is lost.
-            None => trial::account(count, 1, &run),
-        };
+        let loss = trial::account(count, load, &run);
         let row = TrialRow {
             schema: 1,
             time: utc_now(),

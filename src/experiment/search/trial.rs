@@ -36,9 +36,10 @@ pub fn offered_pps(tx: &crate::report::TxSummary) -> f64 {
     }
 }
 
-/// The loss of a trial of `count` frames offered at `load` pps, from its run; `Err` with the
-/// reason when the run measured nothing to judge by (a tool failed, or it was interrupted).
-pub fn account(count: u64, load: u64, run: &RunResult) -> Result<TrialLoss, String> {
+/// The loss of a trial of `count` frames offered at `load` pps (`None`: unpaced, the sender's
+/// rate is the load), from its run; `Err` with the reason when the run measured nothing to
+/// judge by (a tool failed, or it was interrupted).
+pub fn account(count: u64, load: Option<u64>, run: &RunResult) -> Result<TrialLoss, String> {
     if run.status != Status::Ok {
         return Err(if run.reason.is_empty() {
             format!("the trial's run {}", run.status)
@@ -56,7 +57,7 @@ pub fn account(count: u64, load: u64, run: &RunResult) -> Result<TrialLoss, Stri
         1.0 - unique as f64 / count as f64
     };
     let offered_pps = offered_pps(tx);
-    let short = 1.0 - offered_pps / load as f64;
+    let short = load.map_or(0.0, |load| 1.0 - offered_pps / load as f64);
     let generator_short = short > GENERATOR_TOLERANCE;
     if generator_short {
         loss_ratio = loss_ratio.max(short);
@@ -73,61 +74,13 @@ pub fn account(count: u64, load: u64, run: &RunResult) -> Result<TrialLoss, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{RxSummary, StopReason, TxSummary};
+    use crate::report::{fixture, StopReason};
 
     fn run(status: Status, tx_pps: f64, unique: u64) -> RunResult {
-        let tx = TxSummary {
-            tool: "udp-tx".into(),
-            method: "sendto".into(),
-            destination: "x".into(),
-            run_id: 1,
-            size: 64,
-            frame_bytes: 106,
-            requested_rate: "1pps".into(),
-            requested_pps: None,
-            count: 1,
-            sent: 1,
-            gso_segments: None,
-            retries: 0,
-            replay: None,
-            round_trip: None,
-            syscalls: 1,
-            duration_s: 1.0,
-            sending_s: 0.0,
-            pps: tx_pps,
-            mbps: 0.0,
-            cpu_user_s: 0.0,
-            cpu_sys_s: 0.0,
-            max_rss_kib: 0,
-            partial: false,
-            stop_reason: StopReason::Count,
-            error: None,
-        };
-        let mut rx = RxSummary {
-            tool: "udp-rx".into(),
-            endpoint: "x".into(),
-            port: 9000,
-            counts: Default::default(),
-            mode: None,
-            kernel_packets: None,
-            kernel_drops: 0,
-            kernel_counters: Default::default(),
-            freeze_count: 0,
-            buffer_bytes: None,
-            capture: None,
-            reflections: None,
-            backlog_drops: 0,
-            cpu_user_s: 0.0,
-            cpu_sys_s: 0.0,
-            max_rss_kib: 0,
-            voluntary_switches: 0,
-            partial: false,
-            stop_reason: StopReason::Count,
-            error: None,
-        };
+        let mut rx = fixture::rx("udp-rx", StopReason::Count);
         rx.counts.unique = unique;
         RunResult {
-            tx: Some(tx),
+            tx: Some(fixture::tx("udp-tx", 1, tx_pps, StopReason::Count)),
             rx: Some(rx),
             status,
             reason: String::new(),
@@ -138,30 +91,33 @@ mod tests {
 
     #[test]
     fn loss_is_what_did_not_arrive_or_was_never_sent_in_time() {
-        let t = account(10_000, 10_000, &run(Status::Ok, 10_000.0, 9_900)).unwrap();
+        let t = account(10_000, Some(10_000), &run(Status::Ok, 10_000.0, 9_900)).unwrap();
         assert!(
             (t.loss_ratio - 0.01).abs() < 1e-12 && !t.generator_short,
             "{t:?}"
         );
         // Everything arrived, but the sender managed only 80 % of the load: 20 % loss.
-        let t = account(10_000, 10_000, &run(Status::Ok, 8_000.0, 10_000)).unwrap();
+        let t = account(10_000, Some(10_000), &run(Status::Ok, 8_000.0, 10_000)).unwrap();
         assert!(
             (t.loss_ratio - 0.2).abs() < 1e-12 && t.generator_short,
             "{t:?}"
         );
         // Within the tolerance, the sender's rate is the load.
-        let t = account(10_000, 10_000, &run(Status::Ok, 9_950.0, 10_000)).unwrap();
+        let t = account(10_000, Some(10_000), &run(Status::Ok, 9_950.0, 10_000)).unwrap();
         assert_eq!((t.loss_ratio, t.generator_short), (0.0, false));
         // A sender that reports its sending time is judged by it, not by its overall rate
         // (which includes its start-up and the drain of its last frames).
         let mut r = run(Status::Ok, 9_500.0, 5_000);
         let tx = r.tx.as_mut().unwrap();
         (tx.sent, tx.sending_s) = (5_000, 0.4999);
-        let t = account(5_000, 10_000, &r).unwrap();
+        let t = account(5_000, Some(10_000), &r).unwrap();
         assert_eq!((t.loss_ratio, t.generator_short), (0.0, false), "{t:?}");
         assert!((t.offered_pps - 10_002.0).abs() < 1.0, "{t:?}");
+        // Unpaced (calibration): whatever rate the sender reached is the load.
+        let t = account(10_000, None, &run(Status::Ok, 123.0, 10_000)).unwrap();
+        assert_eq!((t.loss_ratio, t.generator_short), (0.0, false), "{t:?}");
         // Duplicates beyond the count never make loss negative.
-        let t = account(100, 100, &run(Status::Ok, 100.0, 150)).unwrap();
+        let t = account(100, Some(100), &run(Status::Ok, 100.0, 150)).unwrap();
         assert_eq!(t.loss_ratio, 0.0);
     }
 
@@ -169,7 +125,7 @@ mod tests {
     fn a_failed_or_interrupted_run_is_no_trial() {
         let mut failed = run(Status::Failed, 1.0, 1);
         failed.reason = "udp-rx exited 1".into();
-        assert_eq!(account(1, 1, &failed).unwrap_err(), "udp-rx exited 1");
-        assert!(account(1, 1, &run(Status::Partial, 1.0, 1)).is_err());
+        assert_eq!(account(1, Some(1), &failed).unwrap_err(), "udp-rx exited 1");
+        assert!(account(1, Some(1), &run(Status::Partial, 1.0, 1)).is_err());
     }
 }
