@@ -6,7 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::*;
 use pktmmap::experiment::rows::read_csv_rows;
@@ -47,19 +47,53 @@ fi
         LimitedExperiments(dir)
     }
 
-    /// `pktmmap --experiments DIR search ARGS` with the limiter at `limit` pps (none: off)
-    /// and the test's own namespace prefix.
-    fn search(&self, limit: Option<u64>, out: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(PKTMMAP);
-        c.args(["--experiments", self.0.to_str().unwrap(), "search"])
+    /// Runs `pktmmap --experiments DIR search ARGS` with the limiter at `limit` pps (none:
+    /// off) and the test's own namespace prefix; it must succeed. Its result and trial rows.
+    fn search(
+        &self,
+        limit: Option<u64>,
+        out: &Path,
+        args: &[&str],
+    ) -> (Vec<SearchRow>, Vec<TrialRow>) {
+        let o = self
+            .native(limit)
+            .args(["--experiments", self.0.to_str().unwrap(), "search"])
             .args(args)
             .args(["--out", out.to_str().unwrap()])
-            .env("PKTMMAP_NS_PREFIX", "pktmmap-search")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        rows(out)
+    }
+
+    /// `pktmmap` with the limiter at `limit` pps and the test's namespace prefix.
+    fn native(&self, limit: Option<u64>) -> Command {
+        let mut c = Command::new(PKTMMAP);
+        c.env("PKTMMAP_NS_PREFIX", "pktmmap-search")
             .env_remove("PKTMMAP_TEST_LIMIT_PPS");
         if let Some(l) = limit {
             c.env("PKTMMAP_TEST_LIMIT_PPS", l.to_string());
         }
         c
+    }
+
+    /// Brings the (limited) native set-up up itself; where its two sides are, read with the
+    /// runner's own parser.
+    fn up(&self, limit: Option<u64>) -> pktmmap::experiment::place::setup::SetupEnv {
+        let script = self.0.join("setups/native.sh");
+        let run = |verb: &str| {
+            let o = Command::new("bash")
+                .arg(&script)
+                .arg(verb)
+                .env("PKTMMAP_NS_PREFIX", "pktmmap-search")
+                .envs(limit.map(|l| ("PKTMMAP_TEST_LIMIT_PPS", l.to_string())))
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "native.sh {verb}: {}", text(&o));
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        run("up");
+        pktmmap::experiment::place::setup::parse_env(&run("env")).unwrap()
     }
 }
 
@@ -86,10 +120,6 @@ fn goal<'a>(rows: &'a [SearchRow], name: &str) -> &'a SearchRow {
         .unwrap_or_else(|| panic!("no {name} row: {rows:?}"))
 }
 
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", text(o));
-}
-
 #[test]
 fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing() {
     let Some(_g) = network_test() else {
@@ -99,31 +129,26 @@ fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing(
     let exp = LimitedExperiments::new("search-limit");
     let out = tmp("search-limit-out");
     // 1 s trials, 2 s per bound: the limiter's 200-packet burst is 1 % of a trial at the limit.
-    let o = exp
-        .search(
-            Some(limit),
-            &out,
-            &[
-                "--setup",
-                "native",
-                "--app",
-                "udp",
-                "--preset",
-                "quick",
-                "--trial",
-                "1",
-                "--duration-sum",
-                "2",
-                "--max-rate",
-                "60kpps",
-                "--settle",
-                "0",
-            ],
-        )
-        .output()
-        .unwrap();
-    ok(&o);
-    let (results, trials) = rows(&out);
+    let (results, trials) = exp.search(
+        Some(limit),
+        &out,
+        &[
+            "--setup",
+            "native",
+            "--app",
+            "udp",
+            "--preset",
+            "quick",
+            "--trial",
+            "1",
+            "--duration-sum",
+            "2",
+            "--max-rate",
+            "60kpps",
+            "--settle",
+            "0",
+        ],
+    );
     let (ndr, pdr) = (goal(&results, "NDR"), goal(&results, "PDR"));
     let (lo, up) = (ndr.lower_bound_pps.unwrap(), ndr.upper_bound_pps.unwrap());
     assert_eq!(
@@ -157,14 +182,8 @@ fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing(
 
     // The NDR again, with the tools directly: one second at the NDR through the limiter
     // loses nothing.
-    let up_native = Command::new("bash")
-        .args([exp.0.join("setups/native.sh").to_str().unwrap(), "up"])
-        .env("PKTMMAP_NS_PREFIX", "pktmmap-search")
-        .env("PKTMMAP_TEST_LIMIT_PPS", limit.to_string())
-        .output()
-        .unwrap();
-    ok(&up_native);
-    let (tx_ns, rx_ns) = ("pktmmap-search-native-tx", "pktmmap-search-native-rx");
+    let env = exp.up(Some(limit));
+    let (tx_ns, rx_ns) = (env.tx_ns.as_str(), env.rx_ns.as_str());
     let count = lo.to_string();
     let rate = format!("{lo}pps");
     let r = Receiver::start(
@@ -184,15 +203,7 @@ fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing(
         tx_ns,
         UDP_TX,
         &[
-            "--dst-ip",
-            "10.77.1.2",
-            "--count",
-            &count,
-            "--rate",
-            &rate,
-            "--cpu",
-            "0",
-            "--json",
+            "--dst-ip", &env.rx_ip, "--count", &count, "--rate", &rate, "--cpu", "0", "--json",
         ],
     );
     let (_, r) = r.finish();
@@ -204,29 +215,24 @@ fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing(
 
     // A limiter below the lowest load: lossy at the minimum load, no lower bound (not 0 pps).
     let out2 = tmp("search-lossy-out");
-    let o = exp
-        .search(
-            Some(500),
-            &out2,
-            &[
-                "--setup",
-                "native",
-                "--app",
-                "udp",
-                "--preset",
-                "quick",
-                "--max-rate",
-                "50kpps",
-                "--min-load-fraction",
-                "0.1",
-                "--settle",
-                "0",
-            ],
-        )
-        .output()
-        .unwrap();
-    ok(&o);
-    let (results, _) = rows(&out2);
+    let (results, _) = exp.search(
+        Some(500),
+        &out2,
+        &[
+            "--setup",
+            "native",
+            "--app",
+            "udp",
+            "--preset",
+            "quick",
+            "--max-rate",
+            "50kpps",
+            "--min-load-fraction",
+            "0.1",
+            "--settle",
+            "0",
+        ],
+    );
     for r in &results {
         assert_eq!(r.outcome, "lossy-at-min-load", "{r:?}");
         assert_eq!(
@@ -249,27 +255,22 @@ fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
     };
     let exp = LimitedExperiments::new("search-native");
     let out = tmp("search-native-out");
-    let o = exp
-        .search(
-            None,
-            &out,
-            &[
-                "--setup",
-                "native",
-                "--app",
-                "mmap,udp",
-                "--preset",
-                "quick",
-                "--calibration-count",
-                "200000",
-                "--settle",
-                "0",
-            ],
-        )
-        .output()
-        .unwrap();
-    ok(&o);
-    let (results, trials) = rows(&out);
+    let (results, trials) = exp.search(
+        None,
+        &out,
+        &[
+            "--setup",
+            "native",
+            "--app",
+            "mmap,udp",
+            "--preset",
+            "quick",
+            "--calibration-count",
+            "200000",
+            "--settle",
+            "0",
+        ],
+    );
     assert_eq!(results.len(), 4, "two apps x two goals: {results:?}");
     for r in &results {
         assert_eq!(

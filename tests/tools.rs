@@ -697,17 +697,21 @@ fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
     let before = udp_no_ports();
     let rule = pktmmap::experiment::place::IngressDrop::install(&p.rx_ns, &p.rx_if, 9000, None)
         .expect("nft");
-    let (t, r) = run_pair(
-        &p,
-        &ReceiverArgs {
-            idle_timeout_s: 2.0,
-            ..p.receiver(ToolBin::MmapRx, 5000)
-        },
-        &SenderArgs {
-            extra: words(&["--dst-mac", &mac]),
-            ..p.sender(ToolBin::MmapTx, 5000, "max")
-        },
-    );
+    // mmap-tx to the receiver's MAC, unpaced, into mmap-rx.
+    let flow = |count| {
+        run_pair(
+            &p,
+            &ReceiverArgs {
+                idle_timeout_s: 2.0,
+                ..p.receiver(ToolBin::MmapRx, count)
+            },
+            &SenderArgs {
+                extra: words(&["--dst-mac", &mac]),
+                ..p.sender(ToolBin::MmapTx, count, "max")
+            },
+        )
+    };
+    let (t, r) = flow(5000);
     assert_eq!(t.sent, 5000);
     assert_eq!(
         r.counts.unique, 5000,
@@ -717,17 +721,7 @@ fn the_ingress_drop_rule_drops_the_test_flow_after_the_tap() {
     assert_eq!(udp_no_ports(), before, "none reached the UDP stack");
     drop(rule);
     // Without the rule the same flow reaches the stack, which has no socket on the port.
-    let (_, r) = run_pair(
-        &p,
-        &ReceiverArgs {
-            idle_timeout_s: 2.0,
-            ..p.receiver(ToolBin::MmapRx, 100)
-        },
-        &SenderArgs {
-            extra: words(&["--dst-mac", &mac]),
-            ..p.sender(ToolBin::MmapTx, 100, "max")
-        },
-    );
+    let (_, r) = flow(100);
     assert_eq!(r.counts.unique, 100);
     assert_eq!(
         udp_no_ports(),

@@ -10,10 +10,6 @@ pub const GENERATOR_TOLERANCE: f64 = 0.01;
 /// A trial's accounting: every intended frame arrived, was lost, or was never sent in time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrialLoss {
-    /// Frames the trial intended (load x duration).
-    pub count: u64,
-    /// Distinct test frames the receiver counted.
-    pub unique: u64,
     /// The rate the sender offered: what it sent over the time it spent sending.
     pub offered_pps: f64,
     /// The fraction of the intended frames lost: `1 - unique / count`, or, when the sender
@@ -63,8 +59,6 @@ pub fn account(count: u64, load: Option<u64>, run: &RunResult) -> Result<TrialLo
         loss_ratio = loss_ratio.max(short);
     }
     Ok(TrialLoss {
-        count,
-        unique,
         offered_pps,
         loss_ratio,
         generator_short,
