@@ -92,10 +92,11 @@ pub struct ProbeOptions {
 /// Options every sender takes (`mmap-tx`, `udp-tx`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SendOptions {
-    /// Destination IPv4 address (for mmap-tx: on the interface's segment). Required, except
-    /// for mmap-tx --pcap, which sends the capture's frames as they are.
+    /// Destination IPv4 or IPv6 address (for mmap-tx and xdp-tx: on the interface's segment,
+    /// which must have an address of the same family). Required, except for mmap-tx --pcap,
+    /// which sends the capture's frames as they are.
     #[arg(long)]
-    pub dst_ip: Option<std::net::Ipv4Addr>,
+    pub dst_ip: Option<std::net::IpAddr>,
     /// UDP destination port.
     #[arg(long, default_value_t = crate::DEFAULT_PORT)]
     pub port: u16,
@@ -106,8 +107,8 @@ pub struct SendOptions {
     /// when it is not given (as tcpreplay does).
     #[arg(long)]
     pub count: Option<u64>,
-    /// UDP payload bytes per datagram (the Ethernet frame is size + 42); at least the 24-byte
-    /// probe, at most MTU - 28.
+    /// UDP payload bytes per datagram (the Ethernet frame is size + 42 over IPv4, size + 62
+    /// over IPv6); at least the 24-byte probe, at most MTU - 28 (IPv4) or MTU - 48 (IPv6).
     #[arg(long, default_value_t = 64)]
     pub size: usize,
     /// Transmit rate: 500Mbps, 1Gbps (Ethernet frame bits), 250kpps, or max.
@@ -123,9 +124,19 @@ pub struct SendOptions {
 
 impl SendOptions {
     /// `--dst-ip` (exit code 2 if missing).
-    pub fn dst_ip(&self) -> Result<std::net::Ipv4Addr, CliError> {
-        self.dst_ip
-            .ok_or_else(|| CliError::new(Failure::Usage, "--dst-ip is required"))
+    /// An IPv6 link-local destination is refused (exit code 2): it needs a scope, which an
+    /// address alone does not carry, and the test flows use unique local addresses.
+    pub fn dst_ip(&self) -> Result<std::net::IpAddr, CliError> {
+        let ip = self
+            .dst_ip
+            .ok_or_else(|| CliError::new(Failure::Usage, "--dst-ip is required"))?;
+        match ip {
+            std::net::IpAddr::V6(a) if crate::net::is_link_local(a) => Err(CliError::new(
+                Failure::Usage,
+                NetError::LinkLocal(a).to_string(),
+            )),
+            ip => Ok(ip),
+        }
     }
 
     /// `--count` (exit code 2 if missing).

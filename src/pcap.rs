@@ -744,7 +744,7 @@ mod tests {
                 sent_ns: 5,
             },
         );
-        let d = crate::wire::parse_ipv4_udp(&f, 9000, true).unwrap();
+        let d = crate::wire::parse_udp(&f, 9000, true).unwrap();
         let p = Probe::parse(d.payload).unwrap();
         assert_eq!((p.run_id, p.seq, p.sent_ns), (42, 9, 5));
         // ARP, or a UDP payload too short for the probe: no place for it.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::report::{LatencySummary, RxCounts};
-use crate::wire::{IgnoreReason, Probe, FRAME_OVERHEAD, PROBE_LEN};
-use std::net::SocketAddrV4;
+use crate::wire::{Family, IgnoreReason, Probe, PROBE_LEN};
+use std::net::SocketAddr;
 
 /// Window of sequence numbers tracked when the expected count is unknown (bits; 512 KiB).
 pub const DEFAULT_WINDOW: u64 = 1 << 22;
@@ -255,7 +255,7 @@ pub struct RxAccounting {
     first_ns: Option<u64>,
     last_ns: u64,
     reflect_every: Option<u64>,
-    reflections: Vec<(SocketAddrV4, [u8; PROBE_LEN])>,
+    reflections: Vec<(SocketAddr, [u8; PROBE_LEN])>,
 }
 
 impl RxAccounting {
@@ -291,21 +291,18 @@ impl RxAccounting {
     }
 
     /// Accounts one well-formed UDP datagram to our port whose payload is `payload`, received
-    /// at `arrival_ns` (`CLOCK_REALTIME`). Returns true if it counts as received (probes of
-    /// other runs do not).
+    /// at `arrival_ns` (`CLOCK_REALTIME`), from a sender of unknown address (its frame bytes
+    /// counted as IPv4's). Returns true if it counts as received (probes of other runs do
+    /// not).
     pub fn on_datagram(&mut self, payload: &[u8], arrival_ns: u64) -> bool {
-        self.account(payload, arrival_ns).is_some()
+        self.account(payload, arrival_ns, Family::V4).is_some()
     }
 
     /// Like [`RxAccounting::on_datagram`] for a datagram from `from`: when reflecting, the
     /// first sighting of a reflected sequence number is queued to go back there.
-    pub fn on_datagram_from(
-        &mut self,
-        payload: &[u8],
-        arrival_ns: u64,
-        from: SocketAddrV4,
-    ) -> bool {
-        let Some(first_sighting) = self.account(payload, arrival_ns) else {
+    pub fn on_datagram_from(&mut self, payload: &[u8], arrival_ns: u64, from: SocketAddr) -> bool {
+        let Some(first_sighting) = self.account(payload, arrival_ns, Family::on_wire(from.ip()))
+        else {
             return false;
         };
         if let (Some(every), Some(seq)) = (self.reflect_every, first_sighting) {
@@ -327,7 +324,7 @@ impl RxAccounting {
         payload: &[u8],
         segment: usize,
         arrival_ns: u64,
-        from: Option<SocketAddrV4>,
+        from: Option<SocketAddr>,
     ) -> u64 {
         if segment == 0 {
             self.on_ignored(IgnoreReason::BadGso);
@@ -348,13 +345,13 @@ impl RxAccounting {
     }
 
     /// The reflections queued since the last call: (where to, the probe's bytes).
-    pub fn take_reflections(&mut self) -> std::vec::Drain<'_, (SocketAddrV4, [u8; PROBE_LEN])> {
+    pub fn take_reflections(&mut self) -> std::vec::Drain<'_, (SocketAddr, [u8; PROBE_LEN])> {
         self.reflections.drain(..)
     }
 
-    /// Counts a datagram; `None` if it belongs to another run, else `Some` with the sequence
-    /// number if it was a probe seen for the first time.
-    fn account(&mut self, payload: &[u8], arrival_ns: u64) -> Option<Option<u64>> {
+    /// Counts a datagram of `family`; `None` if it belongs to another run, else `Some` with
+    /// the sequence number if it was a probe seen for the first time.
+    fn account(&mut self, payload: &[u8], arrival_ns: u64, family: Family) -> Option<Option<u64>> {
         let mut first_sighting = None;
         match Probe::parse(payload) {
             Some(p) => {
@@ -378,7 +375,7 @@ impl RxAccounting {
             None => self.no_probe += 1,
         }
         self.received += 1;
-        self.frame_bytes += (payload.len() + FRAME_OVERHEAD) as u64;
+        self.frame_bytes += (payload.len() + family.frame_overhead()) as u64;
         if self.first_ns.is_none() {
             self.first_ns = Some(arrival_ns);
         }
@@ -510,7 +507,7 @@ mod tests {
 
     #[test]
     fn first_sightings_of_reflected_sequence_numbers_of_the_followed_run_are_queued() {
-        let from = SocketAddrV4::new(std::net::Ipv4Addr::new(10, 77, 1, 1), 9001);
+        let from = SocketAddr::from(([10, 77, 1, 1], 9001));
         let mut acct = RxAccounting::new(Some(100), None).reflecting(Some(5));
         for (run_id, seq) in [
             (3, 0),
@@ -528,7 +525,7 @@ mod tests {
                 "counted unless of another run"
             );
         }
-        let queued: Vec<(SocketAddrV4, u64)> = acct
+        let queued: Vec<(SocketAddr, u64)> = acct
             .take_reflections()
             .map(|(to, p)| (to, Probe::parse(&p).unwrap().seq))
             .collect();

@@ -271,6 +271,30 @@ pub fn set_ip_pmtudisc_do(fd: BorrowedFd<'_>) -> Result<(), SysError> {
     )
 }
 
+/// `setsockopt(IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)`: IPv6's
+/// [`set_ip_pmtudisc_do`] (IPv6 routers never fragment; this keeps the sender from doing it).
+pub fn set_ipv6_pmtudisc_do(fd: BorrowedFd<'_>) -> Result<(), SysError> {
+    let v: libc::c_int = libc::IPV6_PMTUDISC_DO;
+    setsockopt(
+        fd,
+        libc::IPPROTO_IPV6,
+        libc::IPV6_MTU_DISCOVER,
+        &v,
+        "IPV6_MTU_DISCOVER",
+    )
+}
+
+/// `setsockopt(IPPROTO_IPV6, IPV6_RECVERR)`: IPv6's [`set_ip_recverr`].
+pub fn set_ipv6_recverr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
+    set_flag(
+        fd,
+        libc::IPPROTO_IPV6,
+        libc::IPV6_RECVERR,
+        on,
+        "IPV6_RECVERR",
+    )
+}
+
 /// `setsockopt(IPPROTO_IP, IP_RECVERR)`: report local drops (`ENOBUFS`) and ICMP errors to
 /// the sender instead of dropping datagrams silently.
 pub fn set_ip_recverr(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
@@ -898,7 +922,7 @@ pub fn set_xdp_tx_budget(fd: BorrowedFd<'_>, frames: u32) -> Result<(), SysError
 
 /// What [`recv_stamped`] read: its length, the kernel's receive time (ns since the epoch,
 /// `CLOCK_REALTIME`) where `SO_TIMESTAMPNS` gave one, and the sender's address.
-pub type Stamped = (usize, Option<u64>, Option<std::net::SocketAddrV4>);
+pub type Stamped = (usize, Option<u64>, Option<std::net::SocketAddr>);
 
 /// One `recvmsg(2)` on a UDP socket with `SO_TIMESTAMPNS` on, into `buf`; `cmsg` is room for
 /// the timestamp (`nix::cmsg_space!(nix::sys::time::TimeSpec)`). Waits as the socket's
@@ -909,9 +933,10 @@ pub fn recv_stamped(
     buf: &mut [u8],
     cmsg: &mut Vec<u8>,
 ) -> Result<Stamped, nix::errno::Errno> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrIn};
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
     let mut iov = [std::io::IoSliceMut::new(buf)];
-    let msg = recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(cmsg), MsgFlags::empty())?;
+    let msg =
+        recvmsg::<SockaddrStorage>(sock.as_raw_fd(), &mut iov, Some(cmsg), MsgFlags::empty())?;
     let stamp = msg.cmsgs().ok().and_then(|mut it| {
         it.find_map(|c| match c {
             ControlMessageOwned::ScmTimestampns(t) => {
@@ -920,11 +945,15 @@ pub fn recv_stamped(
             _ => None,
         })
     });
-    Ok((
-        msg.bytes,
-        stamp,
-        msg.address.map(std::net::SocketAddrV4::from),
-    ))
+    let from = msg.address.and_then(|a| {
+        a.as_sockaddr_in()
+            .map(|v4| std::net::SocketAddr::V4((*v4).into()))
+            .or_else(|| {
+                a.as_sockaddr_in6()
+                    .map(|v6| std::net::SocketAddr::V6((*v6).into()))
+            })
+    });
+    Ok((msg.bytes, stamp, from))
 }
 
 /// Room for one message's control data: a `SCM_TIMESTAMPNS` timespec and a `UDP_GRO`
@@ -941,9 +970,26 @@ pub struct Received {
     /// The segment size of a GRO-coalesced read (`UDP_GRO` control message), where given.
     pub gro_size: Option<usize>,
     /// The sender.
-    pub from: Option<std::net::SocketAddrV4>,
+    pub from: Option<std::net::SocketAddr>,
     /// The message was longer than its buffer (`MSG_TRUNC`): the tail is gone.
     pub truncated: bool,
+}
+
+/// The address the kernel wrote into `a` (`len` bytes of it): IPv4 or IPv6 by its family.
+fn socket_address(a: &libc::sockaddr_in6, len: usize) -> Option<std::net::SocketAddr> {
+    let port = u16::from_be(a.sin6_port);
+    match i32::from(a.sin6_family) {
+        libc::AF_INET if len >= std::mem::size_of::<libc::sockaddr_in>() => {
+            // The sockaddr_in's address sits where sockaddr_in6's flow info does.
+            let ip = std::net::Ipv4Addr::from(u32::from_be(a.sin6_flowinfo));
+            Some(std::net::SocketAddr::from((ip, port)))
+        }
+        libc::AF_INET6 if len >= std::mem::size_of::<libc::sockaddr_in6>() => {
+            let ip = std::net::Ipv6Addr::from(a.sin6_addr.s6_addr);
+            Some(std::net::SocketAddr::from((ip, port)))
+        }
+        _ => None,
+    }
 }
 
 /// Buffers for reading up to N UDP messages per call: one `recvmsg(2)` when N is 1, else
@@ -955,7 +1001,8 @@ pub struct Received {
 pub struct RecvBatch {
     bufs: Vec<Vec<u8>>,
     cmsgs: Vec<[u64; RECV_CMSG_WORDS]>,
-    addrs: Vec<libc::sockaddr_in>,
+    /// Room for either family's address (a `sockaddr_in6` holds a `sockaddr_in`).
+    addrs: Vec<libc::sockaddr_in6>,
     meta: Vec<Received>,
     got: usize,
 }
@@ -964,8 +1011,8 @@ impl RecvBatch {
     /// Room for `n` messages (1 to [`MAX_SEND_BATCH`]) of up to `buf_len` bytes each.
     pub fn new(n: usize, buf_len: usize) -> Self {
         let n = n.clamp(1, MAX_SEND_BATCH);
-        // SAFETY: sockaddr_in is plain data for which all zeroes is valid.
-        let addr: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        // SAFETY: sockaddr_in6 is plain data for which all zeroes is valid.
+        let addr: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
         Self {
             bufs: vec![vec![0u8; buf_len]; n],
             cmsgs: vec![[0u64; RECV_CMSG_WORDS]; n],
@@ -998,8 +1045,8 @@ impl RecvBatch {
                 iov_len: self.bufs[i].len(),
             };
             let h = &mut msgs[i].msg_hdr;
-            h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_in).cast();
-            h.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            h.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_in6).cast();
+            h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
             h.msg_iov = &mut iov[i];
             h.msg_iovlen = 1;
             h.msg_control = self.cmsgs[i].as_mut_ptr().cast();
@@ -1036,15 +1083,7 @@ impl RecvBatch {
             let mut meta = Received {
                 len: (m.msg_len as usize).min(self.bufs[i].len()),
                 truncated: h.msg_flags & libc::MSG_TRUNC != 0,
-                from: (h.msg_namelen as usize >= std::mem::size_of::<libc::sockaddr_in>()).then(
-                    || {
-                        let a = &self.addrs[i];
-                        std::net::SocketAddrV4::new(
-                            std::net::Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)),
-                            u16::from_be(a.sin_port),
-                        )
-                    },
-                ),
+                from: socket_address(&self.addrs[i], h.msg_namelen as usize),
                 ..Received::default()
             };
             // SAFETY: the kernel wrote msg_controllen bytes of well-formed cmsghdrs into

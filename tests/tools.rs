@@ -612,7 +612,7 @@ fn print_frame_shows_the_frame_mmap_tx_sends() {
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
         .collect();
     assert_eq!(frame.len(), 14 + 20 + 8 + 100);
-    let d = pktmmap::wire::parse_ipv4_udp(&frame, 9000, true).expect("a valid IPv4/UDP frame");
+    let d = pktmmap::wire::parse_udp(&frame, 9000, true).expect("a valid IPv4/UDP frame");
     assert_eq!(d.src_ip.to_string(), p.tx_ip);
     assert_eq!(&d.payload[..4], b"PKM1", "the probe leads the payload");
     let probe = pktmmap::wire::Probe::parse(d.payload).expect("probe");

@@ -10,7 +10,7 @@
 #   [pktmmap-bridge-rx] pkm0 10.77.2.2 --veth-- pkmrx /
 . "$(dirname "$0")/lib.sh"
 
-S=bridge; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; SW=$NS_PREFIX-$S-sw; NET=2
+S=bridge; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; SW=$NS_PREFIX-$S-sw; NET=2; IP6=1
 
 case "${1:-}" in
   up)
@@ -26,10 +26,10 @@ case "${1:-}" in
       fi
       ip -n "$SW" link set pkm$side master pkmbr0 up
     done
-    f=/proc/sys/net/bridge/bridge-nf-call-iptables
-    if ip netns exec "$SW" test -w $f; then ip netns exec "$SW" sh -c "echo 0 > $f"; fi
-    addr_up "$TX" pkm0 10.77.$NET.1/24
-    addr_up "$RX" pkm0 10.77.$NET.2/24
+    for f in /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables; do
+      if ip netns exec "$SW" test -w $f; then ip netns exec "$SW" sh -c "echo 0 > $f"; fi
+    done
+    dual_stack_up "$TX" "$RX" $NET
     rps_apply "$RX" pkm0
     ;;
   down) ns_del "$TX"; ns_del "$RX"; ns_del "$SW" ;;

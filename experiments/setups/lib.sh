@@ -3,7 +3,9 @@
 # Conventions every set-up follows:
 #   namespaces   pktmmap-<setup>-tx and pktmmap-<setup>-rx (plus pktmmap-<setup>-sw for a switch)
 #   interfaces   pkm... (what lives in the host namespace starts with "pkm" too)
-#   addresses    10.77.<n>.1 (sender) and 10.77.<n>.2 (receiver), /24, only inside the namespaces
+#   addresses    10.77.<n>.1 (sender) and 10.77.<n>.2 (receiver), /24, only inside the namespaces;
+#                where a set-up is dual-stack (IP6=1), also fd00:77:<n>::1 and ::2, /64 (ULA,
+#                no duplicate address detection), printed as TX_IP6 and RX_IP6
 #   commands     up | down | env  ("env" prints KEY=VALUE lines that the runner reads)
 #   exit codes   0 done, 1 failed, 3 skipped on this machine (the reason is printed)
 # Nothing here ever touches eth0 or any other existing interface.
@@ -50,6 +52,13 @@ addr_up() {
   ip -n "$1" link set "$2" up
 }
 
+# addr6_up NS IF ADDR/64: give IF an IPv6 address without duplicate address detection (our
+# own test subnet: no one else is on it), usable at once (idempotent).
+addr6_up() {
+  ip -n "$1" -6 addr replace "$3" dev "$2" nodad
+  ip -n "$1" link set "$2" up
+}
+
 # quiet_host_link IF: no IPv6 autoconfiguration noise from a host-side helper link.
 quiet_host_link() {
   if [ -w "/proc/sys/net/ipv6/conf/$1/disable_ipv6" ]; then
@@ -92,6 +101,19 @@ DATAPATH=$7
 NOTE="${8:-}"
 RPS=${PKTMMAP_RPS:-}
 EOF
+  if [ "${IP6:-}" = 1 ]; then
+    echo "TX_IP6=fd00:77:$6::1"
+    echo "RX_IP6=fd00:77:$6::2"
+  fi
+}
+
+# dual_stack_up TX RX NET: the sender's and receiver's pkm0 get their IPv4 and IPv6 addresses
+# and come up.
+dual_stack_up() {
+  addr_up "$1" pkm0 10.77.$3.1/24
+  addr_up "$2" pkm0 10.77.$3.2/24
+  addr6_up "$1" pkm0 fd00:77:$3::1/64
+  addr6_up "$2" pkm0 fd00:77:$3::2/64
 }
 
 # veth_parent PARENT PEER: a veth pair in the host namespace, made to be a macvlan parent

@@ -8,7 +8,7 @@
 #     `- macvlan -> [pktmmap-macvlan-rx] pkm0 10.77.4.2
 . "$(dirname "$0")/lib.sh"
 
-S=macvlan; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=4; PARENT=pkmmv0
+S=macvlan; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=4; IP6=1; PARENT=pkmmv0
 
 case "${1:-}" in
   up)
@@ -16,8 +16,7 @@ case "${1:-}" in
     veth_parent $PARENT pkmmv1
     macvlan_into "$TX" $PARENT
     macvlan_into "$RX" $PARENT
-    addr_up "$TX" pkm0 10.77.$NET.1/24
-    addr_up "$RX" pkm0 10.77.$NET.2/24
+    dual_stack_up "$TX" "$RX" $NET
     rps_apply "$RX" pkm0
     ;;
   down) ns_del "$TX"; ns_del "$RX"; link_del $PARENT ;;

@@ -3,9 +3,10 @@
 # (the thesis's "native app to app on the same host").
 #
 #   [pktmmap-native-tx] pkm0 10.77.1.1 <--veth--> pkm0 10.77.1.2 [pktmmap-native-rx]
+#                            fd00:77:1::1               fd00:77:1::2
 . "$(dirname "$0")/lib.sh"
 
-S=native; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=1
+S=native; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=1; IP6=1
 
 case "${1:-}" in
   up)
@@ -13,8 +14,7 @@ case "${1:-}" in
     if ! ns_has_link "$TX" pkm0; then
       ip link add pkm0 netns "$TX" type veth peer name pkm0 netns "$RX"
     fi
-    addr_up "$TX" pkm0 10.77.$NET.1/24
-    addr_up "$RX" pkm0 10.77.$NET.2/24
+    dual_stack_up "$TX" "$RX" $NET
     rps_apply "$RX" pkm0
     ;;
   down) ns_del "$TX"; ns_del "$RX" ;;

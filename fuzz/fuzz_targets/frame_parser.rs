@@ -1,7 +1,8 @@
 //! Arbitrary bytes as a captured frame, and as a stream of probes.
 //!
 //! The parser must never panic, and a frame it accepts must be what etherparse (an independent
-//! parser) reads as IPv4 UDP to the port, with the same payload. Then the input's bytes become
+//! parser) reads as IPv4 UDP, or IPv6 UDP without extension headers, to the port, with the
+//! same payload and source address. Then the input's bytes become
 //! a sequence of probes of two runs with arbitrary sequence numbers, fed to a fresh accounting
 //! without `--count` (the sliding window that faces hostile sequence jumps): every probe of
 //! the followed run lands in exactly one counter.
@@ -10,16 +11,24 @@
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use libfuzzer_sys::fuzz_target;
 use pktmmap::stats::RxAccounting;
-use pktmmap::wire::{parse_ipv4_udp, Probe, PROBE_LEN};
+use pktmmap::wire::{parse_udp, Probe, PROBE_LEN};
 
 fuzz_target!(|frame: &[u8]| {
     for verify in [true, false] {
-        if let Ok(d) = parse_ipv4_udp(frame, 9000, verify) {
+        if let Ok(d) = parse_udp(frame, 9000, verify) {
             let sliced = SlicedPacket::from_ethernet(frame).expect("etherparse reads what we accept");
-            let Some(NetSlice::Ipv4(ip)) = sliced.net else {
-                panic!("we accepted a frame etherparse does not see as IPv4: {sliced:?}")
-            };
-            assert_eq!(ip.header().protocol(), etherparse::IpNumber::UDP);
+            match &sliced.net {
+                Some(NetSlice::Ipv4(ip)) => {
+                    assert_eq!(ip.header().protocol(), etherparse::IpNumber::UDP);
+                    assert_eq!(d.src_ip, std::net::IpAddr::V4(ip.header().source_addr()));
+                }
+                Some(NetSlice::Ipv6(ip)) => {
+                    assert_eq!(ip.header().next_header(), etherparse::IpNumber::UDP);
+                    assert!(ip.extensions().is_empty(), "no extension header accepted");
+                    assert_eq!(d.src_ip, std::net::IpAddr::V6(ip.header().source_addr()));
+                }
+                _ => panic!("we accepted a frame etherparse sees as neither IP: {sliced:?}"),
+            }
             let Some(TransportSlice::Udp(udp)) = sliced.transport else {
                 panic!("we accepted a frame etherparse does not see as UDP")
             };

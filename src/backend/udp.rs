@@ -1,7 +1,7 @@
 //! The plain-socket baseline: a UDP socket sending one datagram per `sendto()` (or a batch per
 //! `sendmmsg()`), and one receiving one datagram per `recvmsg()` with the kernel's timestamp.
 
-use std::net::{SocketAddrV4, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use crate::wire::{probe, IgnoreReason, Probe};
 #[derive(Debug)]
 pub struct UdpTx {
     sock: UdpSocket,
-    dst: SocketAddrV4,
+    dst: SocketAddr,
     /// Datagram payload bytes.
     size: usize,
     /// Datagrams per message: 1, or `--gso N` (one `UDP_SEGMENT` super-packet per message).
@@ -41,20 +41,30 @@ pub struct UdpSend {
 
 impl UdpTx {
     /// A socket bound to `src_port` sending `size`-byte datagrams of run `run_id` to `dst`,
-    /// as `how` says. DF is set (IP_PMTUDISC_DO), so a size above the path MTU is refused as
-    /// mmap-tx refuses it; ICMP errors are reported (IP_RECVERR) and retried.
+    /// as `how` says, over `dst`'s family. DF is set (IP_PMTUDISC_DO, or IPV6_PMTUDISC_DO:
+    /// no fragmenting at the source), so a size above the path MTU is refused as mmap-tx
+    /// refuses it; ICMP errors are reported (IP_RECVERR, IPV6_RECVERR) and retried.
     pub fn open(
         src_port: u16,
-        dst: SocketAddrV4,
+        dst: SocketAddr,
         size: usize,
         run_id: u32,
         how: UdpSend,
     ) -> Result<Self, CliError> {
-        let sock = UdpSocket::bind((std::net::Ipv4Addr::UNSPECIFIED, src_port))
+        let family = crate::wire::Family::of(dst.ip());
+        let sock = UdpSocket::bind((family.unspecified(), src_port))
             .map_err(|e| CliError::runtime(format!("cannot bind UDP port {src_port}"), e))?;
-        sys::set_ip_pmtudisc_do(sock.as_fd())
-            .map_err(|e| CliError::runtime("IP_MTU_DISCOVER", e))?;
-        sys::set_ip_recverr(sock.as_fd(), true).map_err(|e| CliError::runtime("IP_RECVERR", e))?;
+        if dst.is_ipv6() {
+            sys::set_ipv6_pmtudisc_do(sock.as_fd())
+                .map_err(|e| CliError::runtime("IPV6_MTU_DISCOVER", e))?;
+            sys::set_ipv6_recverr(sock.as_fd(), true)
+                .map_err(|e| CliError::runtime("IPV6_RECVERR", e))?;
+        } else {
+            sys::set_ip_pmtudisc_do(sock.as_fd())
+                .map_err(|e| CliError::runtime("IP_MTU_DISCOVER", e))?;
+            sys::set_ip_recverr(sock.as_fd(), true)
+                .map_err(|e| CliError::runtime("IP_RECVERR", e))?;
+        }
         let batch = how.batch.clamp(1, sys::MAX_SEND_BATCH);
         let segments = how.gso.max(1);
         if segments > 1 {

@@ -29,7 +29,7 @@ fn main() {
             let pids = pids_named(name);
             i32::from(pids.is_empty() || !pids.into_iter().all(catches_sigint))
         }
-        ["iface-of", ip] => match ip.parse().map(pktmmap::net::interface_with_ipv4) {
+        ["iface-of", ip] => match ip.parse().map(pktmmap::net::interface_with_ip) {
             Ok(Ok(Some(name))) => {
                 println!("{name}");
                 0

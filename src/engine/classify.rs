@@ -5,7 +5,7 @@
 use crate::ring::BlockView;
 use crate::stats::RxAccounting;
 use crate::wire::vnet::{self, Segmentation, VnetHdr};
-use crate::wire::{parse_ipv4_udp, IgnoreReason};
+use crate::wire::{parse_udp, IgnoreReason};
 
 /// Accounts one frame the kernel captured: `data` as captured, `wire_len` its length on the
 /// wire, `status` the ring's `tp_status` bits and `timestamp_ns` the kernel's receive time.
@@ -71,9 +71,9 @@ fn account_segmented(
     // A locally generated packet with checksum offload has no UDP checksum yet
     // (CSUMNOTREADY); one the device verified needs no second look (CSUM_VALID).
     let verify = status & (libc::TP_STATUS_CSUMNOTREADY | libc::TP_STATUS_CSUM_VALID) == 0;
-    match parse_ipv4_udp(data, port, verify) {
+    match parse_udp(data, port, verify) {
         Ok(d) => {
-            let from = std::net::SocketAddrV4::new(d.src_ip, d.src_port);
+            let from = std::net::SocketAddr::new(d.src_ip, d.src_port);
             match segment {
                 Some(size) => {
                     acct.on_segments(d.payload, size, timestamp_ns, Some(from));

@@ -10,40 +10,55 @@
 //! block at a time, so mmap-rx's round trip includes the wait for its block.
 //!
 //! - [`Reflector`]: the receiver's side. udp-rx answers from its own socket; mmap-rx and
-//!   xdp-rx, whose test port no socket owns, through a raw IPv4 socket that writes the UDP
-//!   header itself (CAP_NET_RAW, which they hold to open their rings anyway).
+//!   xdp-rx, whose test port no socket owns, through a raw socket of the sender's family
+//!   that writes the UDP header itself (CAP_NET_RAW, which they hold to open their rings
+//!   anyway). Over IPv6 it writes the IPv6 header too, from the address the kernel's route
+//!   gives for the sender (asked once per sender address), with the UDP checksum IPv6
+//!   requires.
 //! - [`RoundTrips`]: the sender's side, a socket on the sender's source port whose
 //!   reflections a thread of the sender engine times (kernel receive timestamps).
 
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use nix::errno::Errno;
 use nix::sys::socket::{
     sendto, setsockopt, socket, sockopt, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
-    SockaddrIn,
+    SockaddrIn, SockaddrIn6, SockaddrStorage,
 };
 
 use crate::exit::{CliError, Failure};
 pub use crate::report::{ReflectionCounts, RoundTripSummary};
 use crate::stats::{latency_summary, SequenceTracker};
-use crate::wire::header::{ipv4, udp};
+use crate::wire::header::{ipv4, ipv6, udp};
 pub use crate::wire::probe::reflects;
 use crate::wire::{Probe, PROBE_LEN};
 
-/// Bytes of a reflection sent through the raw socket: IPv4 and UDP headers and the probe.
+/// Bytes of a reflection sent through the raw IPv4 socket: IPv4 and UDP headers and the probe.
 const RAW_LEN: usize = ipv4::HEADER_LEN + udp::HEADER_LEN + PROBE_LEN;
+/// Bytes of a reflection sent through the raw IPv6 socket.
+const RAW6_LEN: usize = ipv6::HEADER_LEN + udp::HEADER_LEN + PROBE_LEN;
 
 /// How a receiver sends reflections.
 #[derive(Debug)]
 enum Outlet {
     /// The receiver's own UDP socket, bound to the test port (udp-rx).
     Socket(UdpSocket),
-    /// A raw IPv4 socket (`IPPROTO_RAW`, so the header is ours): the source address is left
-    /// to the kernel's route, the source port is the test port.
-    Raw(OwnedFd),
+    /// Raw sockets (`IPPROTO_RAW`, so the header is ours, and no datagram is ever delivered
+    /// to them): over IPv4 the source address is left to the kernel's route; over IPv6 (when
+    /// the host has IPv6) it is asked of the route and written; the source port is the test
+    /// port.
+    Raw {
+        /// The IPv4 socket.
+        v4: OwnedFd,
+        /// The IPv6 socket, if the host has IPv6.
+        v6: Option<OwnedFd>,
+        /// The last sender address and the source address its route gave.
+        route6: Mutex<Option<(Ipv6Addr, Ipv6Addr)>>,
+    },
 }
 
 /// A receiver's way back to the sender: sends every `every`-th probe where it came from.
@@ -72,26 +87,37 @@ impl Reflector {
         })
     }
 
-    /// Reflects through a raw IPv4 socket, from `port` (the test port, which no socket of
-    /// the receiver owns). Needs CAP_NET_RAW: open it before dropping capabilities.
+    /// Reflects through raw sockets, from `port` (the test port, which no socket of the
+    /// receiver owns). Needs CAP_NET_RAW: open them before dropping capabilities.
     pub fn raw(every: u64, port: u16) -> Result<Self, CliError> {
-        let fd = socket(
-            AddressFamily::Inet,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::Raw,
-        )
-        .map_err(|e| match e {
+        let open = |family| {
+            socket(
+                family,
+                SockType::Raw,
+                SockFlag::SOCK_CLOEXEC,
+                SockProtocol::Raw,
+            )
+        };
+        let v4 = open(AddressFamily::Inet).map_err(|e| match e {
             Errno::EPERM | Errno::EACCES => CliError::new(
                 Failure::Privilege,
                 "--reflect-every needs CAP_NET_RAW for its raw IPv4 socket",
             ),
             e => CliError::runtime("reflect: raw IPv4 socket", e),
         })?;
+        let v6 = match open(AddressFamily::Inet6) {
+            Ok(fd) => Some(fd),
+            Err(Errno::EAFNOSUPPORT) => None,
+            Err(e) => return Err(CliError::runtime("reflect: raw IPv6 socket", e)),
+        };
         Ok(Self {
             every: every.max(1),
             port,
-            outlet: Outlet::Raw(fd),
+            outlet: Outlet::Raw {
+                v4,
+                v6,
+                route6: Mutex::new(None),
+            },
         })
     }
 
@@ -102,27 +128,97 @@ impl Reflector {
 
     /// Sends `probe` back to `to` without blocking (a full socket buffer is an error:
     /// `EAGAIN`, counted by the caller as a failed reflection).
-    pub fn send(&self, to: SocketAddrV4, probe: &[u8; PROBE_LEN]) -> Result<(), Errno> {
-        match &self.outlet {
-            Outlet::Socket(sock) => sendto(
+    pub fn send(&self, to: SocketAddr, probe: &[u8; PROBE_LEN]) -> Result<(), Errno> {
+        match (&self.outlet, to) {
+            (Outlet::Socket(sock), to) => sendto(
                 sock.as_raw_fd(),
                 probe,
-                &SockaddrIn::from(to),
+                &SockaddrStorage::from(to),
                 MsgFlags::MSG_DONTWAIT,
             )
             .map(drop),
-            Outlet::Raw(fd) => {
+            (Outlet::Raw { v4, .. }, SocketAddr::V4(to)) => {
                 let datagram = raw_datagram(self.port, to, probe);
                 sendto(
-                    fd.as_raw_fd(),
+                    v4.as_raw_fd(),
                     &datagram,
                     &SockaddrIn::from(to),
                     MsgFlags::MSG_DONTWAIT,
                 )
                 .map(drop)
             }
+            (Outlet::Raw { v6: None, .. }, SocketAddr::V6(_)) => Err(Errno::EAFNOSUPPORT),
+            (
+                Outlet::Raw {
+                    v6: Some(v6),
+                    route6,
+                    ..
+                },
+                SocketAddr::V6(to),
+            ) => {
+                let src = route_source(route6, *to.ip())?;
+                let datagram = raw_datagram6(self.port, src, to, probe);
+                // The port of a raw IPv6 socket's destination must be 0 (it is the protocol).
+                let dst = SocketAddrV6::new(*to.ip(), 0, 0, to.scope_id());
+                sendto(
+                    v6.as_raw_fd(),
+                    &datagram,
+                    &SockaddrIn6::from(dst),
+                    MsgFlags::MSG_DONTWAIT,
+                )
+                .map(drop)
+            }
         }
     }
+}
+
+/// The source address the kernel's route uses towards `to` (a UDP socket connected to it,
+/// which sends nothing), remembered for the last sender asked about.
+fn route_source(
+    cache: &Mutex<Option<(Ipv6Addr, Ipv6Addr)>>,
+    to: Ipv6Addr,
+) -> Result<Ipv6Addr, Errno> {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((dst, src)) = *cache {
+        if dst == to {
+            return Ok(src);
+        }
+    }
+    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    let sock = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)).map_err(errno)?;
+    sock.connect((to, 9)).map_err(errno)?;
+    let IpAddr::V6(src) = sock.local_addr().map_err(errno)?.ip() else {
+        return Err(Errno::EAFNOSUPPORT);
+    };
+    *cache = Some((to, src));
+    Ok(src)
+}
+
+/// The IPv6 datagram the raw IPv6 socket sends: the whole header (IPv6 raw sockets with
+/// `IPPROTO_RAW` leave nothing to the kernel), UDP from `src` and `port` to `to` with its
+/// checksum (mandatory over IPv6).
+fn raw_datagram6(
+    port: u16,
+    src: Ipv6Addr,
+    to: SocketAddrV6,
+    probe: &[u8; PROBE_LEN],
+) -> [u8; RAW6_LEN] {
+    let mut d = [0u8; RAW6_LEN];
+    let udp_len = udp::HEADER_LEN + PROBE_LEN;
+    let ends = crate::wire::Endpoints::V6 { src, dst: *to.ip() };
+    ends.emit_udp(&mut d, udp_len);
+    let u = &mut d[ipv6::HEADER_LEN..];
+    udp::Datagram::new_checked(&mut u[..])
+        .expect("room for the UDP header")
+        .set_header(port, to.port(), udp_len);
+    u[udp::field::PAYLOAD..].copy_from_slice(probe);
+    let sum = crate::wire::checksum::accumulate(ends.pseudo_header_sum(udp_len), u);
+    let c = match !crate::wire::checksum::fold(sum) {
+        0 => 0xffff,
+        c => c,
+    };
+    u[udp::field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    d
 }
 
 /// The IPv4 datagram a raw socket sends: source address 0 (the kernel fills in the route's,
@@ -155,8 +251,14 @@ pub struct RoundTrips {
 
 impl RoundTrips {
     /// Listens on the sender's source port (mmap-tx and xdp-tx, whose frames no socket sends).
-    pub fn listen(every: u64, run_id: u32, src_port: u16) -> Result<Self, CliError> {
-        let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, src_port)).map_err(|e| {
+    /// The socket is of `family`, the test flow's.
+    pub fn listen(
+        every: u64,
+        run_id: u32,
+        src_port: u16,
+        family: crate::wire::Family,
+    ) -> Result<Self, CliError> {
+        let sock = UdpSocket::bind((family.unspecified(), src_port)).map_err(|e| {
             CliError::runtime(
                 format!("--reflect-every: cannot bind UDP port {src_port} for the reflections"),
                 e,

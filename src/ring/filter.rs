@@ -1,6 +1,6 @@
 //! Classic BPF programs for the RX ring, so only the test flow enters it.
 
-use crate::wire::header::ethernet::ETHERTYPE_IPV4;
+use crate::wire::header::ethernet::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 use crate::wire::header::frame_offset as fo;
 use crate::wire::header::ipv4::{OFFSET_MASK, PROTOCOL_UDP};
 
@@ -28,22 +28,35 @@ const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
-/// A program accepting IPv4 UDP datagrams to `port` (first fragments and unfragmented ones),
-/// the equivalent of tcpdump's `ip and udp dst port PORT`. Everything else is dropped in the
-/// kernel before it reaches the ring, and is not counted anywhere.
-pub fn ipv4_udp_dst_port(port: u16) -> Vec<libc::sock_filter> {
+/// A program accepting UDP datagrams to `port` over IPv4 (first fragments and unfragmented
+/// ones) or IPv6 (UDP right after the fixed header), the equivalent of tcpdump's `(ip or
+/// ip6) and udp dst port PORT` without IPv6 extension headers. Everything else is dropped in
+/// the kernel before it reaches the ring, and is not counted anywhere.
+pub fn udp_dst_port(port: u16) -> Vec<libc::sock_filter> {
+    // Where the branches land, and the offset of a jump from instruction `at` to `target`.
+    const V6: u8 = 10;
+    const ACCEPT: u8 = 14;
+    const DROP: u8 = 15;
+    const fn to(at: u8, target: u8) -> u8 {
+        target - at - 1
+    }
     vec![
-        op(LDH_ABS, 0, 0, k(fo::ETHERTYPE)),           // 0: A = ethertype
-        op(JEQ, 0, 8, ETHERTYPE_IPV4 as u32),          // 1: IPv4? else drop (10)
-        op(LDB_ABS, 0, 0, k(fo::IPV4_PROTOCOL)),       // 2: A = IP protocol
-        op(JEQ, 0, 6, PROTOCOL_UDP as u32),            // 3: UDP? else drop
-        op(LDH_ABS, 0, 0, k(fo::IPV4_FLAGS_FRAGMENT)), // 4: A = flags + fragment offset
-        op(JSET, 4, 0, OFFSET_MASK as u32),            // 5: a later fragment? drop
-        op(LDXB_MSH, 0, 0, k(fo::IPV4)),               // 6: X = IP header length
-        op(LDH_IND, 0, 0, k(fo::UDP_DST_PORT_AFTER_IPV4)), // 7: A = UDP destination port
-        op(JEQ, 0, 1, u32::from(port)),                // 8: our port? accept : drop
-        op(RET, 0, 0, 0x0004_0000),                    // 9: accept (whole frame)
-        op(RET, 0, 0, 0),                              // 10: drop
+        op(LDH_ABS, 0, 0, k(fo::ETHERTYPE)),          // 0: A = ethertype
+        op(JEQ, to(1, V6), 0, ETHERTYPE_IPV6 as u32), // 1: IPv6?
+        op(JEQ, 0, to(2, DROP), ETHERTYPE_IPV4 as u32), // 2: IPv4? else drop
+        op(LDB_ABS, 0, 0, k(fo::IPV4_PROTOCOL)),      // 3: A = IP protocol
+        op(JEQ, 0, to(4, DROP), PROTOCOL_UDP as u32), // 4: UDP? else drop
+        op(LDH_ABS, 0, 0, k(fo::IPV4_FLAGS_FRAGMENT)), // 5: A = flags + fragment offset
+        op(JSET, to(6, DROP), 0, OFFSET_MASK as u32), // 6: a later fragment? drop
+        op(LDXB_MSH, 0, 0, k(fo::IPV4)),              // 7: X = IP header length
+        op(LDH_IND, 0, 0, k(fo::UDP_DST_PORT_AFTER_IPV4)), // 8: A = UDP destination port
+        op(JEQ, to(9, ACCEPT), to(9, DROP), u32::from(port)), // 9: our port?
+        op(LDB_ABS, 0, 0, k(fo::IPV6_NEXT_HEADER)),   // 10 (V6): A = next header
+        op(JEQ, 0, to(11, DROP), PROTOCOL_UDP as u32), // 11: UDP? else drop
+        op(LDH_ABS, 0, 0, k(fo::UDP_DST_PORT_AFTER_IPV6)), // 12: A = UDP destination port
+        op(JEQ, to(13, ACCEPT), to(13, DROP), u32::from(port)), // 13: our port?
+        op(RET, 0, 0, 0x0004_0000),                   // 14 (ACCEPT): the whole frame
+        op(RET, 0, 0, 0),                             // 15 (DROP)
     ]
 }
 
@@ -98,8 +111,8 @@ mod tests {
     }
 
     #[test]
-    fn admits_only_ipv4_udp_to_the_port() {
-        let p = ipv4_udp_dst_port(9000);
+    fn admits_only_udp_to_the_port() {
+        let p = udp_dst_port(9000);
         assert_ne!(
             run(&p, &frame(0x0800, 17, 0x4000, 5, 9000)),
             0,
@@ -112,7 +125,6 @@ mod tests {
         );
         assert_eq!(run(&p, &frame(0x0800, 17, 0, 5, 9001)), 0, "other port");
         assert_eq!(run(&p, &frame(0x0800, 6, 0, 5, 9000)), 0, "TCP");
-        assert_eq!(run(&p, &frame(0x86dd, 17, 0, 5, 9000)), 0, "IPv6");
         assert_eq!(run(&p, &frame(0x0806, 17, 0, 5, 9000)), 0, "ARP");
         assert_eq!(
             run(&p, &frame(0x0800, 17, 0x0001, 5, 9000)),
@@ -120,5 +132,22 @@ mod tests {
             "later fragment"
         );
         assert_eq!(run(&p, &[0u8; 20]), 0, "truncated");
+        // IPv6: next header UDP and our port, from the frame builder itself.
+        use crate::wire::frame::fixture;
+        assert_ne!(run(&p, &fixture::frame6(64, 1, 2, 3)), 0, "IPv6 UDP");
+        assert_ne!(run(&p, &fixture::frame(64, 1, 2, 3)), 0, "IPv4 UDP");
+        let mut f = fixture::frame6(64, 1, 2, 3);
+        f[54 + 2..54 + 4].copy_from_slice(&9001u16.to_be_bytes());
+        assert_eq!(run(&p, &f), 0, "IPv6, other port");
+        for next_header in [0u8, 6, 44, 58, 60] {
+            let mut f = fixture::frame6(64, 1, 2, 3);
+            f[20] = next_header;
+            assert_eq!(run(&p, &f), 0, "IPv6 next header {next_header}");
+        }
+        assert_eq!(
+            run(&p, &fixture::frame6(64, 1, 2, 3)[..55]),
+            0,
+            "truncated IPv6"
+        );
     }
 }

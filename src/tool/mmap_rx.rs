@@ -102,7 +102,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     let config = RxConfig::new(
         &args.ring.options(),
         iface.mtu,
-        (args.filter == FilterMode::Flow).then(|| filter::ipv4_udp_dst_port(args.recv.port)),
+        (args.filter == FilterMode::Flow).then(|| filter::udp_dst_port(args.recv.port)),
         // One group per process: the id only has to differ from other groups on this host.
         (threads > 1).then(|| (std::process::id() as u16, args.fanout.kernel())),
     )?;

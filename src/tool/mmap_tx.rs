@@ -114,7 +114,7 @@ fn send_gso(
             "--gso needs --skb linear: the virtio_net_hdr carries the segmentation",
         ));
     }
-    super::check_gso_fits(args.send.size, n)?;
+    super::check_gso_fits(args.send.size, n, f.flow.family())?;
     let t = GsoTemplate::new(
         &f.flow,
         args.send.size,

@@ -23,18 +23,19 @@ use crate::engine::reflect::RoundTrips;
 use crate::cli::{CliError, Failure, ReceiveOptions, SendOptions};
 use crate::engine::reflect::Reflector;
 use crate::net;
-use crate::wire::{Flow, FrameTemplate};
+use crate::wire::{Family, Flow, FrameTemplate};
 
 /// Refuses `--gso n` of `size`-byte datagrams whose super-packet would not fit one UDP
-/// datagram (65,507 B over IPv4): the one check and message of udp-tx and mmap-tx.
-pub fn check_gso_fits(size: usize, n: u16) -> Result<(), CliError> {
+/// datagram of `family` (65,507 B over IPv4, 65,527 B over IPv6): the one check and message
+/// of udp-tx and mmap-tx.
+pub fn check_gso_fits(size: usize, n: u16, family: Family) -> Result<(), CliError> {
     let total = size * usize::from(n);
-    if total > crate::wire::frame::MAX_UDP_PAYLOAD {
+    let max = family.max_udp_payload();
+    if total > max {
         return Err(CliError::new(
             Failure::Size,
             format!(
-                "--gso {n} x size {size} B = {total} B is over the {} B a UDP datagram can carry",
-                crate::wire::frame::MAX_UDP_PAYLOAD
+                "--gso {n} x size {size} B = {total} B is over the {max} B a UDP datagram can carry over {family}"
             ),
         ));
     }
@@ -81,9 +82,8 @@ impl FrameFlow {
         Ok(crate::engine::SendPlan {
             tool,
             destination: format!(
-                "{}:{} ({})",
-                flow.dst_ip,
-                flow.dst_port,
+                "{} ({})",
+                std::net::SocketAddr::new(flow.ip.dst(), flow.dst_port),
                 net::format_mac(&flow.dst_mac)
             ),
             run_id,
@@ -98,7 +98,7 @@ impl FrameFlow {
             round_trip: send
                 .probe
                 .reflect_every
-                .map(|n| RoundTrips::listen(n, run_id, send.src_port).map(Arc::new))
+                .map(|n| RoundTrips::listen(n, run_id, send.src_port, flow.family()).map(Arc::new))
                 .transpose()?,
         })
     }
@@ -118,18 +118,20 @@ impl LinkOptions {
         })
     }
 
-    /// The interface and the flow's addresses: the interface must be up with an IPv4
-    /// address, the payload must fit its MTU, and the destination's MAC must resolve.
+    /// The interface and the flow's addresses: the interface must be up with an address of
+    /// the destination's family, the payload must fit its MTU, and the destination's MAC must
+    /// resolve.
     pub fn resolve(&self, send: &SendOptions) -> Result<(net::Interface, Flow), CliError> {
-        send.dst_ip()?;
+        let dst_ip = send.dst_ip()?;
+        let family = Family::of(dst_ip);
         let iface = net::interface_up(&self.interface)?;
         let src_mac = iface
             .mac
             .ok_or_else(|| net::NetError::NoMac(iface.name.clone()))?;
         let src_ip = iface
-            .ipv4
-            .ok_or_else(|| net::NetError::NoIpv4(iface.name.clone()))?;
-        crate::wire::check_payload_size(send.size, iface.mtu)?;
+            .address(family)
+            .ok_or_else(|| net::NetError::NoAddress(iface.name.clone(), family))?;
+        crate::wire::check_payload_size(send.size, iface.mtu, family)?;
         let dst_mac = match &self.dst_mac {
             Some(s) => net::parse_mac(s).ok_or_else(|| {
                 CliError::new(
@@ -138,16 +140,17 @@ impl LinkOptions {
                 )
             })?,
             None => net::resolve_neighbour(
-                send.dst_ip()?,
+                dst_ip,
                 &iface.name,
+                iface.index,
                 Duration::from_secs_f64(self.resolve_timeout.max(0.0)),
             )?,
         };
         let flow = Flow {
             src_mac,
             dst_mac,
-            src_ip,
-            dst_ip: send.dst_ip()?,
+            ip: crate::wire::Endpoints::new(src_ip, dst_ip)
+                .ok_or_else(|| net::NetError::NoAddress(iface.name.clone(), family))?,
             src_port: send.src_port,
             dst_port: send.port,
         };

@@ -1,6 +1,6 @@
 //! `udp-rx`: test datagrams from an ordinary UDP socket, the baseline for mmap-rx.
 
-use std::net::{Ipv4Addr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +27,10 @@ pub struct Args {
     /// What to count and when to stop.
     #[command(flatten)]
     pub recv: cli::ReceiveOptions,
-    /// Local address to bind.
-    #[arg(long, default_value_t = Ipv4Addr::UNSPECIFIED)]
-    pub bind: Ipv4Addr,
+    /// Local address to bind: 0.0.0.0 (the default) takes IPv4, `::` takes IPv6 and IPv4
+    /// (as IPv4-mapped addresses), a single address only datagrams to it.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    pub bind: IpAddr,
     /// Socket receive buffer to ask for, in bytes: by default as many as mmap-rx's default
     /// ring holds (32 MiB), so that neither receiver has the other's slack. Set with
     /// SO_RCVBUFFORCE where the process has CAP_NET_ADMIN, else with SO_RCVBUF, which the
@@ -63,7 +64,10 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
         };
         CliError::new(
             kind,
-            format!("cannot bind {}:{}: {e}", args.bind, args.recv.port),
+            format!(
+                "cannot bind {}: {e}",
+                std::net::SocketAddr::new(args.bind, args.recv.port)
+            ),
         )
     })?;
     let poll = rule.poll_interval().min(Duration::from_millis(20));
@@ -88,9 +92,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
         );
     }
     eprintln!(
-        "{TOOL}: ready on {}:{} (receive buffer {} B{}{})",
-        args.bind,
-        args.recv.port,
+        "{TOOL}: ready on {} (receive buffer {} B{}{})",
+        std::net::SocketAddr::new(args.bind, args.recv.port),
         got.bytes,
         if args.gro { ", gro" } else { "" },
         if args.batch > 1 {

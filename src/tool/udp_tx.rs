@@ -1,6 +1,6 @@
 //! `udp-tx`: test datagrams through an ordinary UDP socket, the baseline for mmap-tx.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -9,12 +9,10 @@ use crate::cli::{self, CliError, Failure};
 use crate::engine::reflect::RoundTrips;
 use crate::engine::{self, SendPlan};
 use crate::report::{TxInterval, TxSummary};
-use crate::wire::{FRAME_OVERHEAD, PROBE_LEN};
+use crate::wire::{Family, PROBE_LEN};
 
 /// The tool's name in messages and summaries.
 pub const TOOL: &str = "udp-tx";
-
-use crate::wire::frame::MAX_UDP_PAYLOAD;
 
 /// Send test datagrams with a plain UDP socket: the baseline for mmap-tx.
 ///
@@ -45,18 +43,20 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
     let rate = args.send.rate()?;
     let count = args.send.count()?;
     let size = args.send.size;
-    if !(PROBE_LEN..=MAX_UDP_PAYLOAD).contains(&size) {
+    let dst = SocketAddr::new(args.send.dst_ip()?, args.send.port);
+    let family = Family::of(dst.ip());
+    let max = family.max_udp_payload();
+    if !(PROBE_LEN..=max).contains(&size) {
         return Err(CliError::new(
             Failure::Size,
-            format!("size {size} B is outside {PROBE_LEN}..={MAX_UDP_PAYLOAD} B of UDP payload"),
+            format!("size {size} B is outside {PROBE_LEN}..={max} B of UDP payload over {family}"),
         ));
     }
     cli::pin(args.send.process.cpu)?;
-    let dst = SocketAddrV4::new(args.send.dst_ip()?, args.send.port);
     let run_id = args.send.run_id();
     let batch = usize::from(args.batch);
     if let Some(n) = args.gso {
-        super::check_gso_fits(size, n)?;
+        super::check_gso_fits(size, n, family)?;
     }
     let gso = args.gso.map_or(1, usize::from);
     let backend = UdpTx::open(
@@ -71,7 +71,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         destination: dst.to_string(),
         run_id,
         size,
-        frame_bytes: size + FRAME_OVERHEAD,
+        frame_bytes: size + family.frame_overhead(),
         count,
         rate,
         batch: (batch * gso) as u64,

@@ -1,5 +1,5 @@
-//! Building test frames: Ethernet II + IPv4 (valid header checksum, DF, TTL 64) + UDP (valid
-//! checksum) + probe + zero padding.
+//! Building test frames: Ethernet II + IPv4 (valid header checksum, DF, TTL 64) or IPv6 (hop
+//! limit 64) + UDP (valid checksum) + probe + zero padding.
 //!
 //! Everything but the probe's sequence number and send time is the same in every frame of a run,
 //! so a [`FrameTemplate`] builds the frame once and keeps the UDP checksum of its constant part.
@@ -7,10 +7,10 @@
 //! allocation and no pass over the payload on the hot path.
 
 use std::fmt;
-use std::net::Ipv4Addr;
 
 use super::checksum;
 use super::header::{ethernet, frame_offset, ipv4, udp};
+use super::ip::{Endpoints, Family};
 use super::probe::{self, Probe, PROBE_LEN};
 
 /// Ethernet II header length.
@@ -19,11 +19,12 @@ pub const ETH_HEADER_LEN: usize = ethernet::HEADER_LEN;
 pub const IPV4_HEADER_LEN: usize = ipv4::HEADER_LEN;
 /// UDP header length.
 pub const UDP_HEADER_LEN: usize = udp::HEADER_LEN;
-/// Bytes a frame adds to its UDP payload: 14 + 20 + 8 = 42, as the thesis counted.
-pub const FRAME_OVERHEAD: usize = ETH_HEADER_LEN + IPV4_HEADER_LEN + UDP_HEADER_LEN;
-/// Where the UDP payload (and so the probe) starts in a frame.
+/// Bytes an IPv4 frame adds to its UDP payload: 14 + 20 + 8 = 42, as the thesis counted
+/// ([`Family::frame_overhead`] gives IPv6's 62).
+pub const FRAME_OVERHEAD: usize = Family::V4.frame_overhead();
+/// Where the UDP payload (and so the probe) starts in an IPv4 frame.
 pub const PAYLOAD_OFFSET: usize = frame_offset::UDP_PAYLOAD;
-/// Where the UDP checksum sits in a frame.
+/// Where the UDP checksum sits in an IPv4 frame.
 pub const UDP_CHECKSUM_OFFSET: usize = frame_offset::UDP_CHECKSUM;
 
 /// The addresses and ports of the test flow.
@@ -33,14 +34,19 @@ pub struct Flow {
     pub src_mac: [u8; 6],
     /// Receiver's (next hop's) MAC address.
     pub dst_mac: [u8; 6],
-    /// Sender's IPv4 address.
-    pub src_ip: Ipv4Addr,
-    /// Receiver's IPv4 address.
-    pub dst_ip: Ipv4Addr,
+    /// Sender's and receiver's IP addresses, of one family.
+    pub ip: Endpoints,
     /// UDP source port.
     pub src_port: u16,
     /// UDP destination port.
     pub dst_port: u16,
+}
+
+impl Flow {
+    /// The flow's IP version.
+    pub fn family(&self) -> Family {
+        self.ip.family()
+    }
 }
 
 /// A UDP payload size outside what a probe frame can be.
@@ -50,8 +56,10 @@ pub struct SizeError {
     pub size: usize,
     /// Smallest allowed: the probe header.
     pub min: usize,
-    /// Largest allowed: MTU minus IPv4 and UDP headers.
+    /// Largest allowed: MTU minus the IP and UDP headers.
     pub max: usize,
+    /// The IP version the headers are of.
+    pub family: Family,
 }
 
 impl fmt::Display for SizeError {
@@ -65,8 +73,12 @@ impl fmt::Display for SizeError {
         } else {
             write!(
                 f,
-                "size {} B does not fit the MTU (allowed: {}..={} B of UDP payload, MTU - 28)",
-                self.size, self.min, self.max
+                "size {} B does not fit the MTU (allowed: {}..={} B of UDP payload over {}, MTU - {})",
+                self.size,
+                self.min,
+                self.max,
+                self.family,
+                self.family.ip_overhead()
             )
         }
     }
@@ -74,23 +86,41 @@ impl fmt::Display for SizeError {
 
 impl std::error::Error for SizeError {}
 
-/// Checks a UDP payload size against the probe header and an MTU.
-pub fn check_payload_size(size: usize, mtu: u32) -> Result<(), SizeError> {
-    let max = (mtu as usize).saturating_sub(IPV4_HEADER_LEN + UDP_HEADER_LEN);
+/// Checks a UDP payload size against the probe header and an MTU, for datagrams of `family`.
+pub fn check_payload_size(size: usize, mtu: u32, family: Family) -> Result<(), SizeError> {
+    let max = (mtu as usize).saturating_sub(family.ip_overhead());
     if size < PROBE_LEN || size > max {
         return Err(SizeError {
             size,
             min: PROBE_LEN,
             max,
+            family,
         });
     }
     Ok(())
+}
+
+/// Writes the Ethernet, IP and UDP headers of a datagram of `flow` with `payload_len` bytes of
+/// UDP payload into `buf`; the UDP checksum is left 0. Returns where the UDP header starts.
+fn write_headers(buf: &mut [u8], flow: &Flow, payload_len: usize) -> usize {
+    let family = flow.family();
+    let udp_len = UDP_HEADER_LEN + payload_len;
+    let mut eth = ethernet::Frame::new_checked(&mut buf[..]).expect("buffer holds the headers");
+    eth.set_header(flow.dst_mac, flow.src_mac, family.ethertype());
+    flow.ip.emit_udp(eth.payload_mut(), udp_len);
+    let at = family.udp_offset();
+    udp::Datagram::new_checked(&mut buf[at..])
+        .expect("buffer holds the headers")
+        .set_header(flow.src_port, flow.dst_port, udp_len);
+    at
 }
 
 /// One run's frame, built once.
 #[derive(Debug, Clone)]
 pub struct FrameTemplate {
     bytes: Vec<u8>,
+    /// Where the UDP payload starts (42 over IPv4, 62 over IPv6).
+    payload_at: usize,
     /// One's-complement sum of the UDP pseudo-header, UDP header and payload, with the probe's
     /// sequence and send-time fields zero.
     udp_sum: u64,
@@ -100,40 +130,27 @@ impl FrameTemplate {
     /// Builds the frame for `flow` with a UDP payload of `payload_len` bytes (checked against
     /// `mtu`) and a probe carrying `run_id`.
     pub fn new(flow: &Flow, payload_len: usize, mtu: u32, run_id: u32) -> Result<Self, SizeError> {
-        check_payload_size(payload_len, mtu)?;
-        let udp_len = UDP_HEADER_LEN + payload_len;
-        let ip_len = IPV4_HEADER_LEN + udp_len;
-        let mut f = vec![0u8; ETH_HEADER_LEN + ip_len];
-
-        let mut eth = ethernet::Frame::new_checked(&mut f[..]).expect("frame has its headers");
-        eth.set_header(flow.dst_mac, flow.src_mac, ethernet::ETHERTYPE_IPV4);
-        ipv4::Repr {
-            src: flow.src_ip,
-            dst: flow.dst_ip,
-            protocol: ipv4::PROTOCOL_UDP,
-            payload_len: udp_len,
-            ttl: 64,
-        }
-        .emit(eth.payload_mut());
-        udp::Datagram::new_checked(&mut f[frame_offset::UDP..])
-            .expect("frame has its headers")
-            .set_header(flow.src_port, flow.dst_port, udp_len);
+        let family = flow.family();
+        check_payload_size(payload_len, mtu, family)?;
+        let mut f = vec![0u8; family.frame_overhead() + payload_len];
+        let udp_at = write_headers(&mut f, flow, payload_len);
+        let payload_at = udp_at + UDP_HEADER_LEN;
         Probe {
             run_id,
             seq: 0,
             sent_ns: 0,
         }
-        .write(&mut f[PAYLOAD_OFFSET..]);
-
-        let pseudo = udp::pseudo_header_sum(flow.src_ip, flow.dst_ip, udp_len);
-        let sum = checksum::accumulate(pseudo, &f[frame_offset::UDP..]);
+        .write(&mut f[payload_at..]);
+        let pseudo = flow.ip.pseudo_header_sum(UDP_HEADER_LEN + payload_len);
+        let sum = checksum::accumulate(pseudo, &f[udp_at..]);
         Ok(Self {
             bytes: f,
+            payload_at,
             udp_sum: sum,
         })
     }
 
-    /// Length of the Ethernet frame: UDP payload + 42.
+    /// Length of the Ethernet frame: UDP payload + 42 (IPv4) or + 62 (IPv6).
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
@@ -150,7 +167,7 @@ impl FrameTemplate {
 
     /// The UDP payload, for senders that let the kernel build the headers.
     pub fn payload(&self) -> &[u8] {
-        &self.bytes[PAYLOAD_OFFSET..]
+        &self.bytes[self.payload_at..]
     }
 
     /// Writes the whole frame into `buf`, then stamps it.
@@ -162,24 +179,27 @@ impl FrameTemplate {
     /// Stamps a frame previously written with [`FrameTemplate::write`]: the probe's sequence
     /// number and send time, and the UDP checksum that covers them.
     pub fn stamp(&self, buf: &mut [u8], seq: u64, sent_ns: u64) {
-        probe::stamp(&mut buf[PAYLOAD_OFFSET..], seq, sent_ns);
+        probe::stamp(&mut buf[self.payload_at..], seq, sent_ns);
         let sum = checksum::accumulate_u64(checksum::accumulate_u64(self.udp_sum, seq), sent_ns);
         let mut c = !checksum::fold(sum);
         if c == 0 {
-            c = 0xffff; // 0 means "no checksum" in UDP over IPv4
+            // 0 means "no checksum" over IPv4 and is invalid over IPv6 (RFC 8200 8.1).
+            c = 0xffff;
         }
-        buf[UDP_CHECKSUM_OFFSET..UDP_CHECKSUM_OFFSET + 2].copy_from_slice(&c.to_be_bytes());
+        let at = self.payload_at - UDP_HEADER_LEN + udp::field::CHECKSUM.start;
+        buf[at..at + 2].copy_from_slice(&c.to_be_bytes());
     }
 }
 
-/// Largest UDP payload of one IPv4 datagram, a GSO super-packet's included.
-pub const MAX_UDP_PAYLOAD: usize = 65_507;
+/// Largest UDP payload of one IPv4 datagram, a GSO super-packet's included
+/// ([`Family::max_udp_payload`] gives IPv6's).
+pub const MAX_UDP_PAYLOAD: usize = Family::V4.max_udp_payload();
 
 /// A GSO super-packet of the test flow for a packet socket with `PACKET_VNET_HDR`: one
-/// Ethernet/IPv4/UDP header over up to `segments` datagram payloads of `size` bytes, each
-/// starting with its own probe. The kernel splits it (`VIRTIO_NET_HDR_GSO_UDP_L4`) into
-/// datagrams that are each the frame [`FrameTemplate`] would build, and completes every
-/// segment's UDP checksum (the header's is seeded with the pseudo-header, `NEEDS_CSUM`).
+/// Ethernet/IP/UDP header over up to `segments` datagram payloads of `size` bytes, each
+/// starting with its own probe. The kernel splits it (`VIRTIO_NET_HDR_GSO_UDP_L4`, either
+/// family) into datagrams that are each the frame [`FrameTemplate`] would build, and completes
+/// every segment's UDP checksum (the header's is seeded with the pseudo-header, `NEEDS_CSUM`).
 #[derive(Debug, Clone)]
 pub struct GsoTemplate {
     flow: Flow,
@@ -191,7 +211,7 @@ pub struct GsoTemplate {
 
 impl GsoTemplate {
     /// Super-packets of up to `segments` datagrams of `size` payload bytes for `flow`: each
-    /// datagram must fit `mtu`, and all of them one IPv4 datagram.
+    /// datagram must fit `mtu`, and all of them one IP datagram.
     pub fn new(
         flow: &Flow,
         size: usize,
@@ -199,12 +219,14 @@ impl GsoTemplate {
         mtu: u32,
         run_id: u32,
     ) -> Result<Self, SizeError> {
-        check_payload_size(size, mtu)?;
-        if size * segments > MAX_UDP_PAYLOAD {
+        let family = flow.family();
+        check_payload_size(size, mtu, family)?;
+        if size * segments > family.max_udp_payload() {
             return Err(SizeError {
                 size: size * segments,
                 min: PROBE_LEN,
-                max: MAX_UDP_PAYLOAD,
+                max: family.max_udp_payload(),
+                family,
             });
         }
         let mut payload = vec![0u8; size];
@@ -227,9 +249,14 @@ impl GsoTemplate {
         self.segments
     }
 
+    /// Where the first datagram's payload starts.
+    fn payload_at(&self) -> usize {
+        self.flow.family().frame_overhead()
+    }
+
     /// Bytes of the frame of `k` datagrams.
     pub fn frame_len(&self, k: usize) -> usize {
-        FRAME_OVERHEAD + k * self.size
+        self.payload_at() + k * self.size
     }
 
     /// Bytes of the largest frame.
@@ -241,68 +268,78 @@ impl GsoTemplate {
     /// into `buf`, which holds [`GsoTemplate::max_frame_len`] bytes.
     pub fn write(&self, buf: &mut [u8], k: usize) {
         self.write_headers(buf, k);
-        for datagram in buf[PAYLOAD_OFFSET..self.max_frame_len()].chunks_mut(self.size) {
+        let at = self.payload_at();
+        for datagram in buf[at..self.max_frame_len()].chunks_mut(self.size) {
             datagram.copy_from_slice(&self.payload);
         }
     }
 
-    /// Writes the Ethernet, IPv4 and UDP headers of a super-packet of `k` datagrams: the
-    /// lengths cover all of them, the IPv4 checksum is complete, the UDP checksum holds the
+    /// Writes the Ethernet, IP and UDP headers of a super-packet of `k` datagrams: the
+    /// lengths cover all of them, an IPv4 checksum is complete, the UDP checksum holds the
     /// pseudo-header's sum for the kernel to complete.
     pub fn write_headers(&self, buf: &mut [u8], k: usize) {
-        let udp_len = UDP_HEADER_LEN + k * self.size;
-        let mut eth = ethernet::Frame::new_checked(&mut buf[..]).expect("buffer holds headers");
-        eth.set_header(
-            self.flow.dst_mac,
-            self.flow.src_mac,
-            ethernet::ETHERTYPE_IPV4,
+        let udp_at = write_headers(buf, &self.flow, k * self.size);
+        let seed = checksum::fold(
+            self.flow
+                .ip
+                .pseudo_header_sum(UDP_HEADER_LEN + k * self.size),
         );
-        ipv4::Repr {
-            src: self.flow.src_ip,
-            dst: self.flow.dst_ip,
-            protocol: ipv4::PROTOCOL_UDP,
-            payload_len: udp_len,
-            ttl: 64,
-        }
-        .emit(eth.payload_mut());
-        udp::Datagram::new_checked(&mut buf[frame_offset::UDP..])
-            .expect("buffer holds headers")
-            .set_header(self.flow.src_port, self.flow.dst_port, udp_len);
-        let seed = checksum::fold(udp::pseudo_header_sum(
-            self.flow.src_ip,
-            self.flow.dst_ip,
-            udp_len,
-        ));
-        buf[UDP_CHECKSUM_OFFSET..UDP_CHECKSUM_OFFSET + 2].copy_from_slice(&seed.to_be_bytes());
+        let at = udp_at + udp::field::CHECKSUM.start;
+        buf[at..at + 2].copy_from_slice(&seed.to_be_bytes());
     }
 
     /// Stamps datagram `i` of a written super-packet: its probe's sequence number and time.
     pub fn stamp(&self, buf: &mut [u8], i: usize, seq: u64, sent_ns: u64) {
-        probe::stamp(&mut buf[PAYLOAD_OFFSET + i * self.size..], seq, sent_ns);
+        probe::stamp(&mut buf[self.payload_at() + i * self.size..], seq, sent_ns);
     }
 
     /// The `virtio_net_hdr` of a super-packet of `k` datagrams.
     pub fn vnet_hdr(&self, k: usize) -> super::VnetHdr {
-        super::VnetHdr::udp_gso(self.frame_len(k), frame_offset::UDP, self.size)
+        super::VnetHdr::udp_gso(
+            self.frame_len(k),
+            self.flow.family().udp_offset(),
+            self.size,
+        )
     }
 }
 
 /// The test flow and frames the unit tests of every module that reads frames share.
 #[cfg(test)]
 pub(crate) mod fixture {
-    use super::{Flow, FrameTemplate};
-    use std::net::Ipv4Addr;
+    use super::{Endpoints, Flow, FrameTemplate};
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     /// 10.77.0.1:9001 -> 10.77.0.2:9000, locally administered MACs.
     pub fn flow() -> Flow {
         Flow {
             src_mac: [0x02, 0, 0, 0, 0, 1],
             dst_mac: [0x02, 0, 0, 0, 0, 2],
-            src_ip: Ipv4Addr::new(10, 77, 0, 1),
-            dst_ip: Ipv4Addr::new(10, 77, 0, 2),
+            ip: Endpoints::V4 {
+                src: Ipv4Addr::new(10, 77, 0, 1),
+                dst: Ipv4Addr::new(10, 77, 0, 2),
+            },
             src_port: 9001,
             dst_port: 9000,
         }
+    }
+
+    /// [fd00:77::1]:9001 -> [fd00:77::2]:9000, the same MACs.
+    pub fn flow6() -> Flow {
+        Flow {
+            ip: Endpoints::V6 {
+                src: Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 1),
+                dst: Ipv6Addr::new(0xfd00, 0x77, 0, 0, 0, 0, 0, 2),
+            },
+            ..flow()
+        }
+    }
+
+    /// [`frame`] over IPv6.
+    pub fn frame6(size: usize, run_id: u32, seq: u64, sent_ns: u64) -> Vec<u8> {
+        let t = FrameTemplate::new(&flow6(), size, 1500, run_id).expect("a valid test size");
+        let mut f = vec![0u8; t.len()];
+        t.write(&mut f, seq, sent_ns);
+        f
     }
 
     /// A frame of the test flow with a `size`-byte payload, its probe carrying `run_id`,
@@ -383,7 +420,8 @@ mod tests {
             SizeError {
                 size: 23,
                 min: 24,
-                max: 1472
+                max: 1472,
+                family: Family::V4,
             }
         );
         let e = FrameTemplate::new(&flow(), 1473, 1500, 0).unwrap_err();
@@ -429,8 +467,8 @@ mod tests {
         assert_eq!(
             seed,
             checksum::fold(udp::pseudo_header_sum(
-                flow().src_ip,
-                flow().dst_ip,
+                flow().ip.src(),
+                flow().ip.dst(),
                 udp_len
             ))
         );
@@ -444,5 +482,71 @@ mod tests {
             GsoTemplate::new(&flow(), 1473, 2, 1500, 1).is_err(),
             "over the MTU"
         );
+    }
+
+    #[test]
+    fn ipv6_frames_parse_back_with_a_valid_udp_checksum() {
+        use super::fixture::flow6;
+        for size in [PROBE_LEN, 64, 65, 1452] {
+            let t = FrameTemplate::new(&flow6(), size, 1500, 42).unwrap();
+            assert_eq!(t.len(), size + 62);
+            for (seq, ts) in [(0u64, 0u64), (1, 1_763_000_000_000_000_001), (u64::MAX, 9)] {
+                let mut buf = vec![0xaa; 2048];
+                t.write(&mut buf, seq, ts);
+                let p = SlicedPacket::from_ethernet(&buf[..t.len()]).expect("parses");
+                let Some(NetSlice::Ipv6(ip)) = &p.net else {
+                    panic!("not IPv6")
+                };
+                let h = ip.header().to_header();
+                assert_eq!((h.hop_limit, usize::from(h.payload_length)), (64, 8 + size));
+                let Some(TransportSlice::Udp(udp)) = &p.transport else {
+                    panic!("not UDP")
+                };
+                let uh = udp.to_header();
+                let want = uh.calc_checksum_ipv6(&h, udp.payload()).unwrap();
+                assert_eq!(uh.checksum, want, "UDP checksum, size {size} seq {seq}");
+                assert_ne!(uh.checksum, 0, "never 0 over IPv6");
+                let probe = Probe::parse(udp.payload()).unwrap();
+                assert_eq!((probe.run_id, probe.seq, probe.sent_ns), (42, seq, ts));
+            }
+        }
+        let e = FrameTemplate::new(&flow6(), 1453, 1500, 0).unwrap_err();
+        assert_eq!((e.max, e.family), (1452, Family::V6));
+        assert!(e.to_string().contains("MTU - 48"), "{e}");
+    }
+
+    #[test]
+    fn an_ipv6_gso_super_packet_carries_the_segments_and_the_seed() {
+        use super::fixture::flow6;
+        let (size, k) = (100, 3);
+        let t = GsoTemplate::new(&flow6(), size, 4, 1500, 9).unwrap();
+        let mut buf = vec![0u8; t.max_frame_len()];
+        t.write(&mut buf, k);
+        for i in 0..k {
+            t.stamp(&mut buf, i, i as u64, 1);
+        }
+        let one = FrameTemplate::new(&flow6(), size, 1500, 9).unwrap();
+        for i in 0..k {
+            let mut expect = vec![0u8; one.len()];
+            one.write(&mut expect, i as u64, 1);
+            let at = 62 + i * size;
+            assert_eq!(&buf[at..at + size], &expect[62..], "segment {i}");
+        }
+        assert_eq!(
+            u16::from_be_bytes([buf[18], buf[19]]) as usize,
+            8 + k * size
+        );
+        let seed = u16::from_be_bytes([buf[60], buf[61]]);
+        assert_eq!(
+            seed,
+            checksum::fold(flow6().ip.pseudo_header_sum(8 + k * size))
+        );
+        let v = t.vnet_hdr(k);
+        assert_eq!((v.gso_size, v.csum_start, v.csum_offset), (100, 54, 6));
+        assert!(
+            GsoTemplate::new(&flow6(), 1452, 46, 1500, 1).is_err(),
+            "over 64 KiB"
+        );
+        assert!(GsoTemplate::new(&flow6(), 1452, 45, 1500, 1).is_ok());
     }
 }

@@ -1,10 +1,11 @@
-//! Checked views over the three headers of a test frame, in the manner of smoltcp's `wire`:
+//! Checked views over the headers of a test frame (Ethernet, IPv4 or IPv6, UDP), in the
+//! manner of smoltcp's `wire`:
 //! each header has a `field` module naming its byte ranges, a view over any `AsRef<[u8]>`
 //! whose constructor checks the length once, and getters (and, over `AsMut<[u8]>`, setters)
 //! that read and write the named fields. The frame builder, the parser and the BPF programs'
 //! offsets all come from here: no other module indexes a header by number.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::checksum;
 
@@ -19,13 +20,15 @@ pub mod ethernet {
         pub const SRC: Range<usize> = 6..12;
         /// Ethertype (or, in a tagged frame, the tag protocol identifier).
         pub const ETHERTYPE: Range<usize> = 12..14;
-        /// Where the payload (the IPv4 header) starts.
+        /// Where the payload (the IP header) starts.
         pub const PAYLOAD: usize = 14;
     }
     /// Header length.
     pub const HEADER_LEN: usize = field::PAYLOAD;
     /// Ethertype of IPv4.
     pub const ETHERTYPE_IPV4: u16 = 0x0800;
+    /// Ethertype of IPv6.
+    pub const ETHERTYPE_IPV6: u16 = 0x86dd;
     /// Tag protocol identifier of an 802.1Q VLAN tag.
     pub const ETHERTYPE_VLAN: u16 = 0x8100;
     /// Tag protocol identifier of an 802.1ad (QinQ) service tag.
@@ -245,9 +248,141 @@ pub mod ipv4 {
     }
 }
 
+/// IPv6 (RFC 8200): the fixed header. Extension headers are not walked: a test frame has none,
+/// and a frame whose next header is one is classified, not counted.
+pub mod ipv6 {
+    use super::{be16, Ipv6Addr};
+
+    /// Byte ranges of the fixed IPv6 header.
+    pub mod field {
+        use std::ops::Range;
+        /// Version (4 bits), traffic class (8) and flow label (20).
+        pub const VER_TC_FLOW: Range<usize> = 0..4;
+        /// Length of everything after the fixed header.
+        pub const PAYLOAD_LENGTH: Range<usize> = 4..6;
+        /// Protocol or extension header that follows.
+        pub const NEXT_HEADER: usize = 6;
+        /// Hop limit.
+        pub const HOP_LIMIT: usize = 7;
+        /// Source address.
+        pub const SRC: Range<usize> = 8..24;
+        /// Destination address.
+        pub const DST: Range<usize> = 24..40;
+    }
+    /// Length of the fixed header.
+    pub const HEADER_LEN: usize = 40;
+    /// Next-header values of the extension headers (RFC 8200 section 4, and the IANA list):
+    /// hop-by-hop options, routing, fragment, destination options, mobility, HIP, shim6 and
+    /// the two experimental values, plus AH (whose payload is not ours to read either).
+    pub const EXTENSION_HEADERS: [u8; 10] = [0, 43, 44, 51, 60, 135, 139, 140, 253, 254];
+    /// Next-header value of the fragment header.
+    pub const NEXT_HEADER_FRAGMENT: u8 = 44;
+
+    /// Why bytes are not an IPv6 header this view can be taken over.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Malformed {
+        /// Shorter than the fixed header.
+        Truncated,
+        /// Version not 6.
+        BadHeader,
+        /// Payload length 0 (a jumbogram, RFC 2675, which no test frame is) or beyond the
+        /// buffer.
+        BadLength,
+    }
+
+    /// A fixed IPv6 header whose version and payload length were checked against the buffer;
+    /// [`Packet::payload`] ends at the payload length (Ethernet padding cut off).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Packet<T> {
+        buffer: T,
+    }
+
+    impl<T: AsRef<[u8]>> Packet<T> {
+        /// The view, or what is wrong with the header.
+        pub fn new_checked(buffer: T) -> Result<Self, Malformed> {
+            let b = buffer.as_ref();
+            if b.len() < HEADER_LEN {
+                return Err(Malformed::Truncated);
+            }
+            if b[0] >> 4 != 6 {
+                return Err(Malformed::BadHeader);
+            }
+            let len = usize::from(be16(b, field::PAYLOAD_LENGTH.start));
+            if len == 0 || HEADER_LEN + len > b.len() {
+                return Err(Malformed::BadLength);
+            }
+            Ok(Packet { buffer })
+        }
+
+        /// The payload-length field.
+        pub fn payload_len(&self) -> usize {
+            usize::from(be16(self.buffer.as_ref(), field::PAYLOAD_LENGTH.start))
+        }
+
+        /// The next-header field.
+        pub fn next_header(&self) -> u8 {
+            self.buffer.as_ref()[field::NEXT_HEADER]
+        }
+
+        /// Source address.
+        pub fn src(&self) -> Ipv6Addr {
+            address(&self.buffer.as_ref()[field::SRC])
+        }
+
+        /// Destination address.
+        pub fn dst(&self) -> Ipv6Addr {
+            address(&self.buffer.as_ref()[field::DST])
+        }
+    }
+
+    impl<'a> Packet<&'a [u8]> {
+        /// The payload up to the payload length, for as long as the buffer lives.
+        pub fn into_payload(self) -> &'a [u8] {
+            let end = HEADER_LEN + self.payload_len();
+            &self.buffer[HEADER_LEN..end]
+        }
+    }
+
+    fn address(b: &[u8]) -> Ipv6Addr {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(b);
+        Ipv6Addr::from(a)
+    }
+
+    /// The fields of a fixed header the frame builder writes.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Repr {
+        /// Source address.
+        pub src: Ipv6Addr,
+        /// Destination address.
+        pub dst: Ipv6Addr,
+        /// Next header (the payload's protocol).
+        pub next_header: u8,
+        /// Payload length in bytes.
+        pub payload_len: usize,
+        /// Hop limit.
+        pub hop_limit: u8,
+    }
+
+    impl Repr {
+        /// Writes the 40-byte header into `buf` (at least that long): traffic class and flow
+        /// label 0.
+        pub fn emit(&self, buf: &mut [u8]) {
+            let b = &mut buf[..HEADER_LEN];
+            b.fill(0);
+            b[0] = 0x60;
+            b[field::PAYLOAD_LENGTH].copy_from_slice(&(self.payload_len as u16).to_be_bytes());
+            b[field::NEXT_HEADER] = self.next_header;
+            b[field::HOP_LIMIT] = self.hop_limit;
+            b[field::SRC].copy_from_slice(&self.src.octets());
+            b[field::DST].copy_from_slice(&self.dst.octets());
+        }
+    }
+}
+
 /// UDP (RFC 768).
 pub mod udp {
-    use super::{be16, checksum, Ipv4Addr};
+    use super::{be16, checksum, IpAddr};
 
     /// Byte ranges of the UDP header.
     pub mod field {
@@ -258,7 +393,7 @@ pub mod udp {
         pub const DST_PORT: Range<usize> = 2..4;
         /// Length of header and payload.
         pub const LENGTH: Range<usize> = 4..6;
-        /// Checksum (0: none, over IPv4).
+        /// Checksum (0: none, allowed over IPv4 only).
         pub const CHECKSUM: Range<usize> = 6..8;
         /// Where the payload starts.
         pub const PAYLOAD: usize = 8;
@@ -306,7 +441,7 @@ pub mod udp {
 
         /// Whether the checksum is right for a datagram from `src` to `dst` (call only when
         /// [`Datagram::len_ok`]); a zero checksum means "none" and is not checked here.
-        pub fn checksum_ok(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        pub fn checksum_ok(&self, src: IpAddr, dst: IpAddr) -> bool {
             let len = self.len_field();
             let sum = pseudo_header_sum(src, dst, len);
             checksum::fold(checksum::accumulate(sum, &self.buffer.as_ref()[..len])) == 0xffff
@@ -338,19 +473,22 @@ pub mod udp {
         }
     }
 
-    /// The running one's-complement sum of the IPv4 pseudo-header of a UDP datagram of `len`
-    /// bytes (RFC 768): the one place it is written.
-    pub fn pseudo_header_sum(src: Ipv4Addr, dst: Ipv4Addr, len: usize) -> u64 {
-        let sum = checksum::accumulate(0, &src.octets());
-        let sum = checksum::accumulate(sum, &dst.octets());
-        sum + u64::from(super::ipv4::PROTOCOL_UDP) + len as u64
+    /// The running one's-complement sum of the pseudo-header of a UDP datagram of `len`
+    /// bytes: IPv4's (RFC 768) or IPv6's (RFC 8200 section 8.1), which sum the same way (the
+    /// addresses, the length, the protocol): the one place it is written.
+    pub fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
+        let add = |sum, a: IpAddr| match a {
+            IpAddr::V4(a) => checksum::accumulate(sum, &a.octets()),
+            IpAddr::V6(a) => checksum::accumulate(sum, &a.octets()),
+        };
+        add(add(0, src), dst) + u64::from(super::ipv4::PROTOCOL_UDP) + len as u64
     }
 }
 
 /// Offsets from the start of an Ethernet frame, for code that cannot use the views (BPF
 /// programs, which the kernel runs over the frame).
 pub mod frame_offset {
-    use super::{ethernet, ipv4, udp};
+    use super::{ethernet, ipv4, ipv6, udp};
     /// The ethertype.
     pub const ETHERTYPE: usize = ethernet::field::ETHERTYPE.start;
     /// The IPv4 version and header length byte.
@@ -367,6 +505,14 @@ pub mod frame_offset {
     pub const UDP_CHECKSUM: usize = UDP + udp::field::CHECKSUM.start;
     /// The UDP payload of an option-less IPv4 datagram.
     pub const UDP_PAYLOAD: usize = UDP + udp::HEADER_LEN;
+    /// The IPv6 header.
+    pub const IPV6: usize = ethernet::HEADER_LEN;
+    /// The IPv6 next-header byte.
+    pub const IPV6_NEXT_HEADER: usize = IPV6 + ipv6::field::NEXT_HEADER;
+    /// The UDP header right after the fixed IPv6 header.
+    pub const UDP_AFTER_IPV6: usize = IPV6 + ipv6::HEADER_LEN;
+    /// The UDP destination port right after the fixed IPv6 header.
+    pub const UDP_DST_PORT_AFTER_IPV6: usize = UDP_AFTER_IPV6 + udp::field::DST_PORT.start;
 }
 
 /// A big-endian u16 at `at` (the views checked the length before calling).

@@ -2,16 +2,18 @@
 //!
 //! The headers are read and written through the checked views of [`header`]. Frames are
 //! built from a [`FrameTemplate`] made once per run; captured frames are untrusted
-//! and parsed by [`parse_ipv4_udp`], which classifies anything it will not count.
+//! and parsed by [`parse_udp`], which classifies anything it will not count.
 
 pub mod checksum;
 pub mod frame;
 pub mod header;
+pub mod ip;
 pub mod parse;
 pub mod probe;
 pub mod vnet;
 
 pub use frame::{check_payload_size, Flow, FrameTemplate, GsoTemplate, SizeError, FRAME_OVERHEAD};
-pub use parse::{parse_ipv4_udp, Datagram, IgnoreReason};
+pub use ip::{Endpoints, Family};
+pub use parse::{parse_udp, Datagram, IgnoreReason};
 pub use probe::{Probe, PROBE_LEN};
 pub use vnet::VnetHdr;

@@ -1,9 +1,9 @@
 //! Parsing captured frames, which anyone on the segment can send: every length and offset is
-//! checked before use, and a frame that is not a well-formed IPv4 UDP datagram to our port is
-//! classified by an [`IgnoreReason`] instead of being trusted.
+//! checked before use, and a frame that is not a well-formed IPv4 or IPv6 UDP datagram to our
+//! port is classified by an [`IgnoreReason`] instead of being trusted.
 
-use super::header::{ethernet, ipv4, udp};
-use std::net::Ipv4Addr;
+use super::header::{ethernet, ipv4, ipv6, udp};
+use std::net::IpAddr;
 
 /// Why a captured frame was not counted as a received datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,8 +14,8 @@ pub enum IgnoreReason {
     TruncatedEthernet,
     /// Carries an 802.1Q / 802.1ad tag in the frame.
     VlanTagged,
-    /// Ethertype other than IPv4 (ARP, IPv6, ...).
-    NotIpv4,
+    /// Ethertype other than IPv4 and IPv6 (ARP, LLDP, ...).
+    NotIp,
     /// Shorter than its IPv4 header.
     TruncatedIpv4,
     /// IP version not 4, or IHL below 5.
@@ -44,15 +44,24 @@ pub enum IgnoreReason {
     /// An AF_XDP RX descriptor the kernel handed over pointing outside the UMEM: its bytes
     /// are not read and its address is not lent back.
     BadDescriptor,
+    /// Shorter than the fixed IPv6 header.
+    TruncatedIpv6,
+    /// An IPv6 ethertype over a version other than 6.
+    BadIpv6Header,
+    /// IPv6 payload length 0 (a jumbogram) or beyond the frame.
+    BadIpv6Length,
+    /// An IPv6 extension header (other than a fragment header) before the payload: test
+    /// frames carry none, and the chain is not walked.
+    Ipv6ExtensionHeader,
 }
 
 impl IgnoreReason {
     /// Every reason, in report order.
-    pub const ALL: [IgnoreReason; 17] = [
+    pub const ALL: [IgnoreReason; 21] = [
         IgnoreReason::TruncatedCapture,
         IgnoreReason::TruncatedEthernet,
         IgnoreReason::VlanTagged,
-        IgnoreReason::NotIpv4,
+        IgnoreReason::NotIp,
         IgnoreReason::TruncatedIpv4,
         IgnoreReason::BadIpv4Header,
         IgnoreReason::BadIpv4Length,
@@ -66,6 +75,10 @@ impl IgnoreReason {
         IgnoreReason::CorruptBlock,
         IgnoreReason::BadGso,
         IgnoreReason::BadDescriptor,
+        IgnoreReason::TruncatedIpv6,
+        IgnoreReason::BadIpv6Header,
+        IgnoreReason::BadIpv6Length,
+        IgnoreReason::Ipv6ExtensionHeader,
     ];
 
     /// The reason's name in reports and JSON.
@@ -74,7 +87,7 @@ impl IgnoreReason {
             IgnoreReason::TruncatedCapture => "truncated_capture",
             IgnoreReason::TruncatedEthernet => "truncated_ethernet",
             IgnoreReason::VlanTagged => "vlan_tagged",
-            IgnoreReason::NotIpv4 => "not_ipv4",
+            IgnoreReason::NotIp => "not_ip",
             IgnoreReason::TruncatedIpv4 => "truncated_ipv4",
             IgnoreReason::BadIpv4Header => "bad_ipv4_header",
             IgnoreReason::BadIpv4Length => "bad_ipv4_length",
@@ -88,6 +101,10 @@ impl IgnoreReason {
             IgnoreReason::CorruptBlock => "corrupt_block",
             IgnoreReason::BadGso => "bad_gso",
             IgnoreReason::BadDescriptor => "bad_descriptor",
+            IgnoreReason::TruncatedIpv6 => "truncated_ipv6",
+            IgnoreReason::BadIpv6Header => "bad_ipv6_header",
+            IgnoreReason::BadIpv6Length => "bad_ipv6_length",
+            IgnoreReason::Ipv6ExtensionHeader => "ipv6_extension_header",
         }
     }
 
@@ -97,36 +114,60 @@ impl IgnoreReason {
     }
 }
 
-/// A well-formed IPv4 UDP datagram to our port.
+/// A well-formed UDP datagram to our port, over IPv4 or IPv6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Datagram<'a> {
     /// Source address.
-    pub src_ip: Ipv4Addr,
+    pub src_ip: IpAddr,
     /// Source port.
     pub src_port: u16,
     /// The UDP payload (exactly the UDP length, without Ethernet padding).
     pub payload: &'a [u8],
 }
 
-/// Parses an Ethernet frame as an IPv4 UDP datagram to `port`.
+/// Parses an Ethernet frame as a UDP datagram to `port` over IPv4 or IPv6 (by its ethertype).
 ///
 /// `verify_udp_checksum` is false when the kernel says the checksum is not filled in yet
 /// (`TP_STATUS_CSUMNOTREADY`: a locally generated packet with checksum offload) or already
-/// verified it. A UDP checksum of 0 means "none" and is accepted, as the kernel does.
-pub fn parse_ipv4_udp(
+/// verified it. A UDP checksum of 0 means "none" over IPv4 and is accepted, as the kernel
+/// does; over IPv6 it is invalid (RFC 8200 section 8.1) and counted as a bad checksum.
+pub fn parse_udp(
     frame: &[u8],
     port: u16,
     verify_udp_checksum: bool,
 ) -> Result<Datagram<'_>, IgnoreReason> {
     let eth = ethernet::Frame::new_checked(frame).ok_or(IgnoreReason::TruncatedEthernet)?;
-    match eth.ethertype() {
-        ethernet::ETHERTYPE_IPV4 => {}
+    let (src_ip, dst_ip, ip_payload) = match eth.ethertype() {
+        ethernet::ETHERTYPE_IPV4 => ipv4_payload(eth.into_payload())?,
+        ethernet::ETHERTYPE_IPV6 => ipv6_payload(eth.into_payload())?,
         ethernet::ETHERTYPE_VLAN | ethernet::ETHERTYPE_QINQ => {
             return Err(IgnoreReason::VlanTagged)
         }
-        _ => return Err(IgnoreReason::NotIpv4),
+        _ => return Err(IgnoreReason::NotIp),
+    };
+    let udp = udp::Datagram::new_checked(ip_payload).ok_or(IgnoreReason::TruncatedUdp)?;
+    if udp.dst_port() != port {
+        return Err(IgnoreReason::OtherPort);
     }
-    let ip = ipv4::Packet::new_checked(eth.into_payload()).map_err(|e| match e {
+    if !udp.len_ok() {
+        return Err(IgnoreReason::BadUdpLength);
+    }
+    if verify_udp_checksum {
+        let none = udp.checksum() == 0;
+        if (none && src_ip.is_ipv6()) || (!none && !udp.checksum_ok(src_ip, dst_ip)) {
+            return Err(IgnoreReason::BadUdpChecksum);
+        }
+    }
+    Ok(Datagram {
+        src_ip,
+        src_port: udp.src_port(),
+        payload: udp.into_payload(),
+    })
+}
+
+/// The addresses and the UDP bytes of an IPv4 packet.
+fn ipv4_payload(bytes: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), IgnoreReason> {
+    let ip = ipv4::Packet::new_checked(bytes).map_err(|e| match e {
         ipv4::Malformed::Truncated => IgnoreReason::TruncatedIpv4,
         ipv4::Malformed::BadHeader => IgnoreReason::BadIpv4Header,
         ipv4::Malformed::BadLength => IgnoreReason::BadIpv4Length,
@@ -140,22 +181,22 @@ pub fn parse_ipv4_udp(
     if ip.protocol() != ipv4::PROTOCOL_UDP {
         return Err(IgnoreReason::NotUdp);
     }
-    let (src_ip, dst_ip) = (ip.src(), ip.dst());
-    let udp = udp::Datagram::new_checked(ip.into_payload()).ok_or(IgnoreReason::TruncatedUdp)?;
-    if udp.dst_port() != port {
-        return Err(IgnoreReason::OtherPort);
+    Ok((ip.src().into(), ip.dst().into(), ip.into_payload()))
+}
+
+/// The addresses and the UDP bytes of an IPv6 packet whose next header is UDP.
+fn ipv6_payload(bytes: &[u8]) -> Result<(IpAddr, IpAddr, &[u8]), IgnoreReason> {
+    let ip = ipv6::Packet::new_checked(bytes).map_err(|e| match e {
+        ipv6::Malformed::Truncated => IgnoreReason::TruncatedIpv6,
+        ipv6::Malformed::BadHeader => IgnoreReason::BadIpv6Header,
+        ipv6::Malformed::BadLength => IgnoreReason::BadIpv6Length,
+    })?;
+    match ip.next_header() {
+        ipv4::PROTOCOL_UDP => Ok((ip.src().into(), ip.dst().into(), ip.into_payload())),
+        ipv6::NEXT_HEADER_FRAGMENT => Err(IgnoreReason::Fragment),
+        h if ipv6::EXTENSION_HEADERS.contains(&h) => Err(IgnoreReason::Ipv6ExtensionHeader),
+        _ => Err(IgnoreReason::NotUdp),
     }
-    if !udp.len_ok() {
-        return Err(IgnoreReason::BadUdpLength);
-    }
-    if verify_udp_checksum && udp.checksum() != 0 && !udp.checksum_ok(src_ip, dst_ip) {
-        return Err(IgnoreReason::BadUdpChecksum);
-    }
-    Ok(Datagram {
-        src_ip,
-        src_port: udp.src_port(),
-        payload: udp.into_payload(),
-    })
 }
 
 #[cfg(test)]
@@ -181,8 +222,8 @@ mod tests {
     #[test]
     fn accepts_our_frame_and_returns_the_probe_payload() {
         let f = good();
-        let d = parse_ipv4_udp(&f, 9000, true).unwrap();
-        assert_eq!(d.src_ip, Ipv4Addr::new(10, 77, 0, 1));
+        let d = parse_udp(&f, 9000, true).unwrap();
+        assert_eq!(d.src_ip, IpAddr::from([10, 77, 0, 1]));
         assert_eq!(d.src_port, 9001);
         assert_eq!(d.payload.len(), 64);
         assert_eq!(Probe::parse(d.payload).unwrap().seq, 11);
@@ -192,7 +233,7 @@ mod tests {
     fn ethernet_padding_after_the_ip_total_length_is_ignored() {
         let mut f = good();
         f.extend_from_slice(&[0u8; 30]);
-        assert_eq!(parse_ipv4_udp(&f, 9000, true).unwrap().payload.len(), 64);
+        assert_eq!(parse_udp(&f, 9000, true).unwrap().payload.len(), 64);
     }
 
     #[test]
@@ -205,18 +246,17 @@ mod tests {
         let total = u16::from_be_bytes([g[16], g[17]]) + 4;
         g[16..18].copy_from_slice(&total.to_be_bytes());
         fix_ip_checksum(&mut g);
-        assert_eq!(parse_ipv4_udp(&g, 9000, true).unwrap().payload.len(), 64);
+        assert_eq!(parse_udp(&g, 9000, true).unwrap().payload.len(), 64);
     }
 
     #[test]
     fn each_malformation_has_its_reason() {
         use IgnoreReason::*;
         type Edit = fn(&mut Vec<u8>);
-        let cases: [(Edit, IgnoreReason); 10] = [
+        let cases: [(Edit, IgnoreReason); 9] = [
             (|f| f.truncate(13), TruncatedEthernet),
             (|f| f[12..14].copy_from_slice(&[0x81, 0x00]), VlanTagged),
-            (|f| f[12..14].copy_from_slice(&[0x86, 0xdd]), NotIpv4),
-            (|f| f[12..14].copy_from_slice(&[0x08, 0x06]), NotIpv4),
+            (|f| f[12..14].copy_from_slice(&[0x08, 0x06]), NotIp),
             (|f| f.truncate(14 + 19), TruncatedIpv4),
             (
                 |f| {
@@ -242,11 +282,7 @@ mod tests {
         for (edit, want) in cases {
             let mut f = good();
             edit(&mut f);
-            assert_eq!(
-                parse_ipv4_udp(&f, 9000, true).unwrap_err(),
-                want,
-                "{want:?}"
-            );
+            assert_eq!(parse_udp(&f, 9000, true).unwrap_err(), want, "{want:?}");
         }
         // One byte of the IPv4 header changed, and its checksum made right again.
         let rechecked: [(usize, u8, IgnoreReason); 4] = [
@@ -260,7 +296,7 @@ mod tests {
             f[at] = byte;
             fix_ip_checksum(&mut f);
             assert_eq!(
-                parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+                parse_udp(&f, 9000, true).unwrap_err(),
                 want,
                 "{want:?} (byte {at} = {byte:#x})"
             );
@@ -272,13 +308,13 @@ mod tests {
         let mut f = good();
         f[38..40].copy_from_slice(&4u16.to_be_bytes());
         assert_eq!(
-            parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+            parse_udp(&f, 9000, true).unwrap_err(),
             IgnoreReason::BadUdpLength
         );
         let mut f = good();
         f[38..40].copy_from_slice(&500u16.to_be_bytes());
         assert_eq!(
-            parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+            parse_udp(&f, 9000, true).unwrap_err(),
             IgnoreReason::BadUdpLength
         );
         let mut f = good();
@@ -286,7 +322,7 @@ mod tests {
         f[16..18].copy_from_slice(&total.to_be_bytes());
         fix_ip_checksum(&mut f);
         assert_eq!(
-            parse_ipv4_udp(&f, 9000, true).unwrap_err(),
+            parse_udp(&f, 9000, true).unwrap_err(),
             IgnoreReason::TruncatedUdp
         );
     }
@@ -295,22 +331,16 @@ mod tests {
     fn checksum_zero_or_unverified_is_accepted() {
         let mut f = good();
         f[PAYLOAD_OFFSET + 30] ^= 1;
-        assert!(
-            parse_ipv4_udp(&f, 9000, false).is_ok(),
-            "kernel says not ready"
-        );
+        assert!(parse_udp(&f, 9000, false).is_ok(), "kernel says not ready");
         f[UDP_CHECKSUM_OFFSET..UDP_CHECKSUM_OFFSET + 2].copy_from_slice(&[0, 0]);
-        assert!(
-            parse_ipv4_udp(&f, 9000, true).is_ok(),
-            "0 means no checksum"
-        );
+        assert!(parse_udp(&f, 9000, true).is_ok(), "0 means no checksum");
     }
 
     #[test]
     fn never_panics_on_any_prefix() {
         let f = good();
         for n in 0..f.len() {
-            let _ = parse_ipv4_udp(&f[..n], 9000, true);
+            let _ = parse_udp(&f[..n], 9000, true);
         }
     }
 
@@ -323,5 +353,50 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), IgnoreReason::ALL.len());
+    }
+
+    #[test]
+    fn accepts_an_ipv6_frame_and_classifies_its_malformations() {
+        use crate::wire::frame::fixture::frame6;
+        use IgnoreReason::*;
+        let f = frame6(64, 3, 11, 22);
+        let d = parse_udp(&f, 9000, true).unwrap();
+        assert_eq!(d.src_ip, "fd00:77::1".parse::<IpAddr>().unwrap());
+        assert_eq!((d.src_port, d.payload.len()), (9001, 64));
+        assert_eq!(Probe::parse(d.payload).unwrap().seq, 11);
+        let mut padded = f.clone();
+        padded.extend_from_slice(&[0; 20]);
+        assert_eq!(parse_udp(&padded, 9000, true).unwrap().payload.len(), 64);
+        type Edit = fn(&mut Vec<u8>);
+        let cases: [(Edit, IgnoreReason); 12] = [
+            (|f| f.truncate(14 + 39), TruncatedIpv6),
+            (|f| f[14] = 0x40, BadIpv6Header),
+            (|f| f[18..20].copy_from_slice(&[0, 0]), BadIpv6Length), // a jumbogram
+            (|f| f[18..20].copy_from_slice(&[0x10, 0]), BadIpv6Length),
+            (|f| f[20] = 44, Fragment),
+            (|f| f[20] = 0, Ipv6ExtensionHeader),  // hop-by-hop
+            (|f| f[20] = 43, Ipv6ExtensionHeader), // routing
+            (|f| f[20] = 60, Ipv6ExtensionHeader), // destination options
+            (|f| f[20] = 6, NotUdp),
+            (|f| f[18..20].copy_from_slice(&[0, 4]), TruncatedUdp),
+            (|f| f[54 + 2..54 + 4].copy_from_slice(&[0, 1]), OtherPort),
+            (|f| f[62 + 30] ^= 1, BadUdpChecksum),
+        ];
+        for (edit, want) in cases {
+            let mut g = f.clone();
+            edit(&mut g);
+            assert_eq!(parse_udp(&g, 9000, true).unwrap_err(), want, "{want:?}");
+        }
+        // A zero UDP checksum is no checksum over IPv4 but invalid over IPv6.
+        let mut g = f.clone();
+        g[60..62].copy_from_slice(&[0, 0]);
+        assert_eq!(parse_udp(&g, 9000, true).unwrap_err(), BadUdpChecksum);
+        assert!(
+            parse_udp(&g, 9000, false).is_ok(),
+            "the kernel vouched for it"
+        );
+        for n in 0..f.len() {
+            let _ = parse_udp(&f[..n], 9000, true);
+        }
     }
 }

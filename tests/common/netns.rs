@@ -33,6 +33,8 @@ pub struct VethPair {
     pub rx_if: String,
     pub tx_ip: String,
     pub rx_ip: String,
+    pub tx_ip6: String,
+    pub rx_ip6: String,
     prefix: String,
 }
 
@@ -72,6 +74,8 @@ impl VethPair {
             rx_if: env.rx_if,
             tx_ip: env.tx_ip,
             rx_ip: env.rx_ip,
+            tx_ip6: env.tx_ip6.expect("native.sh is dual-stack"),
+            rx_ip6: env.rx_ip6.expect("native.sh is dual-stack"),
             prefix,
         }
     }

@@ -196,6 +196,25 @@ impl VethPair {
     }
 }
 
+impl VethPair {
+    /// [`VethPair::sender`] to the receiver's IPv6 address.
+    pub fn sender6(&self, tool: ToolBin, count: u64, rate: &str) -> SenderArgs<'_> {
+        SenderArgs {
+            dst_ip: &self.rx_ip6,
+            ..self.sender(tool, count, rate)
+        }
+    }
+
+    /// [`VethPair::receiver`], udp-rx bound to the receiver's IPv6 address.
+    pub fn receiver6(&self, tool: ToolBin, count: u64) -> ReceiverArgs<'_> {
+        let r = self.receiver(tool, count);
+        ReceiverArgs {
+            bind: r.bind.map(|(_, buffer)| (self.rx_ip6.as_str(), buffer)),
+            ..r
+        }
+    }
+}
+
 /// [`pair`] for command lines built with the runner's typed builders.
 pub fn run_pair(p: &VethPair, rx: &ReceiverArgs, tx: &SenderArgs) -> (TxSummary, RxSummary) {
     let (rx_argv, tx_argv) = (rx.argv(), tx.argv());

@@ -31,6 +31,10 @@ pub struct SetupEnv {
     pub tx_ip: String,
     /// Receiver's address.
     pub rx_ip: String,
+    /// Sender's IPv6 address, where the set-up is dual-stack.
+    pub tx_ip6: Option<String>,
+    /// Receiver's IPv6 address, where the set-up is dual-stack.
+    pub rx_ip6: Option<String>,
     /// What switches the frames (veth, linux-bridge, ovs-netdev, macvlan-bridge, ...).
     pub datapath: String,
     /// Anything else worth recording.
@@ -345,6 +349,8 @@ pub fn parse_env(text: &str) -> Result<SetupEnv, Error> {
             "TX_ENGINE" => e.tx_engine = some(v),
             "RX_ENGINE" => e.rx_engine = some(v),
             "RPS" => e.rps = !v.is_empty(),
+            "TX_IP6" => e.tx_ip6 = some(v),
+            "RX_IP6" => e.rx_ip6 = some(v),
             other => return Err(bad(format!("unknown key {other}"))),
         }
         if let Some(known) = REQUIRED_KEYS.iter().find(|r| **r == k) {
@@ -370,6 +376,14 @@ pub fn parse_env(text: &str) -> Result<SetupEnv, Error> {
     }
     if e.tx_container.is_some() != e.rx_container.is_some() {
         return Err(bad("TX_CONTAINER and RX_CONTAINER come together".into()));
+    }
+    if e.tx_ip6.is_some() != e.rx_ip6.is_some() {
+        return Err(bad("TX_IP6 and RX_IP6 come together".into()));
+    }
+    for v6 in [&e.tx_ip6, &e.rx_ip6].into_iter().flatten() {
+        if v6.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(bad(format!("{v6:?} is not an IPv6 address")));
+        }
     }
     Ok(e)
 }

@@ -1,0 +1,200 @@
+//! IPv6 end to end: every sender to every receiver over the native set-up's ULA addresses,
+//! GSO and GRO, round trips, and what the tools refuse. Needs root; every test removes what
+//! it creates.
+
+mod common;
+
+use common::*;
+
+const SENDERS: [ToolBin; 3] = [ToolBin::MmapTx, ToolBin::UdpTx, ToolBin::XdpTx];
+const RECEIVERS: [ToolBin; 3] = [ToolBin::MmapRx, ToolBin::UdpRx, ToolBin::XdpRx];
+
+#[test]
+fn every_sender_reaches_every_receiver_over_ipv6_exactly() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    for tx in SENDERS {
+        for rx in RECEIVERS {
+            let (t, r) = run_pair(&p, &p.receiver6(rx, 5_000), &p.sender6(tx, 5_000, "50kpps"));
+            let what = format!("{tx:?} -> {rx:?}: {r:?}");
+            assert_eq!(t.sent, 5_000, "{what}");
+            assert_eq!(
+                (r.counts.unique, r.counts.lost, r.counts.duplicates),
+                (5_000, 0, 0),
+                "{what}"
+            );
+            assert_eq!(r.counts.ignored, 0, "{what}");
+            assert_eq!(r.counts.run_id, Some(t.run_id), "{what}");
+            // 64 B of payload + 14 (Ethernet) + 40 (IPv6) + 8 (UDP).
+            assert_eq!(r.counts.frame_bytes, 5_000 * 126, "{what}");
+            assert_eq!(t.frame_bytes, 126, "{tx:?}: {t:?}");
+            assert!(t.destination.contains(&p.rx_ip6), "{t:?}");
+        }
+    }
+}
+
+#[test]
+fn gso_super_packets_count_as_their_segments_over_ipv6() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let gro = |tool| ReceiverArgs {
+        extra: words(&["--gro", "--batch", "8"]),
+        ..p.receiver6(tool, 64_000)
+    };
+    let cases = [
+        (
+            SenderArgs {
+                extra: words(&["--gso", "64", "--batch", "8"]),
+                ..p.sender6(ToolBin::UdpTx, 64_000, "max")
+            },
+            gro(ToolBin::UdpRx),
+        ),
+        (
+            SenderArgs {
+                extra: words(&["--gso", "64", "--skb", "linear"]),
+                ..p.sender6(ToolBin::MmapTx, 64_000, "max")
+            },
+            p.receiver6(ToolBin::MmapRx, 64_000),
+        ),
+        (
+            SenderArgs {
+                extra: words(&["--gso", "64", "--skb", "linear"]),
+                ..p.sender6(ToolBin::MmapTx, 64_000, "max")
+            },
+            gro(ToolBin::UdpRx),
+        ),
+    ];
+    for (tx, rx) in cases {
+        let (t, r) = run_pair(&p, &rx, &tx);
+        let what = format!("{:?} -> {:?}: {r:?}", tx.tool, rx.tool);
+        assert_eq!(t.sent, 64_000, "{what}");
+        assert_eq!((r.counts.unique, r.counts.lost), (64_000, 0), "{what}");
+        // On veth a super-packet crosses unsegmented: 1,000 of 64 datagrams each.
+        assert_eq!(r.counts.gso_frames, 1_000, "{what}");
+        assert_eq!(r.counts.ignored, 0, "{what}");
+    }
+}
+
+#[test]
+fn round_trips_come_back_over_ipv6() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    // mmap-rx and xdp-rx answer through their raw IPv6 socket, udp-rx from its own.
+    for (tx, rx) in [
+        (ToolBin::MmapTx, ToolBin::MmapRx),
+        (ToolBin::UdpTx, ToolBin::UdpRx),
+        (ToolBin::XdpTx, ToolBin::XdpRx),
+    ] {
+        let (t, r) = run_pair(
+            &p,
+            &ReceiverArgs {
+                reflect_every: Some(100),
+                ..p.receiver6(rx, 10_000)
+            },
+            &SenderArgs {
+                reflect_every: Some(100),
+                ..p.sender6(tx, 10_000, "50kpps")
+            },
+        );
+        assert_eq!(r.counts.unique, 10_000, "{rx:?}: {r:?}");
+        let rt = t.round_trip.expect("a round-trip summary");
+        assert_eq!(
+            (rt.expected, rt.reflected, rt.foreign),
+            (100, 100, 0),
+            "{tx:?} -> {rx:?}: {rt:?}"
+        );
+        assert_eq!(rt.latency.samples, 100, "{rt:?}");
+    }
+}
+
+/// Runs a sender expecting failure; returns (exit code, its stderr).
+fn fails(p: &VethPair, tool: &str, args: &[&str]) -> (i32, String) {
+    let out = run(&p.tx_ns, tool, args);
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    (out.status.code().unwrap_or(-1), err)
+}
+
+#[test]
+fn ipv6_destinations_the_tools_cannot_use_are_refused_clearly() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    for tool in [MMAP_TX, XDP_TX, UDP_TX] {
+        let mut args = vec!["--count", "10", "--dst-ip", "fe80::1"];
+        if tool != UDP_TX {
+            args.extend(["-i", &p.tx_if]);
+        }
+        let (code, err) = fails(&p, tool, &args);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("fe80::1 is an IPv6 link-local address"),
+            "{err}"
+        );
+    }
+    // Nobody at this address: the neighbour never resolves (exit 8).
+    let (code, err) = fails(
+        &p,
+        MMAP_TX,
+        &[
+            "-i",
+            &p.tx_if,
+            "--count",
+            "10",
+            "--dst-ip",
+            "fd00:77:1::99",
+            "--resolve-timeout",
+            "0.5",
+        ],
+    );
+    assert_eq!(code, 8, "{err}");
+    assert!(
+        err.contains("neighbour fd00:77:1::99 did not resolve on pkm0"),
+        "{err}"
+    );
+    // The largest payload is MTU - 48 over IPv6, 20 bytes less than over IPv4 (exit 6).
+    let (code, err) = fails(
+        &p,
+        MMAP_TX,
+        &[
+            "-i", &p.tx_if, "--count", "10", "--dst-ip", &p.rx_ip6, "--size", "1453",
+        ],
+    );
+    assert_eq!(code, 6, "{err}");
+    assert!(
+        err.contains("24..=1452 B of UDP payload over IPv6, MTU - 48"),
+        "{err}"
+    );
+    // The sending interface without an IPv6 address of its own (the link-local one does not
+    // count): exit 4, naming the interface and the family.
+    ip(&[
+        "-n",
+        &p.tx_ns,
+        "-6",
+        "addr",
+        "del",
+        &format!("{}/64", p.tx_ip6),
+        "dev",
+        &p.tx_if,
+    ]);
+    for tool in [MMAP_TX, XDP_TX] {
+        let (code, err) = fails(
+            &p,
+            tool,
+            &["-i", &p.tx_if, "--count", "10", "--dst-ip", &p.rx_ip6],
+        );
+        assert_eq!(code, 4, "{err}");
+        assert!(
+            err.contains("interface pkm0 has no IPv6 address to send from"),
+            "{err}"
+        );
+    }
+}
