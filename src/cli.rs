@@ -100,9 +100,15 @@ pub struct SendOptions {
     /// UDP destination port.
     #[arg(long, default_value_t = crate::DEFAULT_PORT)]
     pub port: u16,
-    /// UDP source port.
+    /// UDP source port (of the first flow).
     #[arg(long, default_value_t = crate::DEFAULT_PORT + 1)]
     pub src_port: u16,
+    /// Flows: datagrams go from N source ports, --src-port up, taking turns (mmap-tx and
+    /// xdp-tx: datagram `seq` from port `src-port + seq % N`; udp-tx: one socket per flow,
+    /// each send call on the next). Not with --gso on mmap-tx (one header per super-packet)
+    /// or --reflect-every (reflections come back to the first port only).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub flows: u32,
     /// Datagrams to send. Required, except for mmap-tx --pcap, which plays the capture once
     /// when it is not given (as tcpreplay does).
     #[arg(long)]
@@ -137,6 +143,19 @@ impl SendOptions {
             )),
             ip => Ok(ip),
         }
+    }
+
+    /// `--flows`, checked against the source ports and `--reflect-every` (exit code 2).
+    pub fn flows(&self) -> Result<u16, CliError> {
+        let n = crate::wire::check_flows(self.flows, self.src_port)
+            .map_err(|e| CliError::new(Failure::Usage, e.to_string()))?;
+        if n > 1 && self.probe.reflect_every.is_some() {
+            return Err(CliError::new(
+                Failure::Usage,
+                "--flows with --reflect-every: reflections come back to each flow's source port, and the sender listens on the first one only",
+            ));
+        }
+        Ok(n)
     }
 
     /// `--count` (exit code 2 if missing).

@@ -193,15 +193,32 @@ pub struct LatencySummary {
     pub clock_skew: u64,
 }
 
+/// How received datagrams spread over flows (source ports; datagrams whose source the
+/// receiver knows: all of mmap-rx's, xdp-rx's and udp-rx's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FlowSpread {
+    /// Source ports seen.
+    #[serde(rename = "flows")]
+    pub flows: u64,
+    /// Datagrams of the flow with the fewest.
+    #[serde(rename = "flow_min")]
+    pub min: u64,
+    /// Datagrams of the flow with the most.
+    #[serde(rename = "flow_max")]
+    pub max: u64,
+}
+
 /// Receive counts shared by both receivers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RxCounts {
     /// The run followed (the first seen, or `--run-id`).
     pub run_id: Option<u32>,
-    /// Well-formed UDPv4 datagrams to our port: the followed run's probes plus datagrams
-    /// without a probe.
+    /// Well-formed UDP datagrams (IPv4 or IPv6) to our port: the followed run's probes plus
+    /// datagrams without a probe.
     pub received: u64,
-    /// Ethernet frame bytes of those datagrams (UDP payload + 42 each).
+    /// Ethernet frame bytes of those datagrams (UDP payload + 42 each over IPv4, + 62 over
+    /// IPv6).
     pub frame_bytes: u64,
     /// Received datagrams carrying the followed run's probe.
     pub probes: u64,
@@ -243,6 +260,9 @@ pub struct RxCounts {
     /// One-way latency.
     #[serde(flatten)]
     pub latency: LatencySummary,
+    /// The spread over flows (`flows`, `flow_min`, `flow_max`).
+    #[serde(flatten, default)]
+    pub flows: FlowSpread,
 }
 
 /// A receiver's summary.
@@ -281,6 +301,10 @@ pub struct RxSummary {
     /// What was reflected back to the sender (`--reflect-every`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reflections: Option<ReflectionCounts>,
+    /// Datagrams each receive thread counted, in thread order (`mmap-rx --threads` above 1;
+    /// empty otherwise): how fanout spread the load.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread_received: Vec<u64>,
     /// Packets this host dropped on its per-CPU receive backlogs during the run
     /// (`/proc/net/softnet_stat`): lost before any socket or ring saw them, e.g. when RPS
     /// hands the receiving core more than it can take. Host-wide, so other traffic counts too.
@@ -626,6 +650,7 @@ pub(crate) mod fixture {
             buffer_bytes: None,
             capture: None,
             reflections: None,
+            thread_received: Vec::new(),
             backlog_drops: 0,
             cpu_user_s: 0.0,
             cpu_sys_s: 0.0,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
+use crate::report::FlowSpread;
 use crate::report::{LatencySummary, RxCounts};
 use crate::wire::{Family, IgnoreReason, Probe, PROBE_LEN};
 use std::net::SocketAddr;
@@ -256,6 +257,9 @@ pub struct RxAccounting {
     last_ns: u64,
     reflect_every: Option<u64>,
     reflections: Vec<(SocketAddr, [u8; PROBE_LEN])>,
+    /// Datagrams received per source port (a flow), allocated at the first datagram with a
+    /// known source: one allocation per run, none per packet.
+    per_flow: Option<Box<[u64]>>,
 }
 
 impl RxAccounting {
@@ -280,6 +284,7 @@ impl RxAccounting {
             last_ns: 0,
             reflect_every: None,
             reflections: Vec::new(),
+            per_flow: None,
         }
     }
 
@@ -305,6 +310,10 @@ impl RxAccounting {
         else {
             return false;
         };
+        let per_flow = self
+            .per_flow
+            .get_or_insert_with(|| vec![0u64; 1 << 16].into_boxed_slice());
+        per_flow[usize::from(from.port())] += 1;
         if let (Some(every), Some(seq)) = (self.reflect_every, first_sighting) {
             if crate::wire::probe::reflects(seq, every) {
                 let mut probe = [0u8; PROBE_LEN];
@@ -414,7 +423,25 @@ impl RxAccounting {
             (a, b) => a.or(b),
         };
         self.last_ns = self.last_ns.max(other.last_ns);
+        match (&mut self.per_flow, &other.per_flow) {
+            (Some(a), Some(b)) => a.iter_mut().zip(b.iter()).for_each(|(a, b)| *a += b),
+            (a @ None, Some(b)) => *a = Some(b.clone()),
+            _ => {}
+        }
         Ok(())
+    }
+
+    /// How the received datagrams spread over flows (source ports).
+    pub fn flow_spread(&self) -> FlowSpread {
+        let Some(per_flow) = &self.per_flow else {
+            return FlowSpread::default();
+        };
+        let seen = per_flow.iter().filter(|&&n| n > 0);
+        FlowSpread {
+            flows: seen.clone().count() as u64,
+            min: seen.clone().min().copied().unwrap_or(0),
+            max: seen.max().copied().unwrap_or(0),
+        }
     }
 
     /// Accounts one frame that was not a datagram for us.
@@ -487,6 +514,7 @@ impl RxAccounting {
             pps,
             mbps,
             latency: latency_summary(&self.latency, self.clock_skew),
+            flows: self.flow_spread(),
         }
     }
 }

@@ -17,7 +17,10 @@ use crate::wire::{probe, IgnoreReason, Probe};
 /// A UDP socket as a [`Transmit`] backend.
 #[derive(Debug)]
 pub struct UdpTx {
-    sock: UdpSocket,
+    /// One socket per flow, bound to consecutive source ports; each send call uses the next.
+    socks: Vec<UdpSocket>,
+    /// The socket of the next send call.
+    next: usize,
     dst: SocketAddr,
     /// Datagram payload bytes.
     size: usize,
@@ -37,11 +40,13 @@ pub struct UdpSend {
     /// Datagrams per message: more than 1 makes each message a GSO super-packet
     /// (`UDP_SEGMENT` of the datagram size), split into datagrams by the kernel.
     pub gso: usize,
+    /// Flows: sockets on consecutive source ports, taking turns per send call.
+    pub flows: u16,
 }
 
 impl UdpTx {
-    /// A socket bound to `src_port` sending `size`-byte datagrams of run `run_id` to `dst`,
-    /// as `how` says, over `dst`'s family. DF is set (IP_PMTUDISC_DO, or IPV6_PMTUDISC_DO:
+    /// Sockets bound to `src_port` and up (one per flow) sending `size`-byte datagrams of
+    /// run `run_id` to `dst`, as `how` says, over `dst`'s family. DF is set (IP_PMTUDISC_DO, or IPV6_PMTUDISC_DO:
     /// no fragmenting at the source), so a size above the path MTU is refused as mmap-tx
     /// refuses it; ICMP errors are reported (IP_RECVERR, IPV6_RECVERR) and retried.
     pub fn open(
@@ -51,37 +56,11 @@ impl UdpTx {
         run_id: u32,
         how: UdpSend,
     ) -> Result<Self, CliError> {
-        let family = crate::wire::Family::of(dst.ip());
-        let sock = UdpSocket::bind((family.unspecified(), src_port))
-            .map_err(|e| CliError::runtime(format!("cannot bind UDP port {src_port}"), e))?;
-        if dst.is_ipv6() {
-            sys::set_ipv6_pmtudisc_do(sock.as_fd())
-                .map_err(|e| CliError::runtime("IPV6_MTU_DISCOVER", e))?;
-            sys::set_ipv6_recverr(sock.as_fd(), true)
-                .map_err(|e| CliError::runtime("IPV6_RECVERR", e))?;
-        } else {
-            sys::set_ip_pmtudisc_do(sock.as_fd())
-                .map_err(|e| CliError::runtime("IP_MTU_DISCOVER", e))?;
-            sys::set_ip_recverr(sock.as_fd(), true)
-                .map_err(|e| CliError::runtime("IP_RECVERR", e))?;
-        }
         let batch = how.batch.clamp(1, sys::MAX_SEND_BATCH);
         let segments = how.gso.max(1);
-        if segments > 1 {
-            let gso_size = u16::try_from(size).map_err(|_| {
-                CliError::new(Failure::Size, format!("--gso: size {size} B is over 65535"))
-            })?;
-            setsockopt(&sock, sockopt::UdpGsoSegment, &i32::from(gso_size)).map_err(|e| {
-                CliError::new(
-                    Failure::Interface,
-                    format!("--gso: this kernel refuses UDP_SEGMENT ({e})"),
-                )
-            })?;
-        }
-        if batch > 1 {
-            sock.connect(dst)
-                .map_err(|e| CliError::runtime(format!("cannot connect to {dst}"), e))?;
-        }
+        let socks = (0..how.flows.max(1))
+            .map(|i| open_sending_socket(src_port + i, dst, size, segments, batch > 1))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut messages = vec![vec![0u8; size * segments]; batch];
         for message in &mut messages {
             for datagram in message.chunks_mut(size) {
@@ -94,7 +73,8 @@ impl UdpTx {
             }
         }
         Ok(Self {
-            sock,
+            socks,
+            next: 0,
             dst,
             size,
             segments,
@@ -102,9 +82,9 @@ impl UdpTx {
         })
     }
 
-    /// The sending socket (round trips read their reflections from it).
+    /// The first flow's sending socket (round trips read their reflections from it).
     pub fn socket(&self) -> &UdpSocket {
-        &self.sock
+        &self.socks[0]
     }
 
     /// The error for a send the kernel refused outright.
@@ -138,6 +118,46 @@ impl UdpTx {
     }
 }
 
+/// A socket bound to `src_port` sending to `dst`: DF set, ICMP errors reported, `UDP_SEGMENT`
+/// of `size` where `segments` > 1, connected to `dst` when `connect` (for `sendmmsg`).
+fn open_sending_socket(
+    src_port: u16,
+    dst: SocketAddr,
+    size: usize,
+    segments: usize,
+    connect: bool,
+) -> Result<UdpSocket, CliError> {
+    let family = crate::wire::Family::of(dst.ip());
+    let sock = UdpSocket::bind((family.unspecified(), src_port))
+        .map_err(|e| CliError::runtime(format!("cannot bind UDP port {src_port}"), e))?;
+    if dst.is_ipv6() {
+        sys::set_ipv6_pmtudisc_do(sock.as_fd())
+            .map_err(|e| CliError::runtime("IPV6_MTU_DISCOVER", e))?;
+        sys::set_ipv6_recverr(sock.as_fd(), true)
+            .map_err(|e| CliError::runtime("IPV6_RECVERR", e))?;
+    } else {
+        sys::set_ip_pmtudisc_do(sock.as_fd())
+            .map_err(|e| CliError::runtime("IP_MTU_DISCOVER", e))?;
+        sys::set_ip_recverr(sock.as_fd(), true).map_err(|e| CliError::runtime("IP_RECVERR", e))?;
+    }
+    if segments > 1 {
+        let gso_size = u16::try_from(size).map_err(|_| {
+            CliError::new(Failure::Size, format!("--gso: size {size} B is over 65535"))
+        })?;
+        setsockopt(&sock, sockopt::UdpGsoSegment, &i32::from(gso_size)).map_err(|e| {
+            CliError::new(
+                Failure::Interface,
+                format!("--gso: this kernel refuses UDP_SEGMENT ({e})"),
+            )
+        })?;
+    }
+    if connect {
+        sock.connect(dst)
+            .map_err(|e| CliError::runtime(format!("cannot connect to {dst}"), e))?;
+    }
+    Ok(sock)
+}
+
 impl Transmit for UdpTx {
     fn method(&self) -> &'static str {
         match (self.messages.len() > 1, self.segments > 1) {
@@ -167,20 +187,21 @@ impl Transmit for UdpTx {
             used = m + 1;
         }
         counters.syscalls += 1;
+        let sock = &self.socks[self.next];
         let result = if self.messages.len() == 1 {
-            self.sock
-                .send_to(&self.messages[0][..lens[0]], self.dst)
+            sock.send_to(&self.messages[0][..lens[0]], self.dst)
                 .map(|_| 1)
         } else {
             let mut slices: [&[u8]; sys::MAX_SEND_BATCH] = [&[]; sys::MAX_SEND_BATCH];
             for ((slice, message), &len) in slices.iter_mut().zip(&self.messages).zip(&lens) {
                 *slice = &message[..len];
             }
-            sys::send_datagrams(self.sock.as_fd(), &slices[..used])
+            sys::send_datagrams(sock.as_fd(), &slices[..used])
                 .map_err(|e| std::io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(0)))
         };
         match result {
             Ok(k) => {
+                self.next = (self.next + 1) % self.socks.len();
                 let sent: u64 = lens[..k].iter().map(|&l| (l / self.size) as u64).sum();
                 counters.published += sent;
                 Ok(sent)

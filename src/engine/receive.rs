@@ -338,6 +338,11 @@ pub fn receive<B: Receive>(
         }
     }
     let reflections = reflector.map(|r| reflected.counts(r.every()));
+    let thread_received: Vec<u64> = if accts.len() > 1 {
+        accts.iter().map(RxAccounting::received).collect()
+    } else {
+        Vec::new()
+    };
     let mut acct = accts.swap_remove(0);
     for other in &accts {
         if let Err(e) = acct.merge(other) {
@@ -368,6 +373,7 @@ pub fn receive<B: Receive>(
         buffer_bytes,
         capture: None,
         reflections,
+        thread_received,
         cpu_user_s,
         cpu_sys_s,
         max_rss_kib: process::max_rss_kib(),

@@ -115,6 +115,12 @@ fn send_gso(
         ));
     }
     super::check_gso_fits(args.send.size, n, f.flow.family())?;
+    if args.send.flows()? > 1 {
+        return Err(CliError::new(
+            cli::Failure::Usage,
+            "--flows with --gso: a super-packet has one UDP header, so one flow (udp-tx --gso takes --flows)",
+        ));
+    }
     let t = GsoTemplate::new(
         &f.flow,
         args.send.size,

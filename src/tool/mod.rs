@@ -107,9 +107,10 @@ impl FrameFlow {
 impl LinkOptions {
     /// The test flow on this link: [`resolve`](Self::resolve)d, with a run id and its frame.
     pub fn frame_flow(&self, send: &SendOptions) -> Result<FrameFlow, CliError> {
+        let flows = send.flows()?;
         let (iface, flow) = self.resolve(send)?;
         let run_id = send.run_id();
-        let template = FrameTemplate::new(&flow, send.size, iface.mtu, run_id)?;
+        let template = FrameTemplate::new(&flow, send.size, iface.mtu, run_id)?.with_flows(flows);
         Ok(FrameFlow {
             iface,
             flow,

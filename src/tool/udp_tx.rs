@@ -64,7 +64,11 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         dst,
         size,
         run_id,
-        UdpSend { batch, gso },
+        UdpSend {
+            batch,
+            gso,
+            flows: args.send.flows()?,
+        },
     )?;
     let plan = SendPlan {
         tool: TOOL,

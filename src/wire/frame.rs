@@ -121,9 +121,49 @@ pub struct FrameTemplate {
     bytes: Vec<u8>,
     /// Where the UDP payload starts (42 over IPv4, 62 over IPv6).
     payload_at: usize,
-    /// One's-complement sum of the UDP pseudo-header, UDP header and payload, with the probe's
-    /// sequence and send-time fields zero.
+    /// One's-complement sum of the UDP pseudo-header, UDP header and payload, with the
+    /// source port and the probe's sequence and send-time fields zero.
     udp_sum: u64,
+    /// The first flow's source port.
+    src_port: u16,
+    /// Flows: datagram `seq` goes from source port `src_port + seq % flows`.
+    flows: u16,
+}
+
+/// More flows than source ports above the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowsError {
+    /// Flows asked for.
+    pub flows: u32,
+    /// The first source port.
+    pub src_port: u16,
+}
+
+impl fmt::Display for FlowsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.flows == 0 {
+            return f.write_str("--flows must be at least 1");
+        }
+        write!(
+            f,
+            "--flows {} from source port {} needs ports up to {}, past 65535 (at most {} flows from this port)",
+            self.flows,
+            self.src_port,
+            u64::from(self.src_port) + u64::from(self.flows) - 1,
+            65_536 - u32::from(self.src_port)
+        )
+    }
+}
+
+impl std::error::Error for FlowsError {}
+
+/// Checks that `flows` flows (1 or more) fit the source ports from `src_port` up.
+pub fn check_flows(flows: u32, src_port: u16) -> Result<u16, FlowsError> {
+    let last = u64::from(src_port) + u64::from(flows.max(1)) - 1;
+    if flows == 0 || last > 65_535 || flows > u32::from(u16::MAX) {
+        return Err(FlowsError { flows, src_port });
+    }
+    Ok(flows as u16)
 }
 
 impl FrameTemplate {
@@ -142,12 +182,27 @@ impl FrameTemplate {
         }
         .write(&mut f[payload_at..]);
         let pseudo = flow.ip.pseudo_header_sum(UDP_HEADER_LEN + payload_len);
-        let sum = checksum::accumulate(pseudo, &f[udp_at..]);
+        let sum = checksum::accumulate(pseudo, &f[udp_at..]) - u64::from(flow.src_port);
         Ok(Self {
             bytes: f,
             payload_at,
             udp_sum: sum,
+            src_port: flow.src_port,
+            flows: 1,
         })
+    }
+
+    /// The same frame spread over `flows` flows: datagram `seq` leaves from source port
+    /// `src_port + seq % flows` (round robin), its checksum following. `flows` comes from
+    /// [`check_flows`].
+    pub fn with_flows(mut self, flows: u16) -> Self {
+        self.flows = flows.max(1);
+        self
+    }
+
+    /// The source port of datagram `seq`.
+    pub fn src_port_of(&self, seq: u64) -> u16 {
+        self.src_port + (seq % u64::from(self.flows)) as u16
     }
 
     /// Length of the Ethernet frame: UDP payload + 42 (IPv4) or + 62 (IPv6).
@@ -180,7 +235,11 @@ impl FrameTemplate {
     /// number and send time, and the UDP checksum that covers them.
     pub fn stamp(&self, buf: &mut [u8], seq: u64, sent_ns: u64) {
         probe::stamp(&mut buf[self.payload_at..], seq, sent_ns);
-        let sum = checksum::accumulate_u64(checksum::accumulate_u64(self.udp_sum, seq), sent_ns);
+        let port = self.src_port_of(seq);
+        let udp_at = self.payload_at - UDP_HEADER_LEN;
+        buf[udp_at..udp_at + 2].copy_from_slice(&port.to_be_bytes());
+        let sum = self.udp_sum + u64::from(port);
+        let sum = checksum::accumulate_u64(checksum::accumulate_u64(sum, seq), sent_ns);
         let mut c = !checksum::fold(sum);
         if c == 0 {
             // 0 means "no checksum" over IPv4 and is invalid over IPv6 (RFC 8200 8.1).
@@ -481,6 +540,45 @@ mod tests {
         assert!(
             GsoTemplate::new(&flow(), 1473, 2, 1500, 1).is_err(),
             "over the MTU"
+        );
+    }
+
+    #[test]
+    fn flows_take_turns_at_the_source_port_with_valid_checksums() {
+        for base in [flow(), super::fixture::flow6()] {
+            let t = FrameTemplate::new(&base, 64, 1500, 1)
+                .unwrap()
+                .with_flows(3);
+            let mut buf = vec![0u8; t.len()];
+            t.write(&mut buf, 0, 0);
+            for seq in 0..7u64 {
+                t.stamp(&mut buf, seq, 1000 + seq);
+                let p = SlicedPacket::from_ethernet(&buf).unwrap();
+                let Some(TransportSlice::Udp(udp)) = &p.transport else {
+                    panic!("not UDP")
+                };
+                let uh = udp.to_header();
+                assert_eq!(uh.source_port, 9001 + (seq % 3) as u16, "seq {seq}");
+                let want = match &p.net {
+                    Some(NetSlice::Ipv4(ip)) => {
+                        uh.calc_checksum_ipv4(&ip.header().to_header(), udp.payload())
+                    }
+                    Some(NetSlice::Ipv6(ip)) => {
+                        uh.calc_checksum_ipv6(&ip.header().to_header(), udp.payload())
+                    }
+                    _ => panic!("not IP"),
+                }
+                .unwrap();
+                assert_eq!(uh.checksum, want, "seq {seq}");
+            }
+        }
+        assert_eq!(check_flows(256, 9001), Ok(256));
+        assert_eq!(check_flows(65_536 - 9001, 9001), Ok(56_535));
+        let e = check_flows(65_536 - 9000, 9001).unwrap_err();
+        assert!(e.to_string().contains("at most 56535 flows"), "{e}");
+        assert_eq!(
+            check_flows(0, 9001).unwrap_err().to_string(),
+            "--flows must be at least 1"
         );
     }
 

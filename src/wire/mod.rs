@@ -12,7 +12,10 @@ pub mod parse;
 pub mod probe;
 pub mod vnet;
 
-pub use frame::{check_payload_size, Flow, FrameTemplate, GsoTemplate, SizeError, FRAME_OVERHEAD};
+pub use frame::{
+    check_flows, check_payload_size, Flow, FlowsError, FrameTemplate, GsoTemplate, SizeError,
+    FRAME_OVERHEAD,
+};
 pub use ip::{Endpoints, Family};
 pub use parse::{parse_udp, Datagram, IgnoreReason};
 pub use probe::{Probe, PROBE_LEN};
