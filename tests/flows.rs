@@ -109,10 +109,8 @@ fn flows_the_senders_cannot_make_are_refused_in_one_line() {
             args.extend(["-i", p.tx_if.as_str()]);
         }
         args.extend(extra);
-        let out = run(&p.tx_ns, tool, &args);
-        let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        assert_eq!(out.status.code(), Some(2), "{tool} {extra:?}: {err}");
-        assert_eq!(err.lines().count(), 1, "{err}");
+        let (code, err) = fails(&p.tx_ns, tool, &args);
+        assert_eq!(code, 2, "{tool} {extra:?}: {err}");
         assert!(err.contains(message), "{tool} {extra:?}: {err}");
     }
 }

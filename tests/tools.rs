@@ -376,15 +376,6 @@ fn a_receiver_without_traffic_stops_at_the_idle_timeout_with_zero() {
     assert_eq!(r.counts.pps, 0.0);
 }
 
-/// Runs a tool expecting failure; returns (exit code, the one line of stderr).
-fn fails(ns: &str, tool: &str, args: &[&str]) -> (i32, String) {
-    let out = run(ns, tool, args);
-    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    assert_eq!(err.lines().count(), 1, "one line of error, got {err:?}");
-    assert!(out.stdout.is_empty());
-    (out.status.code().unwrap_or(-1), err)
-}
-
 #[test]
 fn bad_input_gets_one_line_and_its_own_exit_code() {
     let Some(_g) = network_test() else {

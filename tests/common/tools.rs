@@ -250,6 +250,17 @@ pub fn run(ns: &str, tool: &str, args: &[&str]) -> Output {
     VethPair::cmd(ns, tool, args).output().expect("run tool")
 }
 
+/// Runs a tool expecting failure; returns (exit code, the one line of stderr). Nothing may
+/// reach stdout, and the line must not be a panic.
+pub fn fails(ns: &str, tool: &str, args: &[&str]) -> (i32, String) {
+    let out = run(ns, tool, args);
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "one line of error, got {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty());
+    (out.status.code().unwrap_or(-1), err)
+}
+
 pub const MMAP_TX: &str = env!("CARGO_BIN_EXE_mmap-tx");
 pub const MMAP_RX: &str = env!("CARGO_BIN_EXE_mmap-rx");
 pub const UDP_TX: &str = env!("CARGO_BIN_EXE_udp-tx");
