@@ -217,6 +217,9 @@ pub struct RxCounts {
     /// Well-formed UDP datagrams (IPv4 or IPv6) to our port: the followed run's probes plus
     /// datagrams without a probe.
     pub received: u64,
+    /// Of those, the ones that came over IPv6 (the rest came over IPv4).
+    #[serde(default)]
+    pub received_ipv6: u64,
     /// Ethernet frame bytes of those datagrams (UDP payload + 42 each over IPv4, + 62 over
     /// IPv6).
     pub frame_bytes: u64,

@@ -246,6 +246,7 @@ pub struct RxAccounting {
     tracker: SequenceTracker,
     latency: Histogram<u64>,
     received: u64,
+    received_ipv6: u64,
     frame_bytes: u64,
     probes: u64,
     no_probe: u64,
@@ -273,6 +274,7 @@ impl RxAccounting {
             latency: Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
                 .expect("static histogram bounds are valid"),
             received: 0,
+            received_ipv6: 0,
             frame_bytes: 0,
             probes: 0,
             no_probe: 0,
@@ -384,6 +386,7 @@ impl RxAccounting {
             None => self.no_probe += 1,
         }
         self.received += 1;
+        self.received_ipv6 += u64::from(family == Family::V6);
         self.frame_bytes += (payload.len() + family.frame_overhead()) as u64;
         if self.first_ns.is_none() {
             self.first_ns = Some(arrival_ns);
@@ -409,6 +412,7 @@ impl RxAccounting {
             .add(&other.latency)
             .map_err(|e| format!("latency histograms: {e:?}"))?;
         self.received += other.received;
+        self.received_ipv6 += other.received_ipv6;
         self.frame_bytes += other.frame_bytes;
         self.probes += other.probes;
         self.no_probe += other.no_probe;
@@ -487,6 +491,7 @@ impl RxAccounting {
         RxCounts {
             run_id: self.follow,
             received: self.received,
+            received_ipv6: self.received_ipv6,
             frame_bytes: self.frame_bytes,
             probes: self.probes,
             no_probe: self.no_probe,

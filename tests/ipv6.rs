@@ -189,3 +189,55 @@ fn ipv6_destinations_the_tools_cannot_use_are_refused_clearly() {
         );
     }
 }
+
+#[test]
+fn ipv4_and_ipv6_in_one_run_are_counted_apart() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    // One receiver, one run id, 5,000 datagrams over each family from each kind of sender:
+    // every sequence number arrives twice, once per family.
+    for (rx, tx) in [
+        (ToolBin::MmapRx, ToolBin::MmapTx),
+        (ToolBin::UdpRx, ToolBin::UdpTx),
+        (ToolBin::XdpRx, ToolBin::XdpTx),
+    ] {
+        // udp-rx on `::` takes both families; the interface receivers take what the link
+        // brings. No --count (it would stop the receiver at the first 5,000): the idle
+        // timeout ends the run.
+        let receiver = ReceiverArgs {
+            bind: p.receiver(rx, 5_000).bind.map(|(_, buffer)| ("::", buffer)),
+            count: None,
+            extra: words(&["--run-id", "77"]),
+            ..p.receiver(rx, 5_000)
+        };
+        let receiving = Receiver::start(&p.rx_ns, binary(rx), &as_strs(&receiver.argv()));
+        for sender in [
+            p.sender(tx, 5_000, "50kpps"),
+            p.sender6(tx, 5_000, "50kpps"),
+        ] {
+            let argv = SenderArgs {
+                extra: words(&["--run-id", "77"]),
+                ..sender
+            }
+            .argv();
+            let t = send(&p.tx_ns, binary(tx), &as_strs(&argv));
+            assert_eq!(t.sent, 5_000, "{t:?}");
+        }
+        let (code, r) = receiving.finish();
+        assert_eq!(code, 0, "{r:?}");
+        let c = &r.counts;
+        assert_eq!(
+            (c.received, c.received_ipv6, c.unique, c.duplicates),
+            (10_000, 5_000, 5_000, 5_000),
+            "{rx:?}: {r:?}"
+        );
+        // 64 B over IPv4 (106-byte frames) and over IPv6 (126).
+        assert_eq!(c.frame_bytes, 5_000 * (106 + 126), "{rx:?}: {r:?}");
+    }
+}
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
