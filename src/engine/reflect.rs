@@ -213,11 +213,7 @@ fn raw_datagram6(
         .set_header(port, to.port(), udp_len);
     u[udp::field::PAYLOAD..].copy_from_slice(probe);
     let sum = crate::wire::checksum::accumulate(ends.pseudo_header_sum(udp_len), u);
-    let c = match !crate::wire::checksum::fold(sum) {
-        0 => 0xffff,
-        c => c,
-    };
-    u[udp::field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    u[udp::field::CHECKSUM].copy_from_slice(&udp::checksum_field(sum).to_be_bytes());
     d
 }
 
@@ -433,6 +429,29 @@ mod tests {
         let u = udp::Datagram::new_checked(ip.into_payload()).unwrap();
         assert_eq!((u.src_port(), u.dst_port()), (9000, 9001));
         assert!(u.len_ok());
+        let p = Probe::parse(u.into_payload()).unwrap();
+        assert_eq!((p.run_id, p.seq, p.sent_ns), (7, 42, 1000));
+    }
+
+    #[test]
+    fn the_raw_ipv6_datagram_carries_the_route_source_and_a_valid_checksum() {
+        let mut probe = [0u8; PROBE_LEN];
+        Probe {
+            run_id: 7,
+            seq: 42,
+            sent_ns: 1000,
+        }
+        .write(&mut probe);
+        let src: Ipv6Addr = "fd00:77:1::2".parse().unwrap();
+        let to = SocketAddrV6::new("fd00:77:1::1".parse().unwrap(), 9001, 0, 0);
+        let d = raw_datagram6(9000, src, to, &probe);
+        let ip = ipv6::Packet::new_checked(&d[..]).unwrap();
+        assert_eq!((ip.src(), ip.dst(), ip.next_header()), (src, *to.ip(), 17));
+        let u = udp::Datagram::new_checked(ip.into_payload()).unwrap();
+        assert_eq!((u.src_port(), u.dst_port()), (9000, 9001));
+        assert!(u.len_ok());
+        assert_ne!(u.checksum(), 0, "mandatory over IPv6");
+        assert!(u.checksum_ok(src.into(), (*to.ip()).into()));
         let p = Probe::parse(u.into_payload()).unwrap();
         assert_eq!((p.run_id, p.seq, p.sent_ns), (7, 42, 1000));
     }

@@ -202,6 +202,10 @@ impl FrameTemplate {
 
     /// The source port of datagram `seq`.
     pub fn src_port_of(&self, seq: u64) -> u16 {
+        // One flow (the default) costs no division per packet.
+        if self.flows == 1 {
+            return self.src_port;
+        }
         self.src_port + (seq % u64::from(self.flows)) as u16
     }
 
@@ -240,13 +244,8 @@ impl FrameTemplate {
         buf[udp_at..udp_at + 2].copy_from_slice(&port.to_be_bytes());
         let sum = self.udp_sum + u64::from(port);
         let sum = checksum::accumulate_u64(checksum::accumulate_u64(sum, seq), sent_ns);
-        let mut c = !checksum::fold(sum);
-        if c == 0 {
-            // 0 means "no checksum" over IPv4 and is invalid over IPv6 (RFC 8200 8.1).
-            c = 0xffff;
-        }
-        let at = self.payload_at - UDP_HEADER_LEN + udp::field::CHECKSUM.start;
-        buf[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        let at = udp_at + udp::field::CHECKSUM.start;
+        buf[at..at + 2].copy_from_slice(&udp::checksum_field(sum).to_be_bytes());
     }
 }
 

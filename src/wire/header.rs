@@ -473,6 +473,16 @@ pub mod udp {
         }
     }
 
+    /// The checksum field for a datagram whose running sum (pseudo-header, header with the
+    /// checksum field 0, payload) is `sum`: its folded complement, with 0 sent as 0xffff (0
+    /// means "no checksum" over IPv4 and is invalid over IPv6, RFC 8200 section 8.1).
+    pub fn checksum_field(sum: u64) -> u16 {
+        match !checksum::fold(sum) {
+            0 => 0xffff,
+            c => c,
+        }
+    }
+
     /// The running one's-complement sum of the pseudo-header of a UDP datagram of `len`
     /// bytes: IPv4's (RFC 768) or IPv6's (RFC 8200 section 8.1), which sum the same way (the
     /// addresses, the length, the protocol): the one place it is written.
