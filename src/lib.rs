@@ -14,7 +14,8 @@
 //! - [`backend`]: the packet I/O methods plugged into the engines (mmap rings, UDP sockets,
 //!   AF_XDP).
 //! - [`report`]: the summaries the tools print.
-//! - [`net`]: interface facts and neighbour resolution.
+//! - [`netlink`]: netlink dumps and length-checked walkers over their messages.
+//! - [`net`]: interface facts, neighbour resolution and the kernel's drop counters.
 //! - [`process`]: signals, capabilities, pinning, CPU accounting, the probe clock.
 //! - [`cli`]: the tools' shared options, exit codes and output.
 //! - [`tool`]: each tool's options and its one call; the binaries parse and call.
@@ -31,6 +32,7 @@ pub mod exit;
 pub mod experiment;
 pub mod inject;
 pub mod net;
+pub mod netlink;
 pub mod pace;
 pub mod pcap;
 pub mod process;

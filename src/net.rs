@@ -1,4 +1,5 @@
-//! Interface facts and neighbour resolution, without running external commands.
+//! Interface facts, neighbour resolution and the kernel's drop counters, without running
+//! external commands.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
@@ -8,6 +9,7 @@ use nix::ifaddrs::getifaddrs;
 use nix::net::if_::InterfaceFlags;
 use nix::sys::socket::{setsockopt, sockopt};
 
+use crate::netlink::{self, MalformedNetlink};
 use crate::sys;
 use crate::wire::Family;
 
@@ -235,58 +237,21 @@ pub fn neighbour_mac(
 /// The IPv6 neighbour table entry for `ip` on `ifindex`, from an `RTM_GETNEIGH` dump over a
 /// netlink socket.
 fn neighbour_mac_v6(ip: Ipv6Addr, ifindex: u32) -> Result<Option<[u8; 6]>, NetError> {
-    use nix::sys::socket::{
-        recv, sendto, socket, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol,
-        SockType,
-    };
-    let io = |what: &'static str| move |e: nix::errno::Errno| NetError::Io(what, e.into());
-    let sock = socket(
-        AddressFamily::Netlink,
-        SockType::Raw,
-        SockFlag::SOCK_CLOEXEC,
-        SockProtocol::NetlinkRoute,
-    )
-    .map_err(io("opening a netlink socket"))?;
-    sendto(
-        std::os::fd::AsRawFd::as_raw_fd(&sock),
-        &neighbour_dump_request(libc::AF_INET6 as u8),
-        &NetlinkAddr::new(0, 0),
-        MsgFlags::empty(),
-    )
-    .map_err(io("asking the kernel for its neighbour table"))?;
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut found = None;
-    loop {
-        let n = recv(
-            std::os::fd::AsRawFd::as_raw_fd(&sock),
-            &mut buf,
-            MsgFlags::empty(),
-        )
-        .map_err(io("reading the kernel's neighbour table"))?;
-        let scan = parse_neighbour_message(&buf[..n], ip, ifindex).map_err(|_| {
-            NetError::Io(
-                "reading the kernel's neighbour table",
-                std::io::Error::new(std::io::ErrorKind::InvalidData, "malformed netlink message"),
-            )
-        })?;
-        found = found.or(scan.mac);
-        if scan.done || n == 0 {
-            return Ok(found);
-        }
-    }
-}
-
-/// An `RTM_GETNEIGH` dump request for the neighbours of address family `family`.
-fn neighbour_dump_request(family: u8) -> [u8; 28] {
     const RTM_GETNEIGH: u16 = 30;
-    const FLAGS: u16 = 0x1 | 0x300; // NLM_F_REQUEST | NLM_F_DUMP
-    let mut m = [0u8; 28];
-    m[0..4].copy_from_slice(&28u32.to_ne_bytes());
-    m[4..6].copy_from_slice(&RTM_GETNEIGH.to_ne_bytes());
-    m[6..8].copy_from_slice(&FLAGS.to_ne_bytes());
-    m[8..12].copy_from_slice(&1u32.to_ne_bytes()); // sequence number
-    m[16] = family; // ndmsg: the family, the rest zero
-    m
+    let mut ndmsg = [0u8; 12];
+    ndmsg[0] = libc::AF_INET6 as u8; // the family, the rest zero
+    let mut found = None;
+    netlink::dump(
+        nix::sys::socket::SockProtocol::NetlinkRoute,
+        &netlink::dump_request(RTM_GETNEIGH, &ndmsg),
+        &mut |datagram| {
+            let scan = parse_neighbour_message(datagram, ip, ifindex)?;
+            found = found.or(scan.mac);
+            Ok(scan.done)
+        },
+    )
+    .map_err(|e| NetError::Io("reading the kernel's neighbour table", e))?;
+    Ok(found)
 }
 
 /// Finds a complete entry (flag `ATF_COM`) for `ip` on `interface` in `/proc/net/arp` text.
@@ -303,10 +268,6 @@ pub fn parse_arp_table(table: &str, ip: Ipv4Addr, interface: &str) -> Option<[u8
             .flatten()
     })
 }
-
-/// A netlink datagram that is not one the kernel could have sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MalformedNetlink;
 
 /// What one datagram of a neighbour dump held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -326,49 +287,29 @@ pub fn parse_neighbour_message(
     ip: Ipv6Addr,
     ifindex: u32,
 ) -> Result<NeighbourScan, MalformedNetlink> {
-    const NLMSG_HDR: usize = 16;
     const NDMSG: usize = 12;
-    const NLMSG_ERROR: u16 = 2;
-    const NLMSG_DONE: u16 = 3;
     const RTM_NEWNEIGH: u16 = 28;
     const NDA_DST: u16 = 1;
     const NDA_LLADDR: u16 = 2;
     // NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT
     const USABLE: u16 = 0x02 | 0x04 | 0x08 | 0x10 | 0x80;
-    let align = |n: usize| n.div_ceil(4) * 4;
-    let u16_at = |b: &[u8], at: usize| u16::from_ne_bytes([b[at], b[at + 1]]);
-    let u32_at = |b: &[u8], at: usize| u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
     let mut scan = NeighbourScan::default();
-    let mut rest = datagram;
-    while rest.len() >= NLMSG_HDR {
-        let len = u32_at(rest, 0) as usize;
-        if len < NLMSG_HDR || len > rest.len() {
-            return Err(MalformedNetlink);
-        }
-        let msg = &rest[..len];
-        match u16_at(msg, 4) {
-            NLMSG_DONE | NLMSG_ERROR => scan.done = true,
+    for (kind, body) in netlink::messages(datagram)? {
+        match kind {
+            netlink::NLMSG_DONE | netlink::NLMSG_ERROR => scan.done = true,
             RTM_NEWNEIGH => {
-                let body = &msg[NLMSG_HDR..];
                 if body.len() < NDMSG {
                     return Err(MalformedNetlink);
                 }
-                let index = u32_at(body, 4);
-                let state = u16_at(body, 8);
+                let index = netlink::u32_at(body, 4);
+                let state = netlink::u16_at(body, 8);
                 let (mut dst, mut lladdr) = (None, None);
-                let mut attrs = &body[NDMSG..];
-                while attrs.len() >= 4 {
-                    let alen = usize::from(u16_at(attrs, 0));
-                    if alen < 4 || alen > attrs.len() {
-                        return Err(MalformedNetlink);
-                    }
-                    let data = &attrs[4..alen];
-                    match u16_at(attrs, 2) {
+                for (attr, data) in netlink::attributes(&body[NDMSG..])? {
+                    match attr {
                         NDA_DST => dst = <[u8; 16]>::try_from(data).ok().map(Ipv6Addr::from),
                         NDA_LLADDR => lladdr = <[u8; 6]>::try_from(data).ok(),
                         _ => {}
                     }
-                    attrs = attrs.get(align(alen)..).unwrap_or(&[]);
                 }
                 if index == ifindex && state & USABLE != 0 && dst == Some(ip) {
                     scan.mac = scan.mac.or(lladdr.filter(|m| *m != [0; 6]));
@@ -376,7 +317,103 @@ pub fn parse_neighbour_message(
             }
             _ => {}
         }
-        rest = rest.get(align(len)..).unwrap_or(&[]);
+    }
+    Ok(scan)
+}
+
+/// Packets the kernel dropped for the packet sockets bound to any of `ifindexes` in the
+/// caller's network namespace (each socket's `sk_drops`: a receive queue that was full),
+/// summed, from a `sock_diag` dump of `AF_PACKET` sockets. This is where Open vSwitch's
+/// userspace datapath loses what it does not read in time: it receives each port through
+/// such a socket, and no OVS statistic counts those drops.
+pub fn packet_socket_drops(ifindexes: &[u32]) -> Result<u64, NetError> {
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const PACKET_SHOW_INFO: u32 = 0x1;
+    const PACKET_SHOW_MEMINFO: u32 = 0x10;
+    // struct packet_diag_req: family, protocol, pad, inode, what to show, cookie.
+    let mut req = [0u8; 20];
+    req[0] = libc::AF_PACKET as u8;
+    req[8..12].copy_from_slice(&(PACKET_SHOW_INFO | PACKET_SHOW_MEMINFO).to_ne_bytes());
+    const WHAT: &str = "reading the packet sockets' drop counters (sock_diag)";
+    let mut drops = 0u64;
+    let mut refused = None;
+    netlink::dump(
+        nix::sys::socket::SockProtocol::NetlinkSockDiag,
+        &netlink::dump_request(SOCK_DIAG_BY_FAMILY, &req),
+        &mut |datagram| {
+            let scan = parse_packet_diag_message(datagram, ifindexes)?;
+            drops += scan.drops;
+            refused = refused.or(scan.refused);
+            Ok(scan.done)
+        },
+    )
+    .map_err(|e| NetError::Io(WHAT, e))?;
+    match refused {
+        Some(errno) => Err(NetError::Io(WHAT, std::io::Error::from_raw_os_error(errno))),
+        None => Ok(drops),
+    }
+}
+
+/// What one datagram of a packet-socket `sock_diag` dump held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PacketDiagScan {
+    /// Drops of the sockets in it bound to one of the interfaces asked about.
+    pub drops: u64,
+    /// The dump ended in this datagram.
+    pub done: bool,
+    /// The kernel refused the dump with this errno (`NLMSG_ERROR`), so no count is known.
+    pub refused: Option<i32>,
+}
+
+/// Reads one datagram of a packet-socket `sock_diag` dump: the `sk_drops` of each socket
+/// bound to one of `ifindexes` (from `PACKET_DIAG_INFO`'s interface index and
+/// `PACKET_DIAG_MEMINFO`'s `SK_MEMINFO_DROPS`). Every length is checked.
+pub fn parse_packet_diag_message(
+    datagram: &[u8],
+    ifindexes: &[u32],
+) -> Result<PacketDiagScan, MalformedNetlink> {
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const PACKET_DIAG_MSG: usize = 16;
+    const PACKET_DIAG_INFO: u16 = 0;
+    const PACKET_DIAG_MEMINFO: u16 = 6;
+    const SK_MEMINFO_DROPS: usize = 8;
+    let mut scan = PacketDiagScan::default();
+    for (kind, body) in netlink::messages(datagram)? {
+        match kind {
+            netlink::NLMSG_DONE => scan.done = true,
+            netlink::NLMSG_ERROR => {
+                scan.done = true;
+                // A negative errno; 0 is an acknowledgement, not a refusal.
+                let error = body.get(..4).ok_or(MalformedNetlink)?;
+                let errno = i32::from_ne_bytes([error[0], error[1], error[2], error[3]])
+                    .checked_neg()
+                    .ok_or(MalformedNetlink)?;
+                scan.refused = (errno != 0).then_some(errno);
+            }
+            SOCK_DIAG_BY_FAMILY => {
+                if body.len() < PACKET_DIAG_MSG {
+                    return Err(MalformedNetlink);
+                }
+                let (mut index, mut drops) = (None, None);
+                for (attr, data) in netlink::attributes(&body[PACKET_DIAG_MSG..])? {
+                    match attr {
+                        PACKET_DIAG_INFO if data.len() >= 4 => {
+                            index = Some(netlink::u32_at(data, 0))
+                        }
+                        PACKET_DIAG_MEMINFO if data.len() >= 4 * (SK_MEMINFO_DROPS + 1) => {
+                            drops = Some(netlink::u32_at(data, 4 * SK_MEMINFO_DROPS))
+                        }
+                        _ => {}
+                    }
+                }
+                if let (Some(index), Some(drops)) = (index, drops) {
+                    if ifindexes.contains(&index) {
+                        scan.drops += u64::from(drops);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
     Ok(scan)
 }
@@ -549,6 +586,92 @@ mod tests {
         let mut bad = neighbour(7, 0x02, ip, mac);
         bad[28..30].copy_from_slice(&2u16.to_ne_bytes()); // attribute shorter than its header
         assert_eq!(parse_neighbour_message(&bad, ip, 7), Err(MalformedNetlink));
+    }
+
+    /// One packet socket of a `sock_diag` dump as the kernel writes it: header,
+    /// packet_diag_msg, PACKET_DIAG_INFO (interface index first), PACKET_DIAG_MEMINFO.
+    fn packet_socket(ifindex: u32, drops: u32) -> Vec<u8> {
+        let mut m = vec![0u8; 16];
+        m[4..6].copy_from_slice(&20u16.to_ne_bytes());
+        m.extend_from_slice(&[17, 3, 0, 0, 0x51, 0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        m.extend_from_slice(&28u16.to_ne_bytes());
+        m.extend_from_slice(&0u16.to_ne_bytes());
+        m.extend_from_slice(&ifindex.to_ne_bytes());
+        m.extend_from_slice(&[0; 20]);
+        m.extend_from_slice(&40u16.to_ne_bytes());
+        m.extend_from_slice(&6u16.to_ne_bytes());
+        for (i, v) in [0u32, 212_992, 0, 212_992, 0, 0, 176, 0, drops]
+            .iter()
+            .enumerate()
+        {
+            let _ = i;
+            m.extend_from_slice(&v.to_ne_bytes());
+        }
+        let len = m.len() as u32;
+        m[0..4].copy_from_slice(&len.to_ne_bytes());
+        m
+    }
+
+    #[test]
+    fn reads_the_drops_of_packet_sockets_on_the_asked_interfaces_only() {
+        let mut d = packet_socket(8, 153_472);
+        d.extend(packet_socket(9, 5));
+        d.extend(packet_socket(3, 1_000_000)); // another interface's socket
+        assert_eq!(
+            parse_packet_diag_message(&d, &[8, 9]).unwrap(),
+            PacketDiagScan {
+                drops: 153_477,
+                done: false,
+                refused: None
+            }
+        );
+        assert_eq!(parse_packet_diag_message(&d, &[4]).unwrap().drops, 0);
+        // A socket without its meminfo (or with a short one) adds nothing rather than garbage.
+        let mut short = packet_socket(8, 7);
+        short.truncate(short.len() - 8);
+        let len = short.len() as u32;
+        short[0..4].copy_from_slice(&len.to_ne_bytes());
+        short[16 + 16 + 28..16 + 16 + 30].copy_from_slice(&32u16.to_ne_bytes());
+        assert_eq!(parse_packet_diag_message(&short, &[8]).unwrap().drops, 0);
+        let mut done = vec![0u8; 20];
+        done[0] = 20;
+        done[4..6].copy_from_slice(&3u16.to_ne_bytes());
+        assert!(parse_packet_diag_message(&done, &[8]).unwrap().done);
+        // A refused dump (no packet_diag in the kernel: ENOENT) is not a count of 0.
+        let mut refused = vec![0u8; 20];
+        refused[0] = 20;
+        refused[4..6].copy_from_slice(&2u16.to_ne_bytes());
+        refused[16..20].copy_from_slice(&(-2i32).to_ne_bytes());
+        let scan = parse_packet_diag_message(&refused, &[8]).unwrap();
+        assert_eq!((scan.done, scan.refused), (true, Some(2)));
+        // Found by fuzzing: an errno of i32::MIN has no negation.
+        refused[16..20].copy_from_slice(&i32::MIN.to_ne_bytes());
+        assert_eq!(
+            parse_packet_diag_message(&refused, &[8]),
+            Err(MalformedNetlink)
+        );
+        refused[16..20].copy_from_slice(&0i32.to_ne_bytes());
+        assert_eq!(
+            parse_packet_diag_message(&refused, &[8]).unwrap().refused,
+            None
+        );
+        for n in 0..d.len() {
+            let _ = parse_packet_diag_message(&d[..n], &[8]);
+        }
+        let mut bad = packet_socket(8, 1);
+        bad[16..18].copy_from_slice(&[0; 2]);
+        bad[0..4].copy_from_slice(&20u32.to_ne_bytes()); // shorter than packet_diag_msg
+        assert_eq!(
+            parse_packet_diag_message(&bad[..20], &[8]),
+            Err(MalformedNetlink)
+        );
+    }
+
+    #[test]
+    fn the_packet_socket_dump_is_read_from_the_kernel() {
+        // Any process may dump its namespace's packet sockets; this one has none bound to
+        // an interface index that does not exist.
+        assert_eq!(packet_socket_drops(&[u32::MAX]).unwrap(), 0);
     }
 
     const ARP: &str =

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     docker, docker_test, image, leftovers, pktmmap, rps_masks, running, swarm_state, text, tmp,
-    ScriptSetup, Serial, Spawned, PKTMMAP,
+    RunnerSetup, ScriptSetup, Serial, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::plan::kinds::{App, Engine, Status};
 use pktmmap::experiment::rows::{read_rows, Row};
@@ -462,9 +462,9 @@ fn two_swarm_nodes_reached_over_ssh_carry_every_packet_across_the_overlay_and_ar
         "{}",
         text(&o)
     );
-    let up = pktmmap(&["--engine", "swarm", "setup", "up", "macvlan"]);
+    let (setup, up) = RunnerSetup::up("swarm", "macvlan");
     assert!(up.status.success(), "{}", text(&up));
-    let down = pktmmap(&["--engine", "swarm", "setup", "down", "macvlan"]);
+    let down = setup.down();
     assert!(down.status.success(), "{}", text(&down));
     // Ctrl-C reaches the receiver on the other node over ssh too, and its partial summary
     // comes back the same way.

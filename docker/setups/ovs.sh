@@ -43,6 +43,7 @@ case "${1:-}" in
   env)
     DP=$(ovs_bridge_datapath $BR)
     docker_env $M $NET "ovs-$DP" "containers on Open vSwitch, $DP datapath (ovs-docker style)"
+    echo "OVS_BRIDGE=$BR"
     ;;
   *) usage $M ;;
 esac

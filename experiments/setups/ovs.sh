@@ -43,6 +43,7 @@ case "${1:-}" in
   env)
     DP=$(ovs_bridge_datapath $BR)
     print_env $S "$TX" "$RX" pkm0 pkm0 $NET "ovs-$DP" "Open vSwitch $DP datapath"
+    echo "OVS_BRIDGE=$BR"
     ;;
   *) usage $S ;;
 esac

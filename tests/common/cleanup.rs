@@ -211,6 +211,38 @@ impl Drop for ScriptSetup {
     }
 }
 
+/// A set-up brought up by the runner (`pktmmap [--engine E] setup up NAME`) and taken down
+/// the same way however the test ends, so that a failed assertion does not leave it behind
+/// for every later test's `leftovers()` check.
+pub struct RunnerSetup {
+    engine: &'static str,
+    name: String,
+}
+
+impl RunnerSetup {
+    /// `pktmmap --engine ENGINE setup up NAME`, and its output (the test asserts on it).
+    pub fn up(engine: &'static str, name: &str) -> (Self, Output) {
+        let setup = Self {
+            engine,
+            name: name.to_string(),
+        };
+        let out = super::pktmmap(&["--engine", engine, "setup", "up", name]);
+        (setup, out)
+    }
+
+    /// `pktmmap --engine ENGINE setup down NAME` now, and its output (dropping the guard runs
+    /// it again, harmlessly).
+    pub fn down(&self) -> Output {
+        super::pktmmap(&["--engine", self.engine, "setup", "down", &self.name])
+    }
+}
+
+impl Drop for RunnerSetup {
+    fn drop(&mut self) {
+        let _ = self.down();
+    }
+}
+
 /// The receive packet steering mask of every RX queue of `interface` in namespace `ns`.
 pub fn rps_masks(ns: &str, interface: &str) -> Vec<u64> {
     let glob = format!("/sys/class/net/{interface}/queues/rx-*/rps_cpus");

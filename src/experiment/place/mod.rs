@@ -12,6 +12,7 @@
 //! - [`protocol`]: the tools' JSON lines (interval reports, the summary).
 //! - [`fate`]: the receive-side fate rule (the nft ingress drop).
 //! - [`setup`]: the set-up scripts (up, down, env) and what they say of each side.
+//! - [`switch`]: the drops a software switch (Open vSwitch) counts itself, around each run.
 //! - [`lock`]: one measurement per host.
 //! - [`host`]: facts about the host every row records.
 
@@ -22,6 +23,7 @@ pub mod lock;
 pub mod process;
 pub mod protocol;
 pub mod setup;
+pub mod switch;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

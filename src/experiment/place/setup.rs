@@ -54,6 +54,9 @@ pub struct SetupEnv {
     pub rx_engine: Option<String>,
     /// True if receive packet steering moves the receiver's softirq (`PKTMMAP_RPS`).
     pub rps: bool,
+    /// The Open vSwitch bridge between the two sides, whose own drop counters the runner
+    /// reads around each run.
+    pub ovs_bridge: Option<String>,
 }
 
 /// What bringing a set-up up gave.
@@ -351,6 +354,7 @@ pub fn parse_env(text: &str) -> Result<SetupEnv, Error> {
             "RPS" => e.rps = !v.is_empty(),
             "TX_IP6" => e.tx_ip6 = some(v),
             "RX_IP6" => e.rx_ip6 = some(v),
+            "OVS_BRIDGE" => e.ovs_bridge = some(v),
             other => return Err(bad(format!("unknown key {other}"))),
         }
         if let Some(known) = REQUIRED_KEYS.iter().find(|r| **r == k) {
@@ -380,6 +384,13 @@ pub fn parse_env(text: &str) -> Result<SetupEnv, Error> {
     if e.tx_ip6.is_some() != e.rx_ip6.is_some() {
         return Err(bad("TX_IP6 and RX_IP6 come together".into()));
     }
+    if let Some(bridge) = &e.ovs_bridge {
+        if crate::net::validate_interface_name(bridge).is_err() {
+            return Err(bad(format!(
+                "OVS_BRIDGE {bridge:?} is not an interface name"
+            )));
+        }
+    }
     for v6 in [&e.tx_ip6, &e.rx_ip6].into_iter().flatten() {
         if v6.parse::<std::net::Ipv6Addr>().is_err() {
             return Err(bad(format!("{v6:?} is not an IPv6 address")));
@@ -404,6 +415,13 @@ mod tests {
         assert_eq!(e.tx_container, None);
         assert!(!e.rps);
         assert!(parse_env(&format!("{NATIVE}RPS=2\n")).unwrap().rps);
+        assert_eq!(e.ovs_bridge, None);
+        let e = parse_env(&format!("{NATIVE}OVS_BRIDGE=pkmovs0\n")).unwrap();
+        assert_eq!(e.ovs_bridge.as_deref(), Some("pkmovs0"));
+        let e = parse_env(&format!("{NATIVE}OVS_BRIDGE=a b;c\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not an interface name"), "{e}");
     }
 
     #[test]

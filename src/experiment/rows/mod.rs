@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
 
 /// Version of the column set below; bump it whenever a column changes.
-pub const SCHEMA: u32 = 6;
+pub const SCHEMA: u32 = 7;
 
 /// The header of schema 1 (before `tx_method` and `rx_mode`): its files are still read, the
 /// new columns empty.
@@ -38,13 +38,17 @@ pub const V4_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,
 /// read, those columns empty.
 pub const V5_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node,reflect_every,reflections_expected,reflections,rtt_p50_ns,rtt_p90_ns,rtt_p99_ns,rtt_max_ns";
 
+/// The header of schema 6 (before `switch_drops`).
+pub const V6_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node,reflect_every,reflections_expected,reflections,rtt_p50_ns,rtt_p90_ns,rtt_p99_ns,rtt_max_ns,tx_gso_segments,rx_gso_frames,rx_buffer_bytes";
+
 /// Earlier schemas, whose files are read beside the current one's: (file stem, header).
-pub const PAST_SCHEMAS: [(&str, &str); 5] = [
+pub const PAST_SCHEMAS: [(&str, &str); 6] = [
     ("runs-v1", V1_HEADER),
     ("runs-v2", V2_HEADER),
     ("runs-v3", V3_HEADER),
     ("runs-v4", V4_HEADER),
     ("runs-v5", V5_HEADER),
+    ("runs-v6", V6_HEADER),
 ];
 
 /// One run, as one CSV row. Column order is field order.
@@ -197,6 +201,11 @@ pub struct Row {
     /// socket receive buffer (as the kernel reports it). Schema 6.
     #[serde(default)]
     pub rx_buffer_bytes: Option<u64>,
+    /// Packets the software switch between the sides dropped itself during the run, by its
+    /// own counters (Open vSwitch: its packet sockets' drops, `ovs_*drops`, lost upcalls);
+    /// empty where there is no such switch. Schema 7.
+    #[serde(default)]
+    pub switch_drops: Option<u64>,
 }
 
 impl Row {
@@ -611,6 +620,29 @@ mod tests {
             (Engine::Swarm, "node2")
         );
         assert!(!rows[1].shares_clock());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn schema_6_files_are_read_beside_schema_7_with_switch_drops_empty() {
+        let d = tmpdir("v6");
+        std::fs::create_dir_all(&d).unwrap();
+        let v6_row = "6,2026-12-06T21:30:56Z,ovs,netns,ovs-netdev,stack,false,default,count,count,200000,mmap,tpacket_v3,,1,500Mbps,200000,64,200000,342265.4,0,50000,50000,150000,0,0,0,0,1,2,0.58,342346.7,290.3,1,2,3,4,5,0.58,0.03,ok,,6.18,Xeon,0.1.0,b4113a9,,,,,,,,,,,,,4194304";
+        std::fs::write(d.join("runs-v6.csv"), format!("{V6_HEADER}\n{v6_row}\n")).unwrap();
+        let mut ovs = row("9");
+        ovs.switch_drops = Some(150_000);
+        ResultsFile::open(&d).unwrap().append(&ovs).unwrap();
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(
+            (rows[0].schema, rows[0].lost, rows[0].switch_drops),
+            (6, Some(150_000), None)
+        );
+        assert_eq!(rows[0].rx_buffer_bytes, Some(4_194_304));
+        assert_eq!(
+            (rows[1].schema, rows[1].switch_drops),
+            (SCHEMA, Some(150_000))
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 

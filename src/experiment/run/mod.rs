@@ -151,6 +151,7 @@ fn fill_row(
         // Everything the kernel counted as dropped on the way: the ring or socket, and the
         // receive backlogs (where RPS or an overloaded core loses packets before any tap).
         row.kernel_drops = Some(x.kernel_drops + x.backlog_drops);
+        row.switch_drops = r.switch_drops;
         row.ignored = Some(c.ignored);
         row.first_arrival_ns = c.first_arrival_ns;
         row.last_arrival_ns = c.last_arrival_ns;
@@ -282,7 +283,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
                     }
                     bar.suspend(|| {
                         eprintln!(
-                            "{name:<13} {:<5} {:>9} {:<4} #{rep} {:>9} pps  received {}/{}  lost {} drops {}  {}{}",
+                            "{name:<13} {:<5} {:>9} {:<4} #{rep} {:>9} pps  received {}/{}  lost {} drops {}{}  {}{}",
                             p.scenario,
                             p.value,
                             app.as_str(),
@@ -291,6 +292,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
                             p.count,
                             row.lost.map_or("-".into(), |v| v.to_string()),
                             row.kernel_drops.map_or("-".into(), |v| v.to_string()),
+                            row.switch_drops.map_or(String::new(), |v| format!(" switch drops {v}")),
                             row.status,
                             if result.status == Status::Ok { String::new() } else { format!(": {}", row.reason) }
                         )

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::experiment::place::setup::SetupEnv;
+use crate::experiment::place::switch::SwitchDrops;
 use crate::experiment::place::{
     parse_intervals, parse_summary, Container, IngressDrop, Netns, Place, ReceiverArgs, SenderArgs,
     ToolProcess,
@@ -58,6 +59,9 @@ pub struct RunResult {
     pub tx_intervals: Vec<TxInterval>,
     /// The receiver's interval reports.
     pub rx_intervals: Vec<RxInterval>,
+    /// What the software switch between the two sides dropped itself during the run (see
+    /// [`SwitchDrops`]); `None` where there is no such switch or its counters were unreadable.
+    pub switch_drops: Option<u64>,
 }
 
 /// Runs one point with one app; never panics and always returns a result to record.
@@ -70,6 +74,14 @@ pub fn run_point(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> RunR
 }
 
 impl RunResult {
+    /// Adds `why` to the reason (after what is there).
+    fn reason_also(&mut self, why: &str) {
+        if !self.reason.is_empty() {
+            self.reason.push_str("; ");
+        }
+        self.reason.push_str(why);
+    }
+
     /// A run that failed before anything was measured.
     pub fn failed(reason: String) -> Self {
         RunResult {
@@ -79,6 +91,7 @@ impl RunResult {
             reason,
             tx_intervals: Vec::new(),
             rx_intervals: Vec::new(),
+            switch_drops: None,
         }
     }
 }
@@ -179,6 +192,10 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         });
     }
     ready?;
+    // The switch's own counters, read once the receiver listens and again once it is done:
+    // everything the switch dropped of this run's packets happened in between.
+    let read_switch = || env.ovs_bridge.as_deref().map(SwitchDrops::read_ovs);
+    let switch_before = read_switch();
 
     // Generous: a slow path (OVS userspace) at 20 kpps, plus start-up.
     let send_budget = Duration::from_secs(30 + p.count / 20_000);
@@ -209,6 +226,13 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
     if result.status == Status::Failed {
         if let Some(why) = lost() {
             result.reason = format!("{}; {why}", result.reason);
+        }
+    }
+    if let (Some(before), Some(after)) = (switch_before, read_switch()) {
+        match before.and_then(|b| after.map(|a| b.since(&a))) {
+            Ok(Some(d)) => result.switch_drops = Some(d.total()),
+            Ok(None) => result.reason_also("the switch's drop counters went backwards"),
+            Err(e) => result.reason_also(&format!("switch drops unknown: {e}")),
         }
     }
     result.tx_intervals = parse_intervals(&lines(&tx_exit.1));
@@ -287,6 +311,7 @@ pub fn classify_run(
         reason: reasons.join("; "),
         tx_intervals: Vec::new(),
         rx_intervals: Vec::new(),
+        switch_drops: None,
     }
 }
 

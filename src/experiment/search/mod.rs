@@ -8,7 +8,7 @@
 //! a sender failed to send in the trial's time count as lost ([`trial`]).
 //!
 //! Writes `search-v1.csv` (a row per set-up x app x size x repetition x goal) and
-//! `search-trials-v1.csv` (every trial, every frame accounted) into the output directory.
+//! `search-trials-v2.csv` (every trial, every frame accounted) into the output directory.
 
 pub mod command;
 pub mod goal;
@@ -35,7 +35,7 @@ use mlr::{GoalResult, Outcome, Search, Trial};
 /// The search results' file stem.
 pub const SEARCH_CSV: &str = "search-v1";
 /// The trials' file stem.
-pub const TRIALS_CSV: &str = "search-trials-v1";
+pub const TRIALS_CSV: &str = "search-trials-v2";
 
 /// Bytes a frame has on the wire beyond the UDP payload: Ethernet header 14, IPv4 20, UDP 8,
 /// and the 4-byte FCS that no socket sees but RFC 2544's frame sizes include.
@@ -209,7 +209,7 @@ pub struct SearchRow {
 /// One trial, as a CSV row: every intended frame accounted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialRow {
-    /// Schema version (1).
+    /// Schema version (2: `switch_drops` added).
     pub schema: u32,
     /// When the trial ended (UTC).
     pub time: String,
@@ -235,6 +235,8 @@ pub struct TrialRow {
     pub unique: Option<u64>,
     /// Drops the kernel counted at the receiver.
     pub kernel_drops: Option<u64>,
+    /// Drops the software switch between the sides counted itself (Open vSwitch). Schema 2.
+    pub switch_drops: Option<u64>,
     /// The rate the sender offered: frames sent over the time it spent sending.
     pub offered_pps: Option<f64>,
     /// The trial's loss ratio (frames never sent in time included).
@@ -308,7 +310,7 @@ impl Cell<'_> {
         );
         let loss = trial::account(count, load, &run);
         let row = TrialRow {
-            schema: 1,
+            schema: 2,
             time: utc_now(),
             setup: self.setup.to_string(),
             app: self.app,
@@ -321,6 +323,7 @@ impl Cell<'_> {
             sent: run.tx.as_ref().map(|t| t.sent),
             unique: run.rx.as_ref().map(|r| r.counts.unique),
             kernel_drops: run.rx.as_ref().map(|r| r.kernel_drops + r.backlog_drops),
+            switch_drops: run.switch_drops,
             offered_pps: run.tx.as_ref().map(trial::offered_pps),
             loss_ratio: loss.as_ref().ok().map(|l| l.loss_ratio),
             generator_short: loss.as_ref().is_ok_and(|l| l.generator_short),

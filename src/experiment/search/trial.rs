@@ -80,6 +80,7 @@ mod tests {
             reason: String::new(),
             tx_intervals: Vec::new(),
             rx_intervals: Vec::new(),
+            switch_drops: None,
         }
     }
 
