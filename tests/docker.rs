@@ -5,11 +5,10 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::{
-    docker, docker_test, image, leftovers, pktmmap, rps_masks, running, sys_mount_of, text, tmp,
-    RunnerSetup, ScriptSetup, Spawned, PKTMMAP,
+    docker, docker_test, image, leftovers, pktmmap, rps_masks, sys_mount_of, text, tmp,
+    wait_until_sending, RunnerSetup, ScriptSetup, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::place::switch::SwitchDrops;
 use pktmmap::experiment::plan::kinds::{App, Engine, Fate, Status};
@@ -471,15 +470,7 @@ fn interrupting_a_docker_run_stops_the_tools_inside_the_containers() {
                 ]),
         );
         // Signal once the first run's sender is under way inside its container.
-        let by = std::time::Instant::now() + Duration::from_secs(120);
-        while !running(sender) {
-            assert!(
-                std::time::Instant::now() < by,
-                "the run never started {sender}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+        wait_until_sending(sender, 1000);
         // SIGINT as a terminal's Ctrl-C sends it, to the runner's whole process group (the
         // docker exec clients included); SIGTERM as `kill PID`, to the runner alone.
         let pid = child.id() as i32;

@@ -7,7 +7,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    leftovers, network_test, pids_of, pktmmap, running, text, tmp, RunnerSetup, Spawned, PKTMMAP,
+    leftovers, network_test, pids_of, pktmmap, running, text, tmp, wait_until_sending, RunnerSetup,
+    Spawned, PKTMMAP,
 };
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -648,11 +649,7 @@ fn a_failed_run_is_a_row_and_a_killed_runner_is_cleaned_up() {
         "--out",
         out.to_str().unwrap(),
     ]));
-    let t = Instant::now();
-    while leftovers().is_empty() && t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until_sending("mmap-tx", 1000);
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
@@ -717,12 +714,8 @@ fn a_receiver_killed_mid_run_is_a_failed_row_and_the_run_goes_on() {
                 out.to_str().unwrap(),
             ]),
     );
-    // Kill the first receiver once the sender has been at it for a second.
-    let t = Instant::now();
-    while pids_of("mmap-tx").is_empty() && t.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_secs(1));
+    // Kill the first receiver once the sender has sent 5,000 packets (half a second).
+    wait_until_sending("mmap-tx", 5_000);
     let victims = pids_of("mmap-rx");
     assert_eq!(victims.len(), 1, "one receiver runs mid-run");
     kill(Pid::from_raw(victims[0]), Signal::SIGKILL).unwrap();
@@ -804,26 +797,37 @@ fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
     let Some(_g) = network_test() else {
         return;
     };
-    for (i, (sig, delay_ms)) in [
-        (nix::sys::signal::Signal::SIGINT, 1700u64),
-        (nix::sys::signal::Signal::SIGTERM, 2900),
+    for (i, sig) in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
     ]
     .into_iter()
     .enumerate()
     {
         let out = tmp(&format!("sig{i}"));
-        let child = Spawned::pktmmap(Command::new(PKTMMAP).args([
-            "run",
-            "--profile",
-            "quick",
-            "--setup",
-            "native,bridge",
-            "--out",
-            out.to_str().unwrap(),
-            "--plot",
-            "false",
-        ]));
-        std::thread::sleep(Duration::from_millis(delay_ms));
+        std::fs::create_dir_all(&out).unwrap();
+        // Two short points, then one of 20 s (2,000,000 packets at 100 kpps) that the signal
+        // interrupts once its sender is under way: the two rows before it whole and ok, its
+        // own partial.
+        let profile = out.join("interrupted.toml");
+        std::fs::write(
+            &profile,
+            "name = \"interrupted\"\ndescription = \"the third run is interrupted\"\nrepetitions = 1\n[[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"2000\", \"2000000\"]\nsize = 64\nrate = \"100kpps\"\n",
+        )
+        .unwrap();
+        let child = Spawned::pktmmap(
+            Command::new(PKTMMAP)
+                .args(["run", "--profile"])
+                .arg(&profile)
+                .args(["--setup", "native", "--plot", "false", "--out"])
+                .arg(&out),
+        );
+        let by = Instant::now() + Duration::from_secs(60);
+        while read_rows(&out).map_or(0, |r| r.len()) < 2 {
+            assert!(Instant::now() < by, "{sig}: the two short runs never ended");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        wait_until_sending("mmap-tx", 1000);
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).unwrap();
         let o = child.wait_with_output().unwrap();
         assert_eq!(o.status.code(), Some(130), "{sig}");
@@ -832,25 +836,19 @@ fn sigint_or_sigterm_to_the_runner_keeps_every_row_and_cleans_up() {
             "the table is printed"
         );
         let rows = read_rows(&out).unwrap();
-        assert!(
-            !rows.is_empty() && rows.len() < 24,
-            "{sig}: stopped early with rows kept ({})",
-            rows.len()
-        );
-        // Only the run that was under way when the signal came may be partial.
-        let (last, done) = rows.split_last().unwrap();
-        assert!(done.iter().all(|r| r.status == Status::Ok), "{done:?}");
-        assert!(
-            matches!(last.status, Status::Ok | Status::Partial),
-            "{last:?}"
+        assert_eq!(rows.len(), 3, "{sig}: {rows:?}");
+        assert!(rows[..2].iter().all(|r| r.status == Status::Ok), "{rows:?}");
+        let last = &rows[2];
+        assert_eq!(
+            (last.status, last.app, last.count),
+            (Status::Partial, App::Mmap, 2_000_000),
+            "{sig}: the interrupted run is partial: {last:?}"
         );
         // A sender stopped early offered less than `count`: loss is counted against what it
-        // sent (and a run interrupted before its sender started measured nothing).
-        match (last.sent, last.lost) {
-            (Some(sent), Some(lost)) => assert!(lost <= sent, "{last:?}"),
-            (None, lost) => assert_eq!(lost, None, "{last:?}"),
-            _ => {}
-        }
+        // sent, from the receiver's partial summary.
+        let (sent, unique) = (last.sent.unwrap(), last.unique.unwrap());
+        assert!((1000..2_000_000).contains(&sent), "{last:?}");
+        assert_eq!(last.lost, Some(sent - unique), "{last:?}");
         assert_eq!(leftovers(), Vec::<String>::new(), "{sig}: torn down");
         let _ = std::fs::remove_dir_all(&out);
     }

@@ -245,12 +245,14 @@ fn a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its
     };
     for rx in [MMAP_RX, XDP_RX] {
         let p = VethPair::new();
-        let r = Receiver::start(
+        let mut r = Receiver::start(
             &p.rx_ns,
             rx,
             &[
                 "-i",
                 &p.rx_if,
+                "--interval",
+                "0.1",
                 "--count",
                 "1000000",
                 "--idle-timeout",
@@ -267,8 +269,8 @@ fn a_receiver_whose_interface_vanishes_mid_run_stops_with_an_error_and_keeps_its
             ],
         );
         assert_eq!(t.sent, 1000);
-        // Let the last block or batch reach the receiver, then pull the interface away.
-        std::thread::sleep(Duration::from_millis(300));
+        // Once the receiver has counted the last packet, pull the interface away.
+        r.wait_for_counted(1000);
         ip(&["-n", &p.rx_ns, "link", "del", &p.rx_if]);
         let started = std::time::Instant::now();
         let (code, s) = r.finish();

@@ -8,11 +8,10 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use common::{
     docker, docker_test, image, leftovers, pktmmap, rps_masks, running, swarm_state, text, tmp,
-    RunnerSetup, ScriptSetup, Serial, Spawned, PKTMMAP,
+    wait_until_sending, RunnerSetup, ScriptSetup, Serial, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::plan::kinds::{App, Engine, Status};
 use pktmmap::experiment::rows::{read_rows, Row};
@@ -30,7 +29,7 @@ fn swarm_test() -> Option<Serial> {
 }
 
 /// Starts `pktmmap --engine swarm run` of profile `prof` on the overlay (mmap only, results in
-/// `out`) and returns once its first mmap-tx runs.
+/// `out`) and returns once its first mmap-tx has sent 1,000 packets.
 fn run_until_mmap_tx_sends(prof: &std::path::Path, out: &std::path::Path) -> Spawned {
     run_until_mmap_tx_sends_with(prof, out, &[])
 }
@@ -51,11 +50,7 @@ fn run_until_mmap_tx_sends_with(
             ])
             .arg(out),
     );
-    let by = Instant::now() + Duration::from_secs(120);
-    while !running("mmap-tx") {
-        assert!(Instant::now() < by, "the run never started mmap-tx");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_sending("mmap-tx", 1000);
     child
 }
 
@@ -209,7 +204,6 @@ fn interrupted_long_run(tag: &str, env: &[(&str, &str)]) -> Row {
     std::fs::create_dir_all(&out).unwrap();
     let prof = long_point(&out);
     let child = run_until_mmap_tx_sends_with(&prof, &out, env);
-    std::thread::sleep(Duration::from_millis(300));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(-(child.id() as i32)),
         nix::sys::signal::Signal::SIGINT,
@@ -240,7 +234,6 @@ fn a_receiver_task_killed_mid_run_fails_its_rows_with_the_reason_and_the_run_goe
     // Three points of 3 s each; the receiver's task is killed during the first.
     let prof = three_points(&out);
     let child = run_until_mmap_tx_sends(&prof, &out);
-    std::thread::sleep(Duration::from_secs(1));
     let rx_task = docker(&[
         "ps",
         "--quiet",
@@ -537,7 +530,6 @@ fn a_receiver_node_lost_outright_fails_its_rows_with_the_reason_and_its_down_cle
     // The receiver goes to the second node; its engine dies (SIGKILL: no shutdown, no leaving
     // the swarm) while the first point's sender runs.
     let child = run_until_mmap_tx_sends(&prof, &out);
-    std::thread::sleep(Duration::from_secs(1));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,

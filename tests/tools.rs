@@ -327,10 +327,13 @@ fn an_interrupted_receiver_prints_a_partial_summary() {
     };
     let p = VethPair::new();
     for (rx, args) in [
-        (MMAP_RX, vec!["-i", p.rx_if.as_str(), "--json"]),
-        (UDP_RX, vec!["--json"]),
+        (
+            MMAP_RX,
+            vec!["-i", p.rx_if.as_str(), "--interval", "0.1", "--json"],
+        ),
+        (UDP_RX, vec!["--interval", "0.1", "--json"]),
     ] {
-        let r = Receiver::start(&p.rx_ns, rx, &args);
+        let mut r = Receiver::start(&p.rx_ns, rx, &args);
         send(
             &p.tx_ns,
             UDP_TX,
@@ -338,7 +341,8 @@ fn an_interrupted_receiver_prints_a_partial_summary() {
                 "--dst-ip", &p.rx_ip, "--count", "1000", "--rate", "100kpps", "--json",
             ],
         );
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        // Interrupted once it has counted every packet (received or dropped).
+        r.wait_for_counted(1000);
         kill(Pid::from_raw(r.pid()), Signal::SIGINT).unwrap();
         let (code, r) = r.finish();
         assert_eq!(code, 130, "{rx}");

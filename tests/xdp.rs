@@ -207,7 +207,12 @@ fn the_program_dies_with_xdp_rx_and_never_replaces_another() {
     assert_eq!(programs(&p), 1);
     kill(Pid::from_raw(r.pid()), Signal::SIGKILL).unwrap();
     let _ = r.finish_any();
-    std::thread::sleep(Duration::from_millis(200));
+    // The link goes with the last reference to it, as the kernel releases the process's
+    // files: wait for that (5 s at most), never a fixed time.
+    let by = std::time::Instant::now() + Duration::from_secs(5);
+    while programs(&p) != 0 && std::time::Instant::now() < by {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(programs(&p), 0, "SIGKILL left the program attached");
     // Someone else's program (xdp-tools' xdp-filter) is left alone.
     // xdp-filter pins its state into bpffs, which this host may not mount: it runs in a mount

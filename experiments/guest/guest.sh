@@ -7,7 +7,8 @@
 #                                  boot a fresh copy of the image, run PROGRAM ARG... inside
 #                                  (the tools and experiments/ are in PATH and cwd), shut down,
 #                                  and bring back into OUT: output.log (what PROGRAM printed),
-#                                  rc, accel, kernel, console.log and whatever PROGRAM wrote to
+#                                  rc, accel, kernel (the guest's uname -r), boot-kernel (the
+#                                  release of the image's vmlinuz), console.log and whatever PROGRAM wrote to
 #                                  $PKTMMAP_GUEST_OUT. Exits with PROGRAM's exit code.
 #
 # The image (debootstrap, minbase, packages.txt) is cached under $PKTMMAP_GUEST_CACHE (default
@@ -149,6 +150,14 @@ fail() {
   exit 70
 }
 
+# bzimage_release FILE: the kernel release a bzImage carries (x86 boot protocol: the 16-bit
+# offset at 0x20e, plus 0x200, points at the version string, whose first word it is).
+bzimage_release() {
+  local at
+  at=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
+  tail -c +$((at + 0x200 + 1)) "$1" | head -c 256 | tr '\0' '\n' | head -1 | cut -d' ' -f1
+}
+
 run() {
   [ $# -ge 2 ] || usage
   local out=$1; shift
@@ -202,6 +211,7 @@ run() {
   [ -s "$WORK/out/rc" ] || fail "the guest left no exit code"
   cp -r "$WORK/out/." "$out/"
   echo "$accel" > "$out/accel"
+  bzimage_release "$IMAGE/vmlinuz" > "$out/boot-kernel"
   tr -d '\r' < "$WORK/console.log" > "$out/console.log"
   cat "$out/output.log"
   return "$(cat "$out/rc")"

@@ -56,3 +56,56 @@ pub fn swarm_state() -> String {
         .trim()
         .to_string()
 }
+
+/// Packets sent from the network namespace of process `pid` (every interface but `lo`, from
+/// the kernel's link statistics read with `ip` inside it), or `None` once the process is gone.
+fn netns_tx_packets(pid: i32) -> Option<u64> {
+    let o = Command::new("nsenter")
+        .args([
+            "-t",
+            &pid.to_string(),
+            "-n",
+            "ip",
+            "-j",
+            "-s",
+            "link",
+            "show",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let links: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    Some(
+        links
+            .as_array()?
+            .iter()
+            .filter(|l| l["ifname"] != "lo")
+            .filter_map(|l| l["stats64"]["tx"]["packets"].as_u64())
+            .sum(),
+    )
+}
+
+/// Waits until a process named `comm` (a sender, anywhere on the host: a namespace or a
+/// container) has sent at least `packets` packets out of its namespace since this call first
+/// saw it: the observable event "it is sending", instead of a fixed sleep after it starts.
+pub fn wait_until_sending(comm: &str, packets: u64) {
+    let by = std::time::Instant::now() + Duration::from_secs(120);
+    let mut first: Vec<(i32, u64)> = Vec::new();
+    loop {
+        for pid in pids_of(comm) {
+            let Some(now) = netns_tx_packets(pid) else {
+                continue;
+            };
+            match first.iter().find(|(p, _)| *p == pid) {
+                Some((_, at)) if now.saturating_sub(*at) >= packets => return,
+                Some(_) => {}
+                None => first.push((pid, now)),
+            }
+        }
+        assert!(
+            std::time::Instant::now() < by,
+            "{comm} never sent {packets} packets (first seen: {first:?})"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

@@ -26,10 +26,24 @@ pub fn wait_for_signal_handlers(pid: u32) {
     }
 }
 
-/// A running receiver: killed on drop if still running.
+/// A running receiver: killed on drop if still running. Its standard output is read as it
+/// comes, so that a test can wait for what it reports (an interval line) before acting.
 pub struct Receiver {
     child: Option<Child>,
     stderr: mpsc::Receiver<String>,
+    stdout: mpsc::Receiver<String>,
+    stdout_seen: Vec<String>,
+}
+
+/// Lines of `from`, one by one, into a channel (until the end of the stream).
+fn line_channel(from: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(from).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
 }
 
 impl Receiver {
@@ -49,13 +63,8 @@ impl Receiver {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn receiver");
-        let (tx, rx) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let rx = line_channel(child.stderr.take().unwrap());
+        let stdout = line_channel(child.stdout.take().unwrap());
         let mut lines = Vec::new();
         loop {
             match rx.recv_timeout(Duration::from_secs(10)) {
@@ -70,7 +79,36 @@ impl Receiver {
         Receiver {
             child: Some(child),
             stderr: rx,
+            stdout,
+            stdout_seen: Vec::new(),
         }
+    }
+
+    /// Waits (10 s at most) until the receiver prints a JSON line for which `event` is true:
+    /// `what` names the event in the failure.
+    pub fn wait_for(&mut self, what: &str, mut event: impl FnMut(&serde_json::Value) -> bool) {
+        let by = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = by.saturating_duration_since(std::time::Instant::now());
+            let line = self.stdout.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("the receiver never reported {what}: {:?}", self.stdout_seen)
+            });
+            let seen = serde_json::from_str(&line).is_ok_and(|v| event(&v));
+            self.stdout_seen.push(line);
+            if seen {
+                return;
+            }
+        }
+    }
+
+    /// Waits until the receiver's interval reports (`--interval` with `--json`) have counted
+    /// `packets` packets, received or dropped by the kernel.
+    pub fn wait_for_counted(&mut self, packets: u64) {
+        let mut drops = 0;
+        self.wait_for(&format!("{packets} packets counted"), |v| {
+            drops += v["kernel_drops"].as_u64().unwrap_or(0);
+            v["type"] == "interval" && v["received_total"].as_u64().unwrap_or(0) + drops >= packets
+        });
     }
 
     pub fn pid(&self) -> i32 {
@@ -82,26 +120,24 @@ impl Receiver {
         self.child.take().unwrap().wait().expect("wait receiver")
     }
 
-    /// Waits for the receiver to exit; returns what it printed.
-    fn output(&mut self) -> Output {
-        self.child
-            .take()
-            .unwrap()
-            .wait_with_output()
-            .expect("wait receiver")
+    /// Waits for the receiver to exit; returns its exit code and every line it printed.
+    fn output(&mut self) -> (i32, Vec<String>) {
+        let status = self.child.take().unwrap().wait().expect("wait receiver");
+        // The reader ends at the end of the stream, which the exit closed.
+        let mut lines = std::mem::take(&mut self.stdout_seen);
+        lines.extend(self.stdout.iter());
+        (status.code().unwrap_or(-1), lines)
     }
 
-    /// Waits for the receiver to exit; returns its exit code and its summary.
+    /// Waits for the receiver to exit; returns its exit code and its summary (its last line).
     pub fn finish(mut self) -> (i32, RxSummary) {
-        let out = self.output();
+        let (code, out) = self.output();
         let err: Vec<String> = self.stderr.try_iter().collect();
-        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "receiver printed no JSON ({e}): stdout {:?} stderr {err:?}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        });
-        (out.status.code().unwrap_or(-1), rx_summary(&json))
+        let json = out
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("receiver printed no JSON: stdout {out:?} stderr {err:?}"));
+        (code, rx_summary(&json))
     }
 }
 
@@ -109,8 +145,8 @@ impl Receiver {
     /// Waits for the receiver to exit; returns its exit code and every JSON line it printed
     /// (`--interval` with `--json`).
     pub fn finish_lines(mut self) -> (i32, Vec<serde_json::Value>) {
-        let out = self.output();
-        (out.status.code().unwrap_or(-1), json_lines(&out.stdout))
+        let (code, out) = self.output();
+        (code, json_lines(out.join("\n").as_bytes()))
     }
 }
 
