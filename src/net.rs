@@ -485,6 +485,20 @@ pub fn parse_udp_drops(table: &str, inode: u64) -> Option<u64> {
     })
 }
 
+/// Whether `/proc/net/tcp` (or `tcp6`) text has a socket listening (state `0A`) on `port`.
+pub fn tcp_listens(table: &str, port: u16) -> bool {
+    table.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // sl local_address rem_address st ...; an address is HEX_IP:HEX_PORT
+        f.len() > 3
+            && f[3] == "0A"
+            && f[1]
+                .rsplit_once(':')
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+                == Some(port)
+    })
+}
+
 /// Packets dropped on the per-CPU receive backlogs since boot, summed over CPUs.
 pub fn softnet_drops() -> Option<u64> {
     parse_softnet_drops(&std::fs::read_to_string("/proc/net/softnet_stat").ok()?)
@@ -680,6 +694,18 @@ mod tests {
 10.77.0.3        0x1         0x0         00:00:00:00:00:00     *        pkm0
 10.77.0.4        0x1         0x2         02:aa:bb:cc:dd:04     *        other
 ";
+
+    #[test]
+    fn a_listening_tcp_port_is_found_and_a_connected_one_is_not() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0200000A:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0
+   1: 0200000A:1F90 0100000A:C350 01 00000000:00000000 00:00000000 00000000     0        0 4243 1 0 100 0 0 10 0
+";
+        assert!(tcp_listens(table, 9000));
+        assert!(!tcp_listens(table, 8080), "established, not listening");
+        assert!(!tcp_listens(table, 9001));
+        assert!(!tcp_listens("", 9000));
+    }
 
     #[test]
     fn sums_backlog_drops_over_cpus() {

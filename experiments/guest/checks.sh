@@ -16,11 +16,19 @@ frames() { tcpdump -n -r "$1" "$2" 2>/dev/null | wc -l; }
 
 # capture IF PCAP: starts tcpdump on IF (in the guest's root namespace) and waits until it listens.
 capture() {
-  tcpdump -n -i "$1" --immediate-mode -w "$2" 2> "$2.log" & CAPTURE=$!
+  tcpdump -n -i "$1" --immediate-mode -U -w "$2" 2> "$2.log" & CAPTURE=$! CAPTURE_FILE=$2
   for _ in $(seq 100); do grep -q "listening on" "$2.log" && return 0; sleep 0.1; done
   fail "tcpdump on $1 never started: $(cat "$2.log")"
 }
-stop_capture() { sleep 1; kill -INT "$CAPTURE"; wait "$CAPTURE" || true; }
+# stop_capture: stops it once the file holds the N test frames, tagged or not (-U writes each
+# packet as it comes), or after 10 s without them (the check then says how many came).
+stop_capture() {
+  for _ in $(seq 100); do
+    [ "$(frames "$CAPTURE_FILE" "udp dst port 9000 or (vlan and udp dst port 9000)")" -ge $N ] && break
+    sleep 0.1
+  done
+  kill -INT "$CAPTURE"; wait "$CAPTURE" || true
+}
 
 send() { # send NS DST_IP: N test frames at a rate the emulated CPU keeps up with
   ip netns exec "$1" mmap-tx -i pkm0 --dst-ip "$2" --count $N --rate 2kpps --json > "$OUT/$1-tx.json"

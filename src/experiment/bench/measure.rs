@@ -308,8 +308,8 @@ impl Ctx<'_> {
                 cpu: 1,
             }
             .command();
-            let t = self.start_external(&e.rx_ns, Path::new(&program), &args)?;
-            std::thread::sleep(Duration::from_millis(400));
+            let mut t = self.start_external(&e.rx_ns, Path::new(&program), &args)?;
+            t.wait_listening(crate::DEFAULT_PORT, Duration::from_secs(10))?;
             Some(t)
         } else {
             None

@@ -108,6 +108,31 @@ impl<'p> ToolProcess<'p> {
         }
     }
 
+    /// Waits up to `within` until the process (whose namespace is its own: `ip netns exec`
+    /// execs the program in place) listens on TCP `port`, as its namespace's
+    /// `/proc/PID/net/tcp{,6}` shows: how a server that says nothing on a pipe (iperf3
+    /// buffers its output) is known to be ready. The error says how it ended instead.
+    pub fn wait_listening(&mut self, port: u16, within: Duration) -> Result<(), Error> {
+        let by = Instant::now() + within;
+        let pid = self.child.id();
+        loop {
+            let listens = ["tcp", "tcp6"].iter().any(|t| {
+                std::fs::read_to_string(format!("/proc/{pid}/net/{t}"))
+                    .is_ok_and(|table| crate::net::tcp_listens(&table, port))
+            });
+            if listens {
+                return Ok(());
+            }
+            if self.has_exited() || Instant::now() >= by {
+                return Err(Error::Tool(format!(
+                    "{} never listened on TCP port {port}",
+                    self.name
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// True once the process has exited (it is not reaped from the caller's view: `wait`
     /// still returns its exit).
     pub fn has_exited(&mut self) -> bool {
