@@ -113,15 +113,54 @@ impl Profile {
         }
     }
 
-    /// Reads and checks a profile file.
+    /// Reads and checks a profile file. A profile that does not exist is the user's error
+    /// (exit 2), named with the profiles there are.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(Error::io("read profile", &path))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Error::io("read profile", path)(e);
+            }
+            let known: Vec<String> = path
+                .parent()
+                .and_then(|d| std::fs::read_dir(d).ok())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|f| {
+                    let name = f.file_name().to_string_lossy().into_owned();
+                    name.strip_suffix(".toml").map(str::to_string)
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            Error::Request(format!(
+                "no profile {} (there: {})",
+                path.display(),
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            ))
+        })?;
         Self::parse(&text).map_err(|e| Error::Request(format!("profile {}: {e}", path.display())))
     }
 
-    /// Parses and checks a profile's TOML (untrusted: an error, never a panic; fuzzed).
+    /// Parses and checks a profile's TOML (untrusted: an error, never a panic; fuzzed). A
+    /// syntax error is one line: where, and what.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let p: Profile = toml::from_str(text).map_err(|e| Error::Request(e.to_string()))?;
+        let p: Profile = toml::from_str(text).map_err(|e| {
+            let what = e.message().trim();
+            match e.span() {
+                Some(span) => {
+                    let before = &text.as_bytes()[..span.start.min(text.len())];
+                    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                    let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+                    Error::Request(format!("line {line}, column {column}: {what}"))
+                }
+                None => Error::Request(what.to_string()),
+            }
+        })?;
         p.points()?;
         Ok(p)
     }

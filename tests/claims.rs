@@ -1,0 +1,242 @@
+//! README claims that no other test checked, each with a test that fails when the claim is
+//! false: the runner's refusals and exit codes, the lock file's override and `--force`, the
+//! default results directory and `--interval 0`, and the AF_XDP tools' privileges, limits and
+//! busy queues.
+
+mod common;
+
+use std::process::Command;
+
+use common::{
+    fails, leftovers, network_test, pktmmap, text, Receiver, VethPair, PKTMMAP, XDP_RX, XDP_TX,
+};
+
+/// Asserts that `o` failed with exit `code` and one line of stderr containing `says`.
+fn refused(o: &std::process::Output, code: i32, says: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "{}", text(o));
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains(says), "{err}");
+}
+
+/// README, "The runner": exit 2 for an unknown set-up, a profile that does not exist or does
+/// not parse, a directory without results (`plot`, `ratios`); each said in one line.
+#[test]
+fn the_runner_refuses_what_it_cannot_run_with_exit_2_in_one_line() {
+    // The runner takes the host's set-up lock before it reads its request.
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let dir = common::tmp("claims-refusals");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"bad\"\n[[scenario]]\nname = \"x\"\nvary = \"colour\"\n",
+    )
+    .unwrap();
+    let unclosed = dir.join("unclosed.toml");
+    std::fs::write(&unclosed, "garbage = [\n").unwrap();
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    for (args, says) in [
+        (
+            vec!["run", "--profile", "quick", "--setup", "nosuch"],
+            "unknown set-up \"nosuch\" for the netns engine",
+        ),
+        (vec!["run", "--profile", "nosuchprofile"], "no profile"),
+        (
+            vec!["run", "--profile", bad.to_str().unwrap()],
+            "line 4, column 8: unknown variant `colour`",
+        ),
+        (
+            vec!["run", "--profile", unclosed.to_str().unwrap()],
+            "line 1, column 12: unclosed array",
+        ),
+        (
+            vec!["plot", empty.to_str().unwrap()],
+            "no runs-v*.csv results in",
+        ),
+        (
+            vec!["ratios", empty.to_str().unwrap()],
+            "no runs-v*.csv results in",
+        ),
+    ] {
+        refused(&pktmmap(&args), 2, says);
+    }
+    // The known profiles are named in the refusal.
+    let o = pktmmap(&["run", "--profile", "nosuchprofile"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("quick, thesis"),
+        "{}",
+        text(&o)
+    );
+    // An unknown engine is clap's refusal: exit 2 naming the choices.
+    let o = pktmmap(&["--engine", "nosuch", "run"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("netns, docker, swarm"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// README, "One measurement per host": the lock is `$PKTMMAP_LOCK_FILE` when set; a held lock
+/// refuses `setup up` and `setup down --all` (exit 9, one line), and `--force` goes on anyway,
+/// saying so.
+#[test]
+fn the_lock_file_moves_with_its_variable_and_force_goes_past_a_holder() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let lock = common::tmp("claims-lock").with_extension("lock");
+    std::fs::write(&lock, "").unwrap();
+    // Someone else holds it (flock(1), as long as `sleep` runs).
+    let holder = common::Spawned::new(
+        Command::new("flock")
+            .arg(&lock)
+            .args(["sleep", "60"])
+            .spawn()
+            .expect("flock (util-linux)"),
+    );
+    let by = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let with_lock = |args: &[&str]| {
+        Command::new(PKTMMAP)
+            .env("PKTMMAP_LOCK_FILE", &lock)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // Wait until flock(1) holds it: a probe that takes it and lets go fails from then on.
+    while Command::new("flock")
+        .args(["--nonblock", lock.to_str().unwrap(), "true"])
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(std::time::Instant::now() < by, "flock never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let busy = "another pktmmap is using this host's set-ups";
+    refused(&with_lock(&["setup", "up", "native"]), 9, busy);
+    refused(&with_lock(&["setup", "down", "--all"]), 9, busy);
+    // The default lock is free: the variable, not the default, was read.
+    assert!(pktmmap(&["setup", "down", "--all"]).status.success());
+    let o = with_lock(&["setup", "down", "--all", "--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--force: going on although"),
+        "{}",
+        text(&o)
+    );
+    drop(holder);
+    let _ = std::fs::remove_file(&lock);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+/// README, "The runner": without `--out` results go to `results/<UTC time>-<profile>/` (under
+/// the working directory); `--interval 0` turns interval reports off, so the intervals file
+/// holds its header only.
+#[test]
+fn results_go_to_a_dated_directory_and_interval_0_keeps_no_intervals() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let cwd = common::tmp("claims-cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let o = Command::new(PKTMMAP)
+        .current_dir(&cwd)
+        .args([
+            "run",
+            "--profile",
+            "quick",
+            "--setup",
+            "native",
+            "--app",
+            "udp",
+            "--interval",
+            "0",
+            "--plot",
+            "false",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let dirs: Vec<String> = std::fs::read_dir(cwd.join("results"))
+        .unwrap()
+        .map(|d| d.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    // 2026-12-07T06-49-20Z-quick
+    let (time, profile) = dirs[0].split_at(dirs[0].len() - "-quick".len());
+    assert_eq!(profile, "-quick");
+    let t = time.as_bytes();
+    assert!(
+        t.len() == 20
+            && t[4] == b'-'
+            && t[10] == b'T'
+            && t[13] == b'-'
+            && t[19] == b'Z'
+            && time.chars().filter(char::is_ascii_digit).count() == 14,
+        "{time}"
+    );
+    let out = cwd.join("results").join(&dirs[0]);
+    let rows = pktmmap::experiment::rows::read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    let series = pktmmap::experiment::rows::read_interval_rows(&out).unwrap();
+    assert_eq!(
+        series.len(),
+        0,
+        "--interval 0 keeps no intervals: {series:?}"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
+/// README, "AF_XDP": the UMEM is charged to RLIMIT_MEMLOCK without CAP_IPC_LOCK (exit 3, the
+/// hint in one line); another AF_XDP socket on the queue is exit 9; xdp-rx keeps no
+/// capability once its socket and link exist.
+#[test]
+fn the_xdp_tools_say_what_limits_them_and_drop_their_capabilities() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    // No CAP_IPC_LOCK and a locked-memory limit of 0: the UMEM cannot be registered.
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &p.tx_ns,
+            "prlimit",
+            "--memlock=0:0",
+            "setpriv",
+        ])
+        .args(["--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", XDP_TX])
+        .args(["-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "10"])
+        .output()
+        .unwrap();
+    refused(
+        &o,
+        3,
+        "does not fit the locked-memory limit (RLIMIT_MEMLOCK): raise it (ulimit -l",
+    );
+    // A receiver holds queue 0: a second AF_XDP socket there is refused, busy.
+    let r = Receiver::start(&p.rx_ns, XDP_RX, &["-i", &p.rx_if, "--json"]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", r.pid())).unwrap();
+    let caps: Vec<&str> = status
+        .lines()
+        .filter(|l| l.starts_with("CapEff:") || l.starts_with("CapPrm:"))
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(caps, ["0000000000000000"; 2], "xdp-rx dropped them all");
+    let dst = ["--dst-ip", p.tx_ip.as_str(), "--count", "10"];
+    for (tool, more) in [(XDP_RX, &[][..]), (XDP_TX, &dst[..])] {
+        let mut args = vec!["-i", p.rx_if.as_str()];
+        args.extend_from_slice(more);
+        let (code, err) = fails(&p.rx_ns, tool, &args);
+        assert_eq!(code, 9, "{tool}: {err}");
+        assert!(
+            err.contains("another AF_XDP socket is bound to this queue"),
+            "{tool}: {err}"
+        );
+    }
+    drop(r);
+}
