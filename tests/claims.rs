@@ -86,6 +86,9 @@ fn the_lock_file_moves_with_its_variable_and_force_goes_past_a_holder() {
     let Some(_g) = network_test() else {
         return;
     };
+    // Were the variable ignored, `setup up` below would bring native up: taken down however
+    // the test ends.
+    let _native = common::RunnerSetup::guard("netns", "native");
     let lock = common::tmp("claims-lock").with_extension("lock");
     std::fs::write(&lock, "").unwrap();
     // Someone else holds it (flock(1), as long as `sleep` runs).

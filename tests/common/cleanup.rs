@@ -230,6 +230,14 @@ impl RunnerSetup {
         (setup, out)
     }
 
+    /// A guard that takes NAME down when dropped, for a test that expects `up` to be refused.
+    pub fn guard(engine: &'static str, name: &str) -> Self {
+        Self {
+            engine,
+            name: name.to_string(),
+        }
+    }
+
     /// `pktmmap --engine ENGINE setup down NAME` now, and its output (dropping the guard runs
     /// it again, harmlessly).
     pub fn down(&self) -> Output {
