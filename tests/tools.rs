@@ -1030,6 +1030,20 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
         .iter()
         .all(|(ts, len)| *len == "708" && ts.split('.').nth(1).map(str::len) == Some(9)));
     assert!(rows.windows(2).all(|w| w[0].0 <= w[1].0));
+    // tshark prints nine digits for microsecond files too: nanoseconds show as a value below
+    // the microsecond (a microsecond clock would give ...000 every time), and the pcap says
+    // so in its magic (a1b23c4d: nanosecond pcap).
+    assert!(
+        rows.iter().any(|(ts, _)| !ts.ends_with("000")),
+        "no sub-microsecond timestamp in {} rows",
+        rows.len()
+    );
+    let head = std::fs::read(&pcap).unwrap();
+    let magic = [head[0], head[1], head[2], head[3]];
+    assert!(
+        [u32::from_be_bytes(magic), u32::from_le_bytes(magic)].contains(&0xa1b2_3c4d),
+        "nanosecond pcap magic (in the writer's byte order): {magic:x?}"
+    );
 
     // Replayed as captured, and without --count once (as tcpreplay plays a file): the same
     // 2,000 probes arrive once each, and the receiver (waiting for 4,000) sees no more.
@@ -1142,6 +1156,13 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
             "packet 2 is 1600 bytes",
         ),
     ];
+    // Each bad capture fails before anything is sent (jumbo.pcap's first packet is fine): a
+    // receiver on the other side sees no frame of any run while they are refused.
+    let watch = Receiver::start(
+        &p.rx_ns,
+        MMAP_RX,
+        &["-i", &p.rx_if, "--idle-timeout", "60", "--json"],
+    );
     for (name, bytes, code, says) in cases {
         let f = dir.join(name);
         std::fs::write(&f, bytes).unwrap();
@@ -1173,6 +1194,13 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
         ],
         11,
         "cannot read",
+    );
+    kill(Pid::from_raw(watch.pid()), Signal::SIGINT).unwrap();
+    let (_, seen) = watch.finish();
+    assert_eq!(
+        (seen.counts.received, seen.counts.ignored),
+        (0, 0),
+        "a refused replay sent nothing: {seen:?}"
     );
     // --skip-oversize sends the rest and counts what it skipped.
     let t = send(

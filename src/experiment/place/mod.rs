@@ -15,8 +15,11 @@
 //! - [`switch`]: the drops a software switch (Open vSwitch) counts itself, around each run.
 //! - [`lock`]: one measurement per host.
 //! - [`host`]: facts about the host every row records.
+//! - [`conditions`]: the conditions of each set-up (interfaces' MTU, queues, RPS, offloads;
+//!   busy polling; versions), recorded once beside the rows.
 
 pub mod argv;
+pub mod conditions;
 pub mod fate;
 pub mod host;
 pub mod lock;

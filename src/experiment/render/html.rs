@@ -4,6 +4,7 @@
 //! here, each set-up's longest runs over time, and every run that did not succeed. No script,
 //! no style sheet or font from the network: it opens from a file anywhere.
 
+use crate::experiment::place::conditions::Conditions;
 use crate::experiment::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -35,7 +36,12 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}.lossy{background:#fde2e2}.cappe
 figure{margin:1em 0}svg{max-width:100%;height:auto}dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:bold}";
 
 /// The page for `rows` (and their interval series) of the directory called `name`.
-pub fn render(name: &str, rows: &[Row], intervals: &[IntervalRow]) -> Result<String, Error> {
+pub fn render(
+    name: &str,
+    rows: &[Row],
+    intervals: &[IntervalRow],
+    conditions: Option<&Conditions>,
+) -> Result<String, Error> {
     let caption = provenance(rows);
     let mut h = String::new();
     let _ = write!(
@@ -45,6 +51,9 @@ pub fn render(name: &str, rows: &[Row], intervals: &[IntervalRow]) -> Result<Str
         esc(name)
     );
     machine(&mut h, rows);
+    if let Some(c) = conditions {
+        conditions_section(&mut h, c);
+    }
     let _ = writeln!(
         h,
         "<div class=\"note\"><p><b>Reading this report.</b> A sender sends <i>count</i> UDP datagrams at an \
@@ -88,6 +97,64 @@ fn distinct(rows: &[Row], f: fn(&Row) -> String) -> Vec<String> {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
+}
+
+/// The offloads the conditions table shows (of the dozens `ethtool -k` lists, those that
+/// change what a packet costs on these paths).
+const SHOWN_OFFLOADS: [&str; 7] = [
+    "rx-checksumming",
+    "tx-checksumming",
+    "scatter-gather",
+    "generic-segmentation-offload",
+    "tx-udp-segmentation",
+    "generic-receive-offload",
+    "rx-udp-gro-forwarding",
+];
+
+/// The conditions file's summary: cores, busy polling, versions, and a row per interface.
+fn conditions_section(h: &mut String, c: &Conditions) {
+    let pairs = |m: &std::collections::BTreeMap<String, String>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(
+        h,
+        "<h2 id=\"conditions\">Conditions</h2>\n<p>{} CPUs; senders on core {}, receivers on core {}; {}; {}. Every interface's full offload list is in <code>{}</code>.</p>",
+        c.cpus,
+        c.sender_core,
+        c.receiver_core,
+        esc(&pairs(&c.busy_poll)),
+        esc(&if c.versions.is_empty() { "no engine versions recorded".into() } else { pairs(&c.versions) }),
+        crate::experiment::place::conditions::FILE
+    );
+    h.push_str("<table><tr><th>set-up</th><th>engine</th><th>datapath</th><th>side</th><th>interface</th><th>MTU</th><th>queues rx/tx</th><th>RPS mask</th><th>offloads</th></tr>\n");
+    let opt = |v: Option<u32>| v.map_or("?".to_string(), |v| v.to_string());
+    for s in &c.setups {
+        for i in &s.interfaces {
+            let offloads: Vec<String> = SHOWN_OFFLOADS
+                .iter()
+                .filter_map(|k| i.offloads.get(*k).map(|v| format!("{k}: {v}")))
+                .collect();
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{} ({})</td><td>{}</td><td>{}/{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                esc(&s.setup),
+                esc(&s.engine),
+                esc(&s.datapath),
+                esc(&i.side),
+                esc(&i.name),
+                esc(&i.namespace),
+                opt(i.mtu),
+                opt(i.rx_queues),
+                opt(i.tx_queues),
+                esc(i.rps_cpus.as_deref().unwrap_or("?")),
+                esc(&if i.unknown.is_empty() { offloads.join("; ") } else { format!("{} (unknown: {})", offloads.join("; "), i.unknown.join("; ")) })
+            );
+        }
+    }
+    h.push_str("</table>\n");
 }
 
 fn machine(h: &mut String, rows: &[Row]) {
@@ -467,7 +534,26 @@ mod tests {
             pps: 290.0,
             ..IntervalRow::default()
         }];
-        let page = render("run-x", &rows, &intervals).unwrap();
+        let mut conditions = Conditions {
+            cpus: 2,
+            ..Conditions::default()
+        };
+        conditions
+            .setups
+            .push(crate::experiment::place::conditions::SetupConditions {
+                setup: "ovs".into(),
+                interfaces: vec![crate::experiment::place::conditions::InterfaceConditions {
+                    side: "rx".into(),
+                    name: "pkm0".into(),
+                    mtu: Some(1500),
+                    offloads: [("tx-checksumming".to_string(), "off".to_string())].into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            });
+        let page = render("run-x", &rows, &intervals, Some(&conditions)).unwrap();
+        assert!(page.contains("<h2 id=\"conditions\">Conditions</h2>"));
+        assert!(page.contains("<td>1500</td>") && page.contains("tx-checksumming: off"));
         assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
         assert!(page.contains("Test &lt;CPU&gt;"), "escaped");
         assert!(
@@ -492,7 +578,8 @@ mod tests {
             row("1000", App::Udp, 100_000.0, 0),
             row("1000", App::UdpGso, 400_000.0, 0),
         ];
-        let page = render("run-g", &rows, &[]).unwrap();
+        let page = render("run-g", &rows, &[], None).unwrap();
+        assert!(!page.contains("id=\"conditions\""), "none recorded");
         let at = page
             .find("Bypass or the best socket path?")
             .expect("the section");

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::experiment::analysis::compare::check_chartable;
+use crate::experiment::place::conditions::Conditions;
 use crate::experiment::render::chart::{charts, svg_to_png};
 use crate::experiment::render::html;
 use crate::experiment::rows::{read_interval_rows, read_rows, Row};
@@ -41,7 +42,8 @@ pub fn write_report(dir: &Path, allow_emulated: bool) -> Result<PathBuf, Error> 
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.display().to_string());
-    let html = html::render(&name, &rows, &intervals)?;
+    let conditions = Conditions::read(dir)?;
+    let html = html::render(&name, &rows, &intervals, conditions.as_ref())?;
     let path = dir.join(html::FILE);
     std::fs::write(&path, html).map_err(Error::io("write", &path))?;
     Ok(path)

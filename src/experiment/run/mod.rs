@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::experiment::place::conditions::Conditions;
 use crate::experiment::place::host::Machine;
 use crate::experiment::place::setup::{SetupEnv, Setups};
 use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
@@ -200,6 +201,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
     let mut intervals_csv =
         ResultsFile::open_with(&plan.out, INTERVALS_STEM, &header_of::<IntervalRow>())?;
     let machine = Machine::probe(&plan.experiments);
+    let mut conditions = Conditions::of_machine(&machine, 0, 1);
     let per_setup: u64 = points.iter().map(|p| p.count).sum::<u64>()
         * u64::from(plan.repetitions)
         * plan.apps.len() as u64;
@@ -240,6 +242,8 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
                 continue;
             }
         };
+        conditions.add_setup(&env, plan.setups_scripts.engine().as_str());
+        conditions.write(&plan.out)?;
         for p in &points {
             for rep in 1..=plan.repetitions {
                 for &app in &plan.apps {

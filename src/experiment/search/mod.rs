@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::place::conditions::Conditions;
 use crate::experiment::place::host::Machine;
 use crate::experiment::place::setup::{SetupEnv, Setups};
 use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
@@ -503,6 +504,7 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
     let mut csv = ResultsFile::open_with(&plan.out, SEARCH_CSV, &header_of::<SearchRow>())?;
     let mut trials_csv = ResultsFile::open_with(&plan.out, TRIALS_CSV, &header_of::<TrialRow>())?;
     let machine = Machine::probe(&plan.experiments);
+    let mut conditions = Conditions::of_machine(&machine, 0, 1);
     let mut rows = Vec::new();
     'setups: for name in &plan.setups {
         if stop.load(Ordering::Relaxed) {
@@ -536,6 +538,8 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
                 continue;
             }
         };
+        conditions.add_setup(&env, plan.setups_scripts.engine().as_str());
+        conditions.write(&plan.out)?;
         for &size in &plan.sizes {
             for repetition in 1..=plan.repetitions {
                 for &app in &plan.apps {
