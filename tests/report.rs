@@ -114,3 +114,36 @@ fn a_directory_without_results_gets_one_line_and_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// README, "The report": every committed directory under `results/` with runs has its
+/// report, one self-contained page with no script and nothing fetched, naming its directory.
+#[test]
+fn every_committed_results_directory_has_its_self_contained_report() {
+    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&results).unwrap() {
+        let dir = entry.unwrap().path();
+        let has_runs = dir.is_dir()
+            && std::fs::read_dir(&dir).unwrap().any(|f| {
+                let name = f.unwrap().file_name().to_string_lossy().into_owned();
+                name.starts_with("runs-v") && name.ends_with(".csv")
+            });
+        if !has_runs {
+            continue;
+        }
+        seen += 1;
+        let page = std::fs::read_to_string(dir.join("report.html"))
+            .unwrap_or_else(|e| panic!("{}: no report.html ({e})", dir.display()));
+        let name = dir.file_name().unwrap().to_string_lossy();
+        assert!(
+            page.contains(&format!("<h1>pktmmap results: {name}</h1>")),
+            "{name}: the page names its directory"
+        );
+        assert!(!page.contains("<script"), "{name}: no script");
+        assert!(
+            !page.contains("src=\"http") && !page.contains("href=\"http"),
+            "{name}: nothing fetched"
+        );
+    }
+    assert!(seen >= 10, "only {seen} committed run directories found");
+}
