@@ -61,8 +61,8 @@ offered rate (the requested rate in packets per second for that frame size; <i>m
 the receiver counts every datagram by the sequence number in its probe. <b>Received pps</b> is what \
 arrived divided by the time from the first to the last arrival (the thesis's measure), so a point \
 that lost packets can still show a high rate: <b>read it with its loss</b>. Loss is the share of \
-sent sequence numbers that never arrived; kernel drops are the part the kernel counted (ring or \
-socket full, backlog). Points that lost more than {:.0} % are drawn hollow and marked in the tables. \
+sent sequence numbers that never arrived; counted drops are the part the kernel counted (ring or \
+socket full, backlog) and, on Open vSwitch, the part the switch counted itself. Points that lost more than {:.0} % are drawn hollow and marked in the tables. \
 Each point is the median of its repetitions, bars and ranges min-max.</p></div>",
         LOSSY * 100.0
     );
@@ -320,7 +320,7 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
         });
         groups.entry((i, r.app)).or_default().push(r);
     }
-    h.push_str("<table><tr><th class=\"l\">value</th><th class=\"l\">app</th><th>received kpps (min-max)</th><th>offered kpps</th><th>sent</th><th>lost</th><th>kernel drops</th><th>latency p50 / p99 (µs)</th><th>round trip p50 / p99 (µs)</th><th>reps</th></tr>\n");
+    h.push_str("<table><tr><th class=\"l\">value</th><th class=\"l\">app</th><th>received kpps (min-max)</th><th>offered kpps</th><th>sent</th><th>lost</th><th>counted drops</th><th>latency p50 / p99 (µs)</th><th>round trip p50 / p99 (µs)</th><th>reps</th></tr>\n");
     for ((i, app), rs) in groups {
         let med = |f: fn(&Row) -> Option<f64>| {
             let mut v: Vec<f64> = rs.iter().filter_map(|r| f(r)).collect();
@@ -333,7 +333,11 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
             r.lost.map(|l| l as f64 / sent)
         })
         .unwrap_or(0.0);
-        let drops = med(|r| r.kernel_drops.map(|v| v as f64));
+        // The kernel's and the switch's own (Open vSwitch) together: every counted drop.
+        let drops = med(|r| {
+            r.kernel_drops
+                .map(|v| (v + r.switch_drops.unwrap_or(0)) as f64)
+        });
         // One-way latency needs one clock: across two nodes it is not shown.
         let one_clock = rs.iter().all(|r| r.shares_clock());
         let p50 = med(|r| r.latency_p50_ns.map(|v| v as f64 / 1e3)).filter(|_| one_clock);
@@ -569,6 +573,15 @@ mod tests {
             !page.contains("Bypass or the best socket path?"),
             "no udp-gso rows"
         );
+    }
+
+    #[test]
+    fn counted_drops_are_the_kernels_and_the_switchs() {
+        let mut ovs = row("1000", App::Mmap, 200_000.0, 710);
+        (ovs.kernel_drops, ovs.switch_drops) = (Some(10), Some(700));
+        let page = render("run-d", &[ovs, row("1000", App::Udp, 1.0, 0)], &[], None).unwrap();
+        assert!(page.contains("<th>counted drops</th>"));
+        assert!(page.contains("<td>710</td>"), "10 + 700 in the mmap row");
     }
 
     #[test]
