@@ -364,3 +364,58 @@ fn a_capture_without_permission_to_write_is_exit_10() {
     assert!(!file.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// README, "AF_XDP": `--xdp-mode auto` runs natively where the driver can and falls back to
+/// generic with a note where it cannot (macvlan has no native XDP); `native` insists (exit 4,
+/// one line), `generic` is generic even where native would work.
+#[test]
+fn xdp_mode_auto_falls_back_with_a_note_and_native_or_generic_insist() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    // A macvlan on the receiving veth, inside the receiving namespace.
+    common::ip(&[
+        "-n", &p.rx_ns, "link", "add", "pkmmv0", "link", &p.rx_if, "type", "macvlan",
+    ]);
+    common::ip(&["-n", &p.rx_ns, "link", "set", "pkmmv0", "up"]);
+    let xdp_rx = |interface: &str, mode: &str| {
+        VethPair::cmd(
+            &p.rx_ns,
+            XDP_RX,
+            &[
+                "-i",
+                interface,
+                "--xdp-mode",
+                mode,
+                "--idle-timeout",
+                "0.2",
+                "--json",
+            ],
+        )
+        .output()
+        .unwrap()
+    };
+    refused(
+        &xdp_rx("pkmmv0", "native"),
+        4,
+        "the interface has no native XDP",
+    );
+    let mode_of = |o: &std::process::Output| {
+        assert!(o.status.success(), "{}", text(o));
+        common::rx_summary(&serde_json::from_slice(&o.stdout).unwrap()).mode
+    };
+    let auto = xdp_rx("pkmmv0", "auto");
+    assert_eq!(mode_of(&auto).as_deref(), Some("generic xdp, copy"));
+    assert!(
+        String::from_utf8_lossy(&auto.stderr)
+            .contains("note: pkmmv0 has no native XDP; running in generic (skb) mode"),
+        "{}",
+        text(&auto)
+    );
+    let generic = xdp_rx(&p.rx_if, "generic");
+    assert_eq!(mode_of(&generic).as_deref(), Some("generic xdp, copy"));
+    let native = xdp_rx(&p.rx_if, "auto");
+    assert_eq!(mode_of(&native).as_deref(), Some("native xdp, copy"));
+    assert!(!String::from_utf8_lossy(&native.stderr).contains("note:"));
+}

@@ -456,7 +456,17 @@ fn the_gso_apps_run_the_quick_profile_with_exact_counts_and_the_best_socket_tabl
             Some(64)
         };
         assert_eq!(r.tx_gso_segments, want, "{r:?}");
-        assert_eq!(r.rx_gso_frames.unwrap() > 0, gso, "{r:?}");
+        // A paced GSO sender sends what is due, up to the segment count per super-packet:
+        // a sender woken on time sends one datagram at a time (seen: mmap-gso at 58 kpps,
+        // 20,000 single frames). Unpaced, super-packets always form; each split frame
+        // carried at least two datagrams.
+        let split = r.rx_gso_frames.unwrap();
+        assert!(2 * split <= r.received.unwrap(), "{r:?}");
+        if !gso {
+            assert_eq!(split, 0, "{r:?}");
+        } else if r.requested_rate == "max" {
+            assert!(split > 0, "unpaced super-packets cross whole: {r:?}");
+        }
         // The socket's buffer is as large as the ring (the kernel reports twice the request).
         let buffer = r.rx_buffer_bytes.unwrap();
         if r.app == App::UdpGso {
