@@ -153,9 +153,12 @@ fail() {
 # bzimage_release FILE: the kernel release a bzImage carries (x86 boot protocol: the 16-bit
 # offset at 0x20e, plus 0x200, points at the version string, whose first word it is).
 bzimage_release() {
-  local at
+  local at version
   at=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
-  tail -c +$((at + 0x200 + 1)) "$1" | head -c 256 | tr '\0' '\n' | head -1 | cut -d' ' -f1
+  # dd reads exactly the bytes wanted: no reader stops early, so pipefail sees no SIGPIPE.
+  version=$(dd if="$1" bs=1 skip=$((at + 0x200)) count=256 status=none | tr '\0' '\n')
+  version=${version%%$'\n'*}
+  echo "${version%% *}"
 }
 
 run() {
