@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::place::setup::SetupEnv;
+use crate::experiment::place::stdout_of;
 use crate::experiment::Error;
 
 /// The file beside the rows.
@@ -161,7 +161,7 @@ impl Conditions {
         if self.versions.contains_key(name) {
             return;
         }
-        let v = output(argv)
+        let v = stdout_of(argv)
             .map(|o| o.lines().next().unwrap_or("").trim().to_string())
             .unwrap_or_else(|e| format!("unknown: {e}"));
         self.versions.insert(name.to_string(), v);
@@ -191,22 +191,6 @@ impl Conditions {
     }
 }
 
-/// Runs `argv` (never a shell) and returns its stdout, or why not.
-fn output(argv: &[&str]) -> Result<String, String> {
-    let o = Command::new(argv[0])
-        .args(&argv[1..])
-        .output()
-        .map_err(|e| format!("{}: {e}", argv[0]))?;
-    if !o.status.success() {
-        return Err(format!(
-            "{} failed: {}",
-            argv.join(" "),
-            String::from_utf8_lossy(&o.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-}
-
 /// Reads interface `name` in namespace `ns`: link facts from `ip -d -j link`, the RPS mask
 /// from its sysfs (through `ip netns exec`, which mounts the namespace's /sys), offloads from
 /// `ethtool -k`.
@@ -217,7 +201,7 @@ fn probe_interface(side: &str, ns: &str, name: &str) -> InterfaceConditions {
         name: name.into(),
         ..Default::default()
     };
-    match output(&["ip", "-n", ns, "-d", "-j", "link", "show", name]) {
+    match stdout_of(&["ip", "-n", ns, "-d", "-j", "link", "show", name]) {
         Ok(json) => match serde_json::from_str::<serde_json::Value>(&json) {
             Ok(v) => {
                 let num = |k: &str| v[0][k].as_u64().and_then(|n| u32::try_from(n).ok());
@@ -229,11 +213,11 @@ fn probe_interface(side: &str, ns: &str, name: &str) -> InterfaceConditions {
         Err(e) => c.unknown.push(e),
     }
     let rps = format!("/sys/class/net/{name}/queues/rx-0/rps_cpus");
-    match output(&["ip", "netns", "exec", ns, "cat", &rps]) {
+    match stdout_of(&["ip", "netns", "exec", ns, "cat", &rps]) {
         Ok(mask) => c.rps_cpus = Some(mask.trim().to_string()),
         Err(e) => c.unknown.push(e),
     }
-    match output(&["ip", "netns", "exec", ns, "ethtool", "-k", name]) {
+    match stdout_of(&["ip", "netns", "exec", ns, "ethtool", "-k", name]) {
         Ok(text) => c.offloads = parse_offloads(&text),
         Err(e) => c.unknown.push(e),
     }

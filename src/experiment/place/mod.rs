@@ -39,6 +39,23 @@ pub use fate::IngressDrop;
 pub use process::{Exit, ToolProcess};
 pub use protocol::{parse_intervals, parse_summary};
 
+/// Runs `argv` here (never through a shell) and returns its stdout, or in one line why not
+/// (it could not start, or it failed: its stderr).
+pub fn stdout_of(argv: &[&str]) -> Result<String, String> {
+    let o = Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .map_err(|e| format!("{}: {e}", argv[0]))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{} failed: {}",
+            argv.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
 /// Somewhere our tools can run.
 pub trait Place: std::fmt::Debug {
     /// The command that runs our tool `tool` there.

@@ -16,8 +16,6 @@
 //! The ports' `rx_dropped`/`tx_dropped` are left out: for a system port they are the kernel's
 //! own device counters (a veth's full backlog), which the receive backlog drops already count.
 
-use std::process::Command;
-
 use crate::experiment::Error;
 
 /// One reading of a bridge's drop counters.
@@ -39,9 +37,9 @@ impl SwitchDrops {
 
     /// Reads the counters of Open vSwitch bridge `bridge` (host namespace).
     pub fn read_ovs(bridge: &str) -> Result<SwitchDrops, Error> {
-        let ports = ovs(&["ovs-vsctl", "list-ports", bridge])?;
+        let ports = ovs_command(&["ovs-vsctl", "list-ports", bridge])?;
         let ports: Vec<&str> = ports.lines().map(str::trim).collect();
-        let table = ovs(&[
+        let table = ovs_command(&[
             "ovs-vsctl",
             "--format=json",
             "--columns=name,ifindex,statistics",
@@ -63,13 +61,13 @@ impl SwitchDrops {
         let ifindexes: Vec<u32> = ours.iter().filter_map(|i| i.ifindex).collect();
         let socket =
             crate::net::packet_socket_drops(&ifindexes).map_err(|e| Error::Tool(e.to_string()))?;
-        let datapath_type = ovs(&["ovs-vsctl", "get", "bridge", bridge, "datapath_type"])?;
+        let datapath_type = ovs_command(&["ovs-vsctl", "get", "bridge", bridge, "datapath_type"])?;
         let datapath_type = match datapath_type.trim().trim_matches('"') {
             "" => "system",
             t => t,
         }
         .to_string();
-        let show = ovs(&[
+        let show = ovs_command(&[
             "ovs-appctl",
             "dpctl/show",
             &format!("{datapath_type}@ovs-{datapath_type}"),
@@ -96,20 +94,9 @@ impl SwitchDrops {
     }
 }
 
-/// Runs an Open vSwitch command (`argv`, never a shell) and returns its output.
-fn ovs(argv: &[&str]) -> Result<String, Error> {
-    let o = Command::new(argv[0])
-        .args(&argv[1..])
-        .output()
-        .map_err(|e| Error::Tool(format!("{}: {e}", argv[0])))?;
-    if !o.status.success() {
-        return Err(Error::Tool(format!(
-            "{} failed: {}",
-            argv.join(" "),
-            String::from_utf8_lossy(&o.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+/// Runs an Open vSwitch command; its failure is the run's tool error.
+fn ovs_command(argv: &[&str]) -> Result<String, Error> {
+    super::stdout_of(argv).map_err(Error::Tool)
 }
 
 /// One row of `ovs-vsctl --format=json --columns=name,ifindex,statistics list interface`.
