@@ -383,12 +383,7 @@ pub fn parse_packet_diag_message(
             netlink::NLMSG_DONE => scan.done = true,
             netlink::NLMSG_ERROR => {
                 scan.done = true;
-                // A negative errno; 0 is an acknowledgement, not a refusal.
-                let error = body.get(..4).ok_or(MalformedNetlink)?;
-                let errno = i32::from_ne_bytes([error[0], error[1], error[2], error[3]])
-                    .checked_neg()
-                    .ok_or(MalformedNetlink)?;
-                scan.refused = (errno != 0).then_some(errno);
+                scan.refused = netlink::refusal(body)?;
             }
             SOCK_DIAG_BY_FAMILY => {
                 if body.len() < PACKET_DIAG_MSG {
@@ -410,6 +405,100 @@ pub fn parse_packet_diag_message(
                     if ifindexes.contains(&index) {
                         scan.drops += u64::from(drops);
                     }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(scan)
+}
+
+/// One interface's transmit drops: frames the device itself dropped at transmit
+/// (`tx_dropped` of `rtnl_link_stats64`). A veth whose peer runs XDP counts here every frame
+/// it could not put in the peer's XDP ring (256 frames) when that ring was full: such a frame
+/// never reached the receiver, and neither its ring nor its socket saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkDrops {
+    /// The interface's name.
+    pub name: String,
+    /// Its `tx_dropped` counter.
+    pub tx_dropped: u64,
+}
+
+/// Every interface of the caller's network namespace with its transmit drops, from an
+/// `RTM_GETLINK` dump (the counters are the device's, as `ip -s link` shows them).
+pub fn link_drops() -> Result<Vec<LinkDrops>, NetError> {
+    const RTM_GETLINK: u16 = 18;
+    const WHAT: &str = "reading the interfaces' drop counters (RTM_GETLINK)";
+    // struct ifinfomsg, all zero: every family, every interface.
+    let req = [0u8; 16];
+    let mut links = Vec::new();
+    let mut refused = None;
+    netlink::dump(
+        nix::sys::socket::SockProtocol::NetlinkRoute,
+        &netlink::dump_request(RTM_GETLINK, &req),
+        &mut |datagram| {
+            let scan = parse_link_message(datagram)?;
+            links.extend(scan.links);
+            refused = refused.or(scan.refused);
+            Ok(scan.done)
+        },
+    )
+    .map_err(|e| NetError::Io(WHAT, e))?;
+    match refused {
+        Some(errno) => Err(NetError::Io(WHAT, std::io::Error::from_raw_os_error(errno))),
+        None => Ok(links),
+    }
+}
+
+/// What one datagram of an `RTM_GETLINK` dump held.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LinkScan {
+    /// The interfaces in it that carried a name and 64-bit statistics.
+    pub links: Vec<LinkDrops>,
+    /// The dump ended in this datagram.
+    pub done: bool,
+    /// The kernel refused the dump with this errno (`NLMSG_ERROR`).
+    pub refused: Option<i32>,
+}
+
+/// Reads one datagram of an `RTM_GETLINK` dump: each `RTM_NEWLINK` message's name
+/// (`IFLA_IFNAME`) and `tx_dropped` (the eighth counter of `IFLA_STATS64`). Every length is
+/// checked; a message without either is left out.
+pub fn parse_link_message(datagram: &[u8]) -> Result<LinkScan, MalformedNetlink> {
+    const RTM_NEWLINK: u16 = 16;
+    const IFINFOMSG: usize = 16;
+    const IFLA_IFNAME: u16 = 3;
+    const IFLA_STATS64: u16 = 23;
+    const TX_DROPPED: usize = 7 * 8;
+    let mut scan = LinkScan::default();
+    for (kind, body) in netlink::messages(datagram)? {
+        match kind {
+            netlink::NLMSG_DONE => scan.done = true,
+            netlink::NLMSG_ERROR => {
+                scan.done = true;
+                scan.refused = netlink::refusal(body)?;
+            }
+            RTM_NEWLINK => {
+                let attrs = body.get(IFINFOMSG..).ok_or(MalformedNetlink)?;
+                let (mut name, mut dropped) = (None, None);
+                for (attr, data) in netlink::attributes(attrs)? {
+                    match attr {
+                        IFLA_IFNAME => {
+                            let text = data.split(|b| *b == 0).next().unwrap_or_default();
+                            name = std::str::from_utf8(text).ok().map(str::to_string);
+                        }
+                        IFLA_STATS64 => {
+                            dropped = data
+                                .get(TX_DROPPED..TX_DROPPED + 8)
+                                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                                .map(u64::from_ne_bytes);
+                        }
+                        _ => {}
+                    }
+                }
+                if let (Some(name), Some(tx_dropped)) = (name, dropped) {
+                    scan.links.push(LinkDrops { name, tx_dropped });
                 }
             }
             _ => {}
@@ -686,6 +775,77 @@ mod tests {
         // Any process may dump its namespace's packet sockets; this one has none bound to
         // an interface index that does not exist.
         assert_eq!(packet_socket_drops(&[u32::MAX]).unwrap(), 0);
+    }
+
+    /// One interface of an `RTM_GETLINK` dump as the kernel writes it: header, ifinfomsg,
+    /// IFLA_IFNAME (NUL-terminated, padded), IFLA_STATS64 (24 counters of 8 bytes).
+    fn link(name: &str, tx_dropped: u64) -> Vec<u8> {
+        let mut m = vec![0u8; 16];
+        m[4..6].copy_from_slice(&16u16.to_ne_bytes());
+        m.extend_from_slice(&[0; 16]);
+        let ifname = [name.as_bytes(), &[0]].concat();
+        m.extend_from_slice(&(4 + ifname.len() as u16).to_ne_bytes());
+        m.extend_from_slice(&3u16.to_ne_bytes());
+        m.extend_from_slice(&ifname);
+        m.resize(m.len().div_ceil(4) * 4, 0);
+        m.extend_from_slice(&(4 + 24 * 8u16).to_ne_bytes());
+        m.extend_from_slice(&23u16.to_ne_bytes());
+        for i in 0..24u64 {
+            // rx/tx packets, bytes, errors, rx_dropped, then tx_dropped: distinct values.
+            let v = if i == 7 { tx_dropped } else { 1000 + i };
+            m.extend_from_slice(&v.to_ne_bytes());
+        }
+        let len = m.len() as u32;
+        m[0..4].copy_from_slice(&len.to_ne_bytes());
+        m
+    }
+
+    #[test]
+    fn reads_each_interfaces_transmit_drops_from_a_link_dump() {
+        let mut d = link("pkm0", 690);
+        d.extend(link("lo", 0));
+        let scan = parse_link_message(&d).unwrap();
+        assert_eq!(
+            scan.links,
+            vec![
+                LinkDrops {
+                    name: "pkm0".into(),
+                    tx_dropped: 690
+                },
+                LinkDrops {
+                    name: "lo".into(),
+                    tx_dropped: 0
+                }
+            ]
+        );
+        assert!(!scan.done);
+        // Statistics cut short: the interface is left out, not read as 0 or garbage.
+        let mut short = link("pkm0", 5);
+        short.truncate(short.len() - 17 * 8);
+        let len = short.len() as u32;
+        short[0..4].copy_from_slice(&len.to_ne_bytes());
+        let at = 16 + 16 + 12;
+        short[at..at + 2].copy_from_slice(&(4 + 7 * 8u16).to_ne_bytes());
+        assert_eq!(parse_link_message(&short).unwrap().links, vec![]);
+        for n in 0..d.len() {
+            let _ = parse_link_message(&d[..n]);
+        }
+        let mut refused = vec![0u8; 20];
+        refused[0] = 20;
+        refused[4..6].copy_from_slice(&2u16.to_ne_bytes());
+        refused[16..20].copy_from_slice(&(-1i32).to_ne_bytes());
+        let scan = parse_link_message(&refused).unwrap();
+        assert_eq!((scan.done, scan.refused), (true, Some(1)));
+        let mut bad = link("pkm0", 1);
+        bad[0..4].copy_from_slice(&20u32.to_ne_bytes()); // shorter than ifinfomsg
+        assert_eq!(parse_link_message(&bad[..20]), Err(MalformedNetlink));
+    }
+
+    #[test]
+    fn the_link_dump_is_read_from_the_kernel() {
+        // Every namespace has its loopback, and nothing drops on it.
+        let links = link_drops().unwrap();
+        assert!(links.iter().any(|l| l.name == "lo"), "{links:?}");
     }
 
     const ARP: &str =

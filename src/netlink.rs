@@ -74,6 +74,17 @@ pub fn dump(
     }
 }
 
+/// The errno an `NLMSG_ERROR` message's `body` carries (the kernel writes it negated), or
+/// `None` for an acknowledgement (0); a body too short or an errno of `i32::MIN` (no
+/// negation) is malformed.
+pub fn refusal(body: &[u8]) -> Result<Option<i32>, MalformedNetlink> {
+    let error = body.get(..4).ok_or(MalformedNetlink)?;
+    let errno = i32::from_ne_bytes([error[0], error[1], error[2], error[3]])
+        .checked_neg()
+        .ok_or(MalformedNetlink)?;
+    Ok((errno != 0).then_some(errno))
+}
+
 fn align(n: usize) -> usize {
     n.div_ceil(4) * 4
 }

@@ -174,6 +174,9 @@ pub struct LatencySummary {
     /// Probes whose latency was recorded.
     #[serde(rename = "latency_samples")]
     pub samples: u64,
+    /// Minimum, ns (the floor packet delay variation is measured from).
+    #[serde(rename = "latency_min_ns", default)]
+    pub min_ns: Option<u64>,
     /// Median, ns.
     #[serde(rename = "latency_p50_ns")]
     pub p50_ns: Option<u64>,
@@ -437,7 +440,8 @@ impl RxSummary {
         );
         let _ = writeln!(
             s,
-            "  latency us: p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            "  latency us: min {}  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+            opt_us(c.latency.min_ns),
             opt_us(c.latency.p50_ns),
             opt_us(c.latency.p90_ns),
             opt_us(c.latency.p99_ns),

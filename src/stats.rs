@@ -230,6 +230,7 @@ pub fn latency_summary(h: &Histogram<u64>, clock_skew: u64) -> LatencySummary {
     let q = |p: f64| (!h.is_empty()).then(|| h.value_at_quantile(p));
     LatencySummary {
         samples: h.len(),
+        min_ns: (!h.is_empty()).then(|| h.min()),
         p50_ns: q(0.5),
         p90_ns: q(0.9),
         p99_ns: q(0.99),

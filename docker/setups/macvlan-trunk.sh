@@ -11,7 +11,7 @@
 #          `- macvlan -> [pktmmap-macvlan-trunk-rx] eth0 10.77.15.2
 . "$(dirname "$0")/lib.sh"
 
-M=macvlan-trunk; NET=15; PARENT=pkmdtr0
+M=macvlan-trunk; NET=15; IP6=1; PARENT=pkmdtr0
 VID=$(vlan_id); SUB=$PARENT.$VID
 
 down() { compose_down $M; link_del "$SUB"; link_del $PARENT; }

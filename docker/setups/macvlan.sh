@@ -7,7 +7,7 @@
 #     `- macvlan -> [pktmmap-macvlan-rx] eth0 10.77.14.2
 . "$(dirname "$0")/lib.sh"
 
-M=macvlan; NET=14; PARENT=pkmdmv0
+M=macvlan; NET=14; IP6=1; PARENT=pkmdmv0
 
 case "${1:-}" in
   up)

@@ -7,12 +7,12 @@
 # Datapath: the kernel one where the openvswitch module exists, otherwise OVS's userspace
 # datapath (netdev), with TX checksum offload off on the containers' veths; `env` says which.
 #
-#   [pktmmap-ovs-tx] eth0 10.77.13.1 --veth-- pkmdovstx \
+#   [pktmmap-ovs-tx] eth0 10.77.13.1, fd00:77:13::1 --veth-- pkmdovstx \
 #                                                      pkmdovs0 (OVS, host namespace)
-#   [pktmmap-ovs-rx] eth0 10.77.13.2 --veth-- pkmdovsrx /
+#   [pktmmap-ovs-rx] eth0 10.77.13.2, fd00:77:13::2 --veth-- pkmdovsrx /
 . "$(dirname "$0")/lib.sh"
 
-M=ovs; NET=13; BR=pkmdovs0
+M=ovs; NET=13; IP6=1; BR=pkmdovs0
 
 case "${1:-}" in
   up)
@@ -32,6 +32,10 @@ case "${1:-}" in
       ovs_port $BR "$DP" $host "$ns" eth0 \
         -- set interface $host external_ids:container_id=pktmmap-$M-$side external_ids:container_iface=eth0
       addr_up "$ns" eth0 10.77.$NET.$n/24
+      # A container without a Docker network has IPv6 off in its namespace; this one gets it,
+      # on the test subnet only.
+      ip netns exec "$ns" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=0
+      addr6_up "$ns" eth0 fd00:77:$NET::$n/64
     done
     rps_apply "$NS_PREFIX-dk-$M-rx" eth0
     ;;

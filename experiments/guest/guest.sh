@@ -39,7 +39,7 @@ BOOT_WAIT=${PKTMMAP_GUEST_BOOT_WAIT:-240}
 KVM_WAIT=${PKTMMAP_GUEST_KVM_WAIT:-20}
 TIMEOUT=${PKTMMAP_GUEST_TIMEOUT:-1800}
 # The tools the guest gets (statically linked: the guest's libc does not matter).
-BINS=(pktmmap mmap-tx mmap-rx udp-tx udp-rx xdp-tx xdp-rx)
+BINS=(pktmmap mmap-tx mmap-rx udp-tx udp-rx xdp-tx xdp-rx pktmmap-idle)
 
 usage() { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 note() { echo "guest: $*" >&2; }

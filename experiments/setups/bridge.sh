@@ -10,7 +10,26 @@
 #   [pktmmap-bridge-rx] pkm0 10.77.2.2 --veth-- pkmrx /
 . "$(dirname "$0")/lib.sh"
 
-S=bridge; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; SW=$NS_PREFIX-$S-sw; NET=2; IP6=1
+# bridge-conntrack.sh runs this script as the bridge-conntrack set-up (SETUP_VARIANT).
+S=${SETUP_VARIANT:-bridge}; NET=2
+case $S in
+  bridge) ;;
+  bridge-conntrack) NET=7 ;;
+  *) die "unknown bridge variant $S" ;;
+esac
+TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; SW=$NS_PREFIX-$S-sw; IP6=1
+
+# The connection-tracking table of bridge-conntrack: every bridged IPv4 and IPv6 packet
+# looked up (and each new flow entered) in the switch namespace's conntrack, as on a host
+# whose iptables or nftables keep state for bridged container traffic (Docker's default
+# bridge, with br_netfilter); the rules accept everything, so what they cost is the tracking.
+CT_RULES='table inet pktmmap_ct {
+ chain forward {
+  type filter hook forward priority 0; policy accept;
+  ct state established,related counter accept
+  ct state new counter accept
+ }
+}'
 
 case "${1:-}" in
   up)
@@ -26,13 +45,31 @@ case "${1:-}" in
       fi
       ip -n "$SW" link set pkm$side master pkmbr0 up
     done
-    for f in /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables; do
-      if ip netns exec "$SW" test -w $f; then ip netns exec "$SW" sh -c "echo 0 > $f"; fi
-    done
+    if [ "$S" = bridge-conntrack ]; then
+      for f in /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables; do
+        ip netns exec "$SW" test -w $f || skip "no br_netfilter ($f): bridged frames cannot reach conntrack"
+        ip netns exec "$SW" sh -c "echo 1 > $f"
+      done
+      command -v nft >/dev/null || die "nft is not installed (apt-get install nftables)"
+      ip netns exec "$SW" nft list table inet pktmmap_ct >/dev/null 2>&1 \
+        || echo "$CT_RULES" | ip netns exec "$SW" nft -f - || die "cannot load the conntrack rules"
+    else
+      for f in /proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables; do
+        if ip netns exec "$SW" test -w $f; then ip netns exec "$SW" sh -c "echo 0 > $f"; fi
+      done
+    fi
     dual_stack_up "$TX" "$RX" $NET
     rps_apply "$RX" pkm0
     ;;
   down) ns_del "$TX"; ns_del "$RX"; ns_del "$SW" ;;
-  env) print_env $S "$TX" "$RX" pkm0 pkm0 $NET linux-bridge "bridge in its own namespace" ;;
+  env)
+    if [ "$S" = bridge-conntrack ]; then
+      print_env $S "$TX" "$RX" pkm0 pkm0 $NET linux-bridge-conntrack \
+        "bridge in its own namespace, br_netfilter on, every flow tracked by conntrack (nft ct state)"
+    else
+      print_env $S "$TX" "$RX" pkm0 pkm0 $NET linux-bridge "bridge in its own namespace"
+    fi
+    echo "PATH_NS=$SW"
+    ;;
   *) usage $S ;;
 esac

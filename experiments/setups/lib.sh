@@ -88,6 +88,8 @@ rps_apply() {
 }
 
 # print_env SETUP TX_NS RX_NS TX_IF RX_IF SUBNET DATAPATH [NOTE]
+# (a set-up with namespaces between the two sides echoes PATH_NS="NS ..." after it: the runner
+# reads the transmit drops of their interfaces around each run)
 print_env() {
   cat <<EOF
 SETUP=$1

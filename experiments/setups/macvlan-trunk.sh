@@ -18,7 +18,7 @@
 #          `- macvlan -> [pktmmap-macvlan-trunk-tx] pkm0 10.77.5.1   `- macvlan -> [...-rx] pkm0 10.77.5.2
 . "$(dirname "$0")/lib.sh"
 
-S=macvlan-trunk; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=5
+S=macvlan-trunk; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=5; IP6=1
 VID=$(vlan_id)
 
 down() { ns_del "$TX"; ns_del "$RX"; link_del "pkmtr0.$VID"; link_del "pkmtr1.$VID"; link_del pkmtr0; }
@@ -36,8 +36,7 @@ case "${1:-}" in
     ns_add "$TX"; ns_add "$RX"
     macvlan_into "$TX" "pkmtr0.$VID"
     macvlan_into "$RX" "pkmtr1.$VID"
-    addr_up "$TX" pkm0 10.77.$NET.1/24
-    addr_up "$RX" pkm0 10.77.$NET.2/24
+    dual_stack_up "$TX" "$RX" $NET
     rps_apply "$RX" pkm0
     ;;
   down) down ;;

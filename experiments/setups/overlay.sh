@@ -5,10 +5,10 @@
 # VXLAN device on the underlay, and the sender's and receiver's namespaces hang off their
 # host's bridge by veth, as containers do.
 #
-#   [pktmmap-overlay-tx] pkm0 10.77.6.1 --veth-- pkmc  [pktmmap-overlay-h1]
+#   [pktmmap-overlay-tx] pkm0 10.77.6.1, fd00:77:6::1 --veth-- pkmc  [pktmmap-overlay-h1]
 #                                                 pkmbr0 + pkmvx0 (VXLAN) on pkmul 10.77.60.1
 #                                                   || underlay veth ||
-#   [pktmmap-overlay-rx] pkm0 10.77.6.2 --veth-- pkmc  [pktmmap-overlay-h2]
+#   [pktmmap-overlay-rx] pkm0 10.77.6.2, fd00:77:6::2 --veth-- pkmc  [pktmmap-overlay-h2]
 #                                                 pkmbr0 + pkmvx0 (VXLAN) on pkmul 10.77.60.2
 #
 # Options (environment): PKTMMAP_VXLAN_VNI (default 4242), PKTMMAP_VXLAN_PORT (default 4789,
@@ -23,7 +23,7 @@
 . "$(dirname "$0")/lib.sh"
 
 S=overlay; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; H1=$NS_PREFIX-$S-h1; H2=$NS_PREFIX-$S-h2
-NET=6; UNDERLAY=10.77.60; UNDERLAY_MTU=1500; MTU=$((UNDERLAY_MTU - 50))
+NET=6; IP6=1; UNDERLAY=10.77.60; UNDERLAY_MTU=1500; MTU=$((UNDERLAY_MTU - 50))
 VNI=${PKTMMAP_VXLAN_VNI:-4242}
 PORT=${PKTMMAP_VXLAN_PORT:-4789}
 FDB=${PKTMMAP_VXLAN_FDB:-static}
@@ -70,8 +70,7 @@ case "${1:-}" in
     for host in "$H1" "$H2"; do
       if ip netns exec "$host" test -w $f; then ip netns exec "$host" sh -c "echo 0 > $f"; fi
     done
-    addr_up "$TX" pkm0 10.77.$NET.1/24
-    addr_up "$RX" pkm0 10.77.$NET.2/24
+    dual_stack_up "$TX" "$RX" $NET
     if [ "$FDB" = static ]; then
       # Each remote container's MAC behind the other host's VTEP, as Docker's overlay writes it.
       bridge -n "$H1" fdb replace "$(mac "$RX" pkm0)" dev pkmvx0 dst $UNDERLAY.2 self permanent
@@ -83,6 +82,7 @@ case "${1:-}" in
   env)
     print_env $S "$TX" "$RX" pkm0 pkm0 $NET vxlan \
       "VXLAN VNI $VNI UDP $PORT, $FDB FDB, +50 B per frame on the underlay, inner MTU $MTU"
+    echo "PATH_NS=\"$H1 $H2\""
     ;;
   *) usage $S ;;
 esac

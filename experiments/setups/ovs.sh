@@ -16,7 +16,7 @@
 #   [pktmmap-ovs-rx] pkm0 10.77.3.2 --veth-- pkmovsrx /
 . "$(dirname "$0")/lib.sh"
 
-S=ovs; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=3; BR=pkmovs0
+S=ovs; TX=$NS_PREFIX-$S-tx; RX=$NS_PREFIX-$S-rx; NET=3; IP6=1; BR=pkmovs0
 
 case "${1:-}" in
   up)
@@ -31,8 +31,7 @@ case "${1:-}" in
       fi
       ovs_port $BR "$DP" pkmovs$side "$ns" pkm0
     done
-    addr_up "$TX" pkm0 10.77.$NET.1/24
-    addr_up "$RX" pkm0 10.77.$NET.2/24
+    dual_stack_up "$TX" "$RX" $NET
     rps_apply "$RX" pkm0
     ;;
   down)

@@ -8,13 +8,16 @@
 //! engine, wherever the container runs (`docker exec` forwards no signal):
 //! `pktmmap-idle signal SIGINT mmap-rx` (exit 1 if no such process) and
 //! `pktmmap-idle catches-sigint mmap-rx` (exit 0 once every such process has its handler);
-//! `pktmmap-idle iface-of 10.77.72.5` prints the interface holding that address (exit 1: none, or it cannot tell).
+//! `pktmmap-idle iface-of 10.77.72.5` prints the interface holding that address (exit 1: none, or it cannot tell);
+//! `pktmmap-idle link-drops` prints each interface of its network namespace with its transmit
+//! drops (`NAME TX_DROPPED`, one per line; exit 1 if it cannot read them), which the runner
+//! reads before and after a run on each side of the path.
 #![forbid(unsafe_code)]
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use pktmmap::process::{catches_sigint, pids_named, signal_named};
 
-const USAGE: &str = "usage: pktmmap-idle | pktmmap-idle signal SIGNAL NAME | pktmmap-idle catches-sigint NAME | pktmmap-idle iface-of IPV4";
+const USAGE: &str = "usage: pktmmap-idle | pktmmap-idle signal SIGNAL NAME | pktmmap-idle catches-sigint NAME | pktmmap-idle iface-of IPV4 | pktmmap-idle link-drops";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,6 +43,18 @@ fn main() {
                 1
             }
             Err(_) => usage(&format!("not an IPv4 address: {ip:?}")),
+        },
+        ["link-drops"] => match pktmmap::net::link_drops() {
+            Ok(links) => {
+                for l in links {
+                    println!("{} {}", l.name, l.tx_dropped);
+                }
+                0
+            }
+            Err(e) => {
+                eprintln!("pktmmap-idle: {e}");
+                1
+            }
         },
         _ => usage("unknown arguments"),
     };

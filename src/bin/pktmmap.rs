@@ -11,7 +11,7 @@ use pktmmap::experiment::analysis::compare::{
 use pktmmap::experiment::bench::{self, BenchPlan, Phase, Sender};
 use pktmmap::experiment::place::lock;
 use pktmmap::experiment::place::setup::{self, Engine, SetupOutcome, Setups};
-use pktmmap::experiment::plan::kinds::{App, Fate, Status};
+use pktmmap::experiment::plan::kinds::{App, Families, Fate, Status};
 use pktmmap::experiment::plan::profile::Profile;
 use pktmmap::experiment::rows::read_rows;
 use pktmmap::experiment::run::files::{write_charts, write_report};
@@ -60,6 +60,10 @@ enum Cmd {
         /// Apps, comma-separated; each point runs them alternately.
         #[arg(long, value_enum, value_delimiter = ',', default_value = "mmap,udp")]
         app: Vec<App>,
+        /// IP version of the test traffic: 4, 6, or both (each repetition of each point runs
+        /// every app over IPv4, then over IPv6); recorded in the `family` column.
+        #[arg(long, value_enum, default_value = "4")]
+        family: Families,
         /// Repetitions of every point (default: the profile's).
         #[arg(long)]
         repetitions: Option<u32>,
@@ -137,8 +141,8 @@ enum Cmd {
     },
     /// Find each set-up x app x size's NDR and PDR (RFC 2544 throughput, MLRsearch goals):
     /// the generator's ceiling on the path calibrated, then trials at fixed loads until each
-    /// goal's bounds are within its width. Writes search-v1.csv (a row per goal) and
-    /// search-trials-v2.csv (every trial) into results/<UTC time>-search-<preset>.
+    /// goal's bounds are within its width. Writes search-v2.csv (a row per goal) and
+    /// search-trials-v4.csv (every trial) into results/<UTC time>-search-<preset>.
     Search(search::command::SearchArgs),
     /// Rewrite DIR/bench.md from the benchmark CSV in DIR, and print it.
     BenchTable {
@@ -405,6 +409,7 @@ fn run(args: Args) -> Result<i32, CliError> {
             profile,
             setup: setups,
             app,
+            family,
             repetitions,
             out,
             fate,
@@ -415,7 +420,6 @@ fn run(args: Args) -> Result<i32, CliError> {
             rps,
         } => {
             let interval_s = pktmmap::cli::runner_interval(interval)?;
-            let _lock = lock::take_host(false)?;
             let experiments = setup::experiments_dir(args.experiments.as_deref())?;
             let profile = Profile::load(&Profile::path(&experiments, &profile))?;
             let engine = args.engine;
@@ -428,6 +432,9 @@ fn run(args: Args) -> Result<i32, CliError> {
                 setups
             };
             scripts.check_names(&setups)?;
+            // The request is checked (a typo is exit 2 with its reason) before the host is
+            // taken, so that a wrong word never reads as "another run holds the lock".
+            let _lock = lock::take_host(false)?;
             let apps = app;
             // AF_XDP needs more than CAP_NET_RAW; containers get it only for runs that use it.
             let scripts = scripts.with_xdp(
@@ -442,6 +449,7 @@ fn run(args: Args) -> Result<i32, CliError> {
                 profile,
                 setups,
                 apps,
+                families: family,
                 fate,
                 idle_timeout_s: idle_timeout,
                 interval_s,

@@ -108,6 +108,9 @@ pub struct SendPlan {
     pub round_trip: Option<Arc<RoundTrips>>,
 }
 
+/// How long a lane waits, after its last frame, for every frame it handed over to leave.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long the sender waits for reflections still missing after its last frame left.
 pub const REFLECTION_GRACE: Duration = Duration::from_secs(1);
 
@@ -396,8 +399,23 @@ fn run_lane<B: Transmit>(
     }
     result.sending = sending_since.elapsed();
     // Whatever was handed over goes out (or is accounted as not sent) before we report.
-    match backend.drain(Duration::from_secs(5)) {
-        Ok(left) => result.in_flight = left,
+    match backend.drain(DRAIN_TIMEOUT) {
+        Ok(0) => {}
+        Ok(left) => {
+            // The device kept refusing them: the run did not send its count, whatever the
+            // loop's reason was (a TX ring puts a refused frame back and tries it again).
+            result.in_flight = left;
+            if result.error.is_none() {
+                result.reason = StopReason::Error;
+                result.error = Some(CliError::new(
+                    Failure::Runtime,
+                    format!(
+                        "{left} frames handed to the kernel had not left after {} s: the device kept refusing them (is the link, or its peer, up?)",
+                        DRAIN_TIMEOUT.as_secs()
+                    ),
+                ));
+            }
+        }
         Err((e, left)) => {
             result.in_flight = left;
             result.reason = StopReason::Error;
@@ -583,7 +601,17 @@ mod tests {
         b.in_flight_at_end = 3;
         let (s, code) =
             crate::cli::with_exit_code(send(vec![b], &plan(20, 8), &stop, &mut |_| {}).unwrap());
-        assert_eq!((s.sent, code), (17, 0));
+        // Frames that never left are an error: the run did not send its count.
+        assert_eq!(
+            (s.sent, s.partial, s.stop_reason, code),
+            (17, true, StopReason::Error, Failure::Runtime as i32)
+        );
+        assert!(
+            s.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("3 frames handed to the kernel had not left")),
+            "{s:?}"
+        );
         let mut b = fake(8);
         b.fail_after = Some(8);
         let (s, code) =

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::experiment::analysis::median;
 use crate::experiment::plan::apps::APPS;
-use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
+use crate::experiment::plan::kinds::{setup_label, App, Engine, Family, Fate, Status};
 use crate::experiment::rows::Row;
 
 /// The thesis's published results (its figures 6.2-6.24), kept in the repository as data.
@@ -63,6 +63,8 @@ pub type Spread = (f64, f64, f64, usize);
 pub struct Ratio {
     /// Set-up.
     pub setup: String,
+    /// The IP version of the test traffic.
+    pub family: Family,
     /// Engine (`netns`, `docker`).
     pub engine: Engine,
     /// Scenario.
@@ -103,10 +105,11 @@ pub struct Ratio {
 /// exceeds this share of the datagrams offered: the PDR's loss ratio (FD.io CSIT's 0.5 %).
 pub const LOSSY_SHARE: f64 = 0.005;
 
-/// The offered rate of a row in packets per second (none when unpaced or unparseable).
+/// The offered rate of a row in packets per second (none when unpaced or unparseable): a bit
+/// rate counts the frames of the row's family (IPv6's 40-byte header makes fewer of them).
 pub fn offered_pps(r: &Row) -> Option<f64> {
     let rate: crate::pace::Rate = r.requested_rate.parse().ok()?;
-    rate.packets_per_second(r.size + crate::wire::FRAME_OVERHEAD)
+    rate.packets_per_second(r.size + r.family.wire().frame_overhead())
 }
 
 /// A point is capped when every app's median reached this share of the offered rate.
@@ -143,10 +146,17 @@ pub fn check_chartable(rows: &[Row], allow_emulated: bool) -> Result<(), Error> 
     Ok(())
 }
 
-/// Ratios from successful rows, per set-up, engine and scenario.
+impl Ratio {
+    /// The set-up's name with its family (see [`setup_label`]).
+    pub fn label(&self) -> String {
+        setup_label(&self.setup, self.family)
+    }
+}
+
+/// Ratios from successful rows, per set-up, family, engine and scenario.
 pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
-    // (setup, engine, scenario, emulated) -> value -> app -> pps of every repetition
-    type Key = (String, Engine, String, String);
+    // (setup, engine, scenario, emulated, family) -> value -> app -> pps of every repetition
+    type Key = (String, Engine, String, String, Family);
     let mut by: BTreeMap<Key, BTreeMap<String, BTreeMap<App, Vec<f64>>>> = BTreeMap::new();
     let mut fates: BTreeMap<Key, BTreeSet<Fate>> = BTreeMap::new();
     let mut datapaths: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
@@ -162,6 +172,7 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
             r.engine,
             r.scenario.clone(),
             r.emulated.clone(),
+            r.family,
         );
         if let Some(o) = offered_pps(r) {
             offered.insert((key.clone(), r.value.clone()), o);
@@ -254,7 +265,9 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
             ));
             let points = ours.map_or(0, |o| o.3);
             let ours = ours.map(|(m, lo, hi, _)| (m, lo, hi));
+            // The thesis measured IPv4 only.
             let mut th: Vec<f64> = thesis_topology(&key.0)
+                .filter(|_| key.4 == Family::V4)
                 .map(|t| {
                     thesis
                         .iter()
@@ -285,6 +298,7 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
                 xdp,
                 thesis: median(&mut th),
                 emulated: key.3,
+                family: key.4,
                 vs_best_socket,
                 best_over_plain,
             }
@@ -292,9 +306,28 @@ pub fn ratios(rows: &[Row]) -> Vec<Ratio> {
         .collect()
 }
 
+/// The width of the set-up column: its longest entry (with family and emulation marker), at
+/// least 14, so that long names (`bridge-conntrack ipv6`) never shift the columns.
+fn setup_width(ratios: &[Ratio]) -> usize {
+    ratios
+        .iter()
+        .map(|r| {
+            r.label().len()
+                + if r.emulated.is_empty() {
+                    0
+                } else {
+                    r.emulated.len() + 3
+                }
+        })
+        .max()
+        .unwrap_or(0)
+        .max(14)
+}
+
 /// The ratio table as text.
 pub fn ratio_table(ratios: &[Ratio]) -> String {
     let mut s = String::new();
+    let w = setup_width(ratios);
     // The xdp column only where xdp ran.
     let with_xdp = ratios.iter().any(|r| r.xdp.is_some());
     let xdp_head = if with_xdp {
@@ -303,7 +336,7 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
         ""
     };
     let head = format!(
-        "{:<14} {:<7} {:<9} {:<13} {:>37} {:>8} {:>26}",
+        "{:<w$} {:<7} {:<9} {:<13} {:>37} {:>8} {:>26}",
         "set-up", "engine", "scenario", "mmap fate", "mmap/udp ours (min-max)", "thesis", xdp_head
     );
     let _ = writeln!(s, "{}", head.trim_end());
@@ -324,12 +357,12 @@ pub fn ratio_table(ratios: &[Ratio]) -> String {
             (true, None) => format!("-{}", left_out(0, r.xdp_lossy)),
         };
         let setup = if r.emulated.is_empty() {
-            r.setup.clone()
+            r.label()
         } else {
-            format!("{} [{}]", r.setup, r.emulated)
+            format!("{} [{}]", r.label(), r.emulated)
         };
         let line = format!(
-            "{:<14} {:<7} {:<9} {:<13} {:>37} {:>8} {:>26}",
+            "{:<w$} {:<7} {:<9} {:<13} {:>37} {:>8} {:>26}",
             setup, r.engine, r.scenario, r.fate, ours, thesis, xdp
         );
         let _ = writeln!(s, "{}", line.trim_end());
@@ -429,7 +462,8 @@ fn best_socket_table(ratios: &[Ratio]) -> String {
         "\nbypass or the best socket path? ({}: GSO super-packets and sendmmsg, GRO and recvmmsg)\n",
         App::UdpGso
     );
-    let mut head = format!("{:<14} {:<7} {:<9}", "set-up", "engine", "scenario");
+    let w = setup_width(ratios);
+    let mut head = format!("{:<w$} {:<7} {:<9}", "set-up", "engine", "scenario");
     for app in &bypass {
         let _ = write!(head, " {:>40}", format!("{app}/{}", App::UdpGso));
     }
@@ -437,11 +471,11 @@ fn best_socket_table(ratios: &[Ratio]) -> String {
     let _ = writeln!(s, "{head}");
     for r in ratios {
         let setup = if r.emulated.is_empty() {
-            r.setup.clone()
+            r.label()
         } else {
-            format!("{} [{}]", r.setup, r.emulated)
+            format!("{} [{}]", r.label(), r.emulated)
         };
-        let mut line = format!("{:<14} {:<7} {:<9}", setup, r.engine, r.scenario);
+        let mut line = format!("{:<w$} {:<7} {:<9}", setup, r.engine, r.scenario);
         for c in best_socket_cells(r, &bypass) {
             let _ = write!(line, " {c:>40}");
         }
@@ -478,6 +512,50 @@ mod tests {
             status: Status::Ok,
             ..Row::default()
         }
+    }
+
+    #[test]
+    fn families_are_ratioed_apart_and_the_thesis_stands_beside_ipv4_only() {
+        let mut rows = Vec::new();
+        for (family, mmap) in [(Family::V4, 300.0), (Family::V6, 200.0)] {
+            for (app, pps) in [(App::Mmap, mmap), (App::Udp, 100.0)] {
+                let mut r = row("native", "count", "10000", app, pps);
+                r.family = family;
+                rows.push(r);
+            }
+        }
+        let r = ratios(&rows);
+        assert_eq!(r.len(), 2, "{r:?}");
+        let (v4, v6) = (&r[0], &r[1]);
+        assert_eq!((v4.family, v4.ours.unwrap().0), (Family::V4, 3.0));
+        assert_eq!((v6.family, v6.ours.unwrap().0), (Family::V6, 2.0));
+        assert!(v4.thesis.is_some() && v6.thesis.is_none());
+        let table = ratio_table(&r);
+        assert!(
+            table.lines().any(|l| l.starts_with("native ipv6 ")),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_bit_rate_offers_fewer_ipv6_frames_and_reaching_them_is_capped() {
+        // 100 Mbit/s of 64-byte payloads: 126-byte frames over IPv6 (99,206 pps), 106-byte
+        // over IPv4 (117,925 pps). Both apps delivering the IPv6 rate reached what was offered.
+        let mut rows = Vec::new();
+        for app in [App::Mmap, App::Udp] {
+            let mut r = row("native", "rate", "100Mbps", app, 99_200.0);
+            r.requested_rate = "100Mbps".into();
+            r.size = 64;
+            r.family = Family::V6;
+            rows.push(r);
+        }
+        let v6 = &ratios(&rows)[0];
+        assert_eq!((v6.capped, v6.ours), (1, None));
+        for r in &mut rows {
+            r.family = Family::V4;
+        }
+        let v4 = &ratios(&rows)[0];
+        assert_eq!((v4.capped, v4.points), (0, 1), "below IPv4's offered rate");
     }
 
     #[test]

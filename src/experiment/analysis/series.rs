@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::experiment::analysis::compare::offered_pps;
 use crate::experiment::analysis::{stat, Stat};
-use crate::experiment::plan::kinds::{App, Engine, Status};
+use crate::experiment::plan::kinds::{setup_label, App, Engine, Family, Status};
 use crate::experiment::rows::Row;
 
 /// Loss above this share marks a point as lossy (drawn hollow).
@@ -26,6 +26,8 @@ pub struct Point {
 pub struct Series {
     /// Set-up.
     pub setup: String,
+    /// The IP version of the test traffic.
+    pub family: Family,
     /// Engine.
     pub engine: Engine,
     /// Scenario.
@@ -44,9 +46,16 @@ pub struct Series {
     pub apps: BTreeMap<App, Vec<Option<Point>>>,
 }
 
-/// Groups successful rows into one series per set-up, engine and scenario.
+impl Series {
+    /// The set-up's name with its family (see [`setup_label`]).
+    pub fn label(&self) -> String {
+        setup_label(&self.setup, self.family)
+    }
+}
+
+/// Groups successful rows into one series per set-up, family, engine and scenario.
 pub fn series(rows: &[Row]) -> Vec<Series> {
-    type Key = (String, Engine, String);
+    type Key = (String, Family, Engine, String);
     let mut order: Vec<Key> = Vec::new();
     let mut out: BTreeMap<Key, Series> = BTreeMap::new();
     // (series, app, value) -> (received kpps, loss share) of every repetition
@@ -56,11 +65,12 @@ pub fn series(rows: &[Row]) -> Vec<Series> {
         let Some(pps) = r.pps.filter(|p| p.is_finite()) else {
             continue;
         };
-        let key = (r.setup.clone(), r.engine, r.scenario.clone());
+        let key = (r.setup.clone(), r.family, r.engine, r.scenario.clone());
         let s = out.entry(key.clone()).or_insert_with(|| {
             order.push(key.clone());
             Series {
                 setup: r.setup.clone(),
+                family: r.family,
                 engine: r.engine,
                 scenario: r.scenario.clone(),
                 param: r.param.clone(),
@@ -93,7 +103,7 @@ pub fn series(rows: &[Row]) -> Vec<Series> {
                     .values
                     .iter()
                     .map(|v| {
-                        let key = (s.setup.clone(), s.engine, s.scenario.clone());
+                        let key = (s.setup.clone(), s.family, s.engine, s.scenario.clone());
                         let (kpps, loss) = samples.get(&(key, app, v.clone()))?;
                         Some(Point {
                             kpps: stat(kpps.clone())?,

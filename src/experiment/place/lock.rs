@@ -27,6 +27,13 @@ pub enum LockError {
         /// The holder's command line.
         command: String,
     },
+    /// Another process holds it but has not written who it is: a pktmmap between taking the
+    /// lock and writing its pid, or another program locking the file.
+    #[error("another process holds this host's set-up lock {path} without naming itself (a pktmmap just starting, or another program: `fuser {path}` names it); wait for it to finish or stop it first")]
+    HeldUnnamed {
+        /// The lock file.
+        path: String,
+    },
     /// The lock file could not be opened or locked.
     #[error("cannot use the lock file {path}: {reason}")]
     Io {
@@ -77,8 +84,12 @@ impl HostLock {
             Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
                 let mut text = String::new();
                 let _ = file.read_to_string(&mut text);
-                let (pid, command) = holder(&text).unwrap_or((0, "unknown".into()));
-                return Err(LockError::Held { pid, command });
+                return Err(match holder(&text) {
+                    Some((pid, command)) => LockError::Held { pid, command },
+                    None => LockError::HeldUnnamed {
+                        path: path.display().to_string(),
+                    },
+                });
             }
             Err((_, e)) => return Err(io(&e)),
         };
@@ -163,6 +174,29 @@ mod tests {
         let again = HostLock::acquire(&path, "pktmmap bench").unwrap();
         assert_eq!(again.took_over, None, "a clean release is not a take-over");
         drop(again);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_holder_that_wrote_nothing_is_refused_without_a_made_up_pid() {
+        let path = std::env::temp_dir().join(format!("pktmmap-lock-bare-{}", std::process::id()));
+        // Another program's lock on the file, with nothing written in it.
+        let bare = Flock::lock(
+            File::create(&path).unwrap(),
+            FlockArg::LockExclusiveNonblock,
+        )
+        .map_err(|(_, e)| e)
+        .unwrap();
+        let e = HostLock::acquire(&path, "pktmmap run").unwrap_err();
+        assert_eq!(
+            e,
+            LockError::HeldUnnamed {
+                path: path.display().to_string()
+            }
+        );
+        assert!(!e.to_string().contains("pid 0"), "{e}");
+        drop(bare);
+        drop(HostLock::acquire(&path, "pktmmap run").unwrap());
         let _ = std::fs::remove_file(&path);
     }
 

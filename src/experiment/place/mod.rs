@@ -13,6 +13,8 @@
 //! - [`fate`]: the receive-side fate rule (the nft ingress drop).
 //! - [`setup`]: the set-up scripts (up, down, env) and what they say of each side.
 //! - [`switch`]: the drops a software switch (Open vSwitch) counts itself, around each run.
+//! - [`links`]: the transmit drops of the path's interfaces (a veth into a full XDP ring),
+//!   around each run.
 //! - [`lock`]: one measurement per host.
 //! - [`host`]: facts about the host every row records.
 //! - [`conditions`]: the conditions of each set-up (interfaces' MTU, queues, RPS, offloads;
@@ -22,6 +24,7 @@ pub mod argv;
 pub mod conditions;
 pub mod fate;
 pub mod host;
+pub mod links;
 pub mod lock;
 pub mod process;
 pub mod protocol;

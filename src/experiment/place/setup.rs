@@ -9,7 +9,7 @@ use std::process::Command;
 
 use crate::experiment::plan::engines::ScriptsDir;
 pub use crate::experiment::plan::kinds::Engine;
-use crate::experiment::plan::kinds::Status;
+use crate::experiment::plan::kinds::{Family, Status};
 
 /// Exit code of a set-up script that cannot exist on this machine.
 pub const SKIP_EXIT: i32 = 3;
@@ -57,6 +57,10 @@ pub struct SetupEnv {
     /// The Open vSwitch bridge between the two sides, whose own drop counters the runner
     /// reads around each run.
     pub ovs_bridge: Option<String>,
+    /// The network namespaces between the two sides (netns engine: a bridge's switch
+    /// namespace, an overlay's hosts), whose interfaces' transmit drops the runner reads
+    /// around each run beside the sender's and receiver's (`PATH_NS`, space-separated).
+    pub path_ns: Vec<String>,
 }
 
 /// What bringing a set-up up gave.
@@ -77,6 +81,21 @@ impl SetupOutcome {
             SetupOutcome::Up(env) => Ok(*env),
             SetupOutcome::Skipped(reason) => Err((Status::Skipped, reason)),
             SetupOutcome::Failed(reason) => Err((Status::Failed, reason)),
+        }
+    }
+}
+
+impl SetupEnv {
+    /// The sender's and receiver's addresses of `family`, or why there are none: a set-up that
+    /// printed no `TX_IP6`/`RX_IP6` has no IPv6 path.
+    pub fn addresses(&self, family: Family) -> Result<(&str, &str), String> {
+        match (family, &self.tx_ip6, &self.rx_ip6) {
+            (Family::V4, _, _) => Ok((&self.tx_ip, &self.rx_ip)),
+            (Family::V6, Some(tx), Some(rx)) => Ok((tx, rx)),
+            (Family::V6, _, _) => Err(format!(
+                "set-up {} has no IPv6 addresses (its env printed no TX_IP6/RX_IP6)",
+                self.setup
+            )),
         }
     }
 }
@@ -312,6 +331,17 @@ fn run_script(
     ))
 }
 
+/// Whether `name` can be an `ip netns` name: letters, digits, `-`, `_`, `.`, not `.` or `..`.
+fn valid_namespace_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+}
+
 /// The keys every set-up's `env` output must give.
 const REQUIRED_KEYS: [&str; 8] = [
     "SETUP", "TX_NS", "RX_NS", "TX_IF", "RX_IF", "TX_IP", "RX_IP", "DATAPATH",
@@ -355,6 +385,7 @@ pub fn parse_env(text: &str) -> Result<SetupEnv, Error> {
             "TX_IP6" => e.tx_ip6 = some(v),
             "RX_IP6" => e.rx_ip6 = some(v),
             "OVS_BRIDGE" => e.ovs_bridge = some(v),
+            "PATH_NS" => e.path_ns = v.split_whitespace().map(str::to_string).collect(),
             other => return Err(bad(format!("unknown key {other}"))),
         }
         if let Some(known) = REQUIRED_KEYS.iter().find(|r| **r == k) {
@@ -383,6 +414,9 @@ pub fn parse_env(text: &str) -> Result<SetupEnv, Error> {
     }
     if e.tx_ip6.is_some() != e.rx_ip6.is_some() {
         return Err(bad("TX_IP6 and RX_IP6 come together".into()));
+    }
+    if let Some(ns) = e.path_ns.iter().find(|ns| !valid_namespace_name(ns)) {
+        return Err(bad(format!("PATH_NS {ns:?} is not a namespace name")));
     }
     if let Some(bridge) = &e.ovs_bridge {
         if crate::net::validate_interface_name(bridge).is_err() {
@@ -422,6 +456,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("is not an interface name"), "{e}");
+        assert_eq!(e_path(""), Ok(vec![]));
+        assert_eq!(
+            e_path("\"pktmmap-overlay-h1 pktmmap-overlay-h2\""),
+            Ok(vec![
+                "pktmmap-overlay-h1".into(),
+                "pktmmap-overlay-h2".into()
+            ])
+        );
+        for bad in ["../etc", "a/b", "..", "x;y"] {
+            let e = e_path(bad).unwrap_err();
+            assert!(e.contains("is not a namespace name"), "{bad}: {e}");
+        }
+    }
+
+    fn e_path(v: &str) -> Result<Vec<String>, String> {
+        parse_env(&format!("{NATIVE}PATH_NS={v}\n"))
+            .map(|e| e.path_ns)
+            .map_err(|e| e.to_string())
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub const ENGINES: [EngineSpec; 3] = [
         setups: &[
             "native",
             "bridge",
+            "bridge-conntrack",
             "ovs",
             "macvlan",
             "macvlan-trunk",

@@ -88,6 +88,62 @@ kind! {
 }
 
 kind! {
+    /// The IP version of a run's test traffic.
+    pub enum Family {
+        /// IPv4 (the set-ups' 10.77.N.0/24).
+        #[default]
+        V4 => "ipv4",
+        /// IPv6 (the set-ups' ULA fd00:77:N::/64).
+        V6 => "ipv6",
+    }
+}
+
+impl Family {
+    /// The same IP version as the frame builders know it.
+    pub fn wire(self) -> crate::wire::ip::Family {
+        match self {
+            Family::V4 => crate::wire::ip::Family::V4,
+            Family::V6 => crate::wire::ip::Family::V6,
+        }
+    }
+}
+
+/// The name a set-up goes by in tables and charts: its own for IPv4 (as before families
+/// were recorded), `<set-up> ipv6` for IPv6, so that the two are never drawn or compared as one.
+pub fn setup_label(setup: &str, family: Family) -> String {
+    match family {
+        Family::V4 => setup.to_string(),
+        Family::V6 => format!("{setup} {family}"),
+    }
+}
+
+/// The runner's `--family`: which IP versions every point runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Families {
+    /// IPv4 only.
+    #[default]
+    #[value(name = "4")]
+    V4,
+    /// IPv6 only.
+    #[value(name = "6")]
+    V6,
+    /// Both, alternating within every repetition of every point (IPv4 first).
+    #[value(name = "both")]
+    Both,
+}
+
+impl Families {
+    /// The families, in the order each point runs them.
+    pub fn list(self) -> &'static [Family] {
+        match self {
+            Families::V4 => &[Family::V4],
+            Families::V6 => &[Family::V6],
+            Families::Both => &[Family::V4, Family::V6],
+        }
+    }
+}
+
+kind! {
     /// How a run ended.
     pub enum Status {
         /// Both tools finished normally.
@@ -114,6 +170,7 @@ mod tests {
             f: Fate,
             e: Engine,
             s: Status,
+            i: Family,
         }
         let mut w = csv::Writer::from_writer(Vec::new());
         w.serialize(R {
@@ -121,10 +178,11 @@ mod tests {
             f: Fate::IngressDrop,
             e: Engine::Docker,
             s: Status::Skipped,
+            i: Family::V6,
         })
         .unwrap();
         let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
-        assert_eq!(text, "a,f,e,s\nudp,ingress-drop,docker,skipped\n");
+        assert_eq!(text, "a,f,e,s,i\nudp,ingress-drop,docker,skipped,ipv6\n");
         let back: R = csv::Reader::from_reader(text.as_bytes())
             .deserialize()
             .next()

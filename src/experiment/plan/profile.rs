@@ -19,6 +19,8 @@ pub enum Param {
     Rate,
     /// UDP payload size.
     Size,
+    /// Flows: the sender's source ports (`--flows`).
+    Flows,
 }
 
 impl fmt::Display for Param {
@@ -27,6 +29,7 @@ impl fmt::Display for Param {
             Param::Count => "count",
             Param::Rate => "rate",
             Param::Size => "size",
+            Param::Flows => "flows",
         })
     }
 }
@@ -47,6 +50,8 @@ pub struct Scenario {
     pub size: Option<usize>,
     /// Transmit rate, unless varied.
     pub rate: Option<String>,
+    /// Flows (source ports) of the sender, unless varied; default 1.
+    pub flows: Option<u32>,
 }
 
 impl Scenario {
@@ -101,6 +106,8 @@ pub struct Point {
     pub size: usize,
     /// Transmit rate.
     pub rate: Rate,
+    /// Flows: the sender spreads its datagrams over this many source ports.
+    pub flows: u16,
 }
 
 impl Profile {
@@ -176,6 +183,9 @@ impl Profile {
                 let count = s.setting(Param::Count, v, s.count)?;
                 let size = s.setting(Param::Size, v, s.size)?;
                 let rate_text = s.setting(Param::Rate, v, s.rate.clone())?;
+                let flows = s.setting(Param::Flows, v, Some(s.flows.unwrap_or(1)))?;
+                let flows = crate::wire::check_flows(flows, crate::DEFAULT_PORT + 1)
+                    .map_err(|e| Error::Request(format!("scenario {}: {e}", s.name)))?;
                 let rate = rate_text
                     .parse::<Rate>()
                     .map_err(|e| Error::Request(format!("scenario {}: {e}", s.name)))?;
@@ -192,6 +202,7 @@ impl Profile {
                     count,
                     size,
                     rate,
+                    flows,
                 });
             }
         }
@@ -264,6 +275,32 @@ mod tests {
                 "{name} lacks a max point"
             );
         }
+    }
+
+    #[test]
+    fn a_flows_scenario_varies_the_senders_source_ports_and_refuses_zero() {
+        let text = |values: &str| {
+            format!(
+                "name = \"f\"\ndescription = \"f\"\nrepetitions = 1\n[[scenario]]\nname = \"flows\"\nvary = \"flows\"\nvalues = [{values}]\ncount = 1000\nsize = 64\nrate = \"max\"\n"
+            )
+        };
+        let p = Profile::parse(&text("\"1\", \"4096\"")).unwrap();
+        let pts = p.points().unwrap();
+        assert_eq!(pts.iter().map(|p| p.flows).collect::<Vec<_>>(), [1, 4096]);
+        assert_eq!(pts[1].param, Param::Flows);
+        for bad in ["\"0\"", "\"70000\"", "\"many\""] {
+            let e = Profile::parse(&text(bad)).unwrap_err();
+            assert!(
+                e.is_request() && e.to_string().contains("scenario flows"),
+                "{bad}: {e}"
+            );
+        }
+        // Elsewhere one flow, unless the scenario says.
+        assert!(profile("quick")
+            .points()
+            .unwrap()
+            .iter()
+            .all(|p| p.flows == 1));
     }
 
     #[test]

@@ -24,9 +24,9 @@ use crate::experiment::analysis::series::{provenance, series, Series, LOSSY};
 use crate::experiment::plan::kinds::App;
 use crate::experiment::rows::{IntervalRow, Row};
 
-const W: u32 = 900;
-const H: u32 = 620;
-const FONT: &str = "DejaVu Sans";
+pub(super) const W: u32 = 900;
+pub(super) const H: u32 = 620;
+pub(super) const FONT: &str = "DejaVu Sans";
 
 /// Colours of the two sides of the ratio chart (ours, the thesis) and of the interval charts
 /// (received, sent): the apps' own colours are the registry's.
@@ -35,9 +35,9 @@ const COLOURS: [RGBColor; 3] = [
     RGBColor(0xff, 0x7f, 0x0e),
     RGBColor(0x2c, 0xa0, 0x2c),
 ];
-const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
+pub(super) const GREY: RGBColor = RGBColor(0x55, 0x55, 0x55);
 
-fn colour(app: App) -> RGBColor {
+pub(super) fn colour(app: App) -> RGBColor {
     let (r, g, b) = app.spec().colour;
     RGBColor(r, g, b)
 }
@@ -59,17 +59,17 @@ fn x_label(param: &str, v: &str) -> String {
     }
 }
 
-type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub(super) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
 /// A chart on an [`Area`], both axes `f64`.
-type Chart<'a, 'b> = ChartContext<
+pub(super) type Chart<'a, 'b> = ChartContext<
     'b,
     SVGBackend<'a>,
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
 /// A chart with this file's margins on `area`, `x_label_area` pixels under it for labels.
-fn plot<'a, 'b>(
+pub(super) fn plot<'a, 'b>(
     area: &'b Area<'a>,
     x_label_area: u32,
     x: std::ops::Range<f64>,
@@ -86,7 +86,7 @@ fn plot<'a, 'b>(
 
 /// The grid and axis titles. Without an x title the x axis has no labels and no vertical
 /// lines (its slots are labelled by hand); `y_labels`, if given, instead of plotters' 11.
-fn draw_mesh(
+pub(super) fn draw_mesh(
     chart: &mut Chart<'_, '_>,
     x_desc: Option<&str>,
     y_desc: &str,
@@ -107,12 +107,12 @@ fn draw_mesh(
         .map_err(err)
 }
 
-fn err(e: impl std::fmt::Debug) -> Error {
+pub(super) fn err(e: impl std::fmt::Debug) -> Error {
     Error::Render(format!("chart: {e:?}"))
 }
 
 /// Draws `text` on `area`, centred on `at` horizontally and hanging from it.
-fn centred_text(
+pub(super) fn centred_text(
     area: &Area<'_>,
     text: String,
     at: (i32, i32),
@@ -131,7 +131,7 @@ fn centred_text(
 }
 
 /// Title and subtitle at the top of `area`, a legend line under them; returns the rest.
-fn header<'a>(
+pub(super) fn header<'a>(
     area: &Area<'a>,
     title: &str,
     subtitle: &str,
@@ -206,15 +206,19 @@ fn header<'a>(
 
 /// How an entry shows in a legend.
 #[derive(Debug, Clone, Copy)]
-enum LegendMark {
+pub(super) enum LegendMark {
+    /// A line with a filled point.
     Line,
+    /// A dashed line.
     Dashed,
+    /// A hollow point.
     Hollow,
+    /// A filled bar.
     Bar,
 }
 
 /// The footer: where the rows came from.
-fn footer<'a>(area: &Area<'a>, text: &str) -> Result<Area<'a>, Error> {
+pub(super) fn footer<'a>(area: &Area<'a>, text: &str) -> Result<Area<'a>, Error> {
     let (rest, foot) = area.split_vertically(area.dim_in_pixel().1 as i32 - 26);
     centred_text(&foot, text.to_string(), (W as i32 / 2, 6), 11, &GREY)?;
     Ok(rest)
@@ -266,7 +270,7 @@ pub fn throughput_svg(s: &Series, caption: &str) -> Result<String, Error> {
         ));
         let area = header(
             &root,
-            &format!("{} set-up, {} scenario", s.setup, s.scenario),
+            &format!("{} set-up, {} scenario", s.label(), s.scenario),
             &format!(
                 "received packets per second: median of {reps} repetition(s), bars min-max | engine {}, datapath {}, mmap fate {}",
                 s.engine, s.datapath, s.fate
@@ -487,7 +491,7 @@ pub fn ratio_svg(rows: &[Row], caption: &str) -> Result<String, Error> {
                 ""
             };
             for (k, line) in [
-                x.setup.clone(),
+                x.label(),
                 x.scenario.clone(),
                 format!("{}{thesis_dp}", x.datapath),
             ]
@@ -577,7 +581,7 @@ pub fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Every chart of `rows` as (name, SVG): one per set-up, engine and scenario, then the ratio
+/// Every chart of `rows` as (name, SVG): one per set-up, family, engine and scenario, then the ratio
 /// chart. An error when no run succeeded.
 pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, Error> {
     let caption = provenance(rows);
@@ -587,7 +591,7 @@ pub fn charts(rows: &[Row]) -> Result<Vec<(String, String)>, Error> {
             Ok((
                 format!(
                     "{}-{}-{}",
-                    slug(&s.setup),
+                    slug(&s.label()),
                     slug(s.engine.as_str()),
                     slug(&s.scenario)
                 ),

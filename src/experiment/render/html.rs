@@ -12,21 +12,17 @@ use std::fmt::Write as _;
 use crate::experiment::analysis::compare::{
     best_socket_apps, best_socket_cells, offered_pps, ratios, Ratio, CAPPED_SHARE,
 };
-use crate::experiment::analysis::series::{provenance, series, LOSSY};
+use crate::experiment::analysis::series::{provenance, series, Series, LOSSY};
 use crate::experiment::analysis::{median, stat};
-use crate::experiment::plan::kinds::{App, Status};
-use crate::experiment::render::chart::{intervals_svg, ratio_svg, throughput_svg};
+use crate::experiment::plan::kinds::{setup_label, App, Family, Status};
+use crate::experiment::render::chart::{intervals_svg, ratio_svg, slug, throughput_svg};
+use crate::experiment::render::escape::esc;
+use crate::experiment::render::rfc2544;
 use crate::experiment::rows::{IntervalRow, Row};
+use crate::experiment::search::{SearchRow, TrialRow};
 
 /// The report's file name in a results directory.
 pub const FILE: &str = "report.html";
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;max-width:960px;margin:2em auto;color:#222;line-height:1.45}\
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}\
@@ -35,14 +31,23 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}.lossy{background:#fde2e2}.cappe
 .note{background:#f7f7f7;border-left:4px solid #888;padding:.5em 1em}.warn{border-left-color:#c00}\
 figure{margin:1em 0}svg{max-width:100%;height:auto}dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:bold}";
 
-/// The page for `rows` (and their interval series) of the directory called `name`.
+/// What a directory's `pktmmap search` wrote: its result rows and its trials.
+pub type SearchResults<'a> = (&'a [SearchRow], &'a [TrialRow]);
+
+/// The page for `rows` (and their interval series) and `search`'s results of the directory
+/// called `name`; either may be empty.
 pub fn render(
     name: &str,
     rows: &[Row],
     intervals: &[IntervalRow],
     conditions: Option<&Conditions>,
+    search: SearchResults<'_>,
 ) -> Result<String, Error> {
-    let caption = provenance(rows);
+    let caption = if rows.is_empty() {
+        search_provenance(search.0)
+    } else {
+        provenance(rows)
+    };
     let mut h = String::new();
     let _ = write!(
         h,
@@ -50,9 +55,18 @@ pub fn render(
         esc(name),
         esc(name)
     );
-    machine(&mut h, rows);
+    if rows.is_empty() {
+        search_machine(&mut h, search.0);
+    } else {
+        machine(&mut h, rows);
+    }
     if let Some(c) = conditions {
         conditions_section(&mut h, c);
+    }
+    // Where a search ran, its bounds lead: rates at which nothing (or the PDR's share) was lost.
+    h.push_str(&rfc2544::section(search.0, search.1, &caption)?);
+    if rows.is_empty() {
+        return Ok(h + &closing());
     }
     let _ = writeln!(
         h,
@@ -70,24 +84,80 @@ Each point is the median of its repetitions, bars and ranges min-max.</p></div>"
     for s in series(rows) {
         let _ = write!(
             h,
-            "<h2 id=\"{0}-{1}-{2}\">{0} ({1}): {2} scenario</h2>\n<figure>{3}</figure>\n",
-            esc(&s.setup),
+            "<h2 id=\"{}\">{} ({}): {} scenario</h2>\n<figure>{}</figure>\n",
+            slug(&format!("{}-{}-{}", s.label(), s.engine, s.scenario)),
+            esc(&s.label()),
             s.engine,
             esc(&s.scenario),
             throughput_svg(&s, &caption)?
         );
-        point_table(&mut h, rows, &s.setup, s.engine.as_str(), &s.scenario);
+        point_table(&mut h, rows, &s);
     }
     latency_note(&mut h, rows);
     interval_section(&mut h, rows, intervals, &caption)?;
     failures(&mut h, rows);
-    let _ = write!(
-        h,
+    Ok(h + &closing())
+}
+
+/// The page's last line.
+fn closing() -> String {
+    format!(
         "<p style=\"color:#888;font-size:.8em\">Written by pktmmap {} from the CSV files of this directory \
 (<code>pktmmap report DIR</code> writes it again).</p>\n</body></html>\n",
         env!("CARGO_PKG_VERSION")
-    );
-    Ok(h)
+    )
+}
+
+/// The charts' footer for a directory of search results only.
+fn search_provenance(rows: &[SearchRow]) -> String {
+    let of = |f: fn(&SearchRow) -> &str| {
+        rows.iter()
+            .map(f)
+            .filter(|s| !s.is_empty())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "{} | Linux {} | commit {}",
+        of(|r| r.cpu_model.as_str()),
+        of(|r| r.kernel.as_str()),
+        of(|r| r.git_commit.as_str())
+    )
+}
+
+/// The machine of a directory of search results only.
+fn search_machine(h: &mut String, rows: &[SearchRow]) {
+    let of = |f: fn(&SearchRow) -> String| {
+        rows.iter()
+            .map(f)
+            .filter(|s| !s.is_empty())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let items = [
+        ("CPU", of(|r| r.cpu_model.clone())),
+        ("kernel", of(|r| r.kernel.clone())),
+        ("pktmmap commit", of(|r| r.git_commit.clone())),
+        ("preset", of(|r| r.preset.clone())),
+        ("engine", of(|r| r.engine.as_str().to_string())),
+        (
+            "from, to",
+            format!(
+                "{} to {} (UTC)",
+                rows.iter().map(|r| r.time.as_str()).min().unwrap_or("-"),
+                rows.iter().map(|r| r.time.as_str()).max().unwrap_or("-")
+            ),
+        ),
+    ];
+    h.push_str("<dl>\n");
+    for (k, v) in items.into_iter().filter(|(_, v)| !v.is_empty()) {
+        let _ = writeln!(h, "<dt>{k}</dt><dd>{}</dd>", esc(&v));
+    }
+    h.push_str("</dl>\n");
 }
 
 fn distinct(rows: &[Row], f: fn(&Row) -> String) -> Vec<String> {
@@ -266,7 +336,7 @@ fn best_socket_section(h: &mut String, r: &[Ratio]) {
         let _ = write!(
             h,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>",
-            esc(&x.setup),
+            esc(&x.label()),
             x.engine,
             esc(&x.scenario)
         );
@@ -293,7 +363,7 @@ fn row_of_ratio(h: &mut String, x: &Ratio) {
     let _ = writeln!(
         h,
         "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{ours}</td><td>{}</td><td>{}</td><td>{xdp}</td><td>{}</td></tr>",
-        esc(&x.setup),
+        esc(&x.label()),
         x.engine,
         esc(&x.scenario),
         esc(&x.datapath),
@@ -304,15 +374,16 @@ fn row_of_ratio(h: &mut String, x: &Ratio) {
     );
 }
 
-/// Per value and app: received kpps, offered, sent, loss, drops, latency.
-fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario: &str) {
+/// Per value and app of series `s`: received kpps, offered, sent, loss, drops, latency.
+fn point_table(h: &mut String, rows: &[Row], s: &Series) {
     let mut groups: BTreeMap<(usize, App), Vec<&Row>> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for r in rows.iter().filter(|r| {
         r.status == Status::Ok
-            && r.setup == setup
-            && r.engine.as_str() == engine
-            && r.scenario == scenario
+            && r.setup == s.setup
+            && r.family == s.family
+            && r.engine == s.engine
+            && r.scenario == s.scenario
     }) {
         let i = order.iter().position(|v| *v == r.value).unwrap_or_else(|| {
             order.push(r.value.clone());
@@ -333,10 +404,11 @@ fn point_table(h: &mut String, rows: &[Row], setup: &str, engine: &str, scenario
             r.lost.map(|l| l as f64 / sent)
         })
         .unwrap_or(0.0);
-        // The kernel's and the switch's own (Open vSwitch) together: every counted drop.
+        // The kernel's, the switch's own (Open vSwitch) and the path's interfaces' together:
+        // every counted drop.
         let drops = med(|r| {
             r.kernel_drops
-                .map(|v| (v + r.switch_drops.unwrap_or(0)) as f64)
+                .map(|v| (v + r.switch_drops.unwrap_or(0) + r.link_drops.unwrap_or(0)) as f64)
         });
         // One-way latency needs one clock: across two nodes it is not shown.
         let one_clock = rs.iter().all(|r| r.shares_clock());
@@ -410,15 +482,17 @@ fn interval_section(
         return Ok(());
     }
     h.push_str("<h2 id=\"over-time\">Over time: each set-up's longest runs</h2>\n<p>The sender's and the receiver's rate in each one-second interval of the run with the largest count, per set-up and app: a rate that sags, stalls or oscillates shows here and nowhere else.</p>\n");
-    let setups: BTreeSet<(String, App)> = rows
+    let setups: BTreeSet<(String, Family, App)> = rows
         .iter()
         .filter(|r| r.status == Status::Ok)
-        .map(|r| (r.setup.clone(), r.app))
+        .map(|r| (r.setup.clone(), r.family, r.app))
         .collect();
-    for (setup, app) in setups {
+    for (setup, family, app) in setups {
         let Some(longest) = rows
             .iter()
-            .filter(|r| r.status == Status::Ok && r.setup == setup && r.app == app)
+            .filter(|r| {
+                r.status == Status::Ok && r.setup == setup && r.family == family && r.app == app
+            })
             .max_by_key(|r| r.count)
         else {
             continue;
@@ -443,8 +517,12 @@ fn interval_section(
             continue;
         }
         let title = format!(
-            "{setup}, {app}: {} packets at {} ({} scenario, repetition {})",
-            longest.count, longest.requested_rate, longest.scenario, longest.repetition
+            "{}, {app}: {} packets at {} ({} scenario, repetition {})",
+            setup_label(&setup, family),
+            longest.count,
+            longest.requested_rate,
+            longest.scenario,
+            longest.repetition
         );
         let _ = writeln!(
             h,
@@ -468,7 +546,7 @@ fn failures(h: &mut String, rows: &[Row]) {
             h,
             "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
             esc(&r.time),
-            esc(&r.setup),
+            esc(&setup_label(&r.setup, r.family)),
             esc(&r.scenario),
             esc(&r.value),
             if r.status == Status::Skipped { "" } else { r.app.as_str() },
@@ -555,7 +633,7 @@ mod tests {
                 }],
                 ..Default::default()
             });
-        let page = render("run-x", &rows, &intervals, Some(&conditions)).unwrap();
+        let page = render("run-x", &rows, &intervals, Some(&conditions), (&[], &[])).unwrap();
         assert!(page.contains("<h2 id=\"conditions\">Conditions</h2>"));
         assert!(page.contains("<td>1500</td>") && page.contains("tx-checksumming: off"));
         assert!(page.starts_with("<!DOCTYPE html>") && page.ends_with("</html>\n"));
@@ -579,7 +657,14 @@ mod tests {
     fn counted_drops_are_the_kernels_and_the_switchs() {
         let mut ovs = row("1000", App::Mmap, 200_000.0, 710);
         (ovs.kernel_drops, ovs.switch_drops) = (Some(10), Some(700));
-        let page = render("run-d", &[ovs, row("1000", App::Udp, 1.0, 0)], &[], None).unwrap();
+        let page = render(
+            "run-d",
+            &[ovs, row("1000", App::Udp, 1.0, 0)],
+            &[],
+            None,
+            (&[], &[]),
+        )
+        .unwrap();
         assert!(page.contains("<th>counted drops</th>"));
         assert!(page.contains("<td>710</td>"), "10 + 700 in the mmap row");
     }
@@ -591,7 +676,7 @@ mod tests {
             row("1000", App::Udp, 100_000.0, 0),
             row("1000", App::UdpGso, 400_000.0, 0),
         ];
-        let page = render("run-g", &rows, &[], None).unwrap();
+        let page = render("run-g", &rows, &[], None, (&[], &[])).unwrap();
         assert!(!page.contains("id=\"conditions\""), "none recorded");
         let at = page
             .find("Bypass or the best socket path?")

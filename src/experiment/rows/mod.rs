@@ -14,10 +14,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
+use crate::experiment::plan::kinds::{App, Engine, Family, Fate, Status};
 
 /// Version of the column set below; bump it whenever a column changes.
-pub const SCHEMA: u32 = 7;
+pub const SCHEMA: u32 = 9;
 
 /// The header of schema 1 (before `tx_method` and `rx_mode`): its files are still read, the
 /// new columns empty.
@@ -41,14 +41,22 @@ pub const V5_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,
 /// The header of schema 6 (before `switch_drops`).
 pub const V6_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node,reflect_every,reflections_expected,reflections,rtt_p50_ns,rtt_p90_ns,rtt_p99_ns,rtt_max_ns,tx_gso_segments,rx_gso_frames,rx_buffer_bytes";
 
+/// The header of schema 7 (before `family`).
+pub const V7_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node,reflect_every,reflections_expected,reflections,rtt_p50_ns,rtt_p90_ns,rtt_p99_ns,rtt_max_ns,tx_gso_segments,rx_gso_frames,rx_buffer_bytes,switch_drops";
+
+/// The header of schema 8 (before `link_drops`).
+pub const V8_HEADER: &str = "schema,time,setup,engine,datapath,fate,rps,profile,scenario,param,value,app,tx_method,rx_mode,repetition,requested_rate,count,size,sent,tx_pps,tx_retries,received,unique,lost,duplicates,reordered,kernel_drops,ignored,first_arrival_ns,last_arrival_ns,duration_s,pps,mbps,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_p99_9_ns,latency_max_ns,tx_cpu_s,rx_cpu_s,status,reason,kernel,cpu_model,tool_version,git_commit,emulated,tx_node,rx_node,reflect_every,reflections_expected,reflections,rtt_p50_ns,rtt_p90_ns,rtt_p99_ns,rtt_max_ns,tx_gso_segments,rx_gso_frames,rx_buffer_bytes,switch_drops,family,received_ipv6,flows,rx_flows,flow_min,flow_max";
+
 /// Earlier schemas, whose files are read beside the current one's: (file stem, header).
-pub const PAST_SCHEMAS: [(&str, &str); 6] = [
+pub const PAST_SCHEMAS: [(&str, &str); 8] = [
     ("runs-v1", V1_HEADER),
     ("runs-v2", V2_HEADER),
     ("runs-v3", V3_HEADER),
     ("runs-v4", V4_HEADER),
     ("runs-v5", V5_HEADER),
     ("runs-v6", V6_HEADER),
+    ("runs-v7", V7_HEADER),
+    ("runs-v8", V8_HEADER),
 ];
 
 /// One run, as one CSV row. Column order is field order.
@@ -206,6 +214,31 @@ pub struct Row {
     /// empty where there is no such switch. Schema 7.
     #[serde(default)]
     pub switch_drops: Option<u64>,
+    /// The IP version of the test traffic (`ipv4`, `ipv6`); rows before schema 8 were IPv4.
+    #[serde(default, deserialize_with = "empty_as_default")]
+    pub family: Family,
+    /// Of `received`, the datagrams that came over IPv6, by the receiver's own parse (so an
+    /// `ipv6` row's traffic is shown to have been IPv6). Schema 8.
+    #[serde(default)]
+    pub received_ipv6: Option<u64>,
+    /// Flows the sender spread its datagrams over (source ports). Schema 8.
+    #[serde(default)]
+    pub flows: Option<u16>,
+    /// Source ports the receiver saw, and the datagrams of its smallest and largest flow.
+    /// Schema 8.
+    #[serde(default)]
+    pub rx_flows: Option<u64>,
+    /// See `rx_flows`.
+    #[serde(default)]
+    pub flow_min: Option<u64>,
+    /// See `rx_flows`.
+    #[serde(default)]
+    pub flow_max: Option<u64>,
+    /// Frames the interfaces on the path dropped at transmit during the run (`tx_dropped`
+    /// of every interface in the sender's, the receiver's and the namespaces between them:
+    /// a veth whose peer's XDP ring was full); empty where they were not read. Schema 9.
+    #[serde(default)]
+    pub link_drops: Option<u64>,
 }
 
 impl Row {
@@ -620,6 +653,68 @@ mod tests {
             (Engine::Swarm, "node2")
         );
         assert!(!rows[1].shares_clock());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn schema_8_files_are_read_beside_schema_9_with_link_drops_empty() {
+        let d = tmpdir("v8");
+        std::fs::create_dir_all(&d).unwrap();
+        let v8_row = "8,2026-12-07T12:08:56Z,native,netns,veth,xdp-redirect,false,quick,count,count,20000,xdp,af_xdp_copy,\"native xdp, copy\",1,500Mbps,20000,64,20000,264291.1,20,19205,19205,795,0,0,105,0,1,2,0.05,368235.8,312.3,1,2,3,4,5,0.06,0.04,ok,,6.18,EPYC,0.1.0,252adfe,,,,,,,,,,,,,8388608,,ipv4,0,1,1,19205,19205";
+        std::fs::write(d.join("runs-v8.csv"), format!("{V8_HEADER}\n{v8_row}\n")).unwrap();
+        let mut now = row("9");
+        now.link_drops = Some(690);
+        ResultsFile::open(&d).unwrap().append(&now).unwrap();
+        let text = std::fs::read_to_string(d.join(format!("runs-v{SCHEMA}.csv"))).unwrap();
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .ends_with(",flow_max,link_drops"),
+            "{text}"
+        );
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(
+            (
+                rows[0].schema,
+                rows[0].lost,
+                rows[0].kernel_drops,
+                rows[0].link_drops
+            ),
+            (8, Some(795), Some(105), None)
+        );
+        assert_eq!(rows[0].flow_max, Some(19_205));
+        assert_eq!((rows[1].schema, rows[1].link_drops), (SCHEMA, Some(690)));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn schema_7_files_are_read_beside_schema_8_as_ipv4() {
+        let d = tmpdir("v7");
+        std::fs::create_dir_all(&d).unwrap();
+        let v7_row = "7,2026-12-06T21:30:56Z,ovs,netns,ovs-netdev,stack,false,default,count,count,200000,mmap,tpacket_v3,,1,500Mbps,200000,64,200000,342265.4,0,50000,50000,150000,0,0,0,0,1,2,0.58,342346.7,290.3,1,2,3,4,5,0.58,0.03,ok,,6.18,Xeon,0.1.0,b4113a9,,,,,,,,,,,,,4194304,150000";
+        std::fs::write(d.join("runs-v7.csv"), format!("{V7_HEADER}\n{v7_row}\n")).unwrap();
+        let mut v6 = row("9");
+        v6.family = Family::V6;
+        ResultsFile::open(&d).unwrap().append(&v6).unwrap();
+        let text = std::fs::read_to_string(d.join(format!("runs-v{SCHEMA}.csv"))).unwrap();
+        assert!(
+            text.lines().next().unwrap().ends_with(
+                ",switch_drops,family,received_ipv6,flows,rx_flows,flow_min,flow_max,link_drops"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.lines().nth(1).unwrap().ends_with(",ipv6,,,,,,"),
+            "{text}"
+        );
+        let rows = read_rows(&d).unwrap();
+        assert_eq!(
+            (rows[0].schema, rows[0].switch_drops, rows[0].family),
+            (7, Some(150_000), Family::V4)
+        );
+        assert_eq!(rows[0].received_ipv6, None);
+        assert_eq!((rows[1].schema, rows[1].family), (SCHEMA, Family::V6));
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -7,8 +7,19 @@ use crate::experiment::analysis::compare::check_chartable;
 use crate::experiment::place::conditions::Conditions;
 use crate::experiment::render::chart::{charts, svg_to_png};
 use crate::experiment::render::html;
-use crate::experiment::rows::{read_interval_rows, read_rows, Row};
+use crate::experiment::rows::{read_csv_rows, read_interval_rows, read_rows, Row};
+use crate::experiment::search::{SearchRow, TrialRow, SEARCH_CSV, TRIALS_CSV};
 use crate::experiment::Error;
+
+/// True when `dir` holds a runs file (`runs-v*.csv`), readable or not.
+fn has_runs(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("runs-v") && name.ends_with(".csv")
+        })
+    })
+}
 
 /// Writes every chart for `rows` into `dir/charts/` as SVG and PNG; returns the files written.
 pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, Error> {
@@ -34,7 +45,13 @@ pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// Writes `dir/report.html` from the directory's rows and interval series; refuses emulated
 /// rows unless `allow_emulated`, and a directory without results.
 pub fn write_report(dir: &Path, allow_emulated: bool) -> Result<PathBuf, Error> {
-    let rows = read_rows(dir)?;
+    let search: Vec<SearchRow> = read_csv_rows(dir, SEARCH_CSV)?;
+    let trials: Vec<TrialRow> = read_csv_rows(dir, TRIALS_CSV)?;
+    // A directory of search results only has no runs: its page is the RFC 2544 section.
+    let rows = match read_rows(dir) {
+        Err(Error::Request(_)) if !search.is_empty() && !has_runs(dir) => Vec::new(),
+        other => other?,
+    };
     check_chartable(&rows, allow_emulated)?;
     let intervals = read_interval_rows(dir).unwrap_or_default();
     let name = dir
@@ -43,7 +60,13 @@ pub fn write_report(dir: &Path, allow_emulated: bool) -> Result<PathBuf, Error> 
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.display().to_string());
     let conditions = Conditions::read(dir)?;
-    let html = html::render(&name, &rows, &intervals, conditions.as_ref())?;
+    let html = html::render(
+        &name,
+        &rows,
+        &intervals,
+        conditions.as_ref(),
+        (&search, &trials),
+    )?;
     let path = dir.join(html::FILE);
     std::fs::write(&path, html).map_err(Error::io("write", &path))?;
     Ok(path)

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::experiment::place::conditions::Conditions;
 use crate::experiment::place::host::Machine;
 use crate::experiment::place::setup::{SetupEnv, Setups};
-use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
+use crate::experiment::plan::kinds::{App, Engine, Families, Family, Fate, Status};
 use crate::experiment::plan::profile::{Point, Profile};
 use crate::experiment::rows::{
     header_of, utc_now, IntervalRow, ResultsFile, Row, INTERVALS_STEM, SCHEMA,
@@ -28,6 +28,8 @@ pub struct Plan {
     pub setups: Vec<String>,
     /// Apps; each point runs them alternately.
     pub apps: Vec<App>,
+    /// IP versions; each repetition of each point runs them in turn (every app over each).
+    pub families: Families,
     /// Repetitions of every point.
     pub repetitions: u32,
     /// Receive-side fate for mmap runs.
@@ -84,8 +86,9 @@ impl Drop for SetupGuard<'_> {
     }
 }
 
-fn base_row(plan: &Plan, machine: &Machine, setup: &str) -> Row {
+fn base_row(plan: &Plan, machine: &Machine, setup: &str, family: Family) -> Row {
     Row {
+        family,
         schema: SCHEMA,
         time: utc_now(),
         setup: setup.to_string(),
@@ -122,6 +125,7 @@ fn fill_row(
     row.requested_rate = p.rate.to_string();
     row.count = p.count;
     row.size = p.size;
+    row.flows = Some(p.flows);
     if let Some(t) = &r.tx {
         row.tx_method = t.method.clone();
         row.sent = Some(t.sent);
@@ -145,6 +149,10 @@ fn fill_row(
         row.rx_gso_frames = Some(c.gso_frames);
         row.rx_buffer_bytes = x.buffer_bytes;
         row.received = Some(c.received);
+        row.received_ipv6 = Some(c.received_ipv6);
+        row.rx_flows = Some(c.flows.flows);
+        row.flow_min = Some(c.flows.min);
+        row.flow_max = Some(c.flows.max);
         row.unique = Some(c.unique);
         row.lost = Some(c.lost);
         row.duplicates = Some(c.duplicates);
@@ -153,6 +161,7 @@ fn fill_row(
         // receive backlogs (where RPS or an overloaded core loses packets before any tap).
         row.kernel_drops = Some(x.kernel_drops + x.backlog_drops);
         row.switch_drops = r.switch_drops;
+        row.link_drops = r.link_drops;
         row.ignored = Some(c.ignored);
         row.first_arrival_ns = c.first_arrival_ns;
         row.last_arrival_ns = c.last_arrival_ns;
@@ -204,7 +213,8 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
     let mut conditions = Conditions::of_machine(&machine, 0, 1);
     let per_setup: u64 = points.iter().map(|p| p.count).sum::<u64>()
         * u64::from(plan.repetitions)
-        * plan.apps.len() as u64;
+        * plan.apps.len() as u64
+        * plan.families.list().len() as u64;
     let bar = ProgressBar::with_draw_target(
         Some(per_setup * plan.setups.len() as u64),
         ProgressDrawTarget::stderr(),
@@ -234,7 +244,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
             Ok(env) => env,
             Err((status, reason)) => {
                 bar.suspend(|| eprintln!("{name}: {status}: {reason}"));
-                let mut row = base_row(plan, &machine, name);
+                let mut row = base_row(plan, &machine, name, plan.families.list()[0]);
                 row.status = status;
                 row.reason = reason;
                 write(row, &mut rows)?;
@@ -244,50 +254,74 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
         };
         conditions.add_setup(&env, plan.setups_scripts.engine().as_str());
         conditions.write(&plan.out)?;
+        // A family the set-up has no addresses of: one skipped row per point and app, saying so.
+        let families: Vec<(Family, Option<String>)> = plan
+            .families
+            .list()
+            .iter()
+            .map(|&f| (f, env.addresses(f).err()))
+            .collect();
         for p in &points {
             for rep in 1..=plan.repetitions {
-                for &app in &plan.apps {
-                    if stop.load(Ordering::Relaxed) {
-                        break 'setups;
-                    }
-                    let what = format!(
-                        "{name} {} {}={} {} #{rep}",
-                        p.scenario,
-                        p.param,
-                        p.value,
-                        app.as_str()
-                    );
-                    bar.set_message(what.clone());
-                    let row = base_row(plan, &machine, name);
-                    let mut live = |r: &crate::report::RxInterval| {
-                        bar.set_message(format!(
-                            "{what}: receiving {:.0} pps, lost {}, drops {}",
-                            r.pps, r.lost, r.kernel_drops
-                        ));
-                    };
-                    let result = run_point(
-                        &RunConfig {
-                            env: &env,
-                            bin_dir: &plan.bin_dir,
-                            app,
-                            point: p,
-                            fate: plan.fate,
-                            tx_cpu: 0,
-                            rx_cpu: 1,
-                            idle_timeout_s: plan.idle_timeout_s,
-                            interval_s: plan.interval_s,
-                            reflect_every: plan.reflect_every,
-                            stop,
-                        },
-                        &mut live,
-                    );
-                    let row = fill_row(row, &env, plan, p, app, rep, &result);
-                    for r in IntervalRow::of_run(&row, &result.tx_intervals, &result.rx_intervals) {
-                        intervals_csv.append(&r)?;
-                    }
-                    bar.suspend(|| {
+                for &(family, ref no_addresses) in &families {
+                    for &app in &plan.apps {
+                        if stop.load(Ordering::Relaxed) {
+                            break 'setups;
+                        }
+                        let what = format!(
+                            "{name} {} {} {}={} {} #{rep}",
+                            family,
+                            p.scenario,
+                            p.param,
+                            p.value,
+                            app.as_str()
+                        );
+                        if let Some(why) = no_addresses {
+                            let row = base_row(plan, &machine, name, family);
+                            let skipped = RunResult {
+                                status: Status::Skipped,
+                                ..RunResult::failed(why.clone())
+                            };
+                            let row = fill_row(row, &env, plan, p, app, rep, &skipped);
+                            bar.suspend(|| eprintln!("{what}: skipped: {why}"));
+                            write(row, &mut rows)?;
+                            bar.inc(p.count);
+                            continue;
+                        }
+                        bar.set_message(what.clone());
+                        let row = base_row(plan, &machine, name, family);
+                        let mut live = |r: &crate::report::RxInterval| {
+                            bar.set_message(format!(
+                                "{what}: receiving {:.0} pps, lost {}, drops {}",
+                                r.pps, r.lost, r.kernel_drops
+                            ));
+                        };
+                        let result = run_point(
+                            &RunConfig {
+                                env: &env,
+                                bin_dir: &plan.bin_dir,
+                                app,
+                                point: p,
+                                family,
+                                fate: plan.fate,
+                                tx_cpu: 0,
+                                rx_cpu: 1,
+                                idle_timeout_s: plan.idle_timeout_s,
+                                interval_s: plan.interval_s,
+                                reflect_every: plan.reflect_every,
+                                stop,
+                            },
+                            &mut live,
+                        );
+                        let row = fill_row(row, &env, plan, p, app, rep, &result);
+                        for r in
+                            IntervalRow::of_run(&row, &result.tx_intervals, &result.rx_intervals)
+                        {
+                            intervals_csv.append(&r)?;
+                        }
+                        bar.suspend(|| {
                         eprintln!(
-                            "{name:<13} {:<5} {:>9} {:<4} #{rep} {:>9} pps  received {}/{}  lost {} drops {}{}  {}{}",
+                            "{name:<13} {family} {:<5} {:>9} {:<4} #{rep} {:>9} pps  received {}/{}  lost {} drops {}{}{}  {}{}",
                             p.scenario,
                             p.value,
                             app.as_str(),
@@ -297,12 +331,14 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
                             row.lost.map_or("-".into(), |v| v.to_string()),
                             row.kernel_drops.map_or("-".into(), |v| v.to_string()),
                             row.switch_drops.map_or(String::new(), |v| format!(" switch drops {v}")),
+                            row.link_drops.filter(|v| *v > 0).map_or(String::new(), |v| format!(" link drops {v}")),
                             row.status,
                             if result.status == Status::Ok { String::new() } else { format!(": {}", row.reason) }
                         )
                     });
-                    write(row, &mut rows)?;
-                    bar.inc(p.count);
+                        write(row, &mut rows)?;
+                        bar.inc(p.count);
+                    }
                 }
             }
         }

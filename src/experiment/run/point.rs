@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::experiment::place::links::LinkReading;
 use crate::experiment::place::setup::SetupEnv;
 use crate::experiment::place::switch::SwitchDrops;
 use crate::experiment::place::{
@@ -13,7 +14,7 @@ use crate::experiment::place::{
     ToolProcess,
 };
 use crate::experiment::plan::apps::{Endpoint, ToolBin};
-use crate::experiment::plan::kinds::{App, Fate, Status};
+use crate::experiment::plan::kinds::{App, Family, Fate, Status};
 use crate::experiment::plan::profile::Point;
 use crate::report::{RxInterval, RxSummary, TxInterval, TxSummary};
 
@@ -28,6 +29,8 @@ pub struct RunConfig<'a> {
     pub app: App,
     /// Count, size and rate.
     pub point: &'a Point,
+    /// The IP version of the test traffic (the set-up must have addresses of it).
+    pub family: Family,
     /// Receive-side fate for mmap runs.
     pub fate: Fate,
     /// Core for the sender.
@@ -62,6 +65,9 @@ pub struct RunResult {
     /// What the software switch between the two sides dropped itself during the run (see
     /// [`SwitchDrops`]); `None` where there is no such switch or its counters were unreadable.
     pub switch_drops: Option<u64>,
+    /// What the interfaces on the path dropped at transmit during the run (see
+    /// [`LinkReading`]); `None` where their counters were unreadable.
+    pub link_drops: Option<u64>,
 }
 
 /// Runs one point with one app; never panics and always returns a result to record.
@@ -92,6 +98,7 @@ impl RunResult {
             tx_intervals: Vec::new(),
             rx_intervals: Vec::new(),
             switch_drops: None,
+            link_drops: None,
         }
     }
 }
@@ -131,28 +138,36 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
     let (tx_bin, rx_bin) = (spec.sender, spec.receiver);
     // mmap and xdp build whole frames on an interface; udp uses addresses.
     let frames = rx_bin.endpoint() == Endpoint::Interface;
+    let (_, rx_ip) = env.addresses(cfg.family).map_err(Error::Request)?;
+    // Round trips need one flow (reflections return to the first source port only): a point
+    // of many flows runs without them.
+    let reflect_every = cfg.reflect_every.filter(|_| p.flows == 1);
+    let mut sender_extra = spec.sender_extra(p.size);
+    if p.flows > 1 {
+        sender_extra.extend(["--flows".to_string(), p.flows.to_string()]);
+    }
     let receiver_args = ReceiverArgs {
         tool: rx_bin,
         interface: frames.then_some(env.rx_if.as_str()),
-        bind: (!frames).then_some((env.rx_ip.as_str(), UDP_RCVBUF)),
+        bind: (!frames).then_some((rx_ip, UDP_RCVBUF)),
         count: Some(p.count),
         idle_timeout_s: cfg.idle_timeout_s,
         cpu: cfg.rx_cpu,
         interval_s: cfg.interval_s,
-        reflect_every: cfg.reflect_every,
+        reflect_every,
         extra: spec.receiver_extra(),
     };
     let sender_args = SenderArgs {
         tool: tx_bin,
         interface: frames.then_some(env.tx_if.as_str()),
-        dst_ip: &env.rx_ip,
+        dst_ip: rx_ip,
         count: p.count,
         size: p.size,
         rate: p.rate.to_string(),
         cpu: cfg.tx_cpu,
-        extra: spec.sender_extra(p.size),
+        extra: sender_extra,
         interval_s: cfg.interval_s,
-        reflect_every: cfg.reflect_every,
+        reflect_every,
     };
     let _fate = match cfg.fate.for_app(cfg.app) {
         Fate::IngressDrop => Some(IngressDrop::install(
@@ -196,6 +211,21 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
     // everything the switch dropped of this run's packets happened in between.
     let read_switch = || env.ovs_bridge.as_deref().map(SwitchDrops::read_ovs);
     let switch_before = read_switch();
+    // Likewise the transmit drops of every interface on the path: the sender's and
+    // receiver's namespaces (or containers) and those between them.
+    let read_links = || {
+        let mut places = vec![tx_place(), rx_place()];
+        if env.tx_container.is_none() {
+            places.extend(env.path_ns.iter().map(|ns| -> Box<dyn Place> {
+                Box::new(Netns {
+                    ns,
+                    bin_dir: cfg.bin_dir,
+                })
+            }));
+        }
+        LinkReading::read(&places)
+    };
+    let links_before = read_links();
 
     // Generous: a slow path (OVS userspace) at 20 kpps, plus start-up.
     let send_budget = Duration::from_secs(30 + p.count / 20_000);
@@ -233,6 +263,15 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
             Ok(Some(d)) => result.switch_drops = Some(d.total()),
             Ok(None) => result.reason_also("the switch's drop counters went backwards"),
             Err(e) => result.reason_also(&format!("switch drops unknown: {e}")),
+        }
+    }
+    // A failed run's counts are not used, and its place may be gone (a killed container):
+    // its reason stays the failure's own.
+    if result.status != Status::Failed {
+        match links_before.and_then(|b| read_links().map(|a| b.since(&a))) {
+            Ok(Some(d)) => result.link_drops = Some(d),
+            Ok(None) => result.reason_also("an interface's drop counter went backwards"),
+            Err(e) => result.reason_also(&format!("interface drops unknown: {e}")),
         }
     }
     result.tx_intervals = parse_intervals(&lines(&tx_exit.1));
@@ -312,6 +351,7 @@ pub fn classify_run(
         tx_intervals: Vec::new(),
         rx_intervals: Vec::new(),
         switch_drops: None,
+        link_drops: None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{goal, parse_pps, parse_sizes, SearchPlan};
 use crate::experiment::place::setup::{self, Setups};
 use crate::experiment::plan::apps::Needs;
-use crate::experiment::plan::kinds::{App, Engine, Fate};
+use crate::experiment::plan::kinds::{App, Engine, Families, Fate};
 use crate::experiment::Error;
 
 /// What `pktmmap search` is asked.
@@ -19,10 +19,15 @@ pub struct SearchArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "mmap,udp")]
     pub app: Vec<App>,
     /// UDP payload sizes, comma-separated, or rfc2544: RFC 2544's frames of 64 to 1518 B
-    /// (FCS included; the 64-byte frame goes out as 70 B, the smallest that holds the
-    /// probe).
+    /// (FCS included; the 64-byte frame goes out as 70 B over IPv4 and 90 B over IPv6, the
+    /// smallest that holds the probe).
     #[arg(long, value_delimiter = ',', default_value = "64")]
     pub size: Vec<String>,
+    /// IP version of the test traffic: 4, 6, or both (each cell searched over IPv4, then
+    /// over IPv6); recorded in the `family` column. An RFC 2544 frame carries 20 bytes less
+    /// payload over IPv6.
+    #[arg(long, value_enum, default_value_t = Families::V4)]
+    pub family: Families,
     /// Goals: csit (NDR 0 % and PDR 0.5 %, 1 s trials, 21 s per bound), rfc2544 (NDR, one
     /// 60 s trial per load) or quick (0.5 s trials, 5 % width).
     #[arg(long, default_value = "csit")]
@@ -58,6 +63,19 @@ pub struct SearchArgs {
     /// Trials per search before it stops with the bounds found so far (partial).
     #[arg(long, default_value_t = 400)]
     pub max_trials: usize,
+    /// After each search, a trial at each of these percentages of the laxest goal's lower
+    /// bound (the PDR's; the NDR's under rfc2544) records one-way latency (min, p50, p90,
+    /// p99, p99.9, max, PDV); `none`: no latency trials.
+    #[arg(long, value_delimiter = ',', default_value = "10,50,90")]
+    pub latency_at: Vec<String>,
+    /// After each search, the frame loss rate curve (RFC 2544 26.3): trials from the
+    /// maximum load down in 10 % steps until two in a row lose nothing. On with rfc2544.
+    #[arg(long)]
+    pub loss_curve: bool,
+    /// Seconds of each latency and loss-curve trial (default: the laxest goal's final trial
+    /// duration).
+    #[arg(long, value_name = "SECONDS")]
+    pub phase_trial: Option<f64>,
     /// Seconds of quiet between trials.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.2)]
     pub settle: f64,
@@ -70,6 +88,22 @@ pub struct SearchArgs {
     /// Output directory (default: results/<UTC time>-search-<preset>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// `--latency-at`: percentages above 0 and at most 100, as fractions; `none` alone for none.
+pub fn parse_percentages(words: &[String]) -> Result<Vec<f64>, String> {
+    if words.len() == 1 && words[0] == "none" {
+        return Ok(Vec::new());
+    }
+    words
+        .iter()
+        .map(|w| match w.trim_end_matches('%').parse::<f64>() {
+            Ok(p) if p > 0.0 && p <= 100.0 => Ok(p / 100.0),
+            _ => Err(format!(
+                "--latency-at {w:?}: give percentages of the bound above 0 and at most 100 (10,50,90), or none"
+            )),
+        })
+        .collect()
 }
 
 impl SearchArgs {
@@ -103,6 +137,16 @@ impl SearchArgs {
                 "--min-load-fraction {fraction} must be above 0 and below 1"
             )));
         }
+        // RFC 2544's preset does all of section 26 that applies: the loss curve too.
+        let loss_curve = self.loss_curve || self.preset == goal::Preset::Rfc2544.name();
+        let latency_at = parse_percentages(&self.latency_at).map_err(request)?;
+        if let Some(t) = self.phase_trial {
+            if !(t > 0.0 && t.is_finite()) {
+                return Err(request(format!(
+                    "--phase-trial {t}: give a number of seconds above 0"
+                )));
+            }
+        }
         let experiments = setup::experiments_dir(experiments)?;
         let xdp = self.app.iter().any(|a| a.tools().0.needs() == Needs::Xdp);
         let scripts = Setups::new(engine, &experiments)?
@@ -116,6 +160,7 @@ impl SearchArgs {
             setups: self.setup,
             apps: self.app,
             sizes,
+            families: self.family,
             goals,
             preset,
             repetitions: self.repetitions.max(1),
@@ -124,6 +169,9 @@ impl SearchArgs {
             min_load_fraction: fraction,
             max_trials: self.max_trials,
             settle_s: self.settle,
+            latency_at,
+            phase_trial_s: self.phase_trial,
+            loss_curve,
             fate: self.fate,
             idle_timeout_s: self.idle_timeout,
             out,
@@ -131,5 +179,24 @@ impl SearchArgs {
             setups_scripts: scripts,
             bin_dir: setup::tool_dir()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_fractions_are_percentages_of_the_bound_or_none() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_percentages(&words(&["10", "50%", "100"])).unwrap(),
+            [0.1, 0.5, 1.0]
+        );
+        assert!(parse_percentages(&words(&["none"])).unwrap().is_empty());
+        for bad in ["0", "101", "half", "none"] {
+            let e = parse_percentages(&words(&["50", bad])).unwrap_err();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+        }
     }
 }

@@ -7,8 +7,8 @@
 //! load; the receiver's idle timeout drains the path after it; a settle time follows. Frames
 //! a sender failed to send in the trial's time count as lost ([`trial`]).
 //!
-//! Writes `search-v1.csv` (a row per set-up x app x size x repetition x goal) and
-//! `search-trials-v2.csv` (every trial, every frame accounted) into the output directory.
+//! Writes `search-v2.csv` (a row per set-up x app x size x family x repetition x goal) and
+//! `search-trials-v3.csv` (every trial, every frame accounted) into the output directory.
 
 pub mod command;
 pub mod goal;
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::place::conditions::Conditions;
 use crate::experiment::place::host::Machine;
 use crate::experiment::place::setup::{SetupEnv, Setups};
-use crate::experiment::plan::kinds::{App, Engine, Fate, Status};
+use crate::experiment::plan::kinds::{setup_label, App, Engine, Families, Family, Fate, Status};
 use crate::experiment::plan::profile::{Param, Point};
 use crate::experiment::rows::{header_of, utc_now, ResultsFile};
 use crate::experiment::run::point::{run_point, RunConfig};
@@ -33,36 +33,63 @@ use crate::pace::Rate;
 use goal::Goal;
 use mlr::{GoalResult, Outcome, Search, Trial};
 
-/// The search results' file stem.
-pub const SEARCH_CSV: &str = "search-v1";
-/// The trials' file stem.
-pub const TRIALS_CSV: &str = "search-trials-v2";
+/// The search results' file stem (schema 2: `family`).
+pub const SEARCH_CSV: &str = "search-v2";
+/// The trials' file stem (schema 4: latency, `goal`, `fraction`; the latency and loss-curve
+/// phases).
+pub const TRIALS_CSV: &str = "search-trials-v4";
 
-/// Bytes a frame has on the wire beyond the UDP payload: Ethernet header 14, IPv4 20, UDP 8,
-/// and the 4-byte FCS that no socket sees but RFC 2544's frame sizes include.
-pub const FRAME_OVERHEAD_WITH_FCS: usize = 46;
+/// The 4-byte frame check sequence: no socket sees it, but RFC 2544's frame sizes include it.
+pub const FCS_LEN: usize = 4;
+
+/// The bytes a frame of `family` has on the wire beyond its UDP payload, FCS included:
+/// Ethernet 14, IP 20 or 40, UDP 8, FCS 4 (46 over IPv4, 66 over IPv6).
+pub fn frame_overhead_with_fcs(family: Family) -> usize {
+    family.wire().frame_overhead() + FCS_LEN
+}
 /// Bytes each frame occupies on the line beyond the frame: preamble and start delimiter 8,
 /// inter-frame gap 12 (L1 rates).
 pub const L1_OVERHEAD: usize = 20;
 
 /// RFC 2544's frame sizes (FCS included), as the UDP payload our frames carry; the 64-byte
-/// frame cannot hold the 24-byte probe, so it is sent as the smallest frame that can (70 B).
+/// frame cannot hold the 24-byte probe, so it is sent as the smallest frame that can (70 B
+/// over IPv4, 90 B over IPv6).
 pub const RFC2544_FRAMES: [usize; 7] = [64, 128, 256, 512, 1024, 1280, 1518];
 
-/// The UDP payload of an RFC 2544 frame of `frame` bytes (FCS included), never below the
-/// probe.
-pub fn payload_of_frame(frame: usize) -> usize {
+/// The UDP payload of an RFC 2544 frame of `frame` bytes (FCS included) over `family`, never
+/// below the probe.
+pub fn payload_of_frame(frame: usize, family: Family) -> usize {
     frame
-        .saturating_sub(FRAME_OVERHEAD_WITH_FCS)
+        .saturating_sub(frame_overhead_with_fcs(family))
         .max(crate::wire::PROBE_LEN)
 }
 
+/// One `--size`: a UDP payload, or one of RFC 2544's frame sizes, whose payload depends on
+/// the IP version (the same frame carries 20 bytes less over IPv6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeSpec {
+    /// UDP payload bytes, the same over either family.
+    Payload(usize),
+    /// An RFC 2544 frame size, FCS included.
+    Frame(usize),
+}
+
+impl SizeSpec {
+    /// The UDP payload to send over `family`.
+    pub fn payload(self, family: Family) -> usize {
+        match self {
+            SizeSpec::Payload(n) => n,
+            SizeSpec::Frame(f) => payload_of_frame(f, family),
+        }
+    }
+}
+
 /// The `--size` list: UDP payload bytes, or `rfc2544` for RFC 2544's seven frame sizes.
-pub fn parse_sizes(words: &[String]) -> Result<Vec<usize>, String> {
+pub fn parse_sizes(words: &[String]) -> Result<Vec<SizeSpec>, String> {
     let mut sizes = Vec::new();
     for w in words {
         if w == "rfc2544" {
-            sizes.extend(RFC2544_FRAMES.iter().map(|&f| payload_of_frame(f)));
+            sizes.extend(RFC2544_FRAMES.iter().map(|&f| SizeSpec::Frame(f)));
             continue;
         }
         let n: usize = w
@@ -74,7 +101,7 @@ pub fn parse_sizes(words: &[String]) -> Result<Vec<usize>, String> {
                 crate::wire::PROBE_LEN
             ));
         }
-        sizes.push(n);
+        sizes.push(SizeSpec::Payload(n));
     }
     if sizes.is_empty() {
         return Err("no size".into());
@@ -101,8 +128,10 @@ pub struct SearchPlan {
     pub setups: Vec<String>,
     /// Apps, searched one after another at each size.
     pub apps: Vec<App>,
-    /// UDP payload sizes.
-    pub sizes: Vec<usize>,
+    /// Sizes: UDP payloads or RFC 2544 frames.
+    pub sizes: Vec<SizeSpec>,
+    /// The IP versions searched, each cell over each in turn.
+    pub families: Families,
     /// The goals, strictest first.
     pub goals: Vec<Goal>,
     /// The preset's name (or `custom`), recorded in every row.
@@ -119,6 +148,15 @@ pub struct SearchPlan {
     pub max_trials: usize,
     /// Seconds between trials.
     pub settle_s: f64,
+    /// Loads of the latency trials after a search, as fractions of the laxest goal's lower
+    /// bound (the PDR's; the NDR's under `rfc2544`); empty: none.
+    pub latency_at: Vec<f64>,
+    /// Seconds of each latency and loss-curve trial; `None`: the laxest goal's final trial
+    /// duration.
+    pub phase_trial_s: Option<f64>,
+    /// After a search, the frame loss rate curve: loads from the maximum down in 10 % steps
+    /// until two trials in a row lose nothing.
+    pub loss_curve: bool,
     /// Receive-side fate for mmap runs.
     pub fate: Fate,
     /// The receiver's idle timeout (the drain after a lossy trial), seconds.
@@ -136,7 +174,7 @@ pub struct SearchPlan {
 /// One goal's result of one search, as a CSV row. Column order is field order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchRow {
-    /// Schema version (1).
+    /// Schema version (2: `family` added).
     pub schema: u32,
     /// When the search ended (UTC).
     pub time: String,
@@ -152,7 +190,7 @@ pub struct SearchRow {
     pub app: App,
     /// UDP payload bytes.
     pub size: usize,
-    /// Frame bytes on the wire, FCS included (`size + 46`).
+    /// Frame bytes on the wire, FCS included (`size + 46` over IPv4, `size + 66` over IPv6).
     pub frame_bytes: usize,
     /// Repetition, from 1.
     pub repetition: u32,
@@ -205,12 +243,14 @@ pub struct SearchRow {
     pub cpu_model: String,
     /// Git commit of the tools.
     pub git_commit: String,
+    /// The IP version of the test traffic (`ipv4`, `ipv6`). Schema 2.
+    pub family: Family,
 }
 
 /// One trial, as a CSV row: every intended frame accounted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrialRow {
-    /// Schema version (2: `switch_drops` added).
+    /// Schema version (2: `switch_drops` added; 3: `link_drops` and `family`).
     pub schema: u32,
     /// When the trial ended (UTC).
     pub time: String,
@@ -238,6 +278,9 @@ pub struct TrialRow {
     pub kernel_drops: Option<u64>,
     /// Drops the software switch between the sides counted itself (Open vSwitch). Schema 2.
     pub switch_drops: Option<u64>,
+    /// Drops the interfaces on the path counted at transmit (see the runner's `link_drops`).
+    /// Schema 3.
+    pub link_drops: Option<u64>,
     /// The rate the sender offered: frames sent over the time it spent sending.
     pub offered_pps: Option<f64>,
     /// The trial's loss ratio (frames never sent in time included).
@@ -248,6 +291,29 @@ pub struct TrialRow {
     pub status: Status,
     /// Why, when not ok.
     pub reason: String,
+    /// The IP version of the test traffic. Schema 3.
+    pub family: Family,
+    /// A `latency` trial: the goal whose lower bound its load is a fraction of. Schema 4.
+    pub goal: String,
+    /// A `latency` trial's load as a fraction of that goal's lower bound; a `loss-curve`
+    /// trial's as a fraction of the maximum load. Schema 4.
+    pub fraction: Option<f64>,
+    /// Probes whose one-way latency was recorded (probe send time to the receiver's
+    /// timestamp: the kernel's for mmap and udp, user space's for xdp); none when the sender
+    /// and receiver ran on different nodes (two clocks). Schema 4.
+    pub latency_samples: Option<u64>,
+    /// Minimum one-way latency, ns. Schema 4.
+    pub latency_min_ns: Option<u64>,
+    /// Median one-way latency, ns. Schema 4.
+    pub latency_p50_ns: Option<u64>,
+    /// 90th percentile, ns. Schema 4.
+    pub latency_p90_ns: Option<u64>,
+    /// 99th percentile, ns. Schema 4.
+    pub latency_p99_ns: Option<u64>,
+    /// 99.9th percentile, ns. Schema 4.
+    pub latency_p99_9_ns: Option<u64>,
+    /// Maximum, ns. Schema 4.
+    pub latency_max_ns: Option<u64>,
 }
 
 /// What a whole search run produced.
@@ -268,6 +334,7 @@ struct Cell<'a> {
     setup: &'a str,
     app: App,
     size: usize,
+    family: Family,
     repetition: u32,
     stop: &'a AtomicBool,
 }
@@ -292,6 +359,7 @@ impl Cell<'_> {
             count,
             size: self.size,
             rate,
+            flows: 1,
         };
         let run = run_point(
             &RunConfig {
@@ -299,6 +367,7 @@ impl Cell<'_> {
                 bin_dir: &self.plan.bin_dir,
                 app: self.app,
                 point: &point,
+                family: self.family,
                 fate: self.plan.fate,
                 tx_cpu: 0,
                 rx_cpu: 1,
@@ -310,8 +379,14 @@ impl Cell<'_> {
             &mut |_| {},
         );
         let loss = trial::account(count, load, &run);
+        // One-way latency needs one clock: sender and receiver on one host.
+        let latency = run
+            .rx
+            .as_ref()
+            .map(|r| &r.counts.latency)
+            .filter(|_| self.env.tx_node == self.env.rx_node);
         let row = TrialRow {
-            schema: 2,
+            schema: 4,
             time: utc_now(),
             setup: self.setup.to_string(),
             app: self.app,
@@ -325,11 +400,22 @@ impl Cell<'_> {
             unique: run.rx.as_ref().map(|r| r.counts.unique),
             kernel_drops: run.rx.as_ref().map(|r| r.kernel_drops + r.backlog_drops),
             switch_drops: run.switch_drops,
+            link_drops: run.link_drops,
             offered_pps: run.tx.as_ref().map(trial::offered_pps),
             loss_ratio: loss.as_ref().ok().map(|l| l.loss_ratio),
             generator_short: loss.as_ref().is_ok_and(|l| l.generator_short),
             status: run.status,
             reason: run.reason.clone(),
+            family: self.family,
+            goal: String::new(),
+            fraction: None,
+            latency_samples: latency.map(|l| l.samples),
+            latency_min_ns: latency.and_then(|l| l.min_ns),
+            latency_p50_ns: latency.and_then(|l| l.p50_ns),
+            latency_p90_ns: latency.and_then(|l| l.p90_ns),
+            latency_p99_ns: latency.and_then(|l| l.p99_ns),
+            latency_p99_9_ns: latency.and_then(|l| l.p99_9_ns),
+            latency_max_ns: latency.and_then(|l| l.max_ns),
         };
         (row, loss)
     }
@@ -397,7 +483,7 @@ fn search_cell(cell: &Cell<'_>, trials_csv: &mut ResultsFile) -> Result<Searched
             );
             break;
         }
-        let count = ((load as f64 * duration_s).round() as u64).max(1);
+        let count = frames_of(load, duration_s);
         let (row, loss) = cell.measure("search", Some(load), duration_s, count);
         trials_csv.append(&row)?;
         match loss {
@@ -435,6 +521,86 @@ fn search_cell(cell: &Cell<'_>, trials_csv: &mut ResultsFile) -> Result<Searched
     Ok(done)
 }
 
+/// The frames a trial of `duration_s` seconds at `load` pps sends (at least one).
+fn frames_of(load: u64, duration_s: f64) -> u64 {
+    ((load as f64 * duration_s).round() as u64).max(1)
+}
+
+/// How far below the maximum load the loss-rate curve steps (RFC 2544 26.3: at most 10 %).
+pub const LOSS_CURVE_STEP: f64 = 0.1;
+
+/// The phases after a cell's search, each trial appended as it ends and returned for the
+/// table: latency at fractions of the laxest goal's lower bound (RFC 2544 26.2, at the
+/// fractions the containerized-infrastructure draft asks for), then the frame loss rate curve
+/// (RFC 2544 26.3). Neither runs after a search that did not end `ok`.
+fn after_search(
+    cell: &Cell<'_>,
+    s: &Searched,
+    trials_csv: &mut ResultsFile,
+) -> Result<Vec<TrialRow>, Error> {
+    let plan = cell.plan;
+    let mut rows = Vec::new();
+    let Some(goal) = plan.goals.last() else {
+        return Ok(rows);
+    };
+    if s.status != Status::Ok {
+        return Ok(rows);
+    }
+    let duration_s = plan.phase_trial_s.unwrap_or(goal.final_trial_s);
+    let stopped = || cell.stop.load(Ordering::Relaxed);
+    let mut trial = |phase: &str, load: u64, fraction: f64| -> Result<TrialRow, Error> {
+        let count = frames_of(load, duration_s);
+        let (mut row, _) = cell.measure(phase, Some(load), duration_s, count);
+        if phase == "latency" {
+            row.goal = goal.name.clone();
+        }
+        row.fraction = Some(fraction);
+        trials_csv.append(&row)?;
+        if plan.settle_s > 0.0 {
+            std::thread::sleep(Duration::from_secs_f64(plan.settle_s));
+        }
+        Ok(row)
+    };
+    let bound = s
+        .search
+        .as_ref()
+        .and_then(|x| x.results().last().and_then(|r| r.lower));
+    if let Some(bound) = bound {
+        for &f in &plan.latency_at {
+            if stopped() {
+                return Ok(rows);
+            }
+            rows.push(trial(
+                "latency",
+                ((bound as f64 * f).round() as u64).max(1),
+                f,
+            )?);
+        }
+    }
+    if let (true, Some(max)) = (plan.loss_curve, s.max_load) {
+        let mut clean = 0;
+        let steps = (1.0 / LOSS_CURVE_STEP).round() as u32;
+        for step in (1..=steps).rev() {
+            if stopped() {
+                break;
+            }
+            let f = f64::from(step) * LOSS_CURVE_STEP;
+            let row = trial("loss-curve", ((max as f64 * f).round() as u64).max(1), f)?;
+            // A trial that measured nothing (a tool failed) is not one without loss.
+            clean = if row.loss_ratio == Some(0.0) {
+                clean + 1
+            } else {
+                0
+            };
+            rows.push(row);
+            if clean == 2 {
+                break;
+            }
+        }
+    }
+    Ok(rows)
+}
+
 /// The rows of one cell's search, a row per goal.
 fn result_rows(cell: &Cell<'_>, base: &SearchRow, s: &Searched) -> Vec<SearchRow> {
     let results: Vec<Option<GoalResult>> = match &s.search {
@@ -447,7 +613,7 @@ fn result_rows(cell: &Cell<'_>, base: &SearchRow, s: &Searched) -> Vec<SearchRow
             x.trials().iter().map(|t| t.duration_s).sum(),
         )
     });
-    let frame_bytes = cell.size + FRAME_OVERHEAD_WITH_FCS;
+    let frame_bytes = cell.size + frame_overhead_with_fcs(cell.family);
     cell.plan
         .goals
         .iter()
@@ -455,6 +621,7 @@ fn result_rows(cell: &Cell<'_>, base: &SearchRow, s: &Searched) -> Vec<SearchRow
         .map(|(g, r)| {
             let mut row = SearchRow {
                 time: utc_now(),
+                family: cell.family,
                 app: cell.app,
                 size: cell.size,
                 frame_bytes,
@@ -506,6 +673,7 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
     let machine = Machine::probe(&plan.experiments);
     let mut conditions = Conditions::of_machine(&machine, 0, 1);
     let mut rows = Vec::new();
+    let mut phase_trials = Vec::new();
     'setups: for name in &plan.setups {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -514,7 +682,7 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
         let outcome = plan.setups_scripts.up(name)?;
         let _guard = crate::experiment::run::SetupGuard::new(&plan.setups_scripts, name);
         let base = SearchRow {
-            schema: 1,
+            schema: 2,
             setup: name.clone(),
             engine: plan.setups_scripts.engine(),
             preset: plan.preset.clone(),
@@ -540,38 +708,64 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
         };
         conditions.add_setup(&env, plan.setups_scripts.engine().as_str());
         conditions.write(&plan.out)?;
-        for &size in &plan.sizes {
+        for &spec in &plan.sizes {
             for repetition in 1..=plan.repetitions {
-                for &app in &plan.apps {
-                    if stop.load(Ordering::Relaxed) {
-                        break 'setups;
-                    }
-                    let cell = Cell {
-                        plan,
-                        env: &env,
-                        setup: name,
-                        app,
-                        size,
-                        repetition,
-                        stop,
-                    };
-                    let base = SearchRow {
-                        datapath: env.datapath.clone(),
-                        fate: plan.fate.for_app(app),
-                        ..base.clone()
-                    };
-                    let searched = search_cell(&cell, &mut trials_csv)?;
-                    for row in result_rows(&cell, &base, &searched) {
-                        eprintln!("{}", summary_line(&row));
-                        csv.append(&row)?;
-                        rows.push(row);
+                for &family in plan.families.list() {
+                    let size = spec.payload(family);
+                    for &app in &plan.apps {
+                        if stop.load(Ordering::Relaxed) {
+                            break 'setups;
+                        }
+                        let cell = Cell {
+                            plan,
+                            env: &env,
+                            setup: name,
+                            app,
+                            size,
+                            family,
+                            repetition,
+                            stop,
+                        };
+                        let base = SearchRow {
+                            datapath: env.datapath.clone(),
+                            fate: plan.fate.for_app(app),
+                            family,
+                            ..base.clone()
+                        };
+                        // A family the set-up has no addresses of: a skipped row saying so.
+                        if let Err(why) = env.addresses(family) {
+                            let row = SearchRow {
+                                time: utc_now(),
+                                app,
+                                size,
+                                frame_bytes: size + frame_overhead_with_fcs(family),
+                                repetition,
+                                status: Status::Skipped,
+                                reason: why,
+                                ..base
+                            };
+                            eprintln!("{}", summary_line(&row));
+                            csv.append(&row)?;
+                            rows.push(row);
+                            continue;
+                        }
+                        let searched = search_cell(&cell, &mut trials_csv)?;
+                        for row in result_rows(&cell, &base, &searched) {
+                            eprintln!("{}", summary_line(&row));
+                            csv.append(&row)?;
+                            rows.push(row);
+                        }
+                        for t in after_search(&cell, &searched, &mut trials_csv)? {
+                            eprintln!("{}", trial_line(&t));
+                            phase_trials.push(t);
+                        }
                     }
                 }
             }
         }
     }
     let md = plan.out.join("search.md");
-    std::fs::write(&md, table(&rows)).map_err(Error::io("write", &md))?;
+    std::fs::write(&md, table(&rows, &phase_trials)).map_err(Error::io("write", &md))?;
     Ok(SearchOutcome {
         rows,
         csv: csv.path().to_path_buf(),
@@ -579,11 +773,14 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
     })
 }
 
-/// The results as a Markdown table per set-up: a row per app x size x repetition with each
-/// goal's bounds, what limits them and how many trials they took.
-pub fn table(rows: &[SearchRow]) -> String {
+/// The results as a Markdown table per set-up and family: a row per app x size x repetition
+/// with each goal's bounds, what limits them and how many trials they took; then, from
+/// `trials`, the latency at fractions of the bound and the loss-rate curve where they ran.
+pub fn table(rows: &[SearchRow], trials: &[TrialRow]) -> String {
     let mut out = String::new();
-    let mut setups: Vec<&str> = rows.iter().map(|r| r.setup.as_str()).collect();
+    let mut setups: Vec<(&str, Family)> =
+        rows.iter().map(|r| (r.setup.as_str(), r.family)).collect();
+    setups.sort_by_key(|(s, f)| (rows.iter().position(|r| r.setup == *s), *f));
     setups.dedup();
     let goals: Vec<&str> = {
         let mut g: Vec<&str> = rows
@@ -597,12 +794,18 @@ pub fn table(rows: &[SearchRow]) -> String {
         g
     };
     let kpps = |v: Option<u64>| v.map_or("-".to_string(), |v| format!("{:.1}", v as f64 / 1e3));
-    for setup in setups {
-        let mine: Vec<&SearchRow> = rows.iter().filter(|r| r.setup == setup).collect();
+    for (setup, family) in setups {
+        let mine: Vec<&SearchRow> = rows
+            .iter()
+            .filter(|r| r.setup == setup && r.family == family)
+            .collect();
         let first = mine[0];
         out.push_str(&format!(
-            "### {setup} ({}, {} engine), preset {}\n\n",
-            first.datapath, first.engine, first.preset
+            "### {} ({}, {} engine), preset {}\n\n",
+            setup_label(setup, family),
+            first.datapath,
+            first.engine,
+            first.preset
         ));
         out.push_str("| app | frame B | # | max load kpps |");
         for g in &goals {
@@ -655,17 +858,141 @@ pub fn table(rows: &[SearchRow]) -> String {
         for r in failed {
             out.push_str(&format!("\n{}: {}\n", r.status, r.reason));
         }
+        let mine: Vec<&TrialRow> = trials
+            .iter()
+            .filter(|t| t.setup == setup && t.family == family)
+            .collect();
+        out.push_str(&latency_table(&mine));
+        out.push_str(&loss_curve_table(&mine));
         out.push('\n');
     }
     out
+}
+
+/// Microseconds with one decimal, or `-`.
+fn us(ns: Option<u64>) -> String {
+    ns.map_or("-".into(), |v| format!("{:.1}", v as f64 / 1e3))
+}
+
+/// The latency trials of one set-up and family as a Markdown table (empty without any).
+fn latency_table(trials: &[&TrialRow]) -> String {
+    let rows: Vec<&&TrialRow> = trials.iter().filter(|t| t.phase == "latency").collect();
+    let Some(first) = rows.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "\nOne-way latency at fractions of the {} lower bound, µs (probe send time to the \
+         receiver's timestamp; PDV is p99 - min, RFC 5481):\n\n\
+         | app | frame B | # | of {} | load kpps | loss % | min | p50 | p90 | p99 | p99.9 | max | PDV p99 | status |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        first.goal, first.goal
+    );
+    for t in rows {
+        let pdv = t.latency_p99_ns.zip(t.latency_min_ns).map(|(p, m)| p - m);
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} % | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            t.app.as_str(),
+            t.size + frame_overhead_with_fcs(t.family),
+            t.repetition,
+            t.fraction.unwrap_or(0.0) * 100.0,
+            t.load_pps.unwrap_or(0) as f64 / 1e3,
+            percent(t.loss_ratio),
+            us(t.latency_min_ns),
+            us(t.latency_p50_ns),
+            us(t.latency_p90_ns),
+            us(t.latency_p99_ns),
+            us(t.latency_p99_9_ns),
+            us(t.latency_max_ns),
+            us(pdv),
+            status_cell(t),
+        ));
+    }
+    out
+}
+
+/// The share of what the sender sent that did not arrive (the path's loss, without the
+/// sender's shortfall), or `None` when the trial did not say.
+pub fn path_loss(t: &TrialRow) -> Option<f64> {
+    let (sent, unique) = (t.sent?, t.unique?);
+    (sent > 0).then(|| 1.0 - unique.min(sent) as f64 / sent as f64)
+}
+
+/// A loss ratio in percent with three decimals, or `-`.
+fn percent(ratio: Option<f64>) -> String {
+    ratio.map_or("-".into(), |r| format!("{:.3}", r * 100.0))
+}
+
+/// `ok`, or the status with its reason.
+fn status_cell(t: &TrialRow) -> String {
+    if t.status == Status::Ok {
+        "ok".into()
+    } else {
+        format!("{}: {}", t.status, t.reason.replace('|', "/"))
+    }
+}
+
+/// The loss-curve trials of one set-up and family as a Markdown table (empty without any).
+fn loss_curve_table(trials: &[&TrialRow]) -> String {
+    let rows: Vec<&&TrialRow> = trials.iter().filter(|t| t.phase == "loss-curve").collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nFrame loss rate (RFC 2544 26.3; frames not sent in time count as lost; path loss % \
+         is what the path lost of what was sent, so a loss with no path loss is the \
+         sender's shortfall):\n\n\
+         | app | frame B | # | of max load | load kpps | offered kpps | loss % | path loss % | status |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for t in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.0} % | {:.1} | {} | {} | {} | {} |\n",
+            t.app.as_str(),
+            t.size + frame_overhead_with_fcs(t.family),
+            t.repetition,
+            t.fraction.unwrap_or(0.0) * 100.0,
+            t.load_pps.unwrap_or(0) as f64 / 1e3,
+            t.offered_pps
+                .map_or("-".into(), |v| format!("{:.1}", v / 1e3)),
+            percent(t.loss_ratio),
+            percent(path_loss(t)),
+            status_cell(t),
+        ));
+    }
+    out
+}
+
+/// One latency or loss-curve trial on one line.
+pub fn trial_line(t: &TrialRow) -> String {
+    format!(
+        "{:<9} {:<4} {:<9} {:>5} B #{} {:<10} {:>4.0} % of {:<8} load {:>9} pps loss {} % latency us p50 {} p99 {}{}",
+        t.setup,
+        t.family,
+        t.app.as_str(),
+        t.size,
+        t.repetition,
+        t.phase,
+        t.fraction.unwrap_or(0.0) * 100.0,
+        if t.goal.is_empty() { "max load" } else { &t.goal },
+        t.load_pps.unwrap_or(0),
+        percent(t.loss_ratio),
+        us(t.latency_p50_ns),
+        us(t.latency_p99_ns),
+        if t.status == Status::Ok {
+            String::new()
+        } else {
+            format!(" [{}: {}]", t.status, t.reason)
+        }
+    )
 }
 
 /// One result on one line.
 pub fn summary_line(r: &SearchRow) -> String {
     let pps = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
     format!(
-        "{:<9} {:<9} {:>5} B #{} {:<3} lower {:>9} upper {:>9} pps of max {:>9}  {} {}{}{}",
+        "{:<9} {:<4} {:<9} {:>5} B #{} {:<3} lower {:>9} upper {:>9} pps of max {:>9}  {} {}{}{}",
         r.setup,
+        r.family,
         r.app.as_str(),
         r.size,
         r.repetition,
@@ -694,22 +1021,62 @@ mod tests {
 
     #[test]
     fn rfc2544_frame_sizes_carry_the_payload_that_fills_them() {
-        let payloads: Vec<usize> = RFC2544_FRAMES
-            .iter()
-            .map(|&f| payload_of_frame(f))
-            .collect();
+        let payloads = |family| -> Vec<usize> {
+            RFC2544_FRAMES
+                .iter()
+                .map(|&f| payload_of_frame(f, family))
+                .collect()
+        };
         // 64-byte frames cannot hold the probe: the smallest frame that can (70 B) goes out.
-        assert_eq!(payloads, [24, 82, 210, 466, 978, 1234, 1472]);
-        // The largest is a full 1500-byte MTU datagram.
-        assert_eq!(payload_of_frame(1518), 1500 - 28);
+        assert_eq!(payloads(Family::V4), [24, 82, 210, 466, 978, 1234, 1472]);
+        // Over IPv6 the same frames carry 20 bytes less (the 64-byte one goes out as 90 B).
+        assert_eq!(payloads(Family::V6), [24, 62, 190, 446, 958, 1214, 1452]);
+        assert_eq!(
+            (
+                frame_overhead_with_fcs(Family::V4),
+                frame_overhead_with_fcs(Family::V6)
+            ),
+            (46, 66)
+        );
+        // The largest is a full 1500-byte MTU datagram either way.
+        assert_eq!(payload_of_frame(1518, Family::V4), 1500 - 28);
+        assert_eq!(payload_of_frame(1518, Family::V6), 1500 - 48);
         let sizes = parse_sizes(&["64".into(), "rfc2544".into()]).unwrap();
         assert_eq!(sizes.len(), 8);
-        assert_eq!(sizes[..2], [64, 24]);
+        assert_eq!(sizes[..2], [SizeSpec::Payload(64), SizeSpec::Frame(64)]);
+        assert_eq!(
+            sizes[0].payload(Family::V6),
+            64,
+            "a payload stays a payload"
+        );
         let e = parse_sizes(&["10".into()]).unwrap_err();
         assert!(e.contains("below the 24 B probe"), "{e}");
         assert!(parse_sizes(&["big".into()])
             .unwrap_err()
             .contains("\"big\""));
+    }
+
+    #[test]
+    fn path_loss_is_what_was_sent_and_did_not_arrive() {
+        let t = |sent, unique| TrialRow {
+            sent,
+            unique,
+            ..TrialRow::default()
+        };
+        assert!((path_loss(&t(Some(100), Some(90))).unwrap() - 0.1).abs() < 1e-12);
+        // Everything sent arrived: a trial's loss is then the sender's shortfall alone.
+        assert_eq!(path_loss(&t(Some(100), Some(100))), Some(0.0));
+        assert_eq!(path_loss(&t(Some(100), Some(150))), Some(0.0), "duplicates");
+        assert_eq!(path_loss(&t(Some(0), Some(0))), None);
+        assert_eq!(path_loss(&t(None, Some(5))), None);
+        let mut curve = t(Some(100), Some(100));
+        (curve.phase, curve.fraction, curve.loss_ratio, curve.status) =
+            ("loss-curve".into(), Some(1.0), Some(0.2), Status::Ok);
+        let md = loss_curve_table(&[&curve]);
+        assert!(
+            md.contains("| 100 % | 0.0 | - | 20.000 | 0.000 | ok |"),
+            "{md}"
+        );
     }
 
     #[test]
@@ -738,7 +1105,7 @@ mod tests {
             row(App::Udp, "NDR", Some(500_000), Some(520_000), "path"),
             row(App::Udp, "PDR", Some(510_000), Some(520_000), "path"),
         ];
-        let t = table(&rows);
+        let t = table(&rows, &[]);
         assert!(
             t.contains("### native (veth, netns engine), preset quick"),
             "{t}"
@@ -755,5 +1122,20 @@ mod tests {
             t.matches("\n| mmap ").count() + t.matches("\n| udp ").count(),
             2
         );
+        // IPv6 rows of the same set-up get a table of their own, after IPv4's.
+        let mut both = rows.to_vec();
+        both.extend(rows.iter().map(|r| SearchRow {
+            family: Family::V6,
+            frame_bytes: 130,
+            ..r.clone()
+        }));
+        let t = table(&both, &[]);
+        let (v4, v6) = (
+            t.find("### native (veth, netns engine)").unwrap(),
+            t.find("### native ipv6 (veth, netns engine)").unwrap(),
+        );
+        assert!(v4 < v6, "{t}");
+        assert_eq!(t[v6..].matches("\n| mmap | 130 |").count(), 1, "{t}");
+        assert_eq!(t[..v6].matches("\n| mmap | 110 |").count(), 1, "{t}");
     }
 }

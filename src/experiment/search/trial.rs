@@ -81,6 +81,7 @@ mod tests {
             tx_intervals: Vec::new(),
             rx_intervals: Vec::new(),
             switch_drops: None,
+            link_drops: None,
         }
     }
 
