@@ -118,9 +118,25 @@ fn the_lock_file_moves_with_its_variable_and_force_goes_past_a_holder() {
         assert!(std::time::Instant::now() < by, "flock never took the lock");
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let busy = "another pktmmap is using this host's set-ups";
-    refused(&with_lock(&["setup", "up", "native"]), 9, busy);
-    refused(&with_lock(&["setup", "down", "--all"]), 9, busy);
+    // flock(1) wrote nothing in the file: a holder that does not name itself, refused with
+    // the file's path (never a made-up pid).
+    let unnamed = format!(
+        "holds this host's set-up lock {} without naming itself",
+        lock.display()
+    );
+    refused(&with_lock(&["setup", "up", "native"]), 9, &unnamed);
+    // A holder that wrote its pid and command line (as a pktmmap does) is named.
+    std::fs::write(
+        &lock,
+        format!("{}\tpktmmap run --profile thesis\n", holder.id()),
+    )
+    .unwrap();
+    let busy = format!(
+        "another pktmmap is using this host's set-ups: pid {} (pktmmap run --profile thesis)",
+        holder.id()
+    );
+    refused(&with_lock(&["setup", "up", "native"]), 9, &busy);
+    refused(&with_lock(&["setup", "down", "--all"]), 9, &busy);
     // The default lock is free: the variable, not the default, was read.
     assert!(pktmmap(&["setup", "down", "--all"]).status.success());
     let o = with_lock(&["setup", "down", "--all", "--force"]);
@@ -418,4 +434,120 @@ fn xdp_mode_auto_falls_back_with_a_note_and_native_or_generic_insist() {
     let native = xdp_rx(&p.rx_if, "auto");
     assert_eq!(mode_of(&native).as_deref(), Some("native xdp, copy"));
     assert!(!String::from_utf8_lossy(&native.stderr).contains("note:"));
+}
+
+/// README, "Containers": `docker/build.sh` refuses a binary that still needs shared libraries
+/// (the image is `FROM scratch`: no libc). Run from a copy of `docker/` whose `cargo` (first
+/// on PATH) leaves dynamically linked binaries (copies of `/bin/true`) where the static build
+/// puts its own: the script must stop there, naming the binary, before any image is built.
+#[test]
+fn build_sh_refuses_a_dynamically_linked_binary() {
+    let root = common::tmp("build-sh");
+    let _ = std::fs::remove_dir_all(&root);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(root.join("docker")).unwrap();
+    std::fs::copy(repo.join("docker/build.sh"), root.join("docker/build.sh")).unwrap();
+    std::fs::copy(
+        repo.join("docker/Dockerfile"),
+        root.join("docker/Dockerfile"),
+    )
+    .unwrap();
+    let fake = root.join("fake-bin");
+    std::fs::create_dir_all(&fake).unwrap();
+    // A cargo that "builds" each --bin as a dynamically linked program, and a docker that
+    // must never be reached.
+    let cargo = "#!/bin/sh\nset -e\nwhile [ $# -gt 0 ]; do\n  case $1 in\n    --target) t=$2; shift ;;\n    --bin) bins=\"$bins $2\"; shift ;;\n  esac\n  shift\ndone\nmkdir -p target/$t/release\nfor b in $bins; do cp /bin/true target/$t/release/$b; done\n";
+    let docker = "#!/bin/sh\necho \"docker $*\" >> \"$(dirname \"$0\")/docker-called\"\n";
+    for (name, body) in [("cargo", cargo), ("docker", docker)] {
+        std::fs::write(fake.join(name), body).unwrap();
+        Command::new("chmod")
+            .args(["+x", fake.join(name).to_str().unwrap()])
+            .status()
+            .unwrap();
+    }
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
+    let o = Command::new("bash")
+        .arg(root.join("docker/build.sh"))
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        err.contains("/release/mmap-tx needs shared libraries; the image has no libc"),
+        "{err}"
+    );
+    assert!(
+        !fake.join("docker-called").exists(),
+        "docker ran: {:?}",
+        std::fs::read_to_string(fake.join("docker-called"))
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// README, "Tools" (`mmap-tx --qdisc-bypass`): with it the ring's frames go past the sending
+/// device's qdisc (PACKET_QDISC_BYPASS); without it through it. A pfifo the test puts on the
+/// sending veth counts every frame of a run without the option and none of a run with it.
+#[test]
+fn qdisc_bypass_sends_past_the_devices_qdisc_and_without_it_through_it() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let tc = |args: &[&str]| {
+        let o = VethPair::cmd(&p.tx_ns, "tc", args).output().unwrap();
+        assert!(o.status.success(), "tc {args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    tc(&[
+        "qdisc", "add", "dev", &p.tx_if, "root", "pfifo", "limit", "10000",
+    ]);
+    // `Sent B bytes N pkt ...`: the packets the qdisc passed.
+    let through_qdisc = || -> u64 {
+        let s = tc(&["-s", "qdisc", "show", "dev", &p.tx_if]);
+        let at = s
+            .find(" pkt")
+            .unwrap_or_else(|| panic!("no packet count: {s}"));
+        s[..at].rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    // The receiver's MAC given: no neighbour resolution, so nothing else leaves the device.
+    let mac = VethPair::cmd(
+        &p.rx_ns,
+        "cat",
+        &[&format!("/sys/class/net/{}/address", p.rx_if)],
+    )
+    .output()
+    .unwrap();
+    let mac = String::from_utf8_lossy(&mac.stdout).trim().to_string();
+    for (bypass, expected) in [(false, 1000), (true, 0)] {
+        // A receiver takes the datagrams: no ICMP error goes back, nothing but the test's
+        // frames crosses the sending device.
+        let r = Receiver::start(&p.rx_ns, UDP_RX, &["--count", "1000", "--json"]);
+        let before = through_qdisc();
+        let mut args = vec![
+            "-i",
+            p.tx_if.as_str(),
+            "--dst-ip",
+            p.rx_ip.as_str(),
+            "--dst-mac",
+            mac.as_str(),
+            "--count",
+            "1000",
+            "--json",
+        ];
+        if bypass {
+            args.push("--qdisc-bypass");
+        }
+        let t = common::send(&p.tx_ns, common::MMAP_TX, &args);
+        assert_eq!(t.sent, 1000, "{t:?}");
+        let (_, r) = r.finish();
+        assert_eq!(r.counts.unique, 1000, "{r:?}");
+        assert_eq!(
+            through_qdisc() - before,
+            expected,
+            "--qdisc-bypass {bypass}: frames through the qdisc"
+        );
+    }
+    drop(p);
+    assert_eq!(leftovers(), Vec::<String>::new());
 }

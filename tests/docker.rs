@@ -7,11 +7,11 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::{
-    docker, docker_test, image, leftovers, pktmmap, rps_masks, sys_mount_of, text, tmp,
-    wait_until_sending, RunnerSetup, ScriptSetup, Spawned, PKTMMAP,
+    counted_drops, docker, docker_test, image, leftovers, pktmmap, rps_masks, sys_mount_of, text,
+    tmp, wait_until_sending, RunnerSetup, ScriptSetup, Spawned, PKTMMAP,
 };
 use pktmmap::experiment::place::switch::SwitchDrops;
-use pktmmap::experiment::plan::kinds::{App, Engine, Fate, Status};
+use pktmmap::experiment::plan::kinds::{App, Engine, Family, Fate, Status};
 use pktmmap::experiment::rows::read_rows;
 
 const IMAGE: &str = "pktmmap:latest";
@@ -171,6 +171,67 @@ fn mmap_and_udp_runs_in_containers_on_bridge_and_macvlan_count_exactly() {
     let _ = std::fs::remove_dir_all(out.with_extension("profile"));
 }
 
+/// `--family 6` with the docker engine: every app over IPv6 in containers on the bridge and
+/// macvlan networks (Docker's `enable_ipv6`) and on OVS ports (addresses from the script), the
+/// quick profile, each row's traffic IPv6 by the receiver's own parse.
+#[test]
+fn the_quick_profile_runs_over_ipv6_in_containers_on_every_network() {
+    let Some(_g) = docker_test() else {
+        return;
+    };
+    image();
+    let out = tmp("docker-ipv6");
+    let o = pktmmap(&[
+        "run",
+        "--engine",
+        "docker",
+        "--profile",
+        "quick",
+        "--setup",
+        "bridge,ovs,macvlan",
+        "--family",
+        "6",
+        "--app",
+        "mmap,udp,xdp",
+        "--idle-timeout",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = read_rows(&out).unwrap();
+    assert_eq!(
+        rows.len(),
+        3 * 18,
+        "3 set-ups x 6 points x 3 apps: {rows:?}"
+    );
+    for r in &rows {
+        assert_eq!(
+            (r.engine, r.family, r.status),
+            (Engine::Docker, Family::V6, Status::Ok),
+            "{r:?}"
+        );
+        assert_eq!(r.sent, Some(r.count), "{r:?}");
+        assert_eq!(r.received_ipv6, r.received, "{r:?}");
+        assert_eq!(r.unique, r.received, "no duplicates: {r:?}");
+        assert!(
+            r.lost.unwrap() <= counted_drops(r),
+            "every loss a counted drop: {r:?}"
+        );
+    }
+    for setup in ["bridge", "ovs", "macvlan"] {
+        assert_eq!(
+            rows.iter().filter(|r| r.setup == setup).count(),
+            18,
+            "{setup}"
+        );
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 /// The capabilities compose gives the `service` container of `mode`, with the AF_XDP
 /// additions (docker/compose/xdp.yml) or without.
 fn compose_caps(mode: &str, service: &str, xdp: bool) -> Vec<String> {
@@ -284,6 +345,55 @@ fn receive_steering_reaches_the_receiving_container_whose_sysfs_stays_read_only(
     assert!(superblock.split(',').any(|o| o == "ro"), "{superblock}");
     // The sender's side is left alone.
     assert_eq!(rps_masks("pktmmap-dk-bridge-tx", "eth0"), vec![0]);
+    drop(setup);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+/// README, "Networks": the containers run with CAP_NET_RAW alone, a read-only root and
+/// `no-new-privileges`, never privileged: read from each container's first process as the
+/// kernel sees it (its capability sets, its no_new_privs flag, its root mount).
+#[test]
+fn the_containers_hold_net_raw_alone_a_read_only_root_and_no_new_privileges() {
+    let Some(_g) = docker_test() else {
+        return;
+    };
+    image();
+    let (setup, up) = ScriptSetup::up("docker/setups/bridge.sh", &[]);
+    assert!(up.status.success(), "{}", text(&up));
+    for side in ["tx", "rx"] {
+        let name = format!("pktmmap-bridge-{side}");
+        let pid = String::from_utf8_lossy(
+            &docker(&["inspect", "--format", "{{.State.Pid}}", &name]).stdout,
+        )
+        .trim()
+        .to_string();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .unwrap_or_else(|| panic!("no {key} in {status}"))
+                .trim()
+                .to_string()
+        };
+        // CAP_NET_RAW is bit 13: nothing else effective, permitted or in the bounding set.
+        for set in ["CapEff:", "CapPrm:", "CapBnd:"] {
+            assert_eq!(field(set), "0000000000002000", "{name} {set}");
+        }
+        assert_eq!(field("NoNewPrivs:"), "1", "{name}");
+        let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+        let root = info
+            .lines()
+            .find(|l| l.split_whitespace().nth(4) == Some("/"))
+            .unwrap_or_else(|| panic!("no / in {info}"));
+        let options = root.split_whitespace().nth(5).unwrap();
+        assert!(
+            options.split(',').any(|o| o == "ro"),
+            "{name}: / is {options}"
+        );
+        let privileged = docker(&["inspect", "--format", "{{.HostConfig.Privileged}}", &name]);
+        assert_eq!(String::from_utf8_lossy(&privileged.stdout).trim(), "false");
+    }
     drop(setup);
     assert_eq!(leftovers(), Vec::<String>::new());
 }

@@ -114,3 +114,110 @@ fn flows_the_senders_cannot_make_are_refused_in_one_line() {
         assert!(err.contains(message), "{tool} {extra:?}: {err}");
     }
 }
+
+/// The conntrack in the path of bridge-conntrack is real: one entry per flow in the switch
+/// namespace's table, every datagram through its `ct state` rule.
+fn conntrack_entries(sw: &str) -> u64 {
+    let o = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            sw,
+            "cat",
+            "/proc/sys/net/netfilter/nf_conntrack_count",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+}
+
+/// The runner's `vary = "flows"` on the bridge with and without connection tracking: each
+/// row's flows seen by the receiver, round robin giving each the same share, and the tracked
+/// set-up making one conntrack entry per flow.
+#[test]
+fn a_flows_scenario_runs_on_the_bridge_with_and_without_conntrack() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let sw = "pktmmap-bridge-conntrack-sw";
+    {
+        let (_setup, o) = RunnerSetup::up("netns", "bridge-conntrack");
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("(linux-bridge-conntrack)"),
+            "{}",
+            text(&o)
+        );
+        assert_eq!(conntrack_entries(sw), 0);
+        let args = [
+            "-i",
+            "pkm0",
+            "--dst-ip",
+            "10.77.7.2",
+            "--count",
+            "25600",
+            "--flows",
+            "256",
+            "--rate",
+            "100kpps",
+            "--json",
+        ];
+        let t = send("pktmmap-bridge-conntrack-tx", MMAP_TX, &args);
+        assert_eq!(t.sent, 25_600);
+        // 256 flows, and at most a few entries of the namespaces' own traffic (an ICMP
+        // error for the closed port, neighbour discovery).
+        let entries = conntrack_entries(sw);
+        assert!(
+            (256..=264).contains(&entries),
+            "{entries} conntrack entries"
+        );
+    }
+    let out = tmp("flows-scenario");
+    std::fs::create_dir_all(&out).unwrap();
+    let profile = out.join("flows.toml");
+    std::fs::write(
+        &profile,
+        "name = \"flows-test\"\ndescription = \"1 and 256 flows\"\nrepetitions = 1\n\
+         [[scenario]]\nname = \"flows\"\nvary = \"flows\"\nvalues = [\"1\", \"256\"]\n\
+         count = 25600\nrate = \"100kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--setup",
+        "bridge,bridge-conntrack",
+        "--app",
+        "mmap,udp,xdp",
+        "--out",
+        out.to_str().unwrap(),
+        "--plot",
+        "false",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = pktmmap::experiment::rows::read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 12, "2 set-ups x 2 points x 3 apps: {rows:?}");
+    for r in &rows {
+        let flows: u64 = r.value.parse().unwrap();
+        assert_eq!((r.param.as_str(), r.flows), ("flows", Some(flows as u16)));
+        assert_eq!(
+            r.datapath,
+            if r.setup == "bridge" {
+                "linux-bridge"
+            } else {
+                "linux-bridge-conntrack"
+            }
+        );
+        assert_eq!((r.sent, r.lost), (Some(25_600), Some(0)), "{r:?}");
+        let each = 25_600 / flows;
+        assert_eq!(
+            (r.rx_flows, r.flow_min, r.flow_max),
+            (Some(flows), Some(each), Some(each)),
+            "{r:?}"
+        );
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -112,8 +112,10 @@ fn the_trunk_tags_and_ovs_runs_on_the_kernel_datapath_in_a_debian_guest() {
             r.lost, r.kernel_drops,
             "every loss is a counted drop: {r:?}"
         );
-        // The kernel datapath's own counters (lost upcalls) are read on OVS, and only there.
+        // The kernel datapath's own counters (lost upcalls) are read on OVS, and only there;
+        // the path's interfaces' transmit drops everywhere (pktmmap-idle is in the guest).
         assert_eq!(r.switch_drops.is_some(), r.setup == "ovs", "{r:?}");
+        assert!(r.link_drops.is_some() && r.reason.is_empty(), "{r:?}");
     }
     // emulated: paced slowly enough that every packet arrives, on every netns set-up.
     let paced = read_rows(&out.join("emulated")).unwrap();

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use pktmmap::experiment::search::SEARCH_CSV;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -115,8 +116,8 @@ fn a_directory_without_results_gets_one_line_and_exit_2() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// README, "The report": every committed directory under `results/` with runs has its
-/// report, one self-contained page with no script and nothing fetched, naming its directory.
+/// README, "The report": every committed directory under `results/` with runs (or the
+/// current search schema's results) has its report, one self-contained page with no script and nothing fetched, naming its directory.
 #[test]
 fn every_committed_results_directory_has_its_self_contained_report() {
     let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
@@ -126,7 +127,8 @@ fn every_committed_results_directory_has_its_self_contained_report() {
         let has_runs = dir.is_dir()
             && std::fs::read_dir(&dir).unwrap().any(|f| {
                 let name = f.unwrap().file_name().to_string_lossy().into_owned();
-                name.starts_with("runs-v") && name.ends_with(".csv")
+                (name.starts_with("runs-v") || name.starts_with(SEARCH_CSV))
+                    && name.ends_with(".csv")
             });
         if !has_runs {
             continue;
@@ -146,4 +148,51 @@ fn every_committed_results_directory_has_its_self_contained_report() {
         );
     }
     assert!(seen >= 10, "only {seen} committed run directories found");
+}
+
+/// README, "The CSV": `plot` wants `--emulated` for rows made under software emulation, and
+/// refuses a directory that mixes them with others even then (one chart would draw a TCG
+/// guest's rates beside the host's); the report likewise. The committed guest run and a
+/// committed host run, copied into one directory, are such a mix.
+#[test]
+fn plot_and_report_refuse_emulated_rows_mixed_with_others() {
+    let dir = tmp("mixed-emulated");
+    let _ = std::fs::remove_dir_all(&dir);
+    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    copy_csvs(
+        &results.join("guest/2026-11-23-debian-6.1-tcg/emulated"),
+        &dir,
+    );
+    copy_csvs(&results.join("2026-11-22T00-38-03Z-default"), &dir);
+    let d = dir.to_str().unwrap();
+    for args in [
+        vec!["plot", d],
+        vec!["plot", "--emulated", d],
+        vec!["report", d],
+        vec!["report", "--emulated", d],
+    ] {
+        let o = pktmmap(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        let why = if args.contains(&"--emulated") {
+            "ran under software emulation and the rest did not"
+        } else {
+            "emulat"
+        };
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+    assert!(!dir.join("charts").exists() && !dir.join("report.html").exists());
+    // The guest's rows alone are drawn when asked.
+    let alone = tmp("emulated-alone");
+    let _ = std::fs::remove_dir_all(&alone);
+    copy_csvs(
+        &results.join("guest/2026-11-23-debian-6.1-tcg/emulated"),
+        &alone,
+    );
+    let o = pktmmap(&["plot", "--emulated", alone.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_dir(alone.join("charts")).unwrap().count() > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&alone);
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
+use pktmmap::experiment::plan::kinds::{App, Family};
 use pktmmap::experiment::rows::read_csv_rows;
 use pktmmap::experiment::search::{SearchRow, TrialRow, SEARCH_CSV, TRIALS_CSV};
 
@@ -129,6 +130,7 @@ fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing(
     let exp = LimitedExperiments::new("search-limit");
     let out = tmp("search-limit-out");
     // 1 s trials, 2 s per bound: the limiter's 200-packet burst is 1 % of a trial at the limit.
+    // Over IPv4, then over IPv6 (the limiter's `udp dport` matches both): each finds it.
     let (results, trials) = exp.search(
         Some(limit),
         &out,
@@ -147,38 +149,68 @@ fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing(
             "60kpps",
             "--settle",
             "0",
+            "--family",
+            "both",
         ],
     );
-    let (ndr, pdr) = (goal(&results, "NDR"), goal(&results, "PDR"));
-    let (lo, up) = (ndr.lower_bound_pps.unwrap(), ndr.upper_bound_pps.unwrap());
-    assert_eq!(
-        (ndr.outcome.as_str(), ndr.limited_by.as_str(), ndr.regular),
-        ("found", "path", true),
-        "{ndr:?}"
-    );
-    // Within the search's width of the limit: the limit is bracketed (up to the burst's 1 %).
-    assert!(lo as f64 >= limit as f64 * (1.0 - ndr.width), "{ndr:?}");
-    assert!(lo as f64 <= limit as f64 * 1.01, "{ndr:?}");
-    assert!((up - lo) as f64 <= ndr.width * up as f64, "{ndr:?}");
-    assert!(up > limit, "{ndr:?}");
-    // The PDR may lose 0.5 %: at or above the NDR.
-    assert!(pdr.lower_bound_pps.unwrap() >= lo, "{pdr:?} vs {ndr:?}");
-    assert_eq!(pdr.max_load_pps, Some(60_000));
-    // Every trial accounted: the rows' trial count, and each trial's loss from its counts.
-    assert_eq!(trials.len(), ndr.trials, "{trials:?}");
-    for t in &trials {
-        let (count, unique) = (t.count, t.unique.unwrap());
-        assert!(unique <= count, "{t:?}");
-        let loss = 1.0 - unique as f64 / count as f64;
-        assert!(
-            (t.loss_ratio.unwrap() - loss).abs() < 1e-9 || t.generator_short,
-            "{t:?}"
+    assert_eq!(results.len(), 4, "two families x two goals: {results:?}");
+    let mut ndr_v4 = 0;
+    for family in [Family::V4, Family::V6] {
+        let results: Vec<SearchRow> = results
+            .iter()
+            .filter(|r| r.family == family)
+            .cloned()
+            .collect();
+        // The search's own trials (the latency trials after it are checked elsewhere).
+        let trials: Vec<&TrialRow> = trials
+            .iter()
+            .filter(|t| t.family == family && t.phase == "search")
+            .collect();
+        let (ndr, pdr) = (goal(&results, "NDR"), goal(&results, "PDR"));
+        let (lo, up) = (ndr.lower_bound_pps.unwrap(), ndr.upper_bound_pps.unwrap());
+        assert_eq!(
+            (ndr.outcome.as_str(), ndr.limited_by.as_str(), ndr.regular),
+            ("found", "path", true),
+            "{ndr:?}"
         );
-        // Trials above the limit lose, trials at or below it lose nothing the limiter took.
-        if t.load_pps.unwrap() as f64 > limit as f64 * 1.02 {
-            assert!(unique < count, "{t:?}");
+        // 64-byte payloads: 110-byte frames over IPv4, 130 over IPv6 (FCS included).
+        let frame = if family == Family::V4 { 110 } else { 130 };
+        assert_eq!((ndr.size, ndr.frame_bytes), (64, frame), "{ndr:?}");
+        // Within the search's width of the limit: the limit is bracketed (up to the burst's
+        // 1 %).
+        assert!(lo as f64 >= limit as f64 * (1.0 - ndr.width), "{ndr:?}");
+        assert!(lo as f64 <= limit as f64 * 1.01, "{ndr:?}");
+        assert!((up - lo) as f64 <= ndr.width * up as f64, "{ndr:?}");
+        assert!(up > limit, "{ndr:?}");
+        // The PDR may lose 0.5 %: at or above the NDR.
+        assert!(pdr.lower_bound_pps.unwrap() >= lo, "{pdr:?} vs {ndr:?}");
+        assert_eq!(pdr.max_load_pps, Some(60_000));
+        // Every trial accounted: the rows' trial count, and each trial's loss from its
+        // counts.
+        assert_eq!(trials.len(), ndr.trials, "{trials:?}");
+        for t in &trials {
+            let (count, unique) = (t.count, t.unique.unwrap());
+            assert!(unique <= count, "{t:?}");
+            let loss = 1.0 - unique as f64 / count as f64;
+            assert!(
+                (t.loss_ratio.unwrap() - loss).abs() < 1e-9 || t.generator_short,
+                "{t:?}"
+            );
+            // Trials above the limit lose, trials at or below it lose nothing the limiter
+            // took.
+            if t.load_pps.unwrap() as f64 > limit as f64 * 1.02 {
+                assert!(unique < count, "{t:?}");
+            }
+        }
+        if family == Family::V4 {
+            ndr_v4 = lo;
         }
     }
+    let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    for heading in ["### native (veth", "### native ipv6 (veth"] {
+        assert_eq!(md.matches(heading).count(), 1, "{heading}: {md}");
+    }
+    let lo = ndr_v4;
 
     // The NDR again, with the tools directly: one second at the NDR through the limiter
     // loses nothing.
@@ -248,6 +280,141 @@ fn the_search_finds_the_rate_a_limiter_lets_through_and_that_rate_loses_nothing(
     assert_eq!(leftovers(), Vec::<String>::new());
 }
 
+/// RFC 2544 26.3 and 26.2 after the search: the loss-rate curve steps down from the maximum
+/// load in 10 % steps and its losses are the limiter's (1 - limit / load), ending after two
+/// loss-free trials; the latency trials run at the asked fractions of the PDR's lower bound,
+/// lose nothing there and time every probe.
+#[test]
+fn the_loss_curve_follows_a_limiter_down_and_latency_is_timed_below_the_bound() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let limit = 20_000u64;
+    let exp = LimitedExperiments::new("search-curve");
+    let out = tmp("search-curve-out");
+    let (results, trials) = exp.search(
+        Some(limit),
+        &out,
+        &[
+            "--setup",
+            "native",
+            "--app",
+            "udp",
+            "--preset",
+            "quick",
+            "--trial",
+            "1",
+            "--duration-sum",
+            "2",
+            "--max-rate",
+            "40kpps",
+            "--settle",
+            "0",
+            "--latency-at",
+            "50,90",
+            "--loss-curve",
+        ],
+    );
+    let pdr = goal(&results, "PDR");
+    let bound = pdr.lower_bound_pps.expect("a PDR lower bound");
+    let curve: Vec<&TrialRow> = trials.iter().filter(|t| t.phase == "loss-curve").collect();
+    // 40k, 36k, ... down to the second loss-free trial.
+    for (i, t) in curve.iter().enumerate() {
+        let fraction = 1.0 - 0.1 * i as f64;
+        assert!((t.fraction.unwrap() - fraction).abs() < 1e-9, "{t:?}");
+        assert_eq!(
+            t.load_pps,
+            Some((40_000.0 * fraction).round() as u64),
+            "{t:?}"
+        );
+        let load = t.load_pps.unwrap() as f64;
+        let loss = t.loss_ratio.expect("every curve trial measured");
+        if load > limit as f64 * 1.05 {
+            // The limiter passes its rate (plus its 200-packet burst) of each second.
+            let expected = 1.0 - limit as f64 / load;
+            assert!((loss - expected).abs() < 0.03, "{expected}: {t:?}");
+        }
+    }
+    assert!(curve.len() >= 7, "40k to 16k at least: {curve:?}");
+    let n = curve.len();
+    assert_eq!(
+        (curve[n - 2].loss_ratio, curve[n - 1].loss_ratio),
+        (Some(0.0), Some(0.0)),
+        "the curve ends with two trials without loss: {curve:?}"
+    );
+    assert!(
+        curve[..n - 1]
+            .windows(2)
+            .all(|w| w[0].loss_ratio != Some(0.0) || w[1].loss_ratio != Some(0.0)),
+        "it stops at the first two loss-free trials in a row: {curve:?}"
+    );
+    let latency: Vec<&TrialRow> = trials.iter().filter(|t| t.phase == "latency").collect();
+    assert_eq!(latency.len(), 2, "{latency:?}");
+    for (t, fraction) in latency.iter().zip([0.5, 0.9]) {
+        assert_eq!(
+            (t.goal.as_str(), t.fraction, t.load_pps),
+            (
+                "PDR",
+                Some(fraction),
+                Some((bound as f64 * fraction).round() as u64)
+            ),
+            "{t:?}"
+        );
+        // Below the limit nothing is lost, and udp-rx times every datagram by the kernel's
+        // timestamp.
+        assert_eq!(t.unique, Some(t.count), "{t:?}");
+        assert_eq!(t.latency_samples, Some(t.count), "{t:?}");
+        let order = [
+            t.latency_min_ns,
+            t.latency_p50_ns,
+            t.latency_p90_ns,
+            t.latency_p99_ns,
+            t.latency_p99_9_ns,
+            t.latency_max_ns,
+        ];
+        assert!(order.iter().all(Option::is_some), "{t:?}");
+        assert!(order.windows(2).all(|w| w[0] <= w[1]), "{t:?}");
+    }
+    let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    assert!(
+        md.contains("One-way latency at fractions of the PDR lower bound")
+            && md.contains("\n| udp | 110 | 1 | 50 % |")
+            && md.contains("\n| udp | 110 | 1 | 90 % |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Frame loss rate (RFC 2544 26.3")
+            && md.contains("\n| udp | 110 | 1 | 100 % | 40.0 |"),
+        "{md}"
+    );
+    // The report of a directory of search results only: the RFC 2544 section, with the
+    // latency at 50 and 90 % of the PDR in the app's row, the throughput chart and the
+    // loss-rate chart.
+    let o = pktmmap(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<h3 id=\"rfc2544-native\">native (veth, netns engine)</h3>"));
+    let us = |t: &TrialRow| {
+        format!(
+            "{:.1} / {:.1}",
+            t.latency_p50_ns.unwrap() as f64 / 1e3,
+            t.latency_p99_ns.unwrap() as f64 / 1e3
+        )
+    };
+    assert!(
+        page.contains(&format!(
+            "<td>{}</td><td>{}</td></tr>",
+            us(latency[0]),
+            us(latency[1])
+        )),
+        "{page}"
+    );
+    assert_eq!(page.matches("<svg").count(), 2, "{page}");
+    let _ = std::fs::remove_dir_all(&out);
+    drop(exp);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
 #[test]
 fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
     let Some(_g) = network_test() else {
@@ -306,10 +473,29 @@ fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
         md.contains("\n| mmap | 110 | 1 |") && md.contains("\n| udp | 110 | 1 |"),
         "{md}"
     );
+    // The latency trials (10, 50 and 90 % of the PDR by default) time every probe that
+    // arrived: mmap-rx and udp-rx by the kernel's receive timestamp.
+    for app in [App::Mmap, App::Udp] {
+        let latency: Vec<&TrialRow> = trials
+            .iter()
+            .filter(|t| t.app == app && t.phase == "latency")
+            .collect();
+        let fractions: Vec<Option<f64>> = latency.iter().map(|t| t.fraction).collect();
+        assert_eq!(fractions, [Some(0.1), Some(0.5), Some(0.9)], "{latency:?}");
+        for t in latency {
+            assert_eq!(t.latency_samples, t.unique, "{t:?}");
+            assert!(t.latency_min_ns <= t.latency_p50_ns, "{t:?}");
+        }
+    }
+    assert!(md.contains("| mmap | 110 | 1 | 10 % |"), "{md}");
     // Every frame of every trial arrived or was dropped where the kernel counted it.
-    for t in trials.iter().filter(|t| t.phase == "search") {
+    for t in trials.iter().filter(|t| t.phase != "calibration") {
         let lost = t.count - t.unique.unwrap();
-        assert_eq!(lost, t.kernel_drops.unwrap(), "{t:?}");
+        assert_eq!(
+            lost,
+            t.kernel_drops.unwrap() + t.link_drops.expect("read on every trial"),
+            "{t:?}"
+        );
     }
     let _ = std::fs::remove_dir_all(&out);
     drop(exp);
@@ -318,7 +504,7 @@ fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
 
 #[test]
 fn contradicting_goals_and_bad_options_are_refused_before_anything_runs() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--preset", "fast"], "unknown preset \"fast\""),
         (
             &["--trial", "5", "--duration-sum", "2"],
@@ -331,6 +517,8 @@ fn contradicting_goals_and_bad_options_are_refused_before_anything_runs() {
         ),
         (&["--max-rate", "10Mbps"], "give packets per second"),
         (&["--size", "10"], "below the 24 B probe"),
+        (&["--latency-at", "50,150"], "--latency-at \"150\""),
+        (&["--phase-trial", "0"], "--phase-trial 0"),
     ];
     for (args, says) in cases {
         let mut all = vec!["search"];

@@ -128,3 +128,13 @@ fn stdout_of(c: &mut Command) -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default()
 }
+
+/// Every drop a runner row counted: the receiver's kernel (ring or socket, and the host's
+/// receive backlogs), the software switch's own (Open vSwitch) and the path's interfaces'
+/// (`link_drops`, which every run must have read). Loss above it is loss nobody explained.
+pub fn counted_drops(r: &pktmmap::experiment::rows::Row) -> u64 {
+    let link = r
+        .link_drops
+        .unwrap_or_else(|| panic!("the path's interface drops were not read: {r:?}"));
+    r.kernel_drops.expect("kernel drops") + r.switch_drops.unwrap_or(0) + link
+}
