@@ -1483,17 +1483,9 @@ fn frames_the_sending_device_drops_are_read_as_link_drops() {
             .unwrap_or_else(|| panic!("no {} in {links:?}", p.tx_if))
             .1
     };
-    // Nothing but the test's frames may leave the sending device: no IPv6 there (the set-up's
-    // MLD reports go out at random times in its first seconds; CI once counted one of them
-    // among the 1,000). Disabled while the peer is up, so what that sends is not dropped.
-    let o = VethPair::cmd(
-        &p.tx_ns,
-        "sysctl",
-        &["-w", &format!("net.ipv6.conf.{}.disable_ipv6=1", p.tx_if)],
-    )
-    .output()
-    .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Nothing but the test's frames may leave the sending device. Made quiet while the peer
+    // is up, so what that sends is not dropped.
+    p.quiet_sender();
     let status = Command::new("ip")
         .args(["-n", &p.rx_ns, "link", "set", &p.rx_if, "down"])
         .status()
