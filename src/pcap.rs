@@ -29,7 +29,8 @@ use pcap_file::{DataLink, TsResolution};
 use serde::{Deserialize, Serialize};
 
 use crate::ring::BlockView;
-use crate::wire::header::{ethernet, ipv4, udp};
+use crate::wire::checksum;
+use crate::wire::header::{ethernet, ipv4, ipv6, udp};
 use crate::wire::{Probe, PROBE_LEN};
 
 /// The capture file's format.
@@ -374,13 +375,25 @@ pub struct Replay {
     /// The frames, in file order.
     pub frames: Vec<Vec<u8>>,
     /// Where a probe can be stamped in each frame: the UDP payload of an untagged IPv4 UDP
-    /// frame (not a fragment) with room for the probe.
+    /// frame (not a fragment) or IPv6 UDP frame (no extension header) with room for the probe.
     pub probe_at: Vec<Option<usize>>,
     /// Packets skipped: longer than the interface's frames (with `skip_oversize`).
     pub skipped_oversize: u64,
     /// Packets skipped: captured shorter than they were on the wire (cut by the snap
     /// length), which would be sent malformed.
     pub skipped_truncated: u64,
+}
+
+impl Replay {
+    /// Readies every frame that has room for a probe for a stamped replay
+    /// ([`prepare_stamp`]).
+    pub fn prepare_stamps(&mut self) {
+        for (frame, at) in self.frames.iter_mut().zip(&self.probe_at) {
+            if let Some(at) = *at {
+                prepare_stamp(frame, at);
+            }
+        }
+    }
 }
 
 /// The largest capture replayed: frames are held in memory.
@@ -555,30 +568,87 @@ impl Reading {
 }
 
 /// Where a probe fits in `frame`: the UDP payload of an untagged IPv4 UDP frame that is not a
-/// fragment, if the payload holds [`PROBE_LEN`] bytes.
+/// fragment, or of an untagged IPv6 frame whose next header is UDP (a frame with an extension
+/// header is not walked), if the payload holds [`PROBE_LEN`] bytes.
 pub fn probe_offset(frame: &[u8]) -> Option<usize> {
     let eth = ethernet::Frame::new_checked(frame)?;
-    if eth.ethertype() != ethernet::ETHERTYPE_IPV4 {
-        return None;
-    }
-    let ip = ipv4::Packet::new_checked(eth.payload()).ok()?;
-    if ip.protocol() != ipv4::PROTOCOL_UDP || ip.is_fragment() {
-        return None;
-    }
-    let datagram = udp::Datagram::new_checked(ip.payload())?;
+    let (ip_header_len, ip_payload) = match eth.ethertype() {
+        ethernet::ETHERTYPE_IPV4 => {
+            let ip = ipv4::Packet::new_checked(eth.payload()).ok()?;
+            if ip.protocol() != ipv4::PROTOCOL_UDP || ip.is_fragment() {
+                return None;
+            }
+            (ip.header_len(), ip.into_payload())
+        }
+        ethernet::ETHERTYPE_IPV6 => {
+            let ip = ipv6::Packet::new_checked(eth.payload()).ok()?;
+            if ip.next_header() != ipv4::PROTOCOL_UDP {
+                return None;
+            }
+            (ipv6::HEADER_LEN, ip.into_payload())
+        }
+        _ => return None,
+    };
+    let datagram = udp::Datagram::new_checked(ip_payload)?;
     if !datagram.len_ok() || datagram.payload().len() < PROBE_LEN {
         return None;
     }
-    Some(ethernet::HEADER_LEN + ip.header_len() + udp::HEADER_LEN)
+    Some(ethernet::HEADER_LEN + ip_header_len + udp::HEADER_LEN)
 }
 
-/// Stamps a probe into a replayed frame's UDP payload at `at` (from [`probe_offset`]) and
-/// clears the UDP checksum (0: none, allowed for IPv4), which the new bytes would break.
-pub fn stamp_probe(frame: &mut [u8], at: usize, probe: Probe) {
-    probe.write(&mut frame[at..at + PROBE_LEN]);
-    // The UDP checksum is the last field of the UDP header, just before the payload.
-    let checksum_at = at - udp::HEADER_LEN + udp::field::CHECKSUM.start;
+/// Readies a frame for [`stamp_probe`] at `at` (from [`probe_offset`]), once before a stamped
+/// replay: an IPv4 datagram's UDP checksum is cleared (0: none, which IPv4 allows), an IPv6
+/// datagram's computed afresh (IPv6 requires one, and a capture taken at a sender with
+/// checksum offload holds only the pseudo-header's partial sum), so that stamping only has to
+/// update it.
+pub fn prepare_stamp(frame: &mut [u8], at: usize) {
+    let udp_at = at - udp::HEADER_LEN;
+    let checksum_at = udp_at + udp::field::CHECKSUM.start;
     frame[checksum_at..checksum_at + 2].copy_from_slice(&[0, 0]);
+    if frame[ethernet::field::ETHERTYPE] != ethernet::ETHERTYPE_IPV6.to_be_bytes() {
+        return;
+    }
+    let ip = &frame[ethernet::HEADER_LEN..];
+    let address = |range: std::ops::Range<usize>| {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&ip[range]);
+        std::net::IpAddr::from(a)
+    };
+    let (src, dst) = (address(ipv6::field::SRC), address(ipv6::field::DST));
+    let datagram = &frame[udp_at..];
+    let len = udp::Datagram::new_checked(datagram).map_or(0, |d| d.len_field());
+    let sum = checksum::accumulate(udp::pseudo_header_sum(src, dst, len), &datagram[..len]);
+    let value = match !checksum::fold(sum) {
+        0 => 0xffff,
+        v => v,
+    };
+    frame[checksum_at..checksum_at + 2].copy_from_slice(&value.to_be_bytes());
+}
+
+/// Stamps a probe into a replayed frame's UDP payload at `at` (from [`probe_offset`], the
+/// frame readied by [`prepare_stamp`]) and updates the UDP checksum for the new bytes (RFC
+/// 1624's incremental update: twelve words, not the whole datagram); a checksum of 0 (an IPv4
+/// datagram without one) stays 0.
+pub fn stamp_probe(frame: &mut [u8], at: usize, probe: Probe) {
+    // The UDP checksum is the last field of the UDP header, just before the payload; the
+    // probe starts on a 16-bit word of the datagram (8 bytes in), as the checksum counts them.
+    let checksum_at = at - udp::HEADER_LEN + udp::field::CHECKSUM.start;
+    let old = u16::from_be_bytes([frame[checksum_at], frame[checksum_at + 1]]);
+    let region = &mut frame[at..at + PROBE_LEN];
+    // HC' = ~(~HC + ~m + m') over every word m the probe replaces by m'.
+    let mut sum = u64::from(!old);
+    for w in region.chunks_exact(2) {
+        sum += u64::from(!u16::from_be_bytes([w[0], w[1]]));
+    }
+    probe.write(region);
+    if old == 0 {
+        return;
+    }
+    let value = match !checksum::fold(checksum::accumulate(sum, region)) {
+        0 => 0xffff,
+        v => v,
+    };
+    frame[checksum_at..checksum_at + 2].copy_from_slice(&value.to_be_bytes());
 }
 
 #[cfg(test)]
@@ -733,24 +803,80 @@ mod tests {
 
     #[test]
     fn a_stamped_replay_carries_a_probe_the_receivers_parse() {
-        let mut f = frame(7, 100);
-        let at = probe_offset(&f).unwrap();
-        stamp_probe(
-            &mut f,
-            at,
-            Probe {
-                run_id: 42,
-                seq: 9,
-                sent_ns: 5,
-            },
-        );
-        let d = crate::wire::parse_udp(&f, 9000, true).unwrap();
-        let p = Probe::parse(d.payload).unwrap();
-        assert_eq!((p.run_id, p.seq, p.sent_ns), (42, 9, 5));
-        // ARP, or a UDP payload too short for the probe: no place for it.
+        let probe = |seq| Probe {
+            run_id: 42,
+            seq,
+            sent_ns: 5,
+        };
+        // IPv4 (the probe after 14 + 20 + 8 bytes) and IPv6 (14 + 40 + 8).
+        for (mut f, expected_at) in [(frame(7, 100), 42), (fixture::frame6(100, 5, 7, 1), 62)] {
+            let at = probe_offset(&f).unwrap();
+            assert_eq!(at, expected_at);
+            // A checksum the capture got wrong (a sender's offload left a partial sum):
+            // readied, every stamp after keeps it right, which the parser verifies.
+            f[at - 2..at].copy_from_slice(&[0x12, 0x34]);
+            prepare_stamp(&mut f, at);
+            for seq in [9, u64::MAX, 0] {
+                stamp_probe(&mut f, at, probe(seq));
+                let d = crate::wire::parse_udp(&f, 9000, true).unwrap();
+                let p = Probe::parse(d.payload).unwrap();
+                assert_eq!((p.run_id, p.seq, p.sent_ns), (42, seq, 5));
+            }
+            let checksum = u16::from_be_bytes([f[at - 2], f[at - 1]]);
+            // IPv4's cleared (none), IPv6's kept.
+            assert_eq!(checksum == 0, at == 42, "{checksum:#x}");
+        }
+        // ARP, an IPv6 extension header, or a UDP payload too short for the probe: no place
+        // for it.
+        let f = frame(7, 100);
         let mut arp = f.clone();
         arp[12..14].copy_from_slice(&[0x08, 0x06]);
         assert_eq!(probe_offset(&arp), None);
-        assert_eq!(probe_offset(&f[..at + 10]), None);
+        assert_eq!(probe_offset(&f[..42 + 10]), None);
+        let mut hop_by_hop = fixture::frame6(100, 5, 7, 1);
+        hop_by_hop[14 + 6] = 0;
+        assert_eq!(probe_offset(&hop_by_hop), None);
+    }
+
+    #[test]
+    fn stamping_updates_a_right_checksum_as_recomputing_it_would() {
+        // Whatever the probe's old and new bytes, the incremental update (RFC 1624) gives the
+        // checksum the frame builder computes for that probe; a readied IPv6 frame keeps the
+        // builder's checksum, a readied IPv4 one has none.
+        for (family, make) in [
+            (
+                "ipv4",
+                fixture::frame as fn(usize, u32, u64, u64) -> Vec<u8>,
+            ),
+            ("ipv6", fixture::frame6),
+        ] {
+            let mut f = make(300, 1, 0, 0);
+            let at = probe_offset(&f).unwrap();
+            let mut readied = f.clone();
+            prepare_stamp(&mut readied, at);
+            let mut built = f.clone();
+            built[at - 2..at].fill(0);
+            assert_eq!(
+                readied,
+                if family == "ipv6" { f.clone() } else { built },
+                "{family}"
+            );
+            for (run_id, seq, sent_ns) in [(7, 1, 2), (u32::MAX, u64::MAX, u64::MAX), (0, 0, 0)] {
+                stamp_probe(
+                    &mut f,
+                    at,
+                    Probe {
+                        run_id,
+                        seq,
+                        sent_ns,
+                    },
+                );
+                assert_eq!(
+                    f,
+                    make(300, run_id, seq, sent_ns),
+                    "{family}: {run_id} {seq} {sent_ns}"
+                );
+            }
+        }
     }
 }

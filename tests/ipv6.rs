@@ -238,6 +238,88 @@ fn ipv4_and_ipv6_in_one_run_are_counted_apart() {
     }
 }
 
+#[test]
+fn an_ipv6_capture_replays_stamped_with_a_checksum_every_receiver_accepts() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let dir = tmp("replay6");
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("ipv6.pcap");
+    let (_, r) = run_pair(
+        &p,
+        &ReceiverArgs {
+            extra: words(&["--write", pcap.to_str().unwrap()]),
+            ..p.receiver6(ToolBin::MmapRx, 1_000)
+        },
+        &p.sender6(ToolBin::MmapTx, 1_000, "20kpps"),
+    );
+    assert_eq!(r.capture.as_ref().unwrap().packets, 1_000, "{r:?}");
+    // Every captured UDP checksum made wrong, as a capture taken at a sender with checksum
+    // offload holds them (a partial sum): pcap's 24-byte file header, then per packet a
+    // 16-byte record header and the 126-byte frame, its UDP checksum at 14 + 40 + 6.
+    let mut bytes = std::fs::read(&pcap).unwrap();
+    assert_eq!(bytes.len(), 24 + 1_000 * (16 + 126));
+    for k in 0..1_000 {
+        let at = 24 + k * (16 + 126) + 16 + 60;
+        bytes[at..at + 2].copy_from_slice(&[0x12, 0x34]);
+    }
+    let bad = dir.join("ipv6-bad-checksums.pcap");
+    std::fs::write(&bad, &bytes).unwrap();
+    let replay = |extra: &[&str], rx: ReceiverArgs| {
+        let mut args = vec!["--pcap", bad.to_str().unwrap()];
+        args.extend(extra);
+        run_pair(
+            &p,
+            &rx,
+            &SenderArgs {
+                extra: words(&args),
+                ..p.sender6(ToolBin::MmapTx, 3_000, "20kpps")
+            },
+        )
+    };
+    // As captured, the checksums are wrong: mmap-rx counts every frame as such.
+    let (t, r) = replay(
+        &[],
+        ReceiverArgs {
+            count: None,
+            idle_timeout_s: 1.0,
+            ..p.receiver6(ToolBin::MmapRx, 3_000)
+        },
+    );
+    assert_eq!(t.sent, 3_000);
+    assert_eq!(
+        (
+            r.counts.unique,
+            r.counts.ignored_by_reason.get("bad_udp_checksum").copied()
+        ),
+        (0, Some(3_000)),
+        "{r:?}"
+    );
+    // Stamped, each frame's checksum is computed once and updated for every probe: the
+    // kernel's IPv6 stack (udp-rx) and mmap-rx's own check accept all 3,000, looped over the
+    // 1,000 captured.
+    for rx in [ToolBin::UdpRx, ToolBin::MmapRx] {
+        let (t, r) = replay(&["--stamp"], p.receiver6(rx, 3_000));
+        assert_eq!(t.replay.as_ref().unwrap().stamped, 1_000, "{t:?}");
+        assert_eq!(r.counts.run_id, Some(t.run_id), "{rx:?}");
+        assert_eq!(
+            (
+                r.counts.unique,
+                r.counts.lost,
+                r.counts.ignored,
+                r.counts.received_ipv6
+            ),
+            (3_000, 0, 0, 3_000),
+            "{rx:?}: {r:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    drop(p);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
 fn as_strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }

@@ -1,12 +1,13 @@
 //! Arbitrary bytes as a capture to replay (`mmap-tx --pcap`, `pktmmap inject`): frames or an
 //! error, never a panic; every frame kept is at least an Ethernet header, at most the
 //! interface's frame, and no longer than the input; stamping a probe where one was found
-//! leaves a frame whose probe parses back.
+//! (the frame readied first, as a stamped replay does) leaves a frame whose probe parses back
+//! and whose UDP checksum no receiver refuses.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pktmmap::pcap::{parse_replay, probe_offset, stamp_probe};
-use pktmmap::wire::Probe;
+use pktmmap::pcap::{parse_replay, prepare_stamp, probe_offset, stamp_probe};
+use pktmmap::wire::{parse_udp, IgnoreReason, Probe};
 
 const MAX_FRAME: usize = 1514;
 
@@ -23,11 +24,18 @@ fuzz_target!(|bytes: &[u8]| {
         assert_eq!(*at, probe_offset(frame));
         if let Some(at) = *at {
             let mut f = frame.clone();
+            prepare_stamp(&mut f, at);
             let probe = Probe { run_id: 7, seq: 11, sent_ns: 13 };
             stamp_probe(&mut f, at, probe);
             assert_eq!(f.len(), frame.len());
             let back = Probe::parse(&f[at..]).expect("a stamped probe parses");
             assert_eq!((back.run_id, back.seq, back.sent_ns), (7, 11, 13));
+            let port = u16::from_be_bytes([f[at - 6], f[at - 5]]);
+            assert_ne!(
+                parse_udp(&f, port, true).err(),
+                Some(IgnoreReason::BadUdpChecksum),
+                "a stamped frame's checksum is right (or none over IPv4)"
+            );
         }
     }
 });

@@ -181,11 +181,14 @@ fn replay(
     stop: &AtomicBool,
 ) -> Result<(TxSummary, i32), CliError> {
     let iface = crate::net::interface_up(&args.link.interface)?;
-    let capture = pcap::read_replay(
+    let mut capture = pcap::read_replay(
         path,
         iface.mtu as usize + ETH_HEADER_LEN,
         args.skip_oversize,
     )?;
+    if args.stamp {
+        capture.prepare_stamps();
+    }
     let rings = open_rings(args, &iface, iface.mtu)?;
     let run_id = args.send.run_id();
     let n = capture.frames.len() as u64;
