@@ -449,15 +449,34 @@ fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
             ["found", "at-max-load"].contains(&r.outcome.as_str()),
             "{r:?}"
         );
-        // The calibrated maximum is what the unpaced sender achieved on this path.
-        let calibration = trials
+        // The calibration: one unpaced run, then paced runs from its rate down, each at what
+        // the last sustained, until the sender keeps up within 1 % (three at most); the
+        // maximum is the last load, never above the unpaced rate.
+        let calibration: Vec<&TrialRow> = trials
             .iter()
-            .find(|t| t.app == r.app && t.phase == "calibration")
-            .unwrap();
-        assert_eq!(
-            r.max_load_pps,
-            calibration.offered_pps.map(|p| p.floor() as u64)
-        );
+            .filter(|t| t.app == r.app && t.phase == "calibration")
+            .collect();
+        assert!((2..=4).contains(&calibration.len()), "{calibration:?}");
+        let unpaced = calibration[0].offered_pps.unwrap().floor() as u64;
+        assert_eq!(calibration[0].load_pps, None);
+        assert_eq!(calibration[1].load_pps, Some(unpaced), "{calibration:?}");
+        for w in calibration[1..].windows(2) {
+            assert_eq!(
+                w[1].load_pps,
+                Some(w[0].offered_pps.unwrap().floor() as u64),
+                "each next at what the last sustained: {calibration:?}"
+            );
+        }
+        let last = calibration.last().unwrap();
+        let sustained = last.offered_pps.unwrap() >= 0.99 * last.load_pps.unwrap() as f64;
+        assert!(sustained || calibration.len() == 4, "{calibration:?}");
+        let expected = if sustained {
+            last.load_pps.unwrap()
+        } else {
+            last.offered_pps.unwrap().floor() as u64
+        };
+        assert_eq!(r.max_load_pps, Some(expected), "{calibration:?}");
+        assert!(expected <= unpaced);
         assert!(r.lower_bound_pps.unwrap() <= r.max_load_pps.unwrap());
         if r.outcome == "at-max-load" {
             assert_eq!(r.limited_by, "generator");

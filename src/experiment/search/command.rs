@@ -51,13 +51,14 @@ pub struct SearchArgs {
     #[arg(long, default_value_t = 1)]
     pub repetitions: u32,
     /// The maximum load in packets per second (250kpps); default: the generator's own
-    /// ceiling on the path, calibrated by an unpaced run before each search.
+    /// ceiling on the path, calibrated before each search (an unpaced run, then paced runs
+    /// down to the rate a paced sender sustains).
     #[arg(long)]
     pub max_rate: Option<String>,
     /// The lowest load tried, as a fraction of the maximum.
     #[arg(long, default_value_t = 0.01)]
     pub min_load_fraction: f64,
-    /// Packets of the calibration run.
+    /// Packets of each calibration run.
     #[arg(long, default_value_t = 500_000)]
     pub calibration_count: u64,
     /// Trials per search before it stops with the bounds found so far (partial).

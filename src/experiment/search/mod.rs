@@ -1,6 +1,7 @@
 //! `pktmmap search`: throughput as RFC 2544 and FD.io CSIT's MLRsearch (RFC 9971) measure it.
 //! For each set-up x app x size x repetition, the generator's ceiling on the path is
-//! calibrated (one unpaced run: the fastest the sender offers there), then trials at fixed
+//! calibrated (one unpaced run, then paced runs down to the rate a paced sender sustains
+//! there: [`PACED_CALIBRATIONS`]), then trials at fixed
 //! offered loads find, per goal, the highest load that loses at most the goal's loss ratio
 //! (the NDR at 0 %, the PDR at 0.5 %) with its bounds ([`mlr`]). Every trial is a runner run
 //! ([`crate::experiment::run::point`]): receiver ready first, then the sender paced at the
@@ -8,7 +9,7 @@
 //! a sender failed to send in the trial's time count as lost ([`trial`]).
 //!
 //! Writes `search-v2.csv` (a row per set-up x app x size x family x repetition x goal) and
-//! `search-trials-v3.csv` (every trial, every frame accounted) into the output directory.
+//! `search-trials-v4.csv` (every trial, every frame accounted) into the output directory.
 
 pub mod command;
 pub mod goal;
@@ -262,7 +263,8 @@ pub struct TrialRow {
     pub size: usize,
     /// Repetition of the search.
     pub repetition: u32,
-    /// `calibration` (unpaced) or `search`.
+    /// `calibration` (unpaced without a load, then paced), `search`, `latency` or
+    /// `loss-curve`.
     pub phase: String,
     /// Offered load, pps (none for the unpaced calibration).
     pub load_pps: Option<u64>,
@@ -442,27 +444,14 @@ fn search_cell(cell: &Cell<'_>, trials_csv: &mut ResultsFile) -> Result<Searched
     };
     let max_load = match plan.max_load {
         Some(l) => l,
-        None => {
-            let (row, loss) = cell.measure("calibration", None, 0.0, plan.calibration_count);
-            trials_csv.append(&row)?;
-            match (loss, row.offered_pps) {
-                (Ok(_), Some(pps)) if pps >= 2.0 => pps.floor() as u64,
-                (Err(why), _) => {
-                    done.status = if cell.stop.load(Ordering::Relaxed) {
-                        Status::Partial
-                    } else {
-                        Status::Failed
-                    };
-                    done.reason = format!("calibration: {why}");
-                    return Ok(done);
-                }
-                _ => {
-                    done.status = Status::Failed;
-                    done.reason = "calibration: the sender reported no rate".into();
-                    return Ok(done);
-                }
+        None => match calibrate(cell, trials_csv)? {
+            Ok(l) => l,
+            Err((status, reason)) => {
+                done.status = status;
+                done.reason = reason;
+                return Ok(done);
             }
-        }
+        },
     };
     done.max_load = Some(max_load);
     let min_load = ((max_load as f64 * plan.min_load_fraction).floor() as u64).max(1);
@@ -519,6 +508,55 @@ fn search_cell(cell: &Cell<'_>, trials_csv: &mut ResultsFile) -> Result<Searched
     }
     done.search = Some(search);
     Ok(done)
+}
+
+/// Paced calibration runs after the unpaced one, at most.
+pub const PACED_CALIBRATIONS: usize = 3;
+
+/// The maximum load of a cell: the generator's ceiling on the path. One unpaced run of the
+/// calibration count gives the fastest the sender offers; then paced runs of the same count,
+/// the first at that rate, each next at the rate the last one sustained, until the sender
+/// keeps up within [`trial::GENERATOR_TOLERANCE`] (at most [`PACED_CALIBRATIONS`]): a paced
+/// sender sustains less than an unpaced one where it shares its core with the receive path
+/// (veth), and the search's loads are paced. Every run is a `calibration` trial row. `Err`:
+/// the status and reason the cell ends with.
+fn calibrate(
+    cell: &Cell<'_>,
+    trials_csv: &mut ResultsFile,
+) -> Result<Result<u64, (Status, String)>, Error> {
+    let plan = cell.plan;
+    let failed = |why: String| -> Result<Result<u64, (Status, String)>, Error> {
+        let status = if cell.stop.load(Ordering::Relaxed) {
+            Status::Partial
+        } else {
+            Status::Failed
+        };
+        Ok(Err((status, format!("calibration: {why}"))))
+    };
+    let (row, loss) = cell.measure("calibration", None, 0.0, plan.calibration_count);
+    trials_csv.append(&row)?;
+    let mut load = match (loss, row.offered_pps) {
+        (Ok(_), Some(pps)) if pps >= 2.0 => pps.floor() as u64,
+        (Err(why), _) => return failed(why),
+        _ => return failed("the sender reported no rate".into()),
+    };
+    for _ in 0..PACED_CALIBRATIONS {
+        let duration_s = plan.calibration_count as f64 / load as f64;
+        let (row, loss) = cell.measure(
+            "calibration",
+            Some(load),
+            duration_s,
+            plan.calibration_count,
+        );
+        trials_csv.append(&row)?;
+        match loss {
+            Ok(l) if !l.generator_short => return Ok(Ok(load)),
+            // What it sustained, the next run's load (never above this one's).
+            Ok(l) => load = (l.offered_pps.floor() as u64).clamp(1, load),
+            Err(why) => return failed(why),
+        }
+    }
+    Ok(Ok(load))
 }
 
 /// The frames a trial of `duration_s` seconds at `load` pps sends (at least one).
