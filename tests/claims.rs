@@ -553,3 +553,72 @@ fn qdisc_bypass_sends_past_the_devices_qdisc_and_without_it_through_it() {
     drop(p);
     assert_eq!(leftovers(), Vec::<String>::new());
 }
+
+/// README, "The runner" and "Privileges": it needs CAP_NET_ADMIN and CAP_SYS_ADMIN and says
+/// so. Without either, each command that changes the network (`setup`, `run`, `search`,
+/// `bench`) is refused with exit 3 in one line, before it creates a namespace, takes the
+/// host's lock or writes a results directory.
+#[test]
+fn the_runner_without_net_admin_or_sys_admin_says_so_and_changes_nothing() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let namespaces = || {
+        let o = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let before = namespaces();
+    // Down however the test ends, should a refusal fail to refuse.
+    let _native = common::RunnerSetup::guard("netns", "native");
+    let out = common::tmp("claims-no-privilege");
+    let _ = std::fs::remove_dir_all(&out);
+    let out_arg = out.to_str().unwrap();
+    let commands: [&[&str]; 4] = [
+        &["setup", "up", "native"],
+        &[
+            "run",
+            "--profile",
+            "quick",
+            "--setup",
+            "native",
+            "--app",
+            "udp",
+            "--out",
+            out_arg,
+        ],
+        &[
+            "search", "--setup", "native", "--app", "udp", "--preset", "quick", "--out", out_arg,
+        ],
+        &["bench", "--count", "1000", "--out", out_arg],
+    ];
+    for cap in ["net_admin", "sys_admin"] {
+        for args in commands {
+            // Root without that one capability: the others (CAP_NET_RAW among them) kept.
+            let o = Command::new("setpriv")
+                .args([
+                    format!("--inh-caps=-{cap}"),
+                    format!("--bounding-set=-{cap}"),
+                ])
+                .arg(PKTMMAP)
+                .args(args)
+                .output()
+                .unwrap();
+            refused(
+                &o,
+                3,
+                "pktmmap needs CAP_NET_ADMIN to create links and CAP_SYS_ADMIN for network namespaces (ip netns): run it as root",
+            );
+        }
+    }
+    assert_eq!(namespaces(), before, "no namespace made");
+    assert!(!out.exists(), "no results directory written");
+    // With both, the same set-up comes up (and goes down): the refusal was the capability's.
+    let (native, o) = common::RunnerSetup::up("netns", "native");
+    assert!(o.status.success(), "setup up: {}", text(&o));
+    assert_ne!(namespaces(), before, "native's namespaces made");
+    let o = native.down();
+    assert!(o.status.success(), "setup down: {}", text(&o));
+    assert_eq!(namespaces(), before);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
