@@ -109,6 +109,11 @@ pub struct SendOptions {
     /// or --reflect-every (reflections come back to the first port only).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub flows: u32,
+    /// With --flows: the flows take turns in a random order drawn from this seed instead of
+    /// round robin (the same order in every round of N datagrams, or send calls for udp-tx,
+    /// so each flow still gets its exact share; the same seed gives the same order).
+    #[arg(long, value_name = "SEED")]
+    pub flow_seed: Option<u64>,
     /// Datagrams to send. Required, except for mmap-tx --pcap, which plays the capture once
     /// when it is not given (as tcpreplay does).
     #[arg(long)]
@@ -156,6 +161,20 @@ impl SendOptions {
             ));
         }
         Ok(n)
+    }
+
+    /// The order of the flows' turns from `--flow-seed` (none: round robin); a seed with one
+    /// flow is refused (exit code 2): there is no order to draw.
+    pub fn flow_order(&self) -> Result<Option<Vec<u16>>, CliError> {
+        let flows = self.flows()?;
+        match self.flow_seed {
+            None => Ok(None),
+            Some(_) if flows < 2 => Err(CliError::new(
+                Failure::Usage,
+                "--flow-seed orders the turns of two or more --flows",
+            )),
+            Some(seed) => Ok(Some(crate::wire::flow_order(flows, seed))),
+        }
     }
 
     /// `--count` (exit code 2 if missing).

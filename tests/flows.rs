@@ -39,6 +39,49 @@ fn every_flow_of_every_sender_is_counted_exactly() {
 }
 
 #[test]
+fn a_seeded_flow_order_is_what_every_sender_sends_in_every_round() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let dir = tmp("flow-order");
+    std::fs::create_dir_all(&dir).unwrap();
+    let order = pktmmap::wire::flow_order(16, 5);
+    for tx in SENDERS {
+        // 10 rounds of 16 datagrams, captured in arrival order (one veth queue, one sender).
+        let pcap = dir.join(format!("{tx:?}.pcap"));
+        let (t, r) = run_pair(
+            &p,
+            &ReceiverArgs {
+                extra: words(&["--write", pcap.to_str().unwrap()]),
+                ..p.receiver(ToolBin::MmapRx, 160)
+            },
+            &SenderArgs {
+                extra: words(&["--flows", "16", "--flow-seed", "5"]),
+                ..p.sender(tx, 160, "20kpps")
+            },
+        );
+        assert_eq!((t.sent, r.counts.unique), (160, 160), "{tx:?}: {r:?}");
+        let f = r.counts.flows;
+        assert_eq!((f.flows, f.min, f.max), (16, 10, 10), "{tx:?}: {r:?}");
+        let replay = pktmmap::pcap::read_replay(&pcap, 1514, false).unwrap();
+        let ports: Vec<u16> = replay
+            .frames
+            .iter()
+            .map(|f| u16::from_be_bytes([f[34], f[35]]))
+            .collect();
+        let want: Vec<u16> = (0..160).map(|k| 9001 + order[k % 16]).collect();
+        assert_eq!(ports, want, "{tx:?}: the seed's order, every round");
+        assert_ne!(
+            ports[..16],
+            (9001..9017).collect::<Vec<u16>>()[..],
+            "not round robin"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn fanout_hash_spreads_many_flows_over_the_receive_threads() {
     let Some(_g) = network_test() else {
         return;
@@ -80,7 +123,7 @@ fn flows_the_senders_cannot_make_are_refused_in_one_line() {
         return;
     };
     let p = VethPair::new();
-    let cases: [(&str, &[&str], &str); 5] = [
+    let cases: [(&str, &[&str], &str); 6] = [
         (UDP_TX, &["--flows", "0"], "--flows must be at least 1"),
         (
             MMAP_TX,
@@ -101,6 +144,11 @@ fn flows_the_senders_cannot_make_are_refused_in_one_line() {
             MMAP_TX,
             &["--flows", "4", "--gso", "8", "--skb", "linear"],
             "--flows with --gso",
+        ),
+        (
+            XDP_TX,
+            &["--flow-seed", "3"],
+            "--flow-seed orders the turns of two or more --flows",
         ),
     ];
     for (tool, extra, message) in cases {

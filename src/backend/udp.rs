@@ -19,8 +19,11 @@ use crate::wire::{probe, IgnoreReason, Probe};
 pub struct UdpTx {
     /// One socket per flow, bound to consecutive source ports; each send call uses the next.
     socks: Vec<UdpSocket>,
-    /// The socket of the next send call.
+    /// The turn of the next send call: the socket `order[next]`, or `next` in round robin.
     next: usize,
+    /// The order the sockets take turns in, when not round robin
+    /// ([`crate::wire::flow_order`]).
+    order: Option<Vec<u16>>,
     dst: SocketAddr,
     /// Datagram payload bytes.
     size: usize,
@@ -75,11 +78,19 @@ impl UdpTx {
         Ok(Self {
             socks,
             next: 0,
+            order: None,
             dst,
             size,
             segments,
             messages,
         })
+    }
+
+    /// The flows' sockets taking turns in `order` (a permutation of as many flows, from
+    /// [`crate::wire::flow_order`]) instead of round robin.
+    pub fn with_order(mut self, order: Option<Vec<u16>>) -> Self {
+        self.order = order.filter(|o| o.len() == self.socks.len() && o.len() > 1);
+        self
     }
 
     /// The first flow's sending socket (round trips read their reflections from it).
@@ -187,7 +198,10 @@ impl Transmit for UdpTx {
             used = m + 1;
         }
         counters.syscalls += 1;
-        let sock = &self.socks[self.next];
+        let sock = match &self.order {
+            Some(order) => &self.socks[usize::from(order[self.next])],
+            None => &self.socks[self.next],
+        };
         let result = if self.messages.len() == 1 {
             sock.send_to(&self.messages[0][..lens[0]], self.dst)
                 .map(|_| 1)

@@ -110,7 +110,9 @@ impl LinkOptions {
         let flows = send.flows()?;
         let (iface, flow) = self.resolve(send)?;
         let run_id = send.run_id();
-        let template = FrameTemplate::new(&flow, send.size, iface.mtu, run_id)?.with_flows(flows);
+        let template = FrameTemplate::new(&flow, send.size, iface.mtu, run_id)?
+            .with_flows(flows)
+            .with_order(send.flow_order()?);
         Ok(FrameFlow {
             iface,
             flow,

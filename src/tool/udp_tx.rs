@@ -69,7 +69,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
             gso,
             flows: args.send.flows()?,
         },
-    )?;
+    )?
+    .with_order(args.send.flow_order()?);
     let plan = SendPlan {
         tool: TOOL,
         destination: dst.to_string(),

@@ -126,8 +126,11 @@ pub struct FrameTemplate {
     udp_sum: u64,
     /// The first flow's source port.
     src_port: u16,
-    /// Flows: datagram `seq` goes from source port `src_port + seq % flows`.
+    /// Flows: datagram `seq` goes from source port `src_port + seq % flows`, or
+    /// `src_port + order[seq % flows]` in a seeded order ([`flow_order`]).
     flows: u16,
+    /// The order the flows take turns in, when not round robin.
+    order: Option<Vec<u16>>,
 }
 
 /// More flows than source ports above the first one.
@@ -156,6 +159,30 @@ impl fmt::Display for FlowsError {
 }
 
 impl std::error::Error for FlowsError {}
+
+/// The order in which `flows` flows take turns, drawn from `seed`: a permutation of
+/// `0..flows` (Fisher-Yates over SplitMix64), the same for the same seed on every machine.
+/// Every round of `flows` datagrams (or send calls) visits each flow once, so each flow still
+/// gets its exact share; only the order changes, as hashing (RSS, fanout, conntrack) sees it.
+pub fn flow_order(flows: u16, seed: u64) -> Vec<u16> {
+    let mut state = seed;
+    let mut next = move || {
+        // SplitMix64 (Steele, Lea and Flood, 2014).
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<u16> = (0..flows).collect();
+    for i in (1..order.len()).rev() {
+        // Uniform in 0..=i (the modulo bias of a 64-bit draw over at most 65,535 is below
+        // 2^-47).
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
 
 /// Checks that `flows` flows (1 or more) fit the source ports from `src_port` up.
 pub fn check_flows(flows: u32, src_port: u16) -> Result<u16, FlowsError> {
@@ -189,6 +216,7 @@ impl FrameTemplate {
             udp_sum: sum,
             src_port: flow.src_port,
             flows: 1,
+            order: None,
         })
     }
 
@@ -200,13 +228,24 @@ impl FrameTemplate {
         self
     }
 
+    /// The flows taking turns in `order` (from [`flow_order`] for as many flows) instead of
+    /// round robin.
+    pub fn with_order(mut self, order: Option<Vec<u16>>) -> Self {
+        self.order = order.filter(|o| o.len() == usize::from(self.flows) && self.flows > 1);
+        self
+    }
+
     /// The source port of datagram `seq`.
     pub fn src_port_of(&self, seq: u64) -> u16 {
         // One flow (the default) costs no division per packet.
         if self.flows == 1 {
             return self.src_port;
         }
-        self.src_port + (seq % u64::from(self.flows)) as u16
+        let turn = (seq % u64::from(self.flows)) as usize;
+        match &self.order {
+            Some(order) => self.src_port + order[turn],
+            None => self.src_port + turn as u16,
+        }
     }
 
     /// Length of the Ethernet frame: UDP payload + 42 (IPv4) or + 62 (IPv6).
@@ -579,6 +618,44 @@ mod tests {
             check_flows(0, 9001).unwrap_err().to_string(),
             "--flows must be at least 1"
         );
+    }
+
+    #[test]
+    fn a_seeded_flow_order_is_a_fixed_permutation_that_every_round_follows() {
+        let order = flow_order(256, 7);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..256).collect::<Vec<u16>>(), "a permutation");
+        assert_ne!(order, sorted, "not round robin");
+        assert_eq!(flow_order(256, 7), order, "the same seed, the same order");
+        assert_ne!(flow_order(256, 8), order, "another seed, another order");
+        // SplitMix64 from seed 1, Fisher-Yates from the last slot down, pinned across machines
+        // and releases (a changed order would change what a seed reproduces): the value an
+        // independent implementation gives (whose SplitMix64 from seed 0 starts with the
+        // reference's 0xe220a8397b1dcdaf).
+        assert_eq!(flow_order(8, 1), [4, 3, 2, 7, 5, 6, 0, 1]);
+        assert_eq!(flow_order(1, 3), [0]);
+        // Datagram k of each round leaves from the order's k-th port, round after round, its
+        // checksum following (the frame parses with it valid).
+        let t = FrameTemplate::new(&flow(), 64, 1500, 1)
+            .unwrap()
+            .with_flows(256)
+            .with_order(Some(order.clone()));
+        let mut buf = vec![0u8; t.len()];
+        t.write(&mut buf, 0, 0);
+        for seq in [0u64, 1, 255, 256, 257, 1000] {
+            t.stamp(&mut buf, seq, seq);
+            let want = 9001 + order[(seq % 256) as usize];
+            assert_eq!(t.src_port_of(seq), want);
+            let d = crate::wire::parse_udp(&buf, 9000, true).unwrap();
+            assert_eq!(d.src_port, want, "seq {seq}");
+        }
+        // An order for another number of flows is not taken.
+        let rr = FrameTemplate::new(&flow(), 64, 1500, 1)
+            .unwrap()
+            .with_flows(3)
+            .with_order(Some(order));
+        assert_eq!(rr.src_port_of(4), 9002);
     }
 
     #[test]

@@ -13,8 +13,8 @@ pub mod probe;
 pub mod vnet;
 
 pub use frame::{
-    check_flows, check_payload_size, Flow, FlowsError, FrameTemplate, GsoTemplate, SizeError,
-    FRAME_OVERHEAD,
+    check_flows, check_payload_size, flow_order, Flow, FlowsError, FrameTemplate, GsoTemplate,
+    SizeError, FRAME_OVERHEAD,
 };
 pub use ip::{Endpoints, Family};
 pub use parse::{parse_udp, Datagram, IgnoreReason};
