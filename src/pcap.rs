@@ -608,13 +608,10 @@ pub fn prepare_stamp(frame: &mut [u8], at: usize) {
     if frame[ethernet::field::ETHERTYPE] != ethernet::ETHERTYPE_IPV6.to_be_bytes() {
         return;
     }
-    let ip = &frame[ethernet::HEADER_LEN..];
-    let address = |range: std::ops::Range<usize>| {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&ip[range]);
-        std::net::IpAddr::from(a)
+    let Ok(ip) = ipv6::Packet::new_checked(&frame[ethernet::HEADER_LEN..]) else {
+        return;
     };
-    let (src, dst) = (address(ipv6::field::SRC), address(ipv6::field::DST));
+    let (src, dst) = (ip.src().into(), ip.dst().into());
     let datagram = &frame[udp_at..];
     let len = udp::Datagram::new_checked(datagram).map_or(0, |d| d.len_field());
     let sum = checksum::accumulate(udp::pseudo_header_sum(src, dst, len), &datagram[..len]);
