@@ -156,6 +156,16 @@ fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up
         return;
     };
     image();
+    let networks = || {
+        let o = docker(&["network", "ls", "--format", "{{.Name}}"]);
+        let mut names: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names
+    };
+    let before = networks();
     // PKTMMAP_RPS was once recorded (RPS=2, the rows' rps column) but never applied to a
     // swarm task's interface.
     let (setup, up) = ScriptSetup::up("docker/swarm/overlay.sh", &[("PKTMMAP_RPS", "2")]);
@@ -174,6 +184,9 @@ fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up
     );
     drop(setup);
     assert_eq!(swarm_state(), "inactive");
+    // Docker left as found: the swarm's docker_gwbridge goes with the swarm made here (swarm
+    // init makes it, leaving keeps it).
+    assert_eq!(networks(), before);
     // With another namespace prefix the overlay network is named after it too, so that its
     // down finds and removes it (it once made pktmmap-sw-overlay whatever the prefix).
     let (setup, up) = ScriptSetup::up(

@@ -8,7 +8,8 @@
 #   without one, `up` makes a single-node swarm bound to a test link of its own (veth pkmsw0,
 #   10.77.70.1/24; never eth0), with address pools from 10.77.128.0/17 so that no network it
 #   makes can shadow a real one, and marks that it did ($PKTMMAP_SWARM_MARK,
-#   /run/pktmmap-swarm.made); `down` then leaves the swarm and removes the link.
+#   /run/pktmmap-swarm.made); `down` then leaves the swarm and removes the link (and the
+#   docker_gwbridge network the swarm made, when there was none before).
 # The nodes:
 #   a node is given by its ID or its hostname ($PKTMMAP_TX_NODE, $PKTMMAP_RX_NODE); the sender
 #   defaults to this node, the receiver to another node whose engine this host can reach
@@ -38,13 +39,18 @@ swarm_ready() {
   case "$(swarm_state)" in
     active) ;;
     inactive)
+      # `swarm init` makes the docker_gwbridge network and leaving keeps it: noted, so that
+      # `down` removes it when it was made here.
+      local gwbridge=kept
+      docker network inspect docker_gwbridge >/dev/null 2>&1 || gwbridge=made
       veth_parent $SWARM_LINK pkmsw1
       ip addr replace "$SWARM_ADDR/24" dev $SWARM_LINK
       local out
       out=$(docker swarm init --advertise-addr $SWARM_ADDR --listen-addr "$SWARM_ADDR:2377" \
         --data-path-addr $SWARM_ADDR --default-addr-pool 10.77.128.0/17 \
         --default-addr-pool-mask-length 24 2>&1) || { link_del $SWARM_LINK; die "docker swarm init failed: $out"; }
-      echo "made a single-node swarm on $SWARM_LINK ($SWARM_ADDR)" > "$SWARM_MARK"
+      printf 'made a single-node swarm on %s (%s)\ndocker_gwbridge=%s\n' \
+        $SWARM_LINK $SWARM_ADDR $gwbridge > "$SWARM_MARK"
       ;;
     *) skip "this Docker engine's swarm is $(swarm_state): pktmmap uses an active swarm as it is or makes one from an inactive engine" ;;
   esac
@@ -56,6 +62,9 @@ swarm_leave_if_made() {
   [ -f "$SWARM_MARK" ] || return 0
   [ -z "$(ls -A "$NODES_DIR" 2>/dev/null)" ] || return 0
   docker swarm leave --force >/dev/null 2>&1 || true
+  if grep -qx 'docker_gwbridge=made' "$SWARM_MARK"; then
+    docker network rm docker_gwbridge >/dev/null 2>&1 || true
+  fi
   link_del $SWARM_LINK
   rm -f "$SWARM_MARK"
 }
