@@ -288,6 +288,72 @@ impl FrameTemplate {
     }
 }
 
+/// The frames of a size mix ([`super::SizeMix`]): a template per size and, for each position of
+/// the cycle, which one. Datagram `seq` is the template at position `seq % cycle`, written
+/// whole into its slot (the sizes differ, so no slot can be prefilled once) and stamped.
+#[derive(Debug, Clone)]
+pub struct FrameMix {
+    templates: Vec<FrameTemplate>,
+    cycle: Vec<u16>,
+}
+
+impl FrameMix {
+    /// Templates for `flow` with the payload of each part of `sizes`' mix (each checked
+    /// against `mtu`), spread over `flows` flows in `order` like [`FrameTemplate`]'s.
+    pub fn new(
+        flow: &Flow,
+        mix: &super::SizeMix,
+        mtu: u32,
+        run_id: u32,
+        flows: u16,
+        order: Option<Vec<u16>>,
+    ) -> Result<Self, SizeError> {
+        let templates = mix
+            .payloads(flow.family())
+            .into_iter()
+            .map(|payload| {
+                FrameTemplate::new(flow, payload, mtu, run_id)
+                    .map(|t| t.with_flows(flows).with_order(order.clone()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            templates,
+            cycle: mix.sequence(),
+        })
+    }
+
+    /// The template of datagram `seq`.
+    pub fn template_of(&self, seq: u64) -> &FrameTemplate {
+        let at = (seq % self.cycle.len() as u64) as usize;
+        &self.templates[usize::from(self.cycle[at])]
+    }
+
+    /// Writes datagram `seq`'s whole frame into `buf`, stamped; returns its length.
+    pub fn write(&self, buf: &mut [u8], seq: u64, sent_ns: u64) -> usize {
+        let t = self.template_of(seq);
+        t.write(buf, seq, sent_ns);
+        t.len()
+    }
+
+    /// The longest frame of the mix.
+    pub fn max_len(&self) -> usize {
+        self.templates
+            .iter()
+            .map(FrameTemplate::len)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The mean frame length over a cycle (no FCS), rounded to the byte: what bit rates pace
+    /// by and summaries give as `frame_bytes`.
+    pub fn mean_len(&self) -> usize {
+        let total: usize = (0..self.cycle.len() as u64)
+            .map(|seq| self.template_of(seq).len())
+            .sum();
+        (total as f64 / self.cycle.len() as f64).round() as usize
+    }
+}
+
 /// Largest UDP payload of one IPv4 datagram, a GSO super-packet's included
 /// ([`Family::max_udp_payload`] gives IPv6's).
 pub const MAX_UDP_PAYLOAD: usize = Family::V4.max_udp_payload();
@@ -488,6 +554,45 @@ mod tests {
                 assert_eq!((probe.run_id, probe.seq, probe.sent_ns), (42, seq, ts));
             }
         }
+    }
+
+    #[test]
+    fn a_mix_writes_each_datagram_at_its_size_into_a_slot_that_held_a_larger_one() {
+        use super::super::{parse_udp, SizeMix};
+        use super::fixture::flow6;
+        let mix: SizeMix = "64x7,570x4,1518x1".parse().unwrap();
+        for (flow, family) in [(flow(), Family::V4), (flow6(), Family::V6)] {
+            let m = FrameMix::new(&flow, &mix, 1500, 9, 3, None).unwrap();
+            let overhead = family.frame_overhead();
+            assert_eq!(m.max_len(), 1514, "1518 less the FCS");
+            let mut slot = vec![0u8; 2048];
+            let mut lens = Vec::new();
+            for seq in 0..24u64 {
+                // The slot keeps the previous, longer frame's tail: only `len` bytes count.
+                let len = m.write(&mut slot, seq, 1000 + seq);
+                let d = parse_udp(&slot[..len], 9000, true).expect("parses, checksum valid");
+                let probe = Probe::parse(d.payload).unwrap();
+                assert_eq!(
+                    (probe.run_id, probe.seq, probe.sent_ns),
+                    (9, seq, 1000 + seq)
+                );
+                assert_eq!(d.src_port, 9001 + (seq % 3) as u16);
+                lens.push(len);
+            }
+            // Two cycles of 12: 7 x 64, 4 x 570 and 1 x 1518 each, FCS left out; the
+            // 64-byte frame is the smallest holding the probe.
+            let small = PROBE_LEN + overhead;
+            for cycle in lens.chunks(12) {
+                for (len, n) in [(small, 7), (566, 4), (1514, 1)] {
+                    assert_eq!(cycle.iter().filter(|&&l| l == len).count(), n, "{lens:?}");
+                }
+            }
+            assert_eq!(lens[..12], lens[12..]);
+            let mean = (7 * small + 4 * 566 + 1514) as f64 / 12.0;
+            assert_eq!(m.mean_len(), mean.round() as usize);
+        }
+        // A size the MTU cannot carry is refused for the mix as for one size.
+        assert!(FrameMix::new(&flow(), &mix, 1400, 9, 1, None).is_err());
     }
 
     #[test]

@@ -8,15 +8,17 @@ pub mod checksum;
 pub mod frame;
 pub mod header;
 pub mod ip;
+pub mod mix;
 pub mod parse;
 pub mod probe;
 pub mod vnet;
 
 pub use frame::{
-    check_flows, check_payload_size, flow_order, Flow, FlowsError, FrameTemplate, GsoTemplate,
-    SizeError, FRAME_OVERHEAD,
+    check_flows, check_payload_size, flow_order, Flow, FlowsError, FrameMix, FrameTemplate,
+    GsoTemplate, SizeError, FRAME_OVERHEAD,
 };
 pub use ip::{Endpoints, Family};
+pub use mix::{DatagramSizes, SizeMix, FCS_LEN};
 pub use parse::{parse_udp, Datagram, IgnoreReason};
 pub use probe::{Probe, PROBE_LEN};
 pub use vnet::VnetHdr;
