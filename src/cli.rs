@@ -120,8 +120,11 @@ pub struct SendOptions {
     pub count: Option<u64>,
     /// UDP payload bytes per datagram (the Ethernet frame is size + 42 over IPv4, size + 62
     /// over IPv6); at least the 24-byte probe, at most MTU - 28 (IPv4) or MTU - 48 (IPv6).
-    #[arg(long, default_value_t = 64)]
-    pub size: usize,
+    /// Or a mix of Ethernet frame sizes (FCS included) that repeats: `imix` (64x7,570x4,1518x1)
+    /// or FRAMExWEIGHT,... (a frame too small for the probe goes out as the smallest that
+    /// holds it; bit rates pace by the mix's mean frame).
+    #[arg(long, default_value = "64", value_name = "BYTES|MIX")]
+    pub size: crate::wire::DatagramSizes,
     /// Transmit rate: 500Mbps, 1Gbps (Ethernet frame bits), 250kpps, or max.
     #[arg(long, default_value = "max")]
     pub rate: String,

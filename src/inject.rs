@@ -121,6 +121,7 @@ pub fn send_frames(name: &str, frames: &[Vec<u8>]) -> Result<u64, CliError> {
         run_id: 0,
         size: 0,
         frame_bytes: 0,
+        size_mix: None,
         count: frames.len() as u64,
         rate: Rate::Max,
         batch: 256,

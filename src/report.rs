@@ -344,10 +344,14 @@ pub struct TxSummary {
     pub destination: String,
     /// Run id in every probe.
     pub run_id: u32,
-    /// UDP payload bytes per datagram.
+    /// UDP payload bytes per datagram (a size mix's mean, rounded).
     pub size: usize,
-    /// Ethernet frame bytes per datagram (size + 42).
+    /// Ethernet frame bytes per datagram (size + 42; a size mix's mean, rounded).
     pub frame_bytes: usize,
+    /// The size mix the datagrams followed (`imix`, `64x7,570x4,1518x1`): frame sizes, FCS
+    /// included, in a fixed repeating sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_mix: Option<String>,
     /// The requested rate as given (`max`, `500Mbps`, ...).
     pub requested_rate: String,
     /// The requested rate in packets per second (none for max).
@@ -509,11 +513,19 @@ impl TxSummary {
             self.destination,
             if self.partial { " (PARTIAL)" } else { "" }
         );
-        let _ = writeln!(
-            s,
-            "  sent {} of {} datagrams of {} B (frames {} B), run id {}",
-            self.sent, self.count, self.size, self.frame_bytes, self.run_id
-        );
+        match &self.size_mix {
+            Some(mix) => writeln!(
+                s,
+                "  sent {} of {} datagrams of size mix {mix} (mean {} B, frames {} B), run id {}",
+                self.sent, self.count, self.size, self.frame_bytes, self.run_id
+            ),
+            None => writeln!(
+                s,
+                "  sent {} of {} datagrams of {} B (frames {} B), run id {}",
+                self.sent, self.count, self.size, self.frame_bytes, self.run_id
+            ),
+        }
+        .ok();
         let _ = writeln!(
             s,
             "  {:.0} pps  {:.1} Mbit/s over {:.6} s  (requested {})",
@@ -620,6 +632,7 @@ pub(crate) mod fixture {
             run_id: 1,
             size: 64,
             frame_bytes: 106,
+            size_mix: None,
             requested_rate: "max".into(),
             requested_pps: None,
             count: sent,

@@ -521,9 +521,74 @@ fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
     assert_eq!(leftovers(), Vec::<String>::new());
 }
 
+/// README, "Frame sizes and IMIX": `--size imix` searches the simple IMIX like a frame size:
+/// its rows carry `size_mix` and its mean frame (357 B over IPv4), every trial's frames are
+/// accounted, and the table names it.
+#[test]
+fn an_imix_search_accounts_for_every_frame_and_names_the_mix() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let exp = LimitedExperiments::new("search-imix");
+    let out = tmp("search-imix-out");
+    let (results, trials) = exp.search(
+        None,
+        &out,
+        &[
+            "--setup",
+            "native",
+            "--app",
+            "xdp,udp",
+            "--size",
+            "imix",
+            "--preset",
+            "quick",
+            "--latency-at",
+            "50",
+            "--calibration-count",
+            "100000",
+            "--settle",
+            "0",
+        ],
+    );
+    assert_eq!(results.len(), 4, "two apps x two goals: {results:?}");
+    for r in &results {
+        assert_eq!(
+            r.status,
+            pktmmap::experiment::plan::kinds::Status::Ok,
+            "{r:?}"
+        );
+        // (7 x 70 + 4 x 570 + 1518) / 12 = 357.33 B, FCS included; 311 B of mean payload.
+        assert_eq!(
+            (r.size_mix.as_str(), r.size, r.frame_bytes),
+            ("imix", 311, 357),
+            "{r:?}"
+        );
+        assert!(r.lower_bound_pps.unwrap() > 0, "{r:?}");
+    }
+    assert!(!trials.is_empty());
+    for t in &trials {
+        assert_eq!(t.size_mix, "imix", "{t:?}");
+        if t.phase != "calibration" {
+            let lost = t.count - t.unique.unwrap();
+            assert_eq!(
+                lost,
+                t.kernel_drops.unwrap() + t.link_drops.expect("read on every trial"),
+                "{t:?}"
+            );
+        }
+    }
+    let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    assert!(md.contains("\n| xdp | imix (mean 357) | 1 |"), "{md}");
+    assert!(md.contains("\n| udp | imix (mean 357) | 1 |"), "{md}");
+    let _ = std::fs::remove_dir_all(&out);
+    drop(exp);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
 #[test]
 fn contradicting_goals_and_bad_options_are_refused_before_anything_runs() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--preset", "fast"], "unknown preset \"fast\""),
         (
             &["--trial", "5", "--duration-sum", "2"],
@@ -536,6 +601,14 @@ fn contradicting_goals_and_bad_options_are_refused_before_anything_runs() {
         ),
         (&["--max-rate", "10Mbps"], "give packets per second"),
         (&["--size", "10"], "below the 24 B probe"),
+        (
+            &["--size", "imix", "--app", "mmap,udp-gso"],
+            "--size imix with --app udp-gso",
+        ),
+        (
+            &["--size", "imix,311"],
+            "their rows would share a frame size",
+        ),
         (&["--latency-at", "50,150"], "--latency-at \"150\""),
         (&["--phase-trial", "0"], "--phase-trial 0"),
     ];

@@ -51,7 +51,7 @@ fn jumbo_frames_need_no_hand_set_ring_geometry() {
             &p,
             &p.receiver(ToolBin::MmapRx, 2000),
             &SenderArgs {
-                size: 8972,
+                size: "8972".into(),
                 extra: words(&["--ring-version", version]),
                 ..p.sender(ToolBin::MmapTx, 2000, "20kpps")
             },
@@ -94,7 +94,7 @@ fn tpacket_v2_tx_ring_delivers_every_packet() {
         &p,
         &p.receiver(ToolBin::MmapRx, 20_000),
         &SenderArgs {
-            size: 1472,
+            size: "1472".into(),
             extra: words(&["--ring-version", "v2"]),
             ..p.sender(ToolBin::MmapTx, 20_000, "50kpps")
         },
@@ -165,7 +165,7 @@ fn udp_tx_to_udp_rx_accounts_for_every_packet() {
         &p,
         &p.receiver(ToolBin::UdpRx, 50_000),
         &SenderArgs {
-            size: 512,
+            size: "512".into(),
             ..p.sender(ToolBin::UdpTx, 50_000, "max")
         },
     );
@@ -985,7 +985,7 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
                 ..p.receiver(ToolBin::MmapRx, 2000)
             },
             &SenderArgs {
-                size,
+                size: size.to_string(),
                 ..p.sender(ToolBin::MmapTx, 2000, "20kpps")
             },
         );
@@ -1062,7 +1062,7 @@ fn captures_open_in_tcpdump_and_tshark_and_replay_exactly() {
             ..p.receiver(ToolBin::MmapRx, 500)
         },
         &SenderArgs {
-            size: 700,
+            size: "700".into(),
             ..p.sender(ToolBin::MmapTx, 500, "20kpps")
         },
     );
@@ -1555,4 +1555,139 @@ fn frames_the_sending_device_drops_are_read_as_link_drops() {
         "{t:?}"
     );
     assert!(read() > total, "the refused frames are the device's drops");
+}
+
+/// README, "Frame sizes and IMIX": `--size imix` from every sender into every receiver, over
+/// both families: every datagram counted, the receivers' frame bytes exactly 100 cycles of
+/// 7 x 64, 4 x 570 and 1 x 1518 B frames (FCS left out; the 64-byte frame is the smallest
+/// holding the probe), and a capture in arrival order showing the cycle of 12 repeating.
+#[test]
+fn a_size_mix_from_every_sender_arrives_in_its_cycle_at_every_receiver() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let dir = tmp("imix");
+    std::fs::create_dir_all(&dir).unwrap();
+    let senders = [ToolBin::MmapTx, ToolBin::UdpTx, ToolBin::XdpTx];
+    let receivers = [ToolBin::MmapRx, ToolBin::UdpRx, ToolBin::XdpRx];
+    for six in [false, true] {
+        // The smallest frame: the 24-byte probe + 42 (IPv4) or 62 (IPv6) bytes of headers.
+        let small = if six { 86 } else { 66 };
+        let cycle_bytes = 7 * small + 4 * 566 + 1514;
+        for tx in senders {
+            for rx in receivers {
+                let pcap = dir.join(format!("{tx:?}-{rx:?}-{six}.pcap"));
+                let receiver = if six {
+                    p.receiver6(rx, 1200)
+                } else {
+                    p.receiver(rx, 1200)
+                };
+                let receiver = match rx {
+                    ToolBin::MmapRx => ReceiverArgs {
+                        extra: words(&["--write", pcap.to_str().unwrap()]),
+                        ..receiver
+                    },
+                    _ => receiver,
+                };
+                let sender = if six {
+                    p.sender6(tx, 1200, "20kpps")
+                } else {
+                    p.sender(tx, 1200, "20kpps")
+                };
+                let (t, r) = run_pair(
+                    &p,
+                    &receiver,
+                    &SenderArgs {
+                        size: "imix".into(),
+                        ..sender
+                    },
+                );
+                let what = format!("{tx:?} -> {rx:?}, IPv6 {six}: {t:?} {r:?}");
+                assert_eq!(
+                    (t.sent, r.counts.unique, r.counts.lost, r.counts.ignored),
+                    (1200, 1200, 0, 0),
+                    "{what}"
+                );
+                assert_eq!(r.counts.frame_bytes, 100 * cycle_bytes as u64, "{what}");
+                assert_eq!(t.size_mix.as_deref(), Some("imix"), "{what}");
+                assert_eq!(
+                    t.frame_bytes,
+                    (cycle_bytes as f64 / 12.0).round() as usize,
+                    "{what}"
+                );
+                if rx != ToolBin::MmapRx {
+                    continue;
+                }
+                let lens: Vec<usize> = pktmmap::pcap::read_replay(&pcap, 1514, false)
+                    .unwrap()
+                    .frames
+                    .iter()
+                    .map(Vec::len)
+                    .collect();
+                assert_eq!(lens.len(), 1200, "{what}");
+                for cycle in lens.chunks(12) {
+                    for (len, n) in [(small, 7), (566, 4), (1514, 1)] {
+                        let got = cycle.iter().filter(|&&l| l == len).count();
+                        assert_eq!(got, n, "{what}: {cycle:?}");
+                    }
+                }
+                assert!(
+                    lens.windows(13).all(|w| w[0] == w[12]),
+                    "{what}: the same order every cycle"
+                );
+            }
+        }
+    }
+    // A mix that does not parse is a usage error naming why.
+    let out = run(
+        &p.tx_ns,
+        XDP_TX,
+        &[
+            "-i", &p.tx_if, "--dst-ip", &p.rx_ip, "--count", "10", "--size", "64x0",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("weight 0"), "{err}");
+    // What a mix cannot do is refused in one line: GSO (one size per super-packet), a
+    // frame the MTU cannot carry (exit 6, as for one size; udp-tx learns it from the
+    // kernel at its first datagram, here the large one).
+    let cases: [(&str, &[&str], i32, &str); 4] = [
+        (
+            UDP_TX,
+            &["--size", "imix", "--gso", "8"],
+            2,
+            "--gso with a size mix",
+        ),
+        (
+            MMAP_TX,
+            &["--size", "imix", "--gso", "8", "--skb", "linear"],
+            2,
+            "--gso with a size mix",
+        ),
+        (
+            MMAP_TX,
+            &["--size", "64x3,1600x1"],
+            6,
+            "does not fit the MTU",
+        ),
+        (
+            UDP_TX,
+            &["--size", "1600x3,64x1"],
+            6,
+            "does not fit the MTU",
+        ),
+    ];
+    for (tool, extra, want, message) in cases {
+        let mut args = vec!["--dst-ip", p.rx_ip.as_str(), "--count", "10"];
+        if tool != UDP_TX {
+            args.extend(["-i", p.tx_if.as_str()]);
+        }
+        args.extend(extra);
+        let (code, err) = fails(&p.tx_ns, tool, &args);
+        assert_eq!(code, want, "{tool} {extra:?}: {err}");
+        assert!(err.contains(message), "{tool} {extra:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

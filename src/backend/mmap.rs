@@ -8,7 +8,7 @@ use crate::exit::{CliError, Failure};
 use crate::pcap::{CaptureLane, Replay};
 use crate::ring::{Flush, RxRing, TpacketVersion, TxError, TxRing};
 use crate::stats::RxAccounting;
-use crate::wire::{FrameTemplate, GsoTemplate, Probe};
+use crate::wire::{FrameMix, FrameTemplate, GsoTemplate, Probe};
 
 /// What the frames of a TX ring carry.
 #[derive(Debug, Clone, Copy)]
@@ -18,6 +18,8 @@ pub enum Frames<'a> {
     /// The test flow as GSO super-packets: every ring frame carries up to the template's
     /// segments datagrams, each with its probe stamped, for the kernel to split.
     Gso(&'a GsoTemplate),
+    /// The test flow in a size mix: datagram `seq` is written whole at its turn's size.
+    Mix(&'a FrameMix),
     /// Given frames sent as they are, frame `seq % len` for sequence number `seq`.
     Replay(&'a [Vec<u8>]),
     /// A capture's frames, frame `seq % len` for sequence number `seq`, with a probe of run
@@ -39,7 +41,7 @@ impl<'a> MmapTx<'a> {
         match frames {
             Frames::Probe(t) => ring.prefill(|slot| slot[..t.len()].copy_from_slice(t.bytes())),
             Frames::Gso(t) => ring.prefill(|slot| t.write(slot, t.segments())),
-            Frames::Replay(_) | Frames::ReplayStamped(..) => {}
+            Frames::Mix(_) | Frames::Replay(_) | Frames::ReplayStamped(..) => {}
         }
         Self { ring, frames }
     }
@@ -123,6 +125,16 @@ impl Transmit for MmapTx<'_> {
                 Frames::Probe(t) => {
                     t.stamp(frame.data(), seq, batch.now_ns);
                     t.len()
+                }
+                Frames::Mix(mix) => {
+                    let room = frame.data();
+                    if room.len() < mix.max_len() {
+                        return Err(runtime(TxError::FrameTooLong {
+                            len: mix.max_len(),
+                            capacity: room.len(),
+                        }));
+                    }
+                    mix.write(room, seq, batch.now_ns)
                 }
                 Frames::Gso(_) => unreachable!("queued by queue_gso"),
                 Frames::Replay(list) => copy_frame(frame.data(), list, seq)?,

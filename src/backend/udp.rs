@@ -25,8 +25,11 @@ pub struct UdpTx {
     /// ([`crate::wire::flow_order`]).
     order: Option<Vec<u16>>,
     dst: SocketAddr,
-    /// Datagram payload bytes.
+    /// Datagram payload bytes (the largest of a size mix).
     size: usize,
+    /// With a size mix: the payload of each position of its cycle; the message holding
+    /// datagram `seq` is `cycle[seq % len]` bytes long.
+    cycle: Option<Vec<usize>>,
     /// Datagrams per message: 1, or `--gso N` (one `UDP_SEGMENT` super-packet per message).
     segments: usize,
     /// One buffer per message of a batch, `segments` datagrams each; every datagram carries
@@ -81,9 +84,25 @@ impl UdpTx {
             order: None,
             dst,
             size,
+            cycle: None,
             segments,
             messages,
         })
+    }
+
+    /// Datagrams in a size mix: datagram `seq` carries `cycle[seq % len]` bytes of payload.
+    /// The message buffers grow to the largest. Ignored with `--gso`, which the tool refuses
+    /// with a mix (a super-packet's datagrams share one size).
+    pub fn with_cycle(mut self, cycle: Vec<usize>) -> Self {
+        if cycle.len() < 2 || self.segments > 1 {
+            return self;
+        }
+        self.size = cycle.iter().copied().fold(self.size, usize::max);
+        for message in &mut self.messages {
+            message.resize(self.size, 0);
+        }
+        self.cycle = Some(cycle);
+        self
     }
 
     /// The flows' sockets taking turns in `order` (a permutation of as many flows, from
@@ -190,6 +209,15 @@ impl Transmit for UdpTx {
                 break;
             }
             let k = per.min(want - i);
+            if let Some(cycle) = &self.cycle {
+                // One datagram per message, at its turn's size.
+                let seq = batch.seq(i);
+                probe::stamp(message, seq, batch.now_ns);
+                lens[m] = cycle[(seq % cycle.len() as u64) as usize];
+                i += 1;
+                used = m + 1;
+                continue;
+            }
             for datagram in message.chunks_mut(self.size).take(k as usize) {
                 probe::stamp(datagram, batch.seq(i), batch.now_ns);
                 i += 1;
@@ -216,7 +244,10 @@ impl Transmit for UdpTx {
         match result {
             Ok(k) => {
                 self.next = (self.next + 1) % self.socks.len();
-                let sent: u64 = lens[..k].iter().map(|&l| (l / self.size) as u64).sum();
+                let sent: u64 = match self.cycle {
+                    Some(_) => k as u64,
+                    None => lens[..k].iter().map(|&l| (l / self.size) as u64).sum(),
+                };
                 counters.published += sent;
                 Ok(sent)
             }

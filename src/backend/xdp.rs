@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::engine::{classify, Batch, KernelStats, Receive, Transmit, TxCounters};
 use crate::exit::{CliError, Failure};
 use crate::stats::RxAccounting;
-use crate::wire::{FrameTemplate, IgnoreReason};
+use crate::wire::{FrameMix, FrameTemplate, IgnoreReason};
 use crate::xdp::{Kick, XskRx, XskTx};
 
 fn runtime(e: impl std::fmt::Display) -> CliError {
@@ -18,6 +18,7 @@ fn runtime(e: impl std::fmt::Display) -> CliError {
 pub struct XdpTx<'a> {
     xsk: XskTx,
     template: &'a FrameTemplate,
+    mix: Option<&'a FrameMix>,
     unflushed: u64,
 }
 
@@ -29,8 +30,16 @@ impl<'a> XdpTx<'a> {
         Self {
             xsk,
             template,
+            mix: None,
             unflushed: 0,
         }
+    }
+
+    /// Sends a size mix's frames instead: each written whole at its turn's size (the UMEM
+    /// frames hold the longest, which the MTU check already bounded).
+    pub fn with_mix(mut self, mix: Option<&'a FrameMix>) -> Self {
+        self.mix = mix;
+        self
     }
 }
 
@@ -44,12 +53,18 @@ impl Transmit for XdpTx<'_> {
     }
 
     fn queue(&mut self, batch: Batch, counters: &mut TxCounters) -> Result<u64, CliError> {
-        let t = self.template;
+        let (t, mix) = (self.template, self.mix);
         let n = self
             .xsk
             .queue(batch.n.min(u64::from(u32::MAX)) as u32, |i, frame| {
-                t.stamp(frame, batch.seq(u64::from(i)), batch.now_ns);
-                t.len()
+                let seq = batch.seq(u64::from(i));
+                match mix {
+                    Some(mix) => mix.write(frame, seq, batch.now_ns),
+                    None => {
+                        t.stamp(frame, seq, batch.now_ns);
+                        t.len()
+                    }
+                }
             });
         counters.published += u64::from(n);
         self.unflushed += u64::from(n);

@@ -141,8 +141,8 @@ enum Cmd {
     },
     /// Find each set-up x app x size's NDR and PDR (RFC 2544 throughput, MLRsearch goals):
     /// the generator's ceiling on the path calibrated, then trials at fixed loads until each
-    /// goal's bounds are within its width. Writes search-v2.csv (a row per goal) and
-    /// search-trials-v4.csv (every trial) into results/<UTC time>-search-<preset>.
+    /// goal's bounds are within its width. Writes search-v3.csv (a row per goal) and
+    /// search-trials-v5.csv (every trial) into results/<UTC time>-search-<preset>.
     Search(search::command::SearchArgs),
     /// Rewrite DIR/bench.md from the benchmark CSV in DIR, and print it.
     BenchTable {

@@ -88,10 +88,12 @@ pub struct SendPlan {
     pub destination: String,
     /// Run id in every probe.
     pub run_id: u32,
-    /// UDP payload bytes.
+    /// UDP payload bytes (a size mix's mean, rounded).
     pub size: usize,
-    /// Ethernet frame bytes per datagram.
+    /// Ethernet frame bytes per datagram (a size mix's mean, rounded).
     pub frame_bytes: usize,
+    /// The size mix (`imix`, `64x7,...`), when the datagrams' sizes vary.
+    pub size_mix: Option<String>,
     /// Frames to send, over all lanes.
     pub count: u64,
     /// Rate over all lanes.
@@ -328,6 +330,7 @@ pub fn send<B: Transmit>(
         run_id: plan.run_id,
         size: plan.size,
         frame_bytes: plan.frame_bytes,
+        size_mix: plan.size_mix.clone(),
         requested_rate: plan.rate.to_string(),
         requested_pps: plan.rate.packets_per_second(plan.frame_bytes),
         count: plan.count,
@@ -535,6 +538,7 @@ mod tests {
             run_id: 7,
             size: 64,
             frame_bytes: 106,
+            size_mix: None,
             count,
             rate: Rate::Max,
             batch,

@@ -92,9 +92,13 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         return send_gso(args, &f, n, stop);
     }
     let rings = open_rings(args, &f.iface, f.iface.mtu)?;
+    let frames = match &f.mix {
+        Some(mix) => Frames::Mix(mix),
+        None => Frames::Probe(&f.template),
+    };
     let lanes = rings
         .into_iter()
-        .map(|ring| MmapTx::new(ring, Frames::Probe(&f.template)))
+        .map(|ring| MmapTx::new(ring, frames))
         .collect();
     let plan = f.plan(TOOL, &args.send, u64::from(args.batch))?;
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
@@ -114,21 +118,21 @@ fn send_gso(
             "--gso needs --skb linear: the virtio_net_hdr carries the segmentation",
         ));
     }
-    super::check_gso_fits(args.send.size, n, f.flow.family())?;
+    let Some(size) = args.send.size.fixed() else {
+        return Err(CliError::new(
+            cli::Failure::Usage,
+            "--gso with a size mix: a super-packet's datagrams all have one size",
+        ));
+    };
+    super::check_gso_fits(size, n, f.flow.family())?;
     if args.send.flows()? > 1 {
         return Err(CliError::new(
             cli::Failure::Usage,
             "--flows with --gso: a super-packet has one UDP header, so one flow (udp-tx --gso takes --flows)",
         ));
     }
-    let t = GsoTemplate::new(
-        &f.flow,
-        args.send.size,
-        usize::from(n),
-        f.iface.mtu,
-        f.run_id,
-    )
-    .map_err(|e| CliError::new(cli::Failure::Size, format!("--gso {n}: {e}")))?;
+    let t = GsoTemplate::new(&f.flow, size, usize::from(n), f.iface.mtu, f.run_id)
+        .map_err(|e| CliError::new(cli::Failure::Size, format!("--gso {n}: {e}")))?;
     let largest = f.iface.mtu.max((t.max_frame_len() - ETH_HEADER_LEN) as u32);
     let rings = open_rings(args, &f.iface, largest)?;
     let lanes = rings
@@ -217,6 +221,7 @@ fn replay(
         run_id,
         size: (mean as usize).saturating_sub(FRAME_OVERHEAD),
         frame_bytes: mean as usize,
+        size_mix: None,
         // Without --count the capture plays once.
         count: args.send.count.unwrap_or(n),
         rate: args.send.rate()?,

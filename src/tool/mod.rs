@@ -23,7 +23,7 @@ use crate::engine::reflect::RoundTrips;
 use crate::cli::{CliError, Failure, ReceiveOptions, SendOptions};
 use crate::engine::reflect::Reflector;
 use crate::net;
-use crate::wire::{Family, Flow, FrameTemplate};
+use crate::wire::{Family, Flow, FrameMix, FrameTemplate};
 
 /// Refuses `--gso n` of `size`-byte datagrams whose super-packet would not fit one UDP
 /// datagram of `family` (65,507 B over IPv4, 65,527 B over IPv6): the one check and message
@@ -66,8 +66,10 @@ pub struct FrameFlow {
     pub flow: Flow,
     /// The run id every probe carries.
     pub run_id: u32,
-    /// The frame, stamped per packet.
+    /// The frame, stamped per packet (with `--size MIX`, the first datagram's).
     pub template: FrameTemplate,
+    /// With `--size MIX`: every size's frame, datagram `seq` taking its turn's.
+    pub mix: Option<FrameMix>,
 }
 
 impl FrameFlow {
@@ -87,8 +89,12 @@ impl FrameFlow {
                 net::format_mac(&flow.dst_mac)
             ),
             run_id,
-            size: send.size,
-            frame_bytes: self.template.len(),
+            size: send.size.mean_payload(flow.family()),
+            frame_bytes: self
+                .mix
+                .as_ref()
+                .map_or(self.template.len(), FrameMix::mean_len),
+            size_mix: send.size.mix().map(ToString::to_string),
             count: send.count()?,
             rate: send.rate()?,
             batch,
@@ -110,14 +116,22 @@ impl LinkOptions {
         let flows = send.flows()?;
         let (iface, flow) = self.resolve(send)?;
         let run_id = send.run_id();
-        let template = FrameTemplate::new(&flow, send.size, iface.mtu, run_id)?
+        let order = send.flow_order()?;
+        let mix = send
+            .size
+            .mix()
+            .map(|m| FrameMix::new(&flow, m, iface.mtu, run_id, flows, order.clone()))
+            .transpose()?;
+        let first = send.size.payload_cycle(flow.family())[0];
+        let template = FrameTemplate::new(&flow, first, iface.mtu, run_id)?
             .with_flows(flows)
-            .with_order(send.flow_order()?);
+            .with_order(order);
         Ok(FrameFlow {
             iface,
             flow,
             run_id,
             template,
+            mix,
         })
     }
 
@@ -134,7 +148,7 @@ impl LinkOptions {
         let src_ip = iface
             .address(family)
             .ok_or_else(|| net::NetError::NoAddress(iface.name.clone(), family))?;
-        crate::wire::check_payload_size(send.size, iface.mtu, family)?;
+        crate::wire::check_payload_size(send.size.max_payload(family), iface.mtu, family)?;
         let dst_mac = match &self.dst_mac {
             Some(s) => net::parse_mac(s).ok_or_else(|| {
                 CliError::new(

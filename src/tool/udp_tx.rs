@@ -42,20 +42,27 @@ pub struct Args {
 pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError> {
     let rate = args.send.rate()?;
     let count = args.send.count()?;
-    let size = args.send.size;
     let dst = SocketAddr::new(args.send.dst_ip()?, args.send.port);
     let family = Family::of(dst.ip());
+    let cycle = args.send.size.payload_cycle(family);
+    let size = args.send.size.max_payload(family);
     let max = family.max_udp_payload();
-    if !(PROBE_LEN..=max).contains(&size) {
+    if let Some(&bad) = cycle.iter().find(|n| !(PROBE_LEN..=max).contains(n)) {
         return Err(CliError::new(
             Failure::Size,
-            format!("size {size} B is outside {PROBE_LEN}..={max} B of UDP payload over {family}"),
+            format!("size {bad} B is outside {PROBE_LEN}..={max} B of UDP payload over {family}"),
         ));
     }
     cli::pin(args.send.process.cpu)?;
     let run_id = args.send.run_id();
     let batch = usize::from(args.batch);
     if let Some(n) = args.gso {
+        if args.send.size.mix().is_some() {
+            return Err(CliError::new(
+                Failure::Usage,
+                "--gso with a size mix: a super-packet's datagrams all have one size",
+            ));
+        }
         super::check_gso_fits(size, n, family)?;
     }
     let gso = args.gso.map_or(1, usize::from);
@@ -70,13 +77,17 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
             flows: args.send.flows()?,
         },
     )?
-    .with_order(args.send.flow_order()?);
+    .with_order(args.send.flow_order()?)
+    .with_cycle(cycle.clone());
+    let mean_frame =
+        cycle.iter().sum::<usize>() as f64 / cycle.len() as f64 + family.frame_overhead() as f64;
     let plan = SendPlan {
         tool: TOOL,
         destination: dst.to_string(),
         run_id,
-        size,
-        frame_bytes: size + family.frame_overhead(),
+        size: args.send.size.mean_payload(family),
+        frame_bytes: mean_frame.round() as usize,
+        size_mix: args.send.size.mix().map(ToString::to_string),
         count,
         rate,
         batch: (batch * gso) as u64,

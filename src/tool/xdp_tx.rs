@@ -52,6 +52,6 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         u64::from(args.batch.min(args.xsk.ring_size)),
     )?;
     let mut print = args.send.process.interval_printer(TxInterval::to_text);
-    engine::send(vec![XdpTx::new(xsk, &f.template)], &plan, stop, &mut print)
-        .map(cli::with_exit_code)
+    let lane = XdpTx::new(xsk, &f.template).with_mix(f.mix.as_ref());
+    engine::send(vec![lane], &plan, stop, &mut print).map(cli::with_exit_code)
 }

@@ -197,14 +197,14 @@ pub fn words(w: &[&str]) -> Vec<String> {
 impl VethPair {
     /// `tool` sending `count` 64-byte datagrams at `rate` from the sending namespace to the
     /// receiving one, pinned to core 0: its command line from the runner's typed builder
-    /// (fields can be changed with `SenderArgs { size: 1400, ..p.sender(..) }`).
+    /// (fields can be changed with `SenderArgs { size: "1400".into(), ..p.sender(..) }`).
     pub fn sender(&self, tool: ToolBin, count: u64, rate: &str) -> SenderArgs<'_> {
         SenderArgs {
             tool,
             interface: (tool.endpoint() == Endpoint::Interface).then_some(self.tx_if.as_str()),
             dst_ip: &self.rx_ip,
             count,
-            size: 64,
+            size: "64".into(),
             rate: rate.to_string(),
             cpu: 0,
             extra: Vec::new(),

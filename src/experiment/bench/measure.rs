@@ -129,7 +129,7 @@ impl Ctx<'_> {
                 interface: (tool.endpoint() == Endpoint::Interface).then_some(e.tx_if.as_str()),
                 dst_ip: &e.rx_ip,
                 count: p.count,
-                size: p.size,
+                size: p.size.to_string(),
                 rate: rate.clone(),
                 cpu: 0,
                 extra,

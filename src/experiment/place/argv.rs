@@ -13,8 +13,8 @@ pub struct SenderArgs<'a> {
     pub dst_ip: &'a str,
     /// Datagrams.
     pub count: u64,
-    /// UDP payload bytes.
-    pub size: usize,
+    /// `--size`: UDP payload bytes, or a size mix (`imix`).
+    pub size: String,
     /// Rate as the tools parse it (`max`, `500Mbps`, `250000pps`).
     pub rate: String,
     /// Core to pin to.
@@ -34,7 +34,7 @@ impl SenderArgs<'_> {
             .some("--interface", self.interface)
             .opt("--dst-ip", self.dst_ip)
             .opt("--count", self.count)
-            .opt("--size", self.size)
+            .opt("--size", &self.size)
             .opt("--rate", &self.rate)
             .opt("--cpu", self.cpu)
             .flag("--json")
@@ -348,7 +348,7 @@ mod tests {
             interface: Some("veth0"),
             dst_ip: "10.0.0.2",
             count: 5,
-            size: 64,
+            size: "64".into(),
             rate: "max".into(),
             cpu: 0,
             extra: vec!["--ring-version".into(), "v2".into()],

@@ -102,8 +102,10 @@ pub struct Point {
     pub value: String,
     /// Packets.
     pub count: u64,
-    /// UDP payload bytes.
+    /// UDP payload bytes (a size mix's mean, rounded).
     pub size: usize,
+    /// A size mix the sender follows instead of one size (the search's `imix`).
+    pub size_mix: Option<crate::wire::SizeMix>,
     /// Transmit rate.
     pub rate: Rate,
     /// Flows: the sender spreads its datagrams over this many source ports.
@@ -201,6 +203,7 @@ impl Profile {
                     value: v.clone(),
                     count,
                     size,
+                    size_mix: None,
                     rate,
                     flows,
                 });

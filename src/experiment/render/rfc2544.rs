@@ -39,15 +39,28 @@ impl Part<'_> {
         apps
     }
 
-    /// Frame sizes, ascending.
+    /// Frame sizes, ascending, a size mix's (its mean frame) after them.
     fn frames(&self) -> Vec<usize> {
         self.rows
             .iter()
             .filter(|r| !r.goal.is_empty())
-            .map(|r| r.frame_bytes)
+            .map(|r| (!r.size_mix.is_empty(), r.frame_bytes))
             .collect::<BTreeSet<_>>()
             .into_iter()
+            .map(|(_, frame)| frame)
             .collect()
+    }
+
+    /// How a frame size is shown: its bytes, or `imix (mean 357)` for a size mix's mean.
+    fn frame_label(&self, frame: usize) -> String {
+        match self
+            .rows
+            .iter()
+            .find(|r| r.frame_bytes == frame && !r.size_mix.is_empty())
+        {
+            Some(r) => format!("{} (mean {frame})", r.size_mix),
+            None => frame.to_string(),
+        }
     }
 
     /// The goals, strictest first (as the rows list them).
@@ -212,8 +225,9 @@ fn part_section(h: &mut String, p: &Part<'_>, caption: &str) -> Result<(), Error
                 let max = p.max_load(app, frame);
                 let _ = write!(
                     h,
-                    "<tr><td class=\"l\">{}</td><td>{frame}</td><td>{}</td>",
+                    "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td>",
                     app.as_str(),
+                    esc(&p.frame_label(frame)),
                     thousands(max)
                 );
                 for g in &goals {
@@ -272,7 +286,7 @@ fn part_section(h: &mut String, p: &Part<'_>, caption: &str) -> Result<(), Error
             h,
             "<p class=\"note warn\">{} {} B {} #{}: {}: {}</p>",
             r.app.as_str(),
-            r.frame_bytes,
+            esc(&p.frame_label(r.frame_bytes)),
             esc(&r.goal),
             r.repetition,
             r.status,
@@ -297,7 +311,7 @@ fn ratio_table(h: &mut String, p: &Part<'_>, apps: &[App], frames: &[usize], goa
     }
     h.push_str("</tr>\n");
     for &frame in frames {
-        let _ = write!(h, "<tr><td>{frame}</td>");
+        let _ = write!(h, "<tr><td>{}</td>", esc(&p.frame_label(frame)));
         for &a in &others {
             for g in goals {
                 let generator = |app| {
@@ -360,6 +374,11 @@ fn by_frame_size_svg(
             .fold(1.0, f64::max)
             / 1e3;
         let n = frames.len() as f64;
+        // A size mix's slot is named by the mix, its mean frame beside it.
+        let labels: Vec<String> = frames
+            .iter()
+            .map(|&f| p.frame_label(f).replace(" (mean ", " ").replace(')', ""))
+            .collect();
         let mut chart = plot(&area, 50, -0.5..n - 0.5, 0.0..top * 1.1)?;
         chart
             .configure_mesh()
@@ -368,7 +387,7 @@ fn by_frame_size_svg(
             .x_label_formatter(&|x| {
                 let i = x.round();
                 if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < frames.len() {
-                    frames[i as usize].to_string()
+                    labels[i as usize].clone()
                 } else {
                     String::new()
                 }

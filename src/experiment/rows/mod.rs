@@ -509,6 +509,19 @@ pub fn read_csv_rows<T: DeserializeOwned + Serialize + Default>(
     }
 }
 
+/// Rows of `T` from `STEM*.csv` files of an earlier schema whose header is `T`'s without its
+/// last `dropped` columns (each of them `#[serde(default)]`, so the rows read with defaults).
+pub fn read_csv_rows_before<T: DeserializeOwned + Serialize + Default>(
+    dir: &Path,
+    stem: &str,
+    dropped: usize,
+) -> Result<Vec<T>, Error> {
+    let head = header_of::<T>();
+    let columns: Vec<&str> = head.split(',').collect();
+    let kept = columns[..columns.len().saturating_sub(dropped)].join(",");
+    Ok(read_csv_rows_with(dir, stem, &kept)?.unwrap_or_default())
+}
+
 /// Like [`read_csv_rows`] for files with header `head`; `None` when `dir` has no `STEM*.csv`.
 fn read_csv_rows_with<T: DeserializeOwned>(
     dir: &Path,

@@ -7,8 +7,12 @@ use crate::experiment::analysis::compare::check_chartable;
 use crate::experiment::place::conditions::Conditions;
 use crate::experiment::render::chart::{charts, svg_to_png};
 use crate::experiment::render::html;
-use crate::experiment::rows::{read_csv_rows, read_interval_rows, read_rows, Row};
-use crate::experiment::search::{SearchRow, TrialRow, SEARCH_CSV, TRIALS_CSV};
+use crate::experiment::rows::{
+    read_csv_rows, read_csv_rows_before, read_interval_rows, read_rows, Row,
+};
+use crate::experiment::search::{
+    SearchRow, TrialRow, SEARCH_CSV, SEARCH_CSV_V2, TRIALS_CSV, TRIALS_CSV_V4,
+};
 use crate::experiment::Error;
 
 /// True when `dir` holds a runs file (`runs-v*.csv`), readable or not.
@@ -45,8 +49,11 @@ pub fn write_charts(rows: &[Row], dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// Writes `dir/report.html` from the directory's rows and interval series; refuses emulated
 /// rows unless `allow_emulated`, and a directory without results.
 pub fn write_report(dir: &Path, allow_emulated: bool) -> Result<PathBuf, Error> {
-    let search: Vec<SearchRow> = read_csv_rows(dir, SEARCH_CSV)?;
-    let trials: Vec<TrialRow> = read_csv_rows(dir, TRIALS_CSV)?;
+    // Results written before `size_mix` (search-v2, search-trials-v4) read as one size each.
+    let mut search: Vec<SearchRow> = read_csv_rows_before(dir, SEARCH_CSV_V2, 1)?;
+    search.extend(read_csv_rows::<SearchRow>(dir, SEARCH_CSV)?);
+    let mut trials: Vec<TrialRow> = read_csv_rows_before(dir, TRIALS_CSV_V4, 1)?;
+    trials.extend(read_csv_rows::<TrialRow>(dir, TRIALS_CSV)?);
     // A directory of search results only has no runs: its page is the RFC 2544 section.
     let rows = match read_rows(dir) {
         Err(Error::Request(_)) if !search.is_empty() && !has_runs(dir) => Vec::new(),

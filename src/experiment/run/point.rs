@@ -162,7 +162,10 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         interface: frames.then_some(env.tx_if.as_str()),
         dst_ip: rx_ip,
         count: p.count,
-        size: p.size,
+        size: p
+            .size_mix
+            .as_ref()
+            .map_or_else(|| p.size.to_string(), ToString::to_string),
         rate: p.rate.to_string(),
         cpu: cfg.tx_cpu,
         extra: sender_extra,

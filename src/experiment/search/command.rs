@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{goal, parse_pps, parse_sizes, SearchPlan};
+use super::{goal, parse_pps, parse_sizes, SearchPlan, SizeSpec};
 use crate::experiment::place::setup::{self, Setups};
 use crate::experiment::plan::apps::Needs;
-use crate::experiment::plan::kinds::{App, Engine, Families, Fate};
+use crate::experiment::plan::kinds::{App, Engine, Families, Family, Fate};
 use crate::experiment::Error;
 
 /// What `pktmmap search` is asked.
@@ -18,9 +18,10 @@ pub struct SearchArgs {
     /// Apps, comma-separated; searched one after another at each size.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "mmap,udp")]
     pub app: Vec<App>,
-    /// UDP payload sizes, comma-separated, or rfc2544: RFC 2544's frames of 64 to 1518 B
+    /// UDP payload sizes, comma-separated, rfc2544: RFC 2544's frames of 64 to 1518 B
     /// (FCS included; the 64-byte frame goes out as 70 B over IPv4 and 90 B over IPv6, the
-    /// smallest that holds the probe).
+    /// smallest that holds the probe), or imix: 7:4:1 of 64, 570 and 1518 B frames in a fixed
+    /// sequence (rows give its mean size, `size_mix` says imix; not with the GSO apps).
     #[arg(long, value_delimiter = ',', default_value = "64")]
     pub size: Vec<String>,
     /// IP version of the test traffic: 4, 6, or both (each cell searched over IPv4, then
@@ -126,6 +127,7 @@ impl SearchArgs {
         };
         let (preset, goals) = goal::goals_for(&self.preset, &overrides).map_err(request)?;
         let sizes = parse_sizes(&self.size).map_err(request)?;
+        check_mix(&sizes, &self.app).map_err(request)?;
         let max_load = self
             .max_rate
             .as_deref()
@@ -181,6 +183,33 @@ impl SearchArgs {
             bin_dir: setup::tool_dir()?,
         })
     }
+}
+
+/// Refuses `imix` with an app that sends GSO super-packets (whose datagrams share one size),
+/// and beside a size whose frame equals the IMIX's mean over a family (the rows of the two
+/// would share a frame size).
+pub(super) fn check_mix(sizes: &[SizeSpec], apps: &[App]) -> Result<(), String> {
+    if !sizes.contains(&SizeSpec::Imix) {
+        return Ok(());
+    }
+    if let Some(app) = apps.iter().find(|a| a.spec().gso.is_some()) {
+        return Err(format!(
+            "--size imix with --app {}: a GSO super-packet's datagrams all have one size",
+            app.as_str()
+        ));
+    }
+    for family in [Family::V4, Family::V6] {
+        let mean = SizeSpec::Imix.payload(family);
+        if let Some(s) = sizes
+            .iter()
+            .find(|s| **s != SizeSpec::Imix && s.payload(family) == mean)
+        {
+            return Err(format!(
+                "--size imix beside {s:?}: over {family} both are {mean} B of payload, so their rows would share a frame size"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@
 //! load; the receiver's idle timeout drains the path after it; a settle time follows. Frames
 //! a sender failed to send in the trial's time count as lost ([`trial`]).
 //!
-//! Writes `search-v2.csv` (a row per set-up x app x size x family x repetition x goal) and
-//! `search-trials-v4.csv` (every trial, every frame accounted) into the output directory.
+//! Writes `search-v3.csv` (a row per set-up x app x size x family x repetition x goal) and
+//! `search-trials-v5.csv` (every trial, every frame accounted) into the output directory.
 
 pub mod command;
 pub mod goal;
@@ -31,17 +31,21 @@ use crate::experiment::rows::{header_of, utc_now, ResultsFile};
 use crate::experiment::run::point::{run_point, RunConfig};
 use crate::experiment::Error;
 use crate::pace::Rate;
+use crate::wire::{DatagramSizes, SizeMix};
 use goal::Goal;
 use mlr::{GoalResult, Outcome, Search, Trial};
 
-/// The search results' file stem (schema 2: `family`).
-pub const SEARCH_CSV: &str = "search-v2";
-/// The trials' file stem (schema 4: latency, `goal`, `fraction`; the latency and loss-curve
-/// phases).
-pub const TRIALS_CSV: &str = "search-trials-v4";
+/// The search results' file stem (schema 2: `family`; 3: `size_mix`).
+pub const SEARCH_CSV: &str = "search-v3";
+/// The trials' file stem (schema 4: latency, `goal`, `fraction`, the latency and loss-curve
+/// phases; 5: `size_mix`).
+pub const TRIALS_CSV: &str = "search-trials-v5";
+/// The results' file stem before `size_mix` (schema 2), still read: its rows have none.
+pub const SEARCH_CSV_V2: &str = "search-v2";
+/// The trials' file stem before `size_mix` (schema 4), still read.
+pub const TRIALS_CSV_V4: &str = "search-trials-v4";
 
-/// The 4-byte frame check sequence: no socket sees it, but RFC 2544's frame sizes include it.
-pub const FCS_LEN: usize = 4;
+pub use crate::wire::FCS_LEN;
 
 /// The bytes a frame of `family` has on the wire beyond its UDP payload, FCS included:
 /// Ethernet 14, IP 20 or 40, UDP 8, FCS 4 (46 over IPv4, 66 over IPv6).
@@ -60,32 +64,45 @@ pub const RFC2544_FRAMES: [usize; 7] = [64, 128, 256, 512, 1024, 1280, 1518];
 /// The UDP payload of an RFC 2544 frame of `frame` bytes (FCS included) over `family`, never
 /// below the probe.
 pub fn payload_of_frame(frame: usize, family: Family) -> usize {
-    frame
-        .saturating_sub(frame_overhead_with_fcs(family))
-        .max(crate::wire::PROBE_LEN)
+    crate::wire::mix::payload_of_frame(frame, family.wire())
 }
 
-/// One `--size`: a UDP payload, or one of RFC 2544's frame sizes, whose payload depends on
-/// the IP version (the same frame carries 20 bytes less over IPv6).
+/// One `--size`: a UDP payload, one of RFC 2544's frame sizes, whose payload depends on the
+/// IP version (the same frame carries 20 bytes less over IPv6), or the simple IMIX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SizeSpec {
     /// UDP payload bytes, the same over either family.
     Payload(usize),
     /// An RFC 2544 frame size, FCS included.
     Frame(usize),
+    /// The simple IMIX (7:4:1 of 64, 570 and 1518 B frames, [`crate::wire::mix::IMIX`]).
+    Imix,
 }
 
 impl SizeSpec {
-    /// The UDP payload to send over `family`.
+    /// The UDP payload to send over `family` (the IMIX's mean, rounded: what rows give as
+    /// `size`, their `frame_bytes` following).
     pub fn payload(self, family: Family) -> usize {
         match self {
             SizeSpec::Payload(n) => n,
             SizeSpec::Frame(f) => payload_of_frame(f, family),
+            SizeSpec::Imix => DatagramSizes::Mix(SizeMix::imix()).mean_payload(family.wire()),
         }
+    }
+
+    /// The size mix the sender follows, if any.
+    pub fn mix(self) -> Option<SizeMix> {
+        (self == SizeSpec::Imix).then(SizeMix::imix)
+    }
+
+    /// The rows' `size_mix`: `imix`, or empty for one size.
+    pub fn mix_label(self) -> String {
+        self.mix().map(|m| m.to_string()).unwrap_or_default()
     }
 }
 
-/// The `--size` list: UDP payload bytes, or `rfc2544` for RFC 2544's seven frame sizes.
+/// The `--size` list: UDP payload bytes, `rfc2544` for RFC 2544's seven frame sizes, or
+/// `imix`.
 pub fn parse_sizes(words: &[String]) -> Result<Vec<SizeSpec>, String> {
     let mut sizes = Vec::new();
     for w in words {
@@ -93,9 +110,13 @@ pub fn parse_sizes(words: &[String]) -> Result<Vec<SizeSpec>, String> {
             sizes.extend(RFC2544_FRAMES.iter().map(|&f| SizeSpec::Frame(f)));
             continue;
         }
+        if w == "imix" {
+            sizes.push(SizeSpec::Imix);
+            continue;
+        }
         let n: usize = w
             .parse()
-            .map_err(|_| format!("size {w:?} is not a number of bytes or rfc2544"))?;
+            .map_err(|_| format!("size {w:?} is not a number of bytes, rfc2544 or imix"))?;
         if n < crate::wire::PROBE_LEN {
             return Err(format!(
                 "size {n} B is below the {} B probe every frame carries",
@@ -246,6 +267,10 @@ pub struct SearchRow {
     pub git_commit: String,
     /// The IP version of the test traffic (`ipv4`, `ipv6`). Schema 2.
     pub family: Family,
+    /// The size mix (`imix`) whose mean `size` and `frame_bytes` are; empty for one size.
+    /// Schema 3.
+    #[serde(default)]
+    pub size_mix: String,
 }
 
 /// One trial, as a CSV row: every intended frame accounted.
@@ -316,6 +341,9 @@ pub struct TrialRow {
     pub latency_p99_9_ns: Option<u64>,
     /// Maximum, ns. Schema 4.
     pub latency_max_ns: Option<u64>,
+    /// The size mix (`imix`) whose mean `size` is; empty for one size. Schema 5.
+    #[serde(default)]
+    pub size_mix: String,
 }
 
 /// What a whole search run produced.
@@ -336,6 +364,8 @@ struct Cell<'a> {
     setup: &'a str,
     app: App,
     size: usize,
+    /// The size as asked for (the mix's, for `imix`).
+    spec: SizeSpec,
     family: Family,
     repetition: u32,
     stop: &'a AtomicBool,
@@ -360,6 +390,7 @@ impl Cell<'_> {
             value: rate.to_string(),
             count,
             size: self.size,
+            size_mix: self.spec.mix(),
             rate,
             flows: 1,
         };
@@ -388,7 +419,8 @@ impl Cell<'_> {
             .map(|r| &r.counts.latency)
             .filter(|_| self.env.tx_node == self.env.rx_node);
         let row = TrialRow {
-            schema: 4,
+            schema: 5,
+            size_mix: self.spec.mix_label(),
             time: utc_now(),
             setup: self.setup.to_string(),
             app: self.app,
@@ -720,7 +752,7 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
         let outcome = plan.setups_scripts.up(name)?;
         let _guard = crate::experiment::run::SetupGuard::new(&plan.setups_scripts, name);
         let base = SearchRow {
-            schema: 2,
+            schema: 3,
             setup: name.clone(),
             engine: plan.setups_scripts.engine(),
             preset: plan.preset.clone(),
@@ -760,6 +792,7 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
                             setup: name,
                             app,
                             size,
+                            spec,
                             family,
                             repetition,
                             stop,
@@ -768,6 +801,7 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
                             datapath: env.datapath.clone(),
                             fate: plan.fate.for_app(app),
                             family,
+                            size_mix: spec.mix_label(),
                             ..base.clone()
                         };
                         // A family the set-up has no addresses of: a skipped row saying so.
@@ -869,7 +903,7 @@ pub fn table(rows: &[SearchRow], trials: &[TrialRow]) -> String {
             out.push_str(&format!(
                 "| {} | {} | {rep} | {} |",
                 app.as_str(),
-                any.frame_bytes,
+                frame_text(any.frame_bytes, &any.size_mix),
                 kpps(any.max_load_pps)
             ));
             for g in &goals {
@@ -907,6 +941,24 @@ pub fn table(rows: &[SearchRow], trials: &[TrialRow]) -> String {
     out
 }
 
+/// A frame size as the tables show it: its bytes, or `imix (mean 357)` for a size mix's mean.
+fn frame_text(frame_bytes: usize, size_mix: &str) -> String {
+    if size_mix.is_empty() {
+        frame_bytes.to_string()
+    } else {
+        format!("{size_mix} (mean {frame_bytes})")
+    }
+}
+
+/// A payload size as a line shows it: `64 B`, or `imix 311 B` for a size mix's mean.
+fn size_text(size: usize, size_mix: &str) -> String {
+    if size_mix.is_empty() {
+        format!("{size} B")
+    } else {
+        format!("{size_mix} {size} B")
+    }
+}
+
 /// Microseconds with one decimal, or `-`.
 fn us(ns: Option<u64>) -> String {
     ns.map_or("-".into(), |v| format!("{:.1}", v as f64 / 1e3))
@@ -930,7 +982,7 @@ fn latency_table(trials: &[&TrialRow]) -> String {
         out.push_str(&format!(
             "| {} | {} | {} | {:.0} % | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             t.app.as_str(),
-            t.size + frame_overhead_with_fcs(t.family),
+            frame_text(t.size + frame_overhead_with_fcs(t.family), &t.size_mix),
             t.repetition,
             t.fraction.unwrap_or(0.0) * 100.0,
             t.load_pps.unwrap_or(0) as f64 / 1e3,
@@ -986,7 +1038,7 @@ fn loss_curve_table(trials: &[&TrialRow]) -> String {
         out.push_str(&format!(
             "| {} | {} | {} | {:.0} % | {:.1} | {} | {} | {} | {} |\n",
             t.app.as_str(),
-            t.size + frame_overhead_with_fcs(t.family),
+            frame_text(t.size + frame_overhead_with_fcs(t.family), &t.size_mix),
             t.repetition,
             t.fraction.unwrap_or(0.0) * 100.0,
             t.load_pps.unwrap_or(0) as f64 / 1e3,
@@ -1003,11 +1055,11 @@ fn loss_curve_table(trials: &[&TrialRow]) -> String {
 /// One latency or loss-curve trial on one line.
 pub fn trial_line(t: &TrialRow) -> String {
     format!(
-        "{:<9} {:<4} {:<9} {:>5} B #{} {:<10} {:>4.0} % of {:<8} load {:>9} pps loss {} % latency us p50 {} p99 {}{}",
+        "{:<9} {:<4} {:<9} {:>7} #{} {:<10} {:>4.0} % of {:<8} load {:>9} pps loss {} % latency us p50 {} p99 {}{}",
         t.setup,
         t.family,
         t.app.as_str(),
-        t.size,
+        size_text(t.size, &t.size_mix),
         t.repetition,
         t.phase,
         t.fraction.unwrap_or(0.0) * 100.0,
@@ -1028,11 +1080,11 @@ pub fn trial_line(t: &TrialRow) -> String {
 pub fn summary_line(r: &SearchRow) -> String {
     let pps = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
     format!(
-        "{:<9} {:<4} {:<9} {:>5} B #{} {:<3} lower {:>9} upper {:>9} pps of max {:>9}  {} {}{}{}",
+        "{:<9} {:<4} {:<9} {:>7} #{} {:<3} lower {:>9} upper {:>9} pps of max {:>9}  {} {}{}{}",
         r.setup,
         r.family,
         r.app.as_str(),
-        r.size,
+        size_text(r.size, &r.size_mix),
         r.repetition,
         r.goal,
         pps(r.lower_bound_pps),
@@ -1092,6 +1144,55 @@ mod tests {
         assert!(parse_sizes(&["big".into()])
             .unwrap_err()
             .contains("\"big\""));
+    }
+
+    #[test]
+    fn imix_rows_carry_its_mean_and_the_gso_apps_refuse_it() {
+        let sizes = parse_sizes(&["imix".into(), "rfc2544".into()]).unwrap();
+        assert_eq!(sizes[0], SizeSpec::Imix);
+        // The mean frame of 7 x 70 (the 64-byte frame holding the probe), 4 x 570 and
+        // 1 x 1518 is 357.33 B over IPv4; over IPv6 7 x 90 + ... is 369 B.
+        assert_eq!(SizeSpec::Imix.payload(Family::V4) + 46, 357);
+        assert_eq!(SizeSpec::Imix.payload(Family::V6) + 66, 369);
+        assert_eq!(SizeSpec::Imix.mix_label(), "imix");
+        assert_eq!(SizeSpec::Frame(64).mix_label(), "");
+        assert!(command::check_mix(&sizes, &[App::Mmap, App::Udp, App::Xdp]).is_ok());
+        let e = command::check_mix(&sizes, &[App::Mmap, App::UdpGso]).unwrap_err();
+        assert!(e.contains("GSO"), "{e}");
+        // A payload whose frame is the IMIX's mean would share its rows' frame size.
+        let e = command::check_mix(&parse_sizes(&["imix".into(), "311".into()]).unwrap(), &[])
+            .unwrap_err();
+        assert!(e.contains("311 B"), "{e}");
+    }
+
+    #[test]
+    fn rows_written_before_size_mix_still_read() {
+        let dir = std::env::temp_dir().join(format!("pktmmap-search-v2-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let row = SearchRow {
+            schema: 2,
+            setup: "native".into(),
+            app: App::Udp,
+            size: 24,
+            frame_bytes: 70,
+            goal: "NDR".into(),
+            lower_bound_pps: Some(1234),
+            ..SearchRow::default()
+        };
+        // The schema-2 file: this version's header and row without the last column.
+        let head = crate::experiment::rows::header_of::<SearchRow>();
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(&row).unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        let strip = |line: &str| line.rsplit_once(',').unwrap().0.to_string();
+        let body: Vec<String> = text.lines().map(strip).collect();
+        assert_eq!(body[0], strip(&head));
+        std::fs::write(dir.join("search-v2.csv"), body.join("\n") + "\n").unwrap();
+        let read: Vec<SearchRow> =
+            crate::experiment::rows::read_csv_rows_before(&dir, SEARCH_CSV_V2, 1).unwrap();
+        assert_eq!(read, vec![row]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
