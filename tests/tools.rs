@@ -1639,6 +1639,24 @@ fn a_size_mix_from_every_sender_arrives_in_its_cycle_at_every_receiver() {
             }
         }
     }
+    // A bit rate paces by the mix's mean frame: 10 Mbit/s of imix's 353-byte mean (IPv4,
+    // no FCS) is 3,541 pps, and the receiver's frame bits over its first-to-last arrival
+    // come to the rate asked for.
+    let (t, r) = run_pair(
+        &p,
+        &p.receiver(ToolBin::MmapRx, 1200),
+        &SenderArgs {
+            size: "imix".into(),
+            ..p.sender(ToolBin::MmapTx, 1200, "10Mbps")
+        },
+    );
+    assert_eq!((t.sent, r.counts.unique), (1200, 1200), "{r:?}");
+    assert_eq!(t.requested_pps.map(|v| v.round()), Some(3541.0), "{t:?}");
+    assert!(
+        (r.counts.mbps / 10.0 - 1.0).abs() < 0.03,
+        "received {} Mbit/s of a 10 Mbit/s imix",
+        r.counts.mbps
+    );
     // A mix that does not parse is a usage error naming why.
     let out = run(
         &p.tx_ns,

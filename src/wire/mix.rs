@@ -286,6 +286,8 @@ mod tests {
         let m: SizeMix = "imix".parse().unwrap();
         let seq = m.sequence();
         assert_eq!(seq.len(), 12);
+        // The README's order: S M S S M S L S M S M S.
+        assert_eq!(seq, [0, 1, 0, 0, 1, 0, 2, 0, 1, 0, 1, 0]);
         for (part, weight) in [(0u16, 7), (1, 4), (2, 1)] {
             assert_eq!(seq.iter().filter(|&&p| p == part).count(), weight);
         }
