@@ -694,6 +694,37 @@ pub fn bind_xdp(fd: BorrowedFd<'_>, ifindex: u32, queue: u32, flags: u16) -> Res
     bind(fd, &addr, "bind(AF_XDP)")
 }
 
+/// Busy polling on a socket (AF_XDP or UDP): `SO_PREFER_BUSY_POLL` on, `SO_BUSY_POLL` of
+/// `usecs` and `SO_BUSY_POLL_BUDGET` of `budget` packets per poll. A receive call then runs the
+/// device queue's NAPI on the caller's core, and the kernel defers that NAPI's own softirq
+/// while the socket polls. Values above the system's defaults need CAP_NET_ADMIN (`EPERM`).
+pub fn set_busy_poll(fd: BorrowedFd<'_>, usecs: u32, budget: u16) -> Result<(), SysError> {
+    let prefer: libc::c_int = 1;
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_PREFER_BUSY_POLL,
+        &prefer,
+        "SO_PREFER_BUSY_POLL",
+    )?;
+    let usecs = libc::c_int::try_from(usecs).unwrap_or(libc::c_int::MAX);
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_BUSY_POLL,
+        &usecs,
+        "SO_BUSY_POLL",
+    )?;
+    let budget = libc::c_int::from(budget);
+    setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_BUSY_POLL_BUDGET,
+        &budget,
+        "SO_BUSY_POLL_BUDGET",
+    )
+}
+
 /// `recvfrom(fd, NULL, 0, MSG_DONTWAIT)`: asks the kernel to refill an AF_XDP socket's RX
 /// ring from its fill ring (the wakeup when the fill ring says `XDP_RING_NEED_WAKEUP`).
 pub fn xdp_wake_rx(fd: BorrowedFd<'_>) -> Result<(), SysError> {

@@ -622,3 +622,63 @@ fn the_runner_without_net_admin_or_sys_admin_says_so_and_changes_nothing() {
     assert_eq!(namespaces(), before);
     assert_eq!(leftovers(), Vec::<String>::new());
 }
+
+/// README, "The runner": a receiver that stopped on its idle timeout while the sender was
+/// still sending is a failed row that says "raise --idle-timeout", never a row of loss. A
+/// sender of 3 datagrams at 1 pps and a 0.3 s idle timeout: the receiver gives up between the
+/// first and the second.
+#[test]
+fn a_receiver_idle_while_its_sender_still_sends_is_a_failed_row_saying_raise_idle_timeout() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let dir = common::tmp("claims-idle");
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("slow.toml");
+    std::fs::write(
+        &profile,
+        "name = \"slow\"\ndescription = \"one datagram a second\"\nrepetitions = 1\n\
+         [[scenario]]\nname = \"slow\"\nvary = \"rate\"\nvalues = [\"1pps\"]\ncount = 3\nsize = 64\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = pktmmap(&[
+        "run",
+        "--profile",
+        profile.to_str().unwrap(),
+        "--setup",
+        "native",
+        "--app",
+        "udp",
+        "--idle-timeout",
+        "0.3",
+        "--interval",
+        "0",
+        "--plot",
+        "false",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a failed row is exit 1: {}",
+        text(&o)
+    );
+    let rows = pktmmap::experiment::rows::read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(
+        row.status,
+        pktmmap::experiment::plan::kinds::Status::Failed,
+        "{row:?}"
+    );
+    assert!(
+        row.reason
+            .contains("without traffic while udp-tx was still running")
+            && row.reason.ends_with("raise --idle-timeout"),
+        "{row:?}"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -545,6 +545,8 @@ fn an_imix_search_accounts_for_every_frame_and_names_the_mix() {
             "quick",
             "--latency-at",
             "50",
+            "--busy-poll",
+            "50",
             "--calibration-count",
             "100000",
             "--settle",
@@ -578,7 +580,21 @@ fn an_imix_search_accounts_for_every_frame_and_names_the_mix() {
             );
         }
     }
+    // `--busy-poll 50`: xdp's latency trial again with xdp-rx busy polling; udp-rx cannot.
+    let latency = |app: App| -> Vec<Option<u32>> {
+        trials
+            .iter()
+            .filter(|t| t.app == app && t.phase == "latency")
+            .map(|t| t.busy_poll_us)
+            .collect()
+    };
+    assert_eq!(latency(App::Xdp), [None, Some(50)]);
+    assert_eq!(latency(App::Udp), [None]);
     let md = std::fs::read_to_string(out.join("search.md")).unwrap();
+    assert!(
+        md.contains("| xdp | imix (mean 357) | 1 | 50 % | 50 |"),
+        "{md}"
+    );
     assert!(md.contains("\n| xdp | imix (mean 357) | 1 |"), "{md}");
     assert!(md.contains("\n| udp | imix (mean 357) | 1 |"), "{md}");
     let _ = std::fs::remove_dir_all(&out);

@@ -208,7 +208,50 @@ fn a_tiny_rx_ring_overruns_and_the_numbers_add_up() {
         "every lost sequence number is a kernel ring drop: {r:?}"
     );
     assert_eq!(r.kernel_packets, Some(recv + drops));
+    // README, "The CSV": `freeze_count` is the V3 ring's freezes: a ring that overran froze.
+    assert!(r.freeze_count > 0, "an overrun V3 ring freezes: {r:?}");
     assert_eq!(r.stop_reason, StopReason::Idle);
+}
+
+/// README, "Round trips": `--block-timeout-ms` is how long a frame can wait in a V3 block the
+/// kernel is still filling. At 20 pps with every probe reflected, a 300 ms timeout holds each
+/// frame until its block retires (the round trip's median well over 50 ms), a 1 ms one hands
+/// it over almost at once (well under 50 ms).
+#[test]
+fn block_timeout_ms_is_how_long_a_frame_waits_in_a_block_being_filled() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let mut p50 = Vec::new();
+    for ms in ["300", "1"] {
+        let (t, r) = run_pair(
+            &p,
+            &ReceiverArgs {
+                reflect_every: Some(1),
+                extra: words(&["--block-timeout-ms", ms]),
+                ..p.receiver(ToolBin::MmapRx, 20)
+            },
+            &SenderArgs {
+                reflect_every: Some(1),
+                ..p.sender(ToolBin::MmapTx, 20, "20pps")
+            },
+        );
+        assert_eq!(r.counts.unique, 20, "{ms} ms: {r:?}");
+        let rt = t.round_trip.expect("round trips");
+        assert_eq!(rt.reflected, 20, "{ms} ms: {rt:?}");
+        p50.push(rt.latency.p50_ns.unwrap());
+    }
+    assert!(
+        p50[0] > 50_000_000,
+        "300 ms blocks: round trip p50 {} ns",
+        p50[0]
+    );
+    assert!(
+        p50[1] < 50_000_000,
+        "1 ms blocks: round trip p50 {} ns",
+        p50[1]
+    );
 }
 
 fn check_pacing(p: &VethPair, tx: ToolBin, extra: &[&str], rate: &str, count: u64, want_pps: f64) {

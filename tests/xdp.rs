@@ -321,3 +321,58 @@ fn bad_input_and_missing_privileges_get_one_line_and_their_exit_code() {
         assert_eq!(programs(&p), 0, "nothing left attached after: {err}");
     }
 }
+
+/// README, "AF_XDP": `xdp-rx --busy-poll 50` waits for frames by busy polling instead of
+/// sleeping in poll(2): every datagram is counted as without it, the summary's mode says so,
+/// and the receiving thread spins (its CPU time near the run's length, where the sleeping
+/// receiver's is a small share of it at 10 kpps).
+#[test]
+fn a_busy_polling_xdp_rx_counts_every_datagram_and_spins() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let mut share = Vec::new();
+    for busy in [false, true] {
+        let extra = if busy {
+            words(&["--busy-poll", "50"])
+        } else {
+            Vec::new()
+        };
+        let (t, r) = run_pair(
+            &p,
+            &ReceiverArgs {
+                extra,
+                ..p.receiver(ToolBin::XdpRx, 20_000)
+            },
+            &p.sender(ToolBin::MmapTx, 20_000, "10kpps"),
+        );
+        assert_eq!(
+            (t.sent, r.counts.unique, r.counts.lost),
+            (20_000, 20_000, 0),
+            "busy {busy}: {r:?}"
+        );
+        let mode = r.mode.clone().unwrap_or_default();
+        assert_eq!(
+            mode.ends_with(", busy poll 50 us budget 64"),
+            busy,
+            "{mode}"
+        );
+        share.push((r.cpu_user_s + r.cpu_sys_s) / r.counts.duration_s);
+    }
+    assert!(
+        share[0] < 0.5 && share[1] > 0.8,
+        "CPU seconds per second of traffic, sleeping and busy polling: {share:?}"
+    );
+    // Busy polling and coalescing contradict each other; a budget needs busy polling.
+    for extra in [
+        &["--busy-poll", "50", "--coalesce-us", "10"][..],
+        &["--busy-poll-budget", "8"][..],
+        &["--busy-poll", "0"][..],
+    ] {
+        let mut args = vec!["-i", p.rx_if.as_str(), "--count", "1"];
+        args.extend_from_slice(extra);
+        let o = run(&p.rx_ns, XDP_RX, &args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o));
+    }
+}

@@ -113,6 +113,7 @@ pub struct XdpRx {
     xsk: XskRx,
     port: u16,
     coalesce: Duration,
+    busy_poll: bool,
 }
 
 impl XdpRx {
@@ -124,7 +125,15 @@ impl XdpRx {
             xsk,
             port,
             coalesce,
+            busy_poll: false,
         }
+    }
+
+    /// Waits for frames by busy polling ([`XskRx::busy_wait`]; the socket's busy-poll options
+    /// are set) instead of sleeping in `poll(2)`.
+    pub fn with_busy_poll(mut self, on: bool) -> Self {
+        self.busy_poll = on;
+        self
     }
 
     fn take(&mut self, acct: &mut RxAccounting) -> Result<u32, String> {
@@ -152,7 +161,12 @@ impl XdpRx {
 
 impl Receive for XdpRx {
     fn receive(&mut self, acct: &mut RxAccounting, timeout: Duration) -> Result<(), String> {
-        if self.xsk.wait(timeout).map_err(|e| e.to_string())? {
+        let ready = if self.busy_poll {
+            self.xsk.busy_wait(timeout)
+        } else {
+            self.xsk.wait(timeout)
+        };
+        if ready.map_err(|e| e.to_string())? {
             if !self.coalesce.is_zero() {
                 std::thread::sleep(self.coalesce);
             }

@@ -44,6 +44,17 @@ pub struct Args {
     #[arg(long, value_name = "MICROSECONDS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=100_000))]
     pub coalesce_us: u64,
+    /// Busy poll: SO_PREFER_BUSY_POLL, SO_BUSY_POLL of this many microseconds and
+    /// SO_BUSY_POLL_BUDGET of --busy-poll-budget; the receiving thread then spins, running
+    /// the queue's NAPI itself (a full core) instead of sleeping in poll(2) until the
+    /// softirq wakes it. Needs CAP_NET_ADMIN. Not with --coalesce-us.
+    #[arg(long, value_name = "MICROSECONDS", conflicts_with = "coalesce_us",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub busy_poll: Option<u32>,
+    /// Packets per busy poll (SO_BUSY_POLL_BUDGET), with --busy-poll.
+    #[arg(long, value_name = "PACKETS", default_value_t = 64, requires = "busy_poll",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub busy_poll_budget: u16,
 }
 
 /// What a missing capability or limit looks like for an AF_XDP socket.
@@ -114,13 +125,16 @@ fn from_attach(e: AttachError) -> CliError {
     }
 }
 
-fn mode_name(prog: &XdpProgram, zero_copy: bool) -> String {
+fn mode_name(prog: &XdpProgram, zero_copy: bool, busy_poll: Option<(u32, u16)>) -> String {
     let xdp = match prog.mode() {
         XdpMode::Generic => "generic",
         _ => "native",
     };
     let copy = if zero_copy { "zero-copy" } else { "copy" };
-    format!("{xdp} xdp, {copy}")
+    match busy_poll {
+        Some((us, budget)) => format!("{xdp} xdp, {copy}, busy poll {us} us budget {budget}"),
+        None => format!("{xdp} xdp, {copy}"),
+    }
 }
 
 /// Opens the socket, attaches and registers the program, drops every capability, says ready
@@ -149,9 +163,20 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
             iface.name
         );
     }
+    let busy_poll = args.busy_poll.map(|us| (us, args.busy_poll_budget));
+    if let Some((us, budget)) = busy_poll {
+        xsk.set_busy_poll(us, budget)
+            .map_err(|s| match s.raw_os_error() {
+                Some(libc::EPERM) => CliError::new(
+                    Failure::Privilege,
+                    format!("{TOOL} needs CAP_NET_ADMIN for --busy-poll ({s})"),
+                ),
+                _ => cli::from_sys(TOOL, s),
+            })?;
+    }
     let reflect = super::raw_reflector(&args.recv)?;
     cli::drop_capabilities()?;
-    let mode = mode_name(&prog, xsk.xsk().zero_copy());
+    let mode = mode_name(&prog, xsk.xsk().zero_copy(), busy_poll);
     eprintln!(
         "{TOOL}: ready on {} queue {queue} port {} ({mode}, {} frames of {} B)",
         iface.name, args.recv.port, args.xsk.frames, args.xsk.frame_size
@@ -163,7 +188,8 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
             xsk,
             args.recv.port,
             std::time::Duration::from_micros(args.coalesce_us),
-        )],
+        )
+        .with_busy_poll(busy_poll.is_some())],
         &plan,
         rule,
         stop,

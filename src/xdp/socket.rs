@@ -455,6 +455,33 @@ impl XskRx {
         Ok(n)
     }
 
+    /// Turns on busy polling ([`sys::set_busy_poll`]): then [`XskRx::busy_wait`] drives the
+    /// queue's NAPI from this thread instead of sleeping in `poll(2)`.
+    pub fn set_busy_poll(&self, usecs: u32, budget: u16) -> Result<(), SysError> {
+        sys::set_busy_poll(self.xsk.fd.as_fd(), usecs, budget)
+    }
+
+    /// Spins up to `timeout` for frames: each `recvfrom(MSG_DONTWAIT)` busy polls the
+    /// queue's NAPI on this core (once the socket has seen a frame from it and learnt its
+    /// NAPI id). True if there are frames; at the timeout a zero-time `poll(2)` says, and
+    /// reports an interface gone, as [`XskRx::wait`] does.
+    pub fn busy_wait(&mut self, timeout: Duration) -> Result<bool, SysError> {
+        let until = std::time::Instant::now() + timeout;
+        loop {
+            if self.rx.peek(1) > 0 {
+                return Ok(true);
+            }
+            sys::xdp_wake_rx(self.xsk.fd.as_fd())?;
+            if self.rx.peek(1) > 0 {
+                return Ok(true);
+            }
+            if std::time::Instant::now() >= until {
+                let revents = self.xsk.poll(libc::POLLIN, Duration::ZERO)?;
+                return Ok(revents & libc::POLLIN != 0);
+            }
+        }
+    }
+
     /// Waits up to `timeout` for frames (`poll(POLLIN)`); true if there may be some.
     pub fn wait(&mut self, timeout: Duration) -> Result<bool, SysError> {
         if self.rx.peek(1) > 0 {

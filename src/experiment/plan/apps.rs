@@ -95,6 +95,13 @@ impl ToolBin {
         }
     }
 
+    /// Whether the tool can busy poll its socket (`--busy-poll`): xdp-rx. A packet socket's
+    /// ring has no busy polling, and a UDP socket on veth gets no NAPI id to poll (veth
+    /// hands its frames to the backlog, not to a NAPI of its own, unless XDP or GRO is on).
+    pub fn busy_polls(self) -> bool {
+        self == ToolBin::XdpRx
+    }
+
     /// Whether the tool sends (else it receives).
     pub fn sends(self) -> bool {
         matches!(self, ToolBin::MmapTx | ToolBin::UdpTx | ToolBin::XdpTx)

@@ -117,6 +117,7 @@ impl Part<'_> {
             .iter()
             .filter(|t| {
                 t.phase == "latency"
+                    && t.busy_poll_us.is_none()
                     && t.app == app
                     && t.size + frame_overhead_with_fcs(t.family) == frame
                     && t.fraction.is_some_and(|x| (x - fraction).abs() < 1e-9)

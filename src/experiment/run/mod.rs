@@ -309,6 +309,7 @@ pub fn execute(plan: &Plan, stop: &AtomicBool) -> Result<Outcome, Error> {
                                 idle_timeout_s: plan.idle_timeout_s,
                                 interval_s: plan.interval_s,
                                 reflect_every: plan.reflect_every,
+                                busy_poll_us: None,
                                 stop,
                             },
                             &mut live,

@@ -43,6 +43,9 @@ pub struct RunConfig<'a> {
     pub interval_s: Option<f64>,
     /// Round trips of every N-th probe (the receiver reflects them).
     pub reflect_every: Option<u64>,
+    /// Busy polling of this many microseconds at receivers that can (xdp-rx
+    /// `--busy-poll`); others receive as always.
+    pub busy_poll_us: Option<u32>,
     /// Set when the user asked to stop.
     pub stop: &'a AtomicBool,
 }
@@ -155,7 +158,13 @@ fn try_run(cfg: &RunConfig<'_>, live: &mut dyn FnMut(&RxInterval)) -> Result<Run
         cpu: cfg.rx_cpu,
         interval_s: cfg.interval_s,
         reflect_every,
-        extra: spec.receiver_extra(),
+        extra: {
+            let mut extra = spec.receiver_extra();
+            if let Some(us) = cfg.busy_poll_us.filter(|_| rx_bin.busy_polls()) {
+                extra.extend(["--busy-poll".to_string(), us.to_string()]);
+            }
+            extra
+        },
     };
     let sender_args = SenderArgs {
         tool: tx_bin,

@@ -78,6 +78,12 @@ pub struct SearchArgs {
     /// duration).
     #[arg(long, value_name = "SECONDS")]
     pub phase_trial: Option<f64>,
+    /// Each latency trial again with the receiver busy polling (SO_PREFER_BUSY_POLL,
+    /// SO_BUSY_POLL of this many microseconds): for the apps whose receiver can (xdp-rx);
+    /// recorded in the trials' busy_poll_us.
+    #[arg(long, value_name = "MICROSECONDS",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub busy_poll: Option<u32>,
     /// Seconds of quiet between trials.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.2)]
     pub settle: f64,
@@ -173,6 +179,7 @@ impl SearchArgs {
             max_trials: self.max_trials,
             settle_s: self.settle,
             latency_at,
+            busy_poll_us: self.busy_poll,
             phase_trial_s: self.phase_trial,
             loss_curve,
             fate: self.fate,

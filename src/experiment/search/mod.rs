@@ -176,6 +176,9 @@ pub struct SearchPlan {
     /// Seconds of each latency and loss-curve trial; `None`: the laxest goal's final trial
     /// duration.
     pub phase_trial_s: Option<f64>,
+    /// Each latency trial again with the receiver busy polling this many microseconds, for
+    /// the apps whose receiver can (xdp); `None`: not.
+    pub busy_poll_us: Option<u32>,
     /// After a search, the frame loss rate curve: loads from the maximum down in 10 % steps
     /// until two trials in a row lose nothing.
     pub loss_curve: bool,
@@ -344,6 +347,10 @@ pub struct TrialRow {
     /// The size mix (`imix`) whose mean `size` is; empty for one size. Schema 5.
     #[serde(default)]
     pub size_mix: String,
+    /// A latency trial whose receiver busy polled (`--busy-poll`): its `SO_BUSY_POLL`
+    /// microseconds; empty otherwise. Schema 5.
+    #[serde(default)]
+    pub busy_poll_us: Option<u32>,
 }
 
 /// What a whole search run produced.
@@ -380,6 +387,18 @@ impl Cell<'_> {
         duration_s: f64,
         count: u64,
     ) -> (TrialRow, Result<trial::TrialLoss, String>) {
+        self.measure_with(phase, load, duration_s, count, None)
+    }
+
+    /// [`Cell::measure`], the receiver busy polling for `busy_poll_us` where it can.
+    fn measure_with(
+        &self,
+        phase: &str,
+        load: Option<u64>,
+        duration_s: f64,
+        count: u64,
+        busy_poll_us: Option<u32>,
+    ) -> (TrialRow, Result<trial::TrialLoss, String>) {
         let rate = match load {
             Some(pps) => Rate::MilliPacketsPerSecond(pps * 1000),
             None => Rate::Max,
@@ -407,6 +426,7 @@ impl Cell<'_> {
                 idle_timeout_s: self.plan.idle_timeout_s,
                 interval_s: None,
                 reflect_every: None,
+                busy_poll_us,
                 stop: self.stop,
             },
             &mut |_| {},
@@ -421,6 +441,7 @@ impl Cell<'_> {
         let row = TrialRow {
             schema: 5,
             size_mix: self.spec.mix_label(),
+            busy_poll_us,
             time: utc_now(),
             setup: self.setup.to_string(),
             app: self.app,
@@ -618,9 +639,16 @@ fn after_search(
     }
     let duration_s = plan.phase_trial_s.unwrap_or(goal.final_trial_s);
     let stopped = || cell.stop.load(Ordering::Relaxed);
-    let mut trial = |phase: &str, load: u64, fraction: f64| -> Result<TrialRow, Error> {
+    let busy_poll = plan
+        .busy_poll_us
+        .filter(|_| cell.app.spec().receiver.busy_polls());
+    let mut trial = |phase: &str,
+                     load: u64,
+                     fraction: f64,
+                     busy_poll_us: Option<u32>|
+     -> Result<TrialRow, Error> {
         let count = frames_of(load, duration_s);
-        let (mut row, _) = cell.measure(phase, Some(load), duration_s, count);
+        let (mut row, _) = cell.measure_with(phase, Some(load), duration_s, count, busy_poll_us);
         if phase == "latency" {
             row.goal = goal.name.clone();
         }
@@ -640,11 +668,11 @@ fn after_search(
             if stopped() {
                 return Ok(rows);
             }
-            rows.push(trial(
-                "latency",
-                ((bound as f64 * f).round() as u64).max(1),
-                f,
-            )?);
+            let load = ((bound as f64 * f).round() as u64).max(1);
+            rows.push(trial("latency", load, f, None)?);
+            if busy_poll.is_some() && !stopped() {
+                rows.push(trial("latency", load, f, busy_poll)?);
+            }
         }
     }
     if let (true, Some(max)) = (plan.loss_curve, s.max_load) {
@@ -655,7 +683,12 @@ fn after_search(
                 break;
             }
             let f = f64::from(step) * LOSS_CURVE_STEP;
-            let row = trial("loss-curve", ((max as f64 * f).round() as u64).max(1), f)?;
+            let row = trial(
+                "loss-curve",
+                ((max as f64 * f).round() as u64).max(1),
+                f,
+                None,
+            )?;
             // A trial that measured nothing (a tool failed) is not one without loss.
             clean = if row.loss_ratio == Some(0.0) {
                 clean + 1
@@ -973,18 +1006,19 @@ fn latency_table(trials: &[&TrialRow]) -> String {
     let mut out = format!(
         "\nOne-way latency at fractions of the {} lower bound, µs (probe send time to the \
          receiver's timestamp; PDV is p99 - min, RFC 5481):\n\n\
-         | app | frame B | # | of {} | load kpps | loss % | min | p50 | p90 | p99 | p99.9 | max | PDV p99 | status |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         | app | frame B | # | of {} | busy poll µs | load kpps | loss % | min | p50 | p90 | p99 | p99.9 | max | PDV p99 | status |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         first.goal, first.goal
     );
     for t in rows {
         let pdv = t.latency_p99_ns.zip(t.latency_min_ns).map(|(p, m)| p - m);
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} % | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {:.0} % | {} | {:.1} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             t.app.as_str(),
             frame_text(t.size + frame_overhead_with_fcs(t.family), &t.size_mix),
             t.repetition,
             t.fraction.unwrap_or(0.0) * 100.0,
+            t.busy_poll_us.map_or("-".into(), |v| v.to_string()),
             t.load_pps.unwrap_or(0) as f64 / 1e3,
             percent(t.loss_ratio),
             us(t.latency_min_ns),
@@ -1055,7 +1089,7 @@ fn loss_curve_table(trials: &[&TrialRow]) -> String {
 /// One latency or loss-curve trial on one line.
 pub fn trial_line(t: &TrialRow) -> String {
     format!(
-        "{:<9} {:<4} {:<9} {:>7} #{} {:<10} {:>4.0} % of {:<8} load {:>9} pps loss {} % latency us p50 {} p99 {}{}",
+        "{:<9} {:<4} {:<9} {:>7} #{} {:<10} {:>4.0} % of {:<8} load {:>9} pps loss {} % latency us p50 {} p99 {}{}{}",
         t.setup,
         t.family,
         t.app.as_str(),
@@ -1068,6 +1102,8 @@ pub fn trial_line(t: &TrialRow) -> String {
         percent(t.loss_ratio),
         us(t.latency_p50_ns),
         us(t.latency_p99_ns),
+        t.busy_poll_us
+            .map_or(String::new(), |v| format!(" (busy poll {v} us)")),
         if t.status == Status::Ok {
             String::new()
         } else {
