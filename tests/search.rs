@@ -602,6 +602,67 @@ fn an_imix_search_accounts_for_every_frame_and_names_the_mix() {
     assert_eq!(leftovers(), Vec::<String>::new());
 }
 
+/// README, "Frame sizes": a size the set-up's MTU cannot carry (the overlay's 1450 and the
+/// 1518-byte frame, and so the IMIX) is a `skipped` row naming the MTU, not a failed search;
+/// the sizes that fit are searched.
+#[test]
+fn sizes_the_set_ups_mtu_cannot_carry_are_skipped_with_the_reason() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let out = tmp("search-mtu-out");
+    let o = pktmmap(&[
+        "search",
+        "--out",
+        out.to_str().unwrap(),
+        "--setup",
+        "overlay",
+        "--app",
+        "udp",
+        "--size",
+        "466,1472,imix",
+        "--preset",
+        "quick",
+        "--latency-at",
+        "none",
+        "--calibration-count",
+        "50000",
+        "--settle",
+        "0",
+    ]);
+    assert!(
+        o.status.success(),
+        "skipped rows are no failure: {}",
+        text(&o)
+    );
+    let (results, trials) = rows(&out);
+    let status = |size: usize| -> Vec<(String, String)> {
+        results
+            .iter()
+            .filter(|r| r.size == size)
+            .map(|r| (r.status.to_string(), r.reason.clone()))
+            .collect()
+    };
+    assert!(status(466).iter().all(|(s, _)| s == "ok"), "{results:?}");
+    for size in [1472, 311] {
+        let rows = status(size);
+        assert_eq!(rows.len(), 1, "one skipped row, no goals: {results:?}");
+        assert_eq!(rows[0].0, "skipped");
+        assert!(
+            rows[0].1.starts_with(
+                "the set-up's MTU 1450 carries at most 1422 B of UDP payload over IPv4: 1472 B"
+            ),
+            "{rows:?}"
+        );
+    }
+    assert!(
+        trials.iter().all(|t| t.size == 466),
+        "nothing run at the skipped sizes"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
 #[test]
 fn contradicting_goals_and_bad_options_are_refused_before_anything_runs() {
     let cases: [(&[&str], &str); 10] = [

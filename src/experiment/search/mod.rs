@@ -90,6 +90,27 @@ impl SizeSpec {
         }
     }
 
+    /// The largest UDP payload it sends over `family` (the IMIX's 1518-byte frame's).
+    pub fn max_payload(self, family: Family) -> usize {
+        match self.mix() {
+            Some(m) => DatagramSizes::Mix(m).max_payload(family.wire()),
+            None => self.payload(family),
+        }
+    }
+
+    /// Why the datagrams do not fit an `mtu`-byte path over `family`, if they do not.
+    pub fn misfit(self, family: Family, mtu: u32) -> Option<String> {
+        let (largest, overhead) = (self.max_payload(family), family.wire().ip_overhead());
+        (largest + overhead > mtu as usize).then(|| {
+            format!(
+                "the set-up's MTU {mtu} carries at most {} B of UDP payload over {}: {largest} B ({} B frames) does not fit",
+                (mtu as usize).saturating_sub(overhead),
+                family.wire(),
+                largest + frame_overhead_with_fcs(family)
+            )
+        })
+    }
+
     /// The size mix the sender follows, if any.
     pub fn mix(self) -> Option<SizeMix> {
         (self == SizeSpec::Imix).then(SizeMix::imix)
@@ -811,6 +832,13 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
         };
         conditions.add_setup(&env, plan.setups_scripts.engine().as_str());
         conditions.write(&plan.out)?;
+        // The sending interface's MTU, where it could be read.
+        let tx_mtu = conditions.setups.last().and_then(|s| {
+            s.interfaces
+                .iter()
+                .find(|i| i.side == "tx")
+                .and_then(|i| i.mtu)
+        });
         for &spec in &plan.sizes {
             for repetition in 1..=plan.repetitions {
                 for &family in plan.families.list() {
@@ -837,8 +865,10 @@ pub fn execute(plan: &SearchPlan, stop: &AtomicBool) -> Result<SearchOutcome, Er
                             size_mix: spec.mix_label(),
                             ..base.clone()
                         };
-                        // A family the set-up has no addresses of: a skipped row saying so.
-                        if let Err(why) = env.addresses(family) {
+                        // A family the set-up has no addresses of, or a size its MTU cannot
+                        // carry: a skipped row saying so.
+                        let misfit = tx_mtu.and_then(|mtu| spec.misfit(family, mtu));
+                        if let Some(why) = env.addresses(family).err().or(misfit) {
                             let row = SearchRow {
                                 time: utc_now(),
                                 app,
@@ -1199,6 +1229,21 @@ mod tests {
         let e = command::check_mix(&parse_sizes(&["imix".into(), "311".into()]).unwrap(), &[])
             .unwrap_err();
         assert!(e.contains("311 B"), "{e}");
+    }
+
+    #[test]
+    fn a_size_the_mtu_cannot_carry_is_named_with_the_payload_that_fits() {
+        // The overlay's 1450: 1422 B of payload over IPv4, so the 1518-byte frame (and the
+        // IMIX, which holds one) does not fit; 512 B frames do.
+        assert_eq!(
+            SizeSpec::Imix.misfit(Family::V4, 1450).as_deref(),
+            Some("the set-up's MTU 1450 carries at most 1422 B of UDP payload over IPv4: 1472 B (1518 B frames) does not fit")
+        );
+        assert!(SizeSpec::Frame(1518).misfit(Family::V6, 1450).is_some());
+        assert_eq!(SizeSpec::Frame(512).misfit(Family::V4, 1450), None);
+        // A full 1500-byte MTU carries the 1518-byte frame over either family.
+        assert_eq!(SizeSpec::Imix.misfit(Family::V6, 1500), None);
+        assert!(SizeSpec::Payload(1473).misfit(Family::V4, 1500).is_some());
     }
 
     #[test]
