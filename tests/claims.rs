@@ -682,3 +682,75 @@ fn a_receiver_idle_while_its_sender_still_sends_is_a_failed_row_saying_raise_idl
     assert_eq!(leftovers(), Vec::<String>::new());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const OVS_CTL: &str = "/usr/share/openvswitch/scripts/ovs-ctl";
+
+/// Whether ovsdb-server and ovs-vswitchd run (`ovs-ctl status`).
+fn ovs_running() -> bool {
+    Command::new(OVS_CTL)
+        .arg("status")
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// `ovs-ctl start|stop`, which must succeed.
+fn ovs_ctl(verb: &str) {
+    let o = Command::new(OVS_CTL)
+        .args([
+            "--system-id=random",
+            "--no-mlockall",
+            "--no-record-hostname",
+            verb,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ovs-ctl {verb}: {}", text(&o));
+}
+
+/// Leaves the Open vSwitch daemons running or not, as they were, however the test ends.
+struct OvsAsFound(bool);
+
+impl Drop for OvsAsFound {
+    fn drop(&mut self) {
+        if ovs_running() != self.0 {
+            let _ = Command::new(OVS_CTL)
+                .args([
+                    "--system-id=random",
+                    "--no-mlockall",
+                    "--no-record-hostname",
+                    if self.0 { "start" } else { "stop" },
+                ])
+                .output();
+        }
+    }
+}
+
+/// README, "Set-ups": `ovs` starts ovsdb-server and ovs-vswitchd if they are not running and
+/// its `down` stops only what it started: daemons it found running stay up after `down`,
+/// daemons it started are gone after it. Both cases, whichever the machine was in.
+#[test]
+fn the_ovs_set_up_stops_only_the_daemons_it_started() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let _as_found = OvsAsFound(ovs_running());
+    for running_before in [ovs_running(), !ovs_running()] {
+        if ovs_running() != running_before {
+            ovs_ctl(if running_before { "start" } else { "stop" });
+        }
+        let (setup, o) = common::RunnerSetup::up("netns", "ovs");
+        assert!(o.status.success(), "{}", text(&o));
+        assert!(ovs_running(), "up runs the daemons");
+        let o = setup.down();
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(
+            ovs_running(),
+            running_before,
+            "down leaves the daemons as up found them (running before: {running_before})"
+        );
+        drop(setup);
+    }
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
