@@ -152,12 +152,7 @@ fn flows_the_senders_cannot_make_are_refused_in_one_line() {
         ),
     ];
     for (tool, extra, message) in cases {
-        let mut args = vec!["--dst-ip", p.rx_ip.as_str(), "--count", "10"];
-        if tool != UDP_TX {
-            args.extend(["-i", p.tx_if.as_str()]);
-        }
-        args.extend(extra);
-        let (code, err) = fails(&p.tx_ns, tool, &args);
+        let (code, err) = p.sender_fails(tool, extra);
         assert_eq!(code, 2, "{tool} {extra:?}: {err}");
         assert!(err.contains(message), "{tool} {extra:?}: {err}");
     }

@@ -115,6 +115,19 @@ fn rows(out: &Path) -> (Vec<SearchRow>, Vec<TrialRow>) {
     )
 }
 
+/// Every frame of every trial after the calibration arrived or was dropped where the kernel
+/// (or a link) counted it.
+fn every_frame_accounted(trials: &[TrialRow]) {
+    for t in trials.iter().filter(|t| t.phase != "calibration") {
+        let lost = t.count - t.unique.unwrap();
+        assert_eq!(
+            lost,
+            t.kernel_drops.unwrap() + t.link_drops.expect("read on every trial"),
+            "{t:?}"
+        );
+    }
+}
+
 fn goal<'a>(rows: &'a [SearchRow], name: &str) -> &'a SearchRow {
     rows.iter()
         .find(|r| r.goal == name)
@@ -507,15 +520,7 @@ fn a_quick_search_on_the_native_set_up_accounts_for_every_frame() {
         }
     }
     assert!(md.contains("| mmap | 110 | 1 | 10 % |"), "{md}");
-    // Every frame of every trial arrived or was dropped where the kernel counted it.
-    for t in trials.iter().filter(|t| t.phase != "calibration") {
-        let lost = t.count - t.unique.unwrap();
-        assert_eq!(
-            lost,
-            t.kernel_drops.unwrap() + t.link_drops.expect("read on every trial"),
-            "{t:?}"
-        );
-    }
+    every_frame_accounted(&trials);
     let _ = std::fs::remove_dir_all(&out);
     drop(exp);
     assert_eq!(leftovers(), Vec::<String>::new());
@@ -569,17 +574,8 @@ fn an_imix_search_accounts_for_every_frame_and_names_the_mix() {
         assert!(r.lower_bound_pps.unwrap() > 0, "{r:?}");
     }
     assert!(!trials.is_empty());
-    for t in &trials {
-        assert_eq!(t.size_mix, "imix", "{t:?}");
-        if t.phase != "calibration" {
-            let lost = t.count - t.unique.unwrap();
-            assert_eq!(
-                lost,
-                t.kernel_drops.unwrap() + t.link_drops.expect("read on every trial"),
-                "{t:?}"
-            );
-        }
-    }
+    assert!(trials.iter().all(|t| t.size_mix == "imix"), "{trials:?}");
+    every_frame_accounted(&trials);
     // `--busy-poll 50`: xdp's latency trial again with xdp-rx busy polling; udp-rx cannot.
     let latency = |app: App| -> Vec<Option<u32>> {
         trials

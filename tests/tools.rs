@@ -1741,12 +1741,7 @@ fn a_size_mix_from_every_sender_arrives_in_its_cycle_at_every_receiver() {
         ),
     ];
     for (tool, extra, want, message) in cases {
-        let mut args = vec!["--dst-ip", p.rx_ip.as_str(), "--count", "10"];
-        if tool != UDP_TX {
-            args.extend(["-i", p.tx_if.as_str()]);
-        }
-        args.extend(extra);
-        let (code, err) = fails(&p.tx_ns, tool, &args);
+        let (code, err) = p.sender_fails(tool, extra);
         assert_eq!(code, want, "{tool} {extra:?}: {err}");
         assert!(err.contains(message), "{tool} {extra:?}: {err}");
     }

@@ -241,6 +241,18 @@ impl VethPair {
         }
     }
 
+    /// Sender `tool` (its name) given `extra`, 10 datagrams to the receiver's address (from
+    /// the sending interface, for the senders that build frames), which must fail: its exit
+    /// code and its one line of error ([`fails`]).
+    pub fn sender_fails(&self, tool: &str, extra: &[&str]) -> (i32, String) {
+        let mut args = vec!["--dst-ip", self.rx_ip.as_str(), "--count", "10"];
+        if tool != UDP_TX {
+            args.extend(["-i", self.tx_if.as_str()]);
+        }
+        args.extend(extra);
+        fails(&self.tx_ns, tool, &args)
+    }
+
     /// [`VethPair::receiver`], udp-rx bound to the receiver's IPv6 address.
     pub fn receiver6(&self, tool: ToolBin, count: u64) -> ReceiverArgs<'_> {
         let r = self.receiver(tool, count);
