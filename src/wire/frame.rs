@@ -295,10 +295,12 @@ impl FrameTemplate {
 pub struct FrameMix {
     templates: Vec<FrameTemplate>,
     cycle: Vec<u16>,
+    /// The longest template's length, checked against each slot on the hot path.
+    max_len: usize,
 }
 
 impl FrameMix {
-    /// Templates for `flow` with the payload of each part of `sizes`' mix (each checked
+    /// Templates for `flow` with the payload of each part of `mix` (each checked
     /// against `mtu`), spread over `flows` flows in `order` like [`FrameTemplate`]'s.
     pub fn new(
         flow: &Flow,
@@ -316,9 +318,11 @@ impl FrameMix {
                     .map(|t| t.with_flows(flows).with_order(order.clone()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let max_len = templates.iter().map(FrameTemplate::len).max().unwrap_or(0);
         Ok(Self {
             templates,
             cycle: mix.sequence(),
+            max_len,
         })
     }
 
@@ -337,11 +341,7 @@ impl FrameMix {
 
     /// The longest frame of the mix.
     pub fn max_len(&self) -> usize {
-        self.templates
-            .iter()
-            .map(FrameTemplate::len)
-            .max()
-            .unwrap_or(0)
+        self.max_len
     }
 
     /// The mean frame length over a cycle (no FCS), rounded to the byte: what bit rates pace
