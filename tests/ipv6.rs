@@ -303,6 +303,8 @@ fn an_ipv6_capture_replays_stamped_with_a_checksum_every_receiver_accepts() {
     for rx in [ToolBin::UdpRx, ToolBin::MmapRx] {
         let (t, r) = replay(&["--stamp"], p.receiver6(rx, 3_000));
         assert_eq!(t.replay.as_ref().unwrap().stamped, 1_000, "{t:?}");
+        // The summary's size is the capture's UDP payload: 126-byte IPv6 frames carry 64.
+        assert_eq!((t.size, t.frame_bytes), (64, 126), "{t:?}");
         assert_eq!(r.counts.run_id, Some(t.run_id), "{rx:?}");
         assert_eq!(
             (

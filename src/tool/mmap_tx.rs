@@ -7,7 +7,8 @@ use crate::pcap;
 use crate::report::{ReplaySummary, TxInterval, TxSummary};
 use crate::ring::{SkbLayout, TxRing};
 use crate::wire::frame::ETH_HEADER_LEN;
-use crate::wire::{GsoTemplate, FRAME_OVERHEAD};
+use crate::wire::header::ethernet;
+use crate::wire::{Family, GsoTemplate, FRAME_OVERHEAD};
 use std::sync::atomic::AtomicBool;
 
 /// The tool's name in messages and summaries.
@@ -196,7 +197,20 @@ fn replay(
     let rings = open_rings(args, &iface, iface.mtu)?;
     let run_id = args.send.run_id();
     let n = capture.frames.len() as u64;
-    let mean = (capture.frames.iter().map(|f| f.len() as u64).sum::<u64>()).div_ceil(n);
+    let bytes: u64 = capture.frames.iter().map(|f| f.len() as u64).sum();
+    let mean = bytes.div_ceil(n);
+    // The mean UDP payload: each frame less the headers of its family (by its ethertype:
+    // IPv6's 62 B, else IPv4's 42).
+    let headers: u64 = capture
+        .frames
+        .iter()
+        .map(|f| match f.get(12..14) {
+            Some(t) if t == ethernet::ETHERTYPE_IPV6.to_be_bytes() => {
+                Family::V6.frame_overhead() as u64
+            }
+            _ => FRAME_OVERHEAD as u64,
+        })
+        .sum();
     let lanes = rings
         .into_iter()
         .map(|ring| {
@@ -219,7 +233,7 @@ fn replay(
         tool: TOOL,
         destination: format!("{} as captured", path.display()),
         run_id,
-        size: (mean as usize).saturating_sub(FRAME_OVERHEAD),
+        size: bytes.saturating_sub(headers).div_ceil(n) as usize,
         frame_bytes: mean as usize,
         size_mix: None,
         // Without --count the capture plays once.
