@@ -204,12 +204,12 @@ fn replay(
     let headers: u64 = capture
         .frames
         .iter()
-        .map(|f| match f.get(12..14) {
-            Some(t) if t == ethernet::ETHERTYPE_IPV6.to_be_bytes() => {
-                Family::V6.frame_overhead() as u64
-            }
-            _ => FRAME_OVERHEAD as u64,
-        })
+        .map(
+            |f| match ethernet::Frame::new_checked(&f[..]).map(|e| e.ethertype()) {
+                Some(ethernet::ETHERTYPE_IPV6) => Family::V6.frame_overhead() as u64,
+                _ => FRAME_OVERHEAD as u64,
+            },
+        )
         .sum();
     let lanes = rings
         .into_iter()

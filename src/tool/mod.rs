@@ -90,10 +90,7 @@ impl FrameFlow {
             ),
             run_id,
             size: send.size.mean_payload(flow.family()),
-            frame_bytes: self
-                .mix
-                .as_ref()
-                .map_or(self.template.len(), FrameMix::mean_len),
+            frame_bytes: send.size.mean_payload(flow.family()) + flow.family().frame_overhead(),
             size_mix: send.size.mix().map(ToString::to_string),
             count: send.count()?,
             rate: send.rate()?,

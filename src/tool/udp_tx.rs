@@ -78,15 +78,13 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         },
     )?
     .with_order(args.send.flow_order()?)
-    .with_cycle(cycle.clone());
-    let mean_frame =
-        cycle.iter().sum::<usize>() as f64 / cycle.len() as f64 + family.frame_overhead() as f64;
+    .with_cycle(cycle);
     let plan = SendPlan {
         tool: TOOL,
         destination: dst.to_string(),
         run_id,
         size: args.send.size.mean_payload(family),
-        frame_bytes: mean_frame.round() as usize,
+        frame_bytes: args.send.size.mean_payload(family) + family.frame_overhead(),
         size_mix: args.send.size.mix().map(ToString::to_string),
         count,
         rate,

@@ -343,15 +343,6 @@ impl FrameMix {
     pub fn max_len(&self) -> usize {
         self.max_len
     }
-
-    /// The mean frame length over a cycle (no FCS), rounded to the byte: what bit rates pace
-    /// by and summaries give as `frame_bytes`.
-    pub fn mean_len(&self) -> usize {
-        let total: usize = (0..self.cycle.len() as u64)
-            .map(|seq| self.template_of(seq).len())
-            .sum();
-        (total as f64 / self.cycle.len() as f64).round() as usize
-    }
 }
 
 /// Largest UDP payload of one IPv4 datagram, a GSO super-packet's included
@@ -588,8 +579,14 @@ mod tests {
                 }
             }
             assert_eq!(lens[..12], lens[12..]);
+            // What summaries give as the mean frame: the mean payload plus the headers,
+            // which is the frames' own mean rounded (adding whole bytes commutes with it).
             let mean = (7 * small + 4 * 566 + 1514) as f64 / 12.0;
-            assert_eq!(m.mean_len(), mean.round() as usize);
+            let sizes = super::super::DatagramSizes::Mix(mix.clone());
+            assert_eq!(
+                sizes.mean_payload(family) + family.frame_overhead(),
+                mean.round() as usize
+            );
         }
         // A size the MTU cannot carry is refused for the mix as for one size.
         assert!(FrameMix::new(&flow(), &mix, 1400, 9, 1, None).is_err());

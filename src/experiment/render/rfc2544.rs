@@ -51,16 +51,15 @@ impl Part<'_> {
             .collect()
     }
 
-    /// How a frame size is shown: its bytes, or `imix (mean 357)` for a size mix's mean.
+    /// How a frame size is shown ([`crate::experiment::search::frame_text`]): its bytes, or
+    /// `imix (mean 357)` for a size mix's mean.
     fn frame_label(&self, frame: usize) -> String {
-        match self
+        let mix = self
             .rows
             .iter()
             .find(|r| r.frame_bytes == frame && !r.size_mix.is_empty())
-        {
-            Some(r) => format!("{} (mean {frame})", r.size_mix),
-            None => frame.to_string(),
-        }
+            .map_or("", |r| r.size_mix.as_str());
+        crate::experiment::search::frame_text(frame, mix)
     }
 
     /// The goals, strictest first (as the rows list them).
@@ -375,11 +374,7 @@ fn by_frame_size_svg(
             .fold(1.0, f64::max)
             / 1e3;
         let n = frames.len() as f64;
-        // A size mix's slot is named by the mix, its mean frame beside it.
-        let labels: Vec<String> = frames
-            .iter()
-            .map(|&f| p.frame_label(f).replace(" (mean ", " ").replace(')', ""))
-            .collect();
+        let labels: Vec<String> = frames.iter().map(|&f| p.frame_label(f)).collect();
         let mut chart = plot(&area, 50, -0.5..n - 0.5, 0.0..top * 1.1)?;
         chart
             .configure_mesh()

@@ -1005,7 +1005,7 @@ pub fn table(rows: &[SearchRow], trials: &[TrialRow]) -> String {
 }
 
 /// A frame size as the tables show it: its bytes, or `imix (mean 357)` for a size mix's mean.
-fn frame_text(frame_bytes: usize, size_mix: &str) -> String {
+pub fn frame_text(frame_bytes: usize, size_mix: &str) -> String {
     if size_mix.is_empty() {
         frame_bytes.to_string()
     } else {
