@@ -10,8 +10,9 @@ mod common;
 use std::process::Command;
 
 use common::{
-    docker, docker_test, image, leftovers, pktmmap, rps_masks, running, swarm_state, text, tmp,
-    wait_until_sending, RunnerSetup, ScriptSetup, Serial, Spawned, PKTMMAP,
+    confinement, docker, docker_test, image, leftovers, pktmmap, rps_masks, running, swarm_state,
+    text, tmp, wait_until_sending, Confinement, RunnerSetup, ScriptSetup, Serial, Spawned,
+    NET_RAW_ONLY, PKTMMAP,
 };
 use pktmmap::experiment::plan::kinds::{App, Engine, Family, Status};
 use pktmmap::experiment::rows::{read_rows, Row};
@@ -182,6 +183,30 @@ fn receive_steering_reaches_the_receiving_task_and_other_prefixes_are_cleaned_up
         !masks.is_empty() && masks.iter().all(|&m| m == 2),
         "{masks:?}"
     );
+    // README, "Across machines": the tasks get CAP_NET_RAW only and a read-only root, never
+    // privileged; and no `no_new_privs` (a service has no such option in Docker 20.10).
+    for side in ["tx", "rx"] {
+        let service = format!("pktmmap-sw-overlay-{side}");
+        let filter = format!("label=com.docker.swarm.service.name={service}");
+        let o = docker(&["ps", "--filter", &filter, "--format", "{{.ID}}"]);
+        let ids = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        assert_eq!(
+            ids.lines().count(),
+            1,
+            "one task of {service}: {}",
+            text(&o)
+        );
+        assert_eq!(
+            confinement(&ids),
+            Confinement {
+                caps: [NET_RAW_ONLY; 3].map(str::to_string),
+                no_new_privs: false,
+                read_only_root: true,
+                privileged: false,
+            },
+            "{service}"
+        );
+    }
     drop(setup);
     assert_eq!(swarm_state(), "inactive");
     // Docker left as found: the swarm's docker_gwbridge goes with the swarm made here (swarm

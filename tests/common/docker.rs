@@ -109,3 +109,51 @@ pub fn wait_until_sending(comm: &str, packets: u64) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// What confines a container's first process, as the kernel reports it (`/proc/PID/status`,
+/// `/proc/PID/mountinfo`) and the engine records it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Confinement {
+    /// `CapEff`, `CapPrm` and `CapBnd`, in hex as the kernel prints them.
+    pub caps: [String; 3],
+    /// `NoNewPrivs: 1`.
+    pub no_new_privs: bool,
+    /// `/` mounted `ro`.
+    pub read_only_root: bool,
+    /// `HostConfig.Privileged`.
+    pub privileged: bool,
+}
+
+/// CAP_NET_RAW (bit 13) alone, as `/proc/PID/status` prints a capability set.
+pub const NET_RAW_ONLY: &str = "0000000000002000";
+
+/// The [`Confinement`] of `container` (a name or ID on this host's engine).
+pub fn confinement(container: &str) -> Confinement {
+    let inspect = |format: &str| {
+        let o = docker(&["inspect", "--format", format, container]);
+        assert!(o.status.success(), "{}", super::text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let pid = inspect("{{.State.Pid}}");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {status}"))
+            .trim()
+            .to_string()
+    };
+    let info = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).unwrap();
+    let root = info
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/"))
+        .unwrap_or_else(|| panic!("no / in {info}"));
+    let options = root.split_whitespace().nth(5).unwrap();
+    Confinement {
+        caps: ["CapEff:", "CapPrm:", "CapBnd:"].map(field),
+        no_new_privs: field("NoNewPrivs:") == "1",
+        read_only_root: options.split(',').any(|o| o == "ro"),
+        privileged: inspect("{{.HostConfig.Privileged}}") == "true",
+    }
+}
