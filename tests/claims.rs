@@ -754,3 +754,193 @@ fn the_ovs_set_up_stops_only_the_daemons_it_started() {
     }
     assert_eq!(leftovers(), Vec::<String>::new());
 }
+
+/// A seccomp filter, set by Python's ctypes before it execs the command in its arguments, that
+/// refuses exactly what a kernel without the TPACKET_V3 TX ring (before 4.11) refuses:
+/// `setsockopt(fd, SOL_PACKET, PACKET_TX_RING, &tpacket_req3, 28)`, with EINVAL. Everything
+/// else, a `tpacket_req` (16 bytes) included, passes. x86-64 only (another architecture passes
+/// everything, and the test below fails saying V3 was used).
+const REFUSE_V3_TX_RING: &str = r#"
+import ctypes, os, struct, sys
+LD, JEQ, RET = 0x20, 0x15, 0x06
+prog = [
+    (LD, 0, 0, 4), (JEQ, 0, 9, 0xC000003E),   # arch: x86-64
+    (LD, 0, 0, 0), (JEQ, 0, 7, 54),           # nr: setsockopt
+    (LD, 0, 0, 24), (JEQ, 0, 5, 263),         # level: SOL_PACKET
+    (LD, 0, 0, 32), (JEQ, 0, 3, 13),          # optname: PACKET_TX_RING
+    (LD, 0, 0, 48), (JEQ, 0, 1, 28),          # optlen: sizeof(struct tpacket_req3)
+    (RET, 0, 0, 0x00050000 | 22),             # SECCOMP_RET_ERRNO | EINVAL
+    (RET, 0, 0, 0x7FFF0000),                  # SECCOMP_RET_ALLOW
+]
+code = ctypes.create_string_buffer(b"".join(struct.pack("=HBBI", *i) for i in prog))
+class Fprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+fprog = Fprog(len(prog), ctypes.addressof(code))
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+if libc.prctl(38, 1, None, 0, 0) or libc.prctl(22, 2, ctypes.addressof(fprog), 0, 0):
+    sys.exit("seccomp: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[1], sys.argv[1:])
+"#;
+
+/// README, "Set up, build, test": where the kernel has no TPACKET_V3 TX ring, `mmap-tx` falls
+/// back to TPACKET_V2 and says so. This kernel has one, so the sender runs under a seccomp
+/// filter that refuses the V3 ring's request as such a kernel does (EINVAL); it then sends on
+/// a V2 ring, every frame arrives, and stderr names both versions. The same run without the
+/// filter stays on V3 and prints no note.
+#[test]
+fn mmap_tx_falls_back_to_tpacket_v2_where_the_kernel_has_no_v3_tx_ring_and_says_so() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::new();
+    let note = "mmap-tx: this kernel has no TPACKET_V3 TX ring; fell back to TPACKET_V2";
+    for (refuse_v3, method) in [(true, "tpacket_v2"), (false, "tpacket_v3")] {
+        let r = Receiver::start(
+            &p.rx_ns,
+            MMAP_RX,
+            &["-i", &p.rx_if, "--count", "1000", "--json"],
+        );
+        let mut args = vec![
+            "-i",
+            p.tx_if.as_str(),
+            "--dst-ip",
+            p.rx_ip.as_str(),
+            "--count",
+            "1000",
+            "--json",
+        ];
+        let tool = if refuse_v3 {
+            args.splice(0..0, ["-c", REFUSE_V3_TX_RING, common::MMAP_TX]);
+            "python3"
+        } else {
+            common::MMAP_TX
+        };
+        let o = VethPair::cmd(&p.tx_ns, tool, &args).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.contains(note), refuse_v3, "{err}");
+        let t = common::tx_summary(&serde_json::from_slice(&o.stdout).unwrap());
+        assert_eq!((t.method.as_str(), t.sent), (method, 1000), "{t:?}");
+        let (_, r) = r.finish();
+        assert_eq!((r.counts.unique, r.counts.lost), (1000, 0), "{r:?}");
+    }
+    drop(p);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}
+
+/// README, "The CSV": each row is written whole with one `write(2)` to a file opened for
+/// appending, then synced. The runner runs under `strace -ff`, which records every `openat`,
+/// `write` and `fdatasync` of every process it starts: the results file is opened with
+/// O_APPEND, and its header and each row are one complete write followed by an fdatasync of
+/// the same file, in one process, adding up to the file's length.
+#[test]
+fn each_results_row_is_one_whole_write_then_a_sync() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let dir = common::tmp("claims-write");
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("two.toml");
+    std::fs::write(
+        &profile,
+        "name = \"two\"\ndescription = \"two small points\"\nrepetitions = 1\n\
+         [[scenario]]\nname = \"count\"\nvary = \"count\"\nvalues = [\"1000\", \"2000\"]\n\
+         rate = \"20kpps\"\nsize = 64\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let trace = dir.join("trace");
+    let o = Command::new("strace")
+        .args(["-ff", "-y", "-s", "0", "--seccomp-bpf"])
+        .args(["-e", "trace=openat,write,fdatasync"])
+        .arg("-o")
+        .arg(&trace)
+        .arg(PKTMMAP)
+        .args(["run", "--profile"])
+        .arg(&profile)
+        .args(["--setup", "native", "--app", "mmap,udp", "--plot", "false"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let rows = pktmmap::experiment::rows::read_rows(&out).unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let csv = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("runs-v")
+        })
+        .expect("a runs file");
+    let tag = format!("<{}>", csv.display());
+    // Each process's calls on the results file, as "open", "write N" or "sync".
+    let mut writers = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("trace.")
+        {
+            continue;
+        }
+        let calls: Vec<String> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(&tag) || l.contains(&format!("\"{}\"", csv.display())))
+            .map(|l| {
+                if l.starts_with("openat(") {
+                    let writes = l.contains("O_WRONLY") || l.contains("O_RDWR");
+                    assert!(
+                        !writes || l.contains("O_APPEND"),
+                        "written without O_APPEND: {l}"
+                    );
+                    "open".to_string()
+                } else if l.starts_with("fdatasync(") {
+                    assert!(l.ends_with(" = 0"), "{l}");
+                    "sync".to_string()
+                } else {
+                    assert!(l.starts_with("write("), "{l}");
+                    // write(3</.../runs-v9.csv>, "..."..., 412) = 412
+                    let (call, ret) = l.rsplit_once(") = ").unwrap();
+                    let asked = call.rsplit(", ").next().unwrap();
+                    assert_eq!(asked, ret, "a short write: {l}");
+                    format!("write {ret}")
+                }
+            })
+            .collect();
+        if !calls.is_empty() {
+            writers.push(calls);
+        }
+    }
+    assert_eq!(writers.len(), 1, "one process writes the file: {writers:?}");
+    let calls = &writers[0];
+    let written: Vec<u64> = calls
+        .iter()
+        .filter_map(|c| c.strip_prefix("write ")?.parse().ok())
+        .collect();
+    assert_eq!(
+        written.len(),
+        1 + rows.len(),
+        "the header, then a write per row: {calls:?}"
+    );
+    let mut expected = Vec::new();
+    for n in &written {
+        expected.extend([format!("write {n}"), "sync".to_string()]);
+    }
+    let after_open: Vec<String> = calls.iter().filter(|c| *c != "open").cloned().collect();
+    assert_eq!(after_open, expected, "each write followed by its sync");
+    assert_eq!(
+        written.iter().sum::<u64>(),
+        std::fs::metadata(&csv).unwrap().len(),
+        "the writes are the whole file"
+    );
+    assert_eq!(leftovers(), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(&dir);
+}
