@@ -100,6 +100,11 @@ pub struct SendOptions {
     /// UDP destination port.
     #[arg(long, default_value_t = crate::DEFAULT_PORT)]
     pub port: u16,
+    /// Source address (of the first flow), of the destination's family. mmap-tx and xdp-tx
+    /// write it into their frames (default: the interface's address); udp-tx binds it, so it
+    /// must be an address of this host (default: the kernel picks by the route).
+    #[arg(long, value_name = "ADDR")]
+    pub src_ip: Option<std::net::IpAddr>,
     /// UDP source port (of the first flow).
     #[arg(long, default_value_t = crate::DEFAULT_PORT + 1)]
     pub src_port: u16,
@@ -109,6 +114,14 @@ pub struct SendOptions {
     /// or --reflect-every (reflections come back to the first port only).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub flows: u32,
+    /// What tells the flows apart: `port` (source ports, --src-port up) or `addr` (source
+    /// addresses from the sender's up, one source port; only the address's last 16 bits
+    /// change), from --src-ip up. mmap-tx and xdp-tx write each frame's address (and IPv4
+    /// header checksum); udp-tx binds each flow's socket to its address, so --src-ip is
+    /// required there and each must be an address of this host (exit 4 naming the first that
+    /// is not).
+    #[arg(long, default_value = "port", value_name = "port|addr")]
+    pub flow_by: crate::wire::FlowBy,
     /// With --flows: the flows take turns in a random order drawn from this seed instead of
     /// round robin (the same order in every round of N datagrams, or send calls for udp-tx,
     /// so each flow still gets its exact share; the same seed gives the same order).
@@ -153,9 +166,28 @@ impl SendOptions {
         }
     }
 
-    /// `--flows`, checked against the source ports and `--reflect-every` (exit code 2).
+    /// `--src-ip`, if given, checked against the destination's `family` (exit code 2).
+    pub fn src_ip(
+        &self,
+        family: crate::wire::Family,
+    ) -> Result<Option<std::net::IpAddr>, CliError> {
+        match self.src_ip {
+            Some(ip) if crate::wire::Family::of(ip) != family => Err(CliError::new(
+                Failure::Usage,
+                format!("--src-ip {ip} is not of the destination's family ({family})"),
+            )),
+            other => Ok(other),
+        }
+    }
+
+    /// `--flows`, checked against the source ports (by port; by address the sender checks
+    /// them against its source address) and `--reflect-every` (exit code 2).
     pub fn flows(&self) -> Result<u16, CliError> {
-        let n = crate::wire::check_flows(self.flows, self.src_port)
+        let first = match self.flow_by {
+            crate::wire::FlowBy::Port => self.src_port,
+            crate::wire::FlowBy::Addr => 0,
+        };
+        let n = crate::wire::check_flows(self.flows, first)
             .map_err(|e| CliError::new(Failure::Usage, e.to_string()))?;
         if n > 1 && self.probe.reflect_every.is_some() {
             return Err(CliError::new(
@@ -291,6 +323,15 @@ impl From<NetError> for CliError {
 impl From<GeometryError> for CliError {
     fn from(e: GeometryError) -> Self {
         CliError::new(Failure::Geometry, format!("impossible ring geometry: {e}"))
+    }
+}
+
+impl From<crate::wire::FrameError> for CliError {
+    fn from(e: crate::wire::FrameError) -> Self {
+        match e {
+            crate::wire::FrameError::Size(e) => e.into(),
+            crate::wire::FrameError::Flows(e) => CliError::new(Failure::Usage, e.to_string()),
+        }
     }
 }
 

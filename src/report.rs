@@ -196,12 +196,13 @@ pub struct LatencySummary {
     pub clock_skew: u64,
 }
 
-/// How received datagrams spread over flows (source ports; datagrams whose source the
-/// receiver knows: all of mmap-rx's, xdp-rx's and udp-rx's).
+/// How received datagrams spread over flows (source ports or source addresses, told apart
+/// by port + the address's last 16 bits; datagrams whose source the receiver knows: all of
+/// mmap-rx's, xdp-rx's and udp-rx's).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FlowSpread {
-    /// Source ports seen.
+    /// Flows seen.
     #[serde(rename = "flows")]
     pub flows: u64,
     /// Datagrams of the flow with the fewest.

@@ -259,8 +259,10 @@ pub struct RxAccounting {
     last_ns: u64,
     reflect_every: Option<u64>,
     reflections: Vec<(SocketAddr, [u8; PROBE_LEN])>,
-    /// Datagrams received per source port (a flow), allocated at the first datagram with a
-    /// known source: one allocation per run, none per packet.
+    /// Datagrams received per flow, allocated at the first datagram with a known source:
+    /// one allocation per run, none per packet. A flow's slot is its source port plus its
+    /// source address's last 16 bits (mod 2^16), which tells apart flows that differ in either
+    /// alone, as a sender's `--flows` do (`--flow-by port` or `addr`).
     per_flow: Option<Box<[u64]>>,
 }
 
@@ -316,7 +318,10 @@ impl RxAccounting {
         let per_flow = self
             .per_flow
             .get_or_insert_with(|| vec![0u64; 1 << 16].into_boxed_slice());
-        per_flow[usize::from(from.port())] += 1;
+        let slot = from
+            .port()
+            .wrapping_add(crate::wire::address_low16(from.ip()));
+        per_flow[usize::from(slot)] += 1;
         if let (Some(every), Some(seq)) = (self.reflect_every, first_sighting) {
             if crate::wire::probe::reflects(seq, every) {
                 let mut probe = [0u8; PROBE_LEN];
@@ -436,7 +441,7 @@ impl RxAccounting {
         Ok(())
     }
 
-    /// How the received datagrams spread over flows (source ports).
+    /// How the received datagrams spread over flows (source ports, or addresses).
     pub fn flow_spread(&self) -> FlowSpread {
         let Some(per_flow) = &self.per_flow else {
             return FlowSpread::default();

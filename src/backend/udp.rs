@@ -17,7 +17,8 @@ use crate::wire::{probe, IgnoreReason, Probe};
 /// A UDP socket as a [`Transmit`] backend.
 #[derive(Debug)]
 pub struct UdpTx {
-    /// One socket per flow, bound to consecutive source ports; each send call uses the next.
+    /// One socket per flow, bound to consecutive source ports (or addresses); each send call
+    /// uses the next.
     socks: Vec<UdpSocket>,
     /// The turn of the next send call: the socket `order[next]`, or `next` in round robin.
     next: usize,
@@ -46,17 +47,17 @@ pub struct UdpSend {
     /// Datagrams per message: more than 1 makes each message a GSO super-packet
     /// (`UDP_SEGMENT` of the datagram size), split into datagrams by the kernel.
     pub gso: usize,
-    /// Flows: sockets on consecutive source ports, taking turns per send call.
-    pub flows: u16,
 }
 
 impl UdpTx {
-    /// Sockets bound to `src_port` and up (one per flow) sending `size`-byte datagrams of
-    /// run `run_id` to `dst`, as `how` says, over `dst`'s family. DF is set (IP_PMTUDISC_DO, or IPV6_PMTUDISC_DO:
-    /// no fragmenting at the source), so a size above the path MTU is refused as mmap-tx
-    /// refuses it; ICMP errors are reported (IP_RECVERR, IPV6_RECVERR) and retried.
+    /// A socket bound to each of `sources` (one per flow, taking turns per send call)
+    /// sending `size`-byte datagrams of run `run_id` to `dst`, as `how` says, over `dst`'s
+    /// family. DF is set (IP_PMTUDISC_DO, or IPV6_PMTUDISC_DO: no fragmenting at the
+    /// source), so a size above the path MTU is refused as mmap-tx refuses it; ICMP errors
+    /// are reported (IP_RECVERR, IPV6_RECVERR) and retried. A source address that is not this
+    /// host's is exit code 4.
     pub fn open(
-        src_port: u16,
+        sources: &[SocketAddr],
         dst: SocketAddr,
         size: usize,
         run_id: u32,
@@ -64,8 +65,9 @@ impl UdpTx {
     ) -> Result<Self, CliError> {
         let batch = how.batch.clamp(1, sys::MAX_SEND_BATCH);
         let segments = how.gso.max(1);
-        let socks = (0..how.flows.max(1))
-            .map(|i| open_sending_socket(src_port + i, dst, size, segments, batch > 1))
+        let socks = sources
+            .iter()
+            .map(|&src| open_sending_socket(src, dst, size, segments, batch > 1))
             .collect::<Result<Vec<_>, _>>()?;
         let mut messages = vec![vec![0u8; size * segments]; batch];
         for message in &mut messages {
@@ -148,18 +150,25 @@ impl UdpTx {
     }
 }
 
-/// A socket bound to `src_port` sending to `dst`: DF set, ICMP errors reported, `UDP_SEGMENT`
+/// A socket bound to `src` sending to `dst`: DF set, ICMP errors reported, `UDP_SEGMENT`
 /// of `size` where `segments` > 1, connected to `dst` when `connect` (for `sendmmsg`).
 fn open_sending_socket(
-    src_port: u16,
+    src: SocketAddr,
     dst: SocketAddr,
     size: usize,
     segments: usize,
     connect: bool,
 ) -> Result<UdpSocket, CliError> {
-    let family = crate::wire::Family::of(dst.ip());
-    let sock = UdpSocket::bind((family.unspecified(), src_port))
-        .map_err(|e| CliError::runtime(format!("cannot bind UDP port {src_port}"), e))?;
+    let sock = UdpSocket::bind(src).map_err(|e| {
+        if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) {
+            CliError::new(
+                Failure::Interface,
+                format!("cannot bind {src}: {} is not an address of this host (udp-tx binds --src-ip, and with --flow-by addr each address above it)", src.ip()),
+            )
+        } else {
+            CliError::runtime(format!("cannot bind UDP {src}"), e)
+        }
+    })?;
     if dst.is_ipv6() {
         sys::set_ipv6_pmtudisc_do(sock.as_fd())
             .map_err(|e| CliError::runtime("IPV6_MTU_DISCOVER", e))?;

@@ -114,15 +114,18 @@ impl LinkOptions {
         let (iface, flow) = self.resolve(send)?;
         let run_id = send.run_id();
         let order = send.flow_order()?;
+        let by = send.flow_by;
         let mix = send
             .size
             .mix()
-            .map(|m| FrameMix::new(&flow, m, iface.mtu, run_id, flows, order.clone()))
+            .map(|m| FrameMix::new(&flow, m, iface.mtu, run_id, (flows, by), order.clone()))
             .transpose()?;
         let first = send.size.payload_cycle(flow.family())[0];
         let template = FrameTemplate::new(&flow, first, iface.mtu, run_id)?
             .with_flows(flows)
-            .with_order(order);
+            .with_order(order)
+            .flow_by(by)
+            .map_err(crate::wire::FrameError::from)?;
         Ok(FrameFlow {
             iface,
             flow,
@@ -142,9 +145,12 @@ impl LinkOptions {
         let src_mac = iface
             .mac
             .ok_or_else(|| net::NetError::NoMac(iface.name.clone()))?;
-        let src_ip = iface
-            .address(family)
-            .ok_or_else(|| net::NetError::NoAddress(iface.name.clone(), family))?;
+        let src_ip = match send.src_ip(family)? {
+            Some(ip) => ip,
+            None => iface
+                .address(family)
+                .ok_or_else(|| net::NetError::NoAddress(iface.name.clone(), family))?,
+        };
         crate::wire::check_payload_size(send.size.max_payload(family), iface.mtu, family)?;
         let dst_mac = match &self.dst_mac {
             Some(s) => net::parse_mac(s).ok_or_else(|| {

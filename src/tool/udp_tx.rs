@@ -9,7 +9,7 @@ use crate::cli::{self, CliError, Failure};
 use crate::engine::reflect::RoundTrips;
 use crate::engine::{self, SendPlan};
 use crate::report::{TxInterval, TxSummary};
-use crate::wire::{Family, PROBE_LEN};
+use crate::wire::{address_plus, check_addr_flows, Family, FlowBy, PROBE_LEN};
 
 /// The tool's name in messages and summaries.
 pub const TOOL: &str = "udp-tx";
@@ -36,6 +36,32 @@ pub struct Args {
     /// calls. N x --size must stay within 65,507 B; the kernel caps N (UDP_MAX_SEGMENTS).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..=128))]
     pub gso: Option<u16>,
+}
+
+/// The address and port each flow's socket binds: `--src-ip` (or the unspecified address:
+/// the kernel picks by the route) with ports `--src-port` up, or with `--flow-by addr` the
+/// addresses `--src-ip` up from one port. Exit code 2 for `--flow-by addr` without
+/// `--src-ip` or flows past the address's last 16 bits.
+fn flow_sources(args: &Args, family: Family) -> Result<Vec<SocketAddr>, CliError> {
+    let flows = args.send.flows()?;
+    let usage = |m: String| CliError::new(Failure::Usage, m);
+    let src_ip = args.send.src_ip(family)?;
+    let port = args.send.src_port;
+    Ok(match args.send.flow_by {
+        FlowBy::Port => {
+            let ip = src_ip.unwrap_or(family.unspecified());
+            (0..flows).map(|i| SocketAddr::new(ip, port + i)).collect()
+        }
+        FlowBy::Addr => {
+            let src = src_ip.ok_or_else(|| {
+                usage("--flow-by addr needs --src-ip: udp-tx binds each flow's socket to its own address, --src-ip up".into())
+            })?;
+            check_addr_flows(u32::from(flows), src).map_err(|e| usage(e.to_string()))?;
+            (0..flows)
+                .map(|i| SocketAddr::new(address_plus(src, i), port))
+                .collect()
+        }
+    })
 }
 
 /// Opens the socket and sends.
@@ -67,15 +93,11 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
     }
     let gso = args.gso.map_or(1, usize::from);
     let backend = UdpTx::open(
-        args.send.src_port,
+        &flow_sources(args, family)?,
         dst,
         size,
         run_id,
-        UdpSend {
-            batch,
-            gso,
-            flows: args.send.flows()?,
-        },
+        UdpSend { batch, gso },
     )?
     .with_order(args.send.flow_order()?)
     .with_cycle(cycle);

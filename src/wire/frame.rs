@@ -7,6 +7,7 @@
 //! allocation and no pass over the payload on the hot path.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use super::checksum;
 use super::header::{ethernet, frame_offset, ipv4, udp};
@@ -115,6 +116,38 @@ fn write_headers(buf: &mut [u8], flow: &Flow, payload_len: usize) -> usize {
     at
 }
 
+/// Why a sender's frames cannot be built: a size or the flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameError {
+    /// A payload the probe or the MTU does not allow.
+    Size(SizeError),
+    /// Flows the source ports or addresses cannot hold.
+    Flows(FlowsError),
+}
+
+impl From<SizeError> for FrameError {
+    fn from(e: SizeError) -> Self {
+        FrameError::Size(e)
+    }
+}
+
+impl From<FlowsError> for FrameError {
+    fn from(e: FlowsError) -> Self {
+        FrameError::Flows(e)
+    }
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::Size(e) => e.fmt(f),
+            FrameError::Flows(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
 /// One run's frame, built once.
 #[derive(Debug, Clone)]
 pub struct FrameTemplate {
@@ -124,28 +157,99 @@ pub struct FrameTemplate {
     /// One's-complement sum of the UDP pseudo-header, UDP header and payload, with the
     /// source port and the probe's sequence and send-time fields zero.
     udp_sum: u64,
-    /// The first flow's source port.
-    src_port: u16,
-    /// Flows: datagram `seq` goes from source port `src_port + seq % flows`, or
-    /// `src_port + order[seq % flows]` in a seeded order ([`flow_order`]).
+    /// The first flow's value of the 16-bit word that tells the flows apart: the source port,
+    /// or the source address's last 16 bits ([`FlowBy`]); left out of `udp_sum`.
+    first: u16,
+    /// Where that word sits in the frame.
+    flow_at: usize,
+    /// Flows by IPv4 address: the IPv4 header's sum without that word and without its
+    /// checksum, which then changes with every flow.
+    ipv4_sum: Option<u64>,
+    /// Flows: datagram `seq` goes from `first + seq % flows`, or `first + order[seq % flows]`
+    /// in a seeded order ([`flow_order`]).
     flows: u16,
     /// The order the flows take turns in, when not round robin.
     order: Option<Vec<u16>>,
 }
 
-/// More flows than source ports above the first one.
+/// What tells a sender's flows apart (`--flow-by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlowBy {
+    /// The UDP source port: `--src-port`, then the ports above it.
+    #[default]
+    Port,
+    /// The source address: the sender's, then the addresses above it (only its last 16 bits
+    /// change, so that the flows stay within a /16 of IPv4 or a /112 of IPv6).
+    Addr,
+}
+
+impl FlowBy {
+    /// The name `--flow-by` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowBy::Port => "port",
+            FlowBy::Addr => "addr",
+        }
+    }
+}
+
+impl fmt::Display for FlowBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for FlowBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "port" => Ok(FlowBy::Port),
+            "addr" => Ok(FlowBy::Addr),
+            _ => Err(format!("'{s}' is neither port nor addr")),
+        }
+    }
+}
+
+/// The last 16 bits of `ip`: what changes from one flow to the next with `--flow-by addr`.
+pub fn address_low16(ip: IpAddr) -> u16 {
+    match ip {
+        IpAddr::V4(a) => u16::from_be_bytes([a.octets()[2], a.octets()[3]]),
+        IpAddr::V6(a) => a.segments()[7],
+    }
+}
+
+/// `ip` plus `n` in its last 16 bits (which must not carry past them: see [`check_addr_flows`]).
+pub fn address_plus(ip: IpAddr, n: u16) -> IpAddr {
+    match ip {
+        IpAddr::V4(a) => IpAddr::V4((u32::from(a) + u32::from(n)).into()),
+        IpAddr::V6(a) => IpAddr::V6((u128::from(a) + u128::from(n)).into()),
+    }
+}
+
+/// More flows than source ports above the first one (or, by address, than addresses above
+/// the first one within its last 16 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowsError {
     /// Flows asked for.
     pub flows: u32,
     /// The first source port.
     pub src_port: u16,
+    /// The first source address, when the flows differ by address.
+    pub src_addr: Option<IpAddr>,
 }
 
 impl fmt::Display for FlowsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.flows == 0 {
             return f.write_str("--flows must be at least 1");
+        }
+        if let Some(addr) = self.src_addr {
+            let room = 65_536 - u32::from(address_low16(addr));
+            return write!(
+                f,
+                "--flows {} --flow-by addr from {addr} would change more than the address's last 16 bits (at most {room} flows from this address)",
+                self.flows
+            );
         }
         write!(
             f,
@@ -188,9 +292,23 @@ pub fn flow_order(flows: u16, seed: u64) -> Vec<u16> {
 pub fn check_flows(flows: u32, src_port: u16) -> Result<u16, FlowsError> {
     let last = u64::from(src_port) + u64::from(flows.max(1)) - 1;
     if flows == 0 || last > 65_535 || flows > u32::from(u16::MAX) {
-        return Err(FlowsError { flows, src_port });
+        return Err(FlowsError {
+            flows,
+            src_port,
+            src_addr: None,
+        });
     }
     Ok(flows as u16)
+}
+
+/// Checks that `flows` flows (1 or more) by address fit the addresses from `src` up, changing
+/// only its last 16 bits.
+pub fn check_addr_flows(flows: u32, src: IpAddr) -> Result<u16, FlowsError> {
+    check_flows(flows, address_low16(src)).map_err(|e| FlowsError {
+        src_port: 0,
+        src_addr: Some(src),
+        ..e
+    })
 }
 
 impl FrameTemplate {
@@ -214,10 +332,48 @@ impl FrameTemplate {
             bytes: f,
             payload_at,
             udp_sum: sum,
-            src_port: flow.src_port,
+            first: flow.src_port,
+            flow_at: udp_at + udp::field::SRC_PORT.start,
+            ipv4_sum: None,
             flows: 1,
             order: None,
         })
+    }
+
+    /// The flows (from [`FrameTemplate::with_flows`]) told apart by `by`: with
+    /// [`FlowBy::Addr`], datagram `seq` leaves from the frame's source address plus the
+    /// flow's number (its IPv4 header checksum following), from one source port. Refused if
+    /// that would change more than the address's last 16 bits ([`check_addr_flows`]).
+    pub fn flow_by(mut self, by: FlowBy) -> Result<Self, FlowsError> {
+        if by == FlowBy::Port {
+            return Ok(self);
+        }
+        let ip_at = ETH_HEADER_LEN;
+        let v4 = self.payload_at == Family::V4.udp_offset() + UDP_HEADER_LEN;
+        let (src_at, src) = if v4 {
+            let at = ip_at + ipv4::field::SRC.start;
+            let o: [u8; 4] = self.bytes[at..at + 4].try_into().expect("4 bytes");
+            (at, IpAddr::from(o))
+        } else {
+            let at = ip_at + super::header::ipv6::field::SRC.start;
+            let o: [u8; 16] = self.bytes[at..at + 16].try_into().expect("16 bytes");
+            (at, IpAddr::from(o))
+        };
+        check_addr_flows(u32::from(self.flows), src)?;
+        let low = address_low16(src);
+        // The source port goes back into the UDP sum, the address's last word out of it
+        // (the pseudo-header holds it).
+        self.udp_sum = self.udp_sum + u64::from(self.first) - u64::from(low);
+        self.first = low;
+        self.flow_at = src_at + if v4 { 2 } else { 14 };
+        if v4 {
+            let header = &self.bytes[ip_at..ip_at + IPV4_HEADER_LEN];
+            let checksum_at = ipv4::field::CHECKSUM.start;
+            let stored = u16::from_be_bytes([header[checksum_at], header[checksum_at + 1]]);
+            self.ipv4_sum =
+                Some(checksum::accumulate(0, header) - u64::from(stored) - u64::from(low));
+        }
+        Ok(self)
     }
 
     /// The same frame spread over `flows` flows: datagram `seq` leaves from source port
@@ -235,16 +391,17 @@ impl FrameTemplate {
         self
     }
 
-    /// The source port of datagram `seq`.
-    pub fn src_port_of(&self, seq: u64) -> u16 {
+    /// The value datagram `seq` carries in the word that tells flows apart: its source port,
+    /// or its source address's last 16 bits.
+    pub fn flow_word_of(&self, seq: u64) -> u16 {
         // One flow (the default) costs no division per packet.
         if self.flows == 1 {
-            return self.src_port;
+            return self.first;
         }
         let turn = (seq % u64::from(self.flows)) as usize;
         match &self.order {
-            Some(order) => self.src_port + order[turn],
-            None => self.src_port + turn as u16,
+            Some(order) => self.first + order[turn],
+            None => self.first + turn as u16,
         }
     }
 
@@ -278,12 +435,16 @@ impl FrameTemplate {
     /// number and send time, and the UDP checksum that covers them.
     pub fn stamp(&self, buf: &mut [u8], seq: u64, sent_ns: u64) {
         probe::stamp(&mut buf[self.payload_at..], seq, sent_ns);
-        let port = self.src_port_of(seq);
-        let udp_at = self.payload_at - UDP_HEADER_LEN;
-        buf[udp_at..udp_at + 2].copy_from_slice(&port.to_be_bytes());
-        let sum = self.udp_sum + u64::from(port);
+        let word = self.flow_word_of(seq);
+        buf[self.flow_at..self.flow_at + 2].copy_from_slice(&word.to_be_bytes());
+        if let Some(ip_sum) = self.ipv4_sum {
+            let at = ETH_HEADER_LEN + ipv4::field::CHECKSUM.start;
+            let c = !checksum::fold(ip_sum + u64::from(word));
+            buf[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        }
+        let sum = self.udp_sum + u64::from(word);
         let sum = checksum::accumulate_u64(checksum::accumulate_u64(sum, seq), sent_ns);
-        let at = udp_at + udp::field::CHECKSUM.start;
+        let at = self.payload_at - UDP_HEADER_LEN + udp::field::CHECKSUM.start;
         buf[at..at + 2].copy_from_slice(&udp::checksum_field(sum).to_be_bytes());
     }
 }
@@ -307,17 +468,19 @@ impl FrameMix {
         mix: &super::SizeMix,
         mtu: u32,
         run_id: u32,
-        flows: u16,
+        flows: (u16, FlowBy),
         order: Option<Vec<u16>>,
-    ) -> Result<Self, SizeError> {
+    ) -> Result<Self, FrameError> {
         let templates = mix
             .payloads(flow.family())
             .into_iter()
             .map(|payload| {
-                FrameTemplate::new(flow, payload, mtu, run_id)
-                    .map(|t| t.with_flows(flows).with_order(order.clone()))
+                let t = FrameTemplate::new(flow, payload, mtu, run_id)?
+                    .with_flows(flows.0)
+                    .with_order(order.clone());
+                Ok(t.flow_by(flows.1)?)
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, FrameError>>()?;
         let max_len = templates.iter().map(FrameTemplate::len).max().unwrap_or(0);
         Ok(Self {
             templates,
@@ -553,7 +716,7 @@ mod tests {
         use super::fixture::flow6;
         let mix: SizeMix = "64x7,570x4,1518x1".parse().unwrap();
         for (flow, family) in [(flow(), Family::V4), (flow6(), Family::V6)] {
-            let m = FrameMix::new(&flow, &mix, 1500, 9, 3, None).unwrap();
+            let m = FrameMix::new(&flow, &mix, 1500, 9, (3, FlowBy::Port), None).unwrap();
             let overhead = family.frame_overhead();
             assert_eq!(m.max_len(), 1514, "1518 less the FCS");
             let mut slot = vec![0u8; 2048];
@@ -589,7 +752,7 @@ mod tests {
             );
         }
         // A size the MTU cannot carry is refused for the mix as for one size.
-        assert!(FrameMix::new(&flow(), &mix, 1400, 9, 1, None).is_err());
+        assert!(FrameMix::new(&flow(), &mix, 1400, 9, (1, FlowBy::Port), None).is_err());
     }
 
     #[test]
@@ -723,6 +886,71 @@ mod tests {
     }
 
     #[test]
+    fn flows_by_address_take_turns_at_the_source_address_with_valid_checksums() {
+        for base in [flow(), super::fixture::flow6()] {
+            let order = flow_order(5, 3);
+            let t = FrameTemplate::new(&base, 100, 1500, 1)
+                .unwrap()
+                .with_flows(5)
+                .with_order(Some(order.clone()))
+                .flow_by(FlowBy::Addr)
+                .unwrap();
+            let mut buf = vec![0u8; t.len()];
+            t.write(&mut buf, 0, 0);
+            for seq in 0..12u64 {
+                t.stamp(&mut buf, seq, 1000 + seq);
+                let p = SlicedPacket::from_ethernet(&buf).unwrap();
+                let Some(TransportSlice::Udp(udp)) = &p.transport else {
+                    panic!("not UDP")
+                };
+                let uh = udp.to_header();
+                assert_eq!(uh.source_port, 9001, "one port");
+                let step = order[(seq % 5) as usize];
+                let want_src = address_plus(base.ip.src(), step);
+                let (src, want) = match &p.net {
+                    Some(NetSlice::Ipv4(ip)) => {
+                        let h = ip.header().to_header();
+                        assert_eq!(h.header_checksum, h.calc_header_checksum(), "seq {seq}");
+                        (
+                            IpAddr::from(h.source),
+                            uh.calc_checksum_ipv4(&h, udp.payload()),
+                        )
+                    }
+                    Some(NetSlice::Ipv6(ip)) => {
+                        let h = ip.header().to_header();
+                        (
+                            IpAddr::from(h.source),
+                            uh.calc_checksum_ipv6(&h, udp.payload()),
+                        )
+                    }
+                    _ => panic!("not IP"),
+                };
+                assert_eq!(src, want_src, "seq {seq}");
+                assert_eq!(uh.checksum, want.unwrap(), "seq {seq}");
+            }
+        }
+        // Only the last 16 bits change: 10.77.255.200 leaves room for 56 flows.
+        let edge: IpAddr = "10.77.255.200".parse().unwrap();
+        assert_eq!(check_addr_flows(56, edge), Ok(56));
+        let e = check_addr_flows(57, edge).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--flows 57 --flow-by addr from 10.77.255.200 would change more than the address's last 16 bits (at most 56 flows from this address)"
+        );
+        let mut near_edge = flow();
+        near_edge.ip = Endpoints::V4 {
+            src: "10.77.255.250".parse().unwrap(),
+            dst: "10.77.0.2".parse().unwrap(),
+        };
+        let t = FrameTemplate::new(&near_edge, 64, 1500, 1)
+            .unwrap()
+            .with_flows(7);
+        assert!(t.flow_by(FlowBy::Addr).is_err(), "250 + 6 carries");
+        assert_eq!("addr".parse(), Ok(FlowBy::Addr));
+        assert!("host".parse::<FlowBy>().is_err());
+    }
+
+    #[test]
     fn a_seeded_flow_order_is_a_fixed_permutation_that_every_round_follows() {
         let order = flow_order(256, 7);
         let mut sorted = order.clone();
@@ -748,7 +976,7 @@ mod tests {
         for seq in [0u64, 1, 255, 256, 257, 1000] {
             t.stamp(&mut buf, seq, seq);
             let want = 9001 + order[(seq % 256) as usize];
-            assert_eq!(t.src_port_of(seq), want);
+            assert_eq!(t.flow_word_of(seq), want);
             let d = crate::wire::parse_udp(&buf, 9000, true).unwrap();
             assert_eq!(d.src_port, want, "seq {seq}");
         }
@@ -757,7 +985,7 @@ mod tests {
             .unwrap()
             .with_flows(3)
             .with_order(Some(order));
-        assert_eq!(rr.src_port_of(4), 9002);
+        assert_eq!(rr.flow_word_of(4), 9002);
     }
 
     #[test]

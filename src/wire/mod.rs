@@ -14,8 +14,9 @@ pub mod probe;
 pub mod vnet;
 
 pub use frame::{
-    check_flows, check_payload_size, flow_order, Flow, FlowsError, FrameMix, FrameTemplate,
-    GsoTemplate, SizeError, FRAME_OVERHEAD,
+    address_low16, address_plus, check_addr_flows, check_flows, check_payload_size, flow_order,
+    Flow, FlowBy, FlowsError, FrameError, FrameMix, FrameTemplate, GsoTemplate, SizeError,
+    FRAME_OVERHEAD,
 };
 pub use ip::{Endpoints, Family};
 pub use mix::{DatagramSizes, SizeMix, FCS_LEN};
