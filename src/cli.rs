@@ -198,6 +198,12 @@ impl SendOptions {
         Ok(n)
     }
 
+    /// `--flows` and `--flow-by` when there are more than one flow (for the summary).
+    pub fn flows_told_apart(&self) -> Result<Option<(u16, crate::wire::FlowBy)>, CliError> {
+        let n = self.flows()?;
+        Ok((n > 1).then_some((n, self.flow_by)))
+    }
+
     /// The order of the flows' turns from `--flow-seed` (none: round robin); a seed with one
     /// flow is refused (exit code 2): there is no order to draw.
     pub fn flow_order(&self) -> Result<Option<Vec<u16>>, CliError> {

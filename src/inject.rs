@@ -115,6 +115,7 @@ pub fn send_frames(name: &str, frames: &[Vec<u8>]) -> Result<u64, CliError> {
     let ring =
         TxRing::open_with(iface.index, iface.mtu, &options).map_err(|e| cli::from_open(TOOL, e))?;
     let plan = SendPlan {
+        flows: None,
         round_trip: None,
         tool: TOOL,
         destination: name.to_string(),

@@ -353,6 +353,12 @@ pub struct TxSummary {
     /// included, in a fixed repeating sequence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_mix: Option<String>,
+    /// Flows the datagrams took turns over (`--flows`), when more than one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flows: Option<u16>,
+    /// What told those flows apart: `port` or `addr` (`--flow-by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_by: Option<String>,
     /// The requested rate as given (`max`, `500Mbps`, ...).
     pub requested_rate: String,
     /// The requested rate in packets per second (none for max).
@@ -532,6 +538,9 @@ impl TxSummary {
             "  {:.0} pps  {:.1} Mbit/s over {:.6} s  (requested {})",
             self.pps, self.mbps, self.duration_s, self.requested_rate
         );
+        if let (Some(n), Some(by)) = (self.flows, &self.flow_by) {
+            let _ = writeln!(s, "  over {n} flows by source {by}");
+        }
         if let Some(r) = &self.replay {
             let _ = writeln!(
                 s,
@@ -634,6 +643,8 @@ pub(crate) mod fixture {
             size: 64,
             frame_bytes: 106,
             size_mix: None,
+            flows: None,
+            flow_by: None,
             requested_rate: "max".into(),
             requested_pps: None,
             count: sent,

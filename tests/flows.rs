@@ -31,6 +31,7 @@ fn every_flow_of_every_sender_is_counted_exactly() {
                 (25_600, 25_600, 0),
                 "{what}"
             );
+            assert_eq!((t.flows, t.flow_by.as_deref()), (Some(256), Some("port")));
             // Round robin over 256 source ports: 100 datagrams each, none more, none fewer.
             let f = r.counts.flows;
             assert_eq!((f.flows, f.min, f.max), (256, 100, 100), "{what}");
@@ -125,6 +126,7 @@ fn flows_by_address_are_counted_apart_by_every_receiver_over_both_families() {
                     },
                 );
                 let what = format!("{tx:?} -> {rx:?} from {base}: {r:?}");
+                assert_eq!((t.flows, t.flow_by.as_deref()), (Some(16), Some("addr")));
                 assert_eq!(
                     (t.sent, r.counts.unique, r.counts.lost),
                     (160, 160, 0),

@@ -94,6 +94,8 @@ pub struct SendPlan {
     pub frame_bytes: usize,
     /// The size mix (`imix`, `64x7,...`), when the datagrams' sizes vary.
     pub size_mix: Option<String>,
+    /// Flows and what tells them apart, when there are more than one.
+    pub flows: Option<(u16, crate::wire::FlowBy)>,
     /// Frames to send, over all lanes.
     pub count: u64,
     /// Rate over all lanes.
@@ -331,6 +333,8 @@ pub fn send<B: Transmit>(
         size: plan.size,
         frame_bytes: plan.frame_bytes,
         size_mix: plan.size_mix.clone(),
+        flows: plan.flows.map(|(n, _)| n),
+        flow_by: plan.flows.map(|(_, by)| by.to_string()),
         requested_rate: plan.rate.to_string(),
         requested_pps: plan.rate.packets_per_second(plan.frame_bytes),
         count: plan.count,
@@ -539,6 +543,7 @@ mod tests {
             size: 64,
             frame_bytes: 106,
             size_mix: None,
+            flows: None,
             count,
             rate: Rate::Max,
             batch,

@@ -236,6 +236,7 @@ fn replay(
         size: bytes.saturating_sub(headers).div_ceil(n) as usize,
         frame_bytes: mean as usize,
         size_mix: None,
+        flows: None,
         // Without --count the capture plays once.
         count: args.send.count.unwrap_or(n),
         rate: args.send.rate()?,

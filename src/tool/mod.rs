@@ -92,6 +92,7 @@ impl FrameFlow {
             size: send.size.mean_payload(flow.family()),
             frame_bytes: send.size.mean_payload(flow.family()) + flow.family().frame_overhead(),
             size_mix: send.size.mix().map(ToString::to_string),
+            flows: send.flows_told_apart()?,
             count: send.count()?,
             rate: send.rate()?,
             batch,

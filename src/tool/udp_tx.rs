@@ -108,6 +108,7 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(TxSummary, i32), CliError>
         size: args.send.size.mean_payload(family),
         frame_bytes: args.send.size.mean_payload(family) + family.frame_overhead(),
         size_mix: args.send.size.mix().map(ToString::to_string),
+        flows: args.send.flows_told_apart()?,
         count,
         rate,
         batch: (batch * gso) as u64,
