@@ -185,6 +185,17 @@ pub fn interface_with_ip(ip: IpAddr) -> Result<Option<String>, NetError> {
         .map(|a| a.interface_name))
 }
 
+/// How many receive queues interface `name` has (`/sys/class/net/NAME/queues/rx-*`); `None`
+/// where sysfs cannot say (not mounted, another namespace's view).
+pub fn rx_queue_count(name: &str) -> Option<u32> {
+    let dir = std::fs::read_dir(format!("/sys/class/net/{name}/queues")).ok()?;
+    let n = dir
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
+        .count();
+    u32::try_from(n).ok().filter(|&n| n > 0)
+}
+
 /// Like [`interface`], but also requires it to be up.
 pub fn interface_up(name: &str) -> Result<Interface, NetError> {
     let i = interface(name)?;

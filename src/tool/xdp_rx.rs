@@ -35,6 +35,14 @@ pub struct Args {
     /// The socket's UMEM and rings.
     #[command(flatten)]
     pub xsk: super::options::XskArgs,
+    /// Queues to receive on: --queue and the N - 1 above it, one AF_XDP socket each (with
+    /// its own UMEM and rings, so that no two threads share a ring) and one receiving thread
+    /// each (pinned to --cpu and the cores above it). A multi-queue device spreads flows over
+    /// its queues by hash; a queue without a socket passes its test datagrams to the stack,
+    /// uncounted, so bind them all (xdp-rx says so when it does not).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub queues: u32,
     /// Where the XDP program runs.
     #[arg(long, value_enum, default_value_t = XdpMode::Auto)]
     pub xdp_mode: XdpMode,
@@ -137,26 +145,58 @@ fn mode_name(prog: &XdpProgram, zero_copy: bool, busy_poll: Option<(u32, u16)>) 
     }
 }
 
-/// Opens the socket, attaches and registers the program, drops every capability, says ready
-/// and receives.
+/// `queue 0` or `queues 0-3`.
+fn queue_names(queues: &std::ops::Range<u32>) -> String {
+    if queues.len() == 1 {
+        format!("queue {}", queues.start)
+    } else {
+        format!("queues {}-{}", queues.start, queues.end - 1)
+    }
+}
+
+/// Opens a socket per queue, attaches the program and registers them in it, drops every
+/// capability, says ready and receives (a thread per queue).
 pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError> {
     let rule = StopRule::new(args.recv.count, args.recv.idle_timeout)?;
     cli::pin(args.recv.process.cpu)?;
     let iface = net::interface_up(&args.interface)?;
-    let xsk = open_xsk(TOOL, &args.xsk.options(), iface.mtu, |o| {
-        XskRx::open(iface.index, o)
-    })?;
-    let queue = args.xsk.queue;
+    let first = args.xsk.queue;
+    let queues = first..first.saturating_add(args.queues);
+    // Every socket's UMEM is locked memory: raise the limit for all of them at once.
+    let options = args.xsk.options();
+    crate::process::raise_memlock(
+        u64::from(args.queues) * u64::from(options.frames) * u64::from(options.frame_size)
+            + (8 << 20),
+    );
+    let socks = queues
+        .clone()
+        .map(|queue| {
+            let o = XskOptions {
+                queue,
+                ..options.clone()
+            };
+            open_xsk(TOOL, &o, iface.mtu, |o| XskRx::open(iface.index, o))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let prog = XdpProgram::attach(
         &iface.name,
         iface.index,
         args.recv.port,
         args.xdp_mode,
-        queue + 1,
+        queues.end,
     )
     .map_err(from_attach)?;
-    prog.register(queue, xsk.xsk().fd())
-        .map_err(|e: SysError| CliError::new(Failure::Runtime, e.to_string()))?;
+    for (queue, xsk) in queues.clone().zip(&socks) {
+        prog.register(queue, xsk.xsk().fd())
+            .map_err(|e: SysError| CliError::new(Failure::Runtime, e.to_string()))?;
+    }
+    if let Some(n) = net::rx_queue_count(&iface.name).filter(|&n| n > queues.end) {
+        eprintln!(
+            "{TOOL}: note: {} has {n} receive queues and xdp-rx binds {}: datagrams on the others go to the stack, uncounted (use --queues)",
+            iface.name,
+            queue_names(&queues)
+        );
+    }
     if args.xdp_mode == XdpMode::Auto && prog.mode() == XdpMode::Generic {
         eprintln!(
             "{TOOL}: note: {} has no native XDP; running in generic (skb) mode",
@@ -165,31 +205,44 @@ pub fn run(args: &Args, stop: &AtomicBool) -> Result<(RxSummary, i32), CliError>
     }
     let busy_poll = args.busy_poll.map(|us| (us, args.busy_poll_budget));
     if let Some((us, budget)) = busy_poll {
-        xsk.set_busy_poll(us, budget)
-            .map_err(|s| match s.raw_os_error() {
-                Some(libc::EPERM) => CliError::new(
-                    Failure::Privilege,
-                    format!("{TOOL} needs CAP_NET_ADMIN for --busy-poll ({s})"),
-                ),
-                _ => cli::from_sys(TOOL, s),
-            })?;
+        for xsk in &socks {
+            xsk.set_busy_poll(us, budget)
+                .map_err(|s| match s.raw_os_error() {
+                    Some(libc::EPERM) => CliError::new(
+                        Failure::Privilege,
+                        format!("{TOOL} needs CAP_NET_ADMIN for --busy-poll ({s})"),
+                    ),
+                    _ => cli::from_sys(TOOL, s),
+                })?;
+        }
     }
     let reflect = super::raw_reflector(&args.recv)?;
     cli::drop_capabilities()?;
-    let mode = mode_name(&prog, xsk.xsk().zero_copy(), busy_poll);
+    let mode = mode_name(&prog, socks[0].xsk().zero_copy(), busy_poll);
     eprintln!(
-        "{TOOL}: ready on {} queue {queue} port {} ({mode}, {} frames of {} B)",
-        iface.name, args.recv.port, args.xsk.frames, args.xsk.frame_size
+        "{TOOL}: ready on {} {} port {} ({mode}, {} frames of {} B{})",
+        iface.name,
+        queue_names(&queues),
+        args.recv.port,
+        args.xsk.frames,
+        args.xsk.frame_size,
+        if args.queues > 1 { " each" } else { "" }
     );
     let mut plan = super::receive_plan(&args.recv, TOOL, iface.name.clone());
     plan.reflect = reflect;
+    let lanes = socks
+        .into_iter()
+        .map(|xsk| {
+            XdpRx::new(
+                xsk,
+                args.recv.port,
+                std::time::Duration::from_micros(args.coalesce_us),
+            )
+            .with_busy_poll(busy_poll.is_some())
+        })
+        .collect();
     let result = engine::receive(
-        vec![XdpRx::new(
-            xsk,
-            args.recv.port,
-            std::time::Duration::from_micros(args.coalesce_us),
-        )
-        .with_busy_poll(busy_poll.is_some())],
+        lanes,
         &plan,
         rule,
         stop,
