@@ -379,3 +379,63 @@ fn a_busy_polling_xdp_rx_counts_every_datagram_and_spins() {
         assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", text(&o));
     }
 }
+
+/// `xdp-rx --queues 2` on a veth whose ends have two queues (`PKTMMAP_QUEUES=2`): udp-tx's 64
+/// flows spread over both by hash, one socket and thread per queue takes each share
+/// (`thread_received`, both non-zero, adding up), every datagram counted. One socket (the
+/// default) binds queue 0 only: xdp-rx says the other queue goes to the stack uncounted, and
+/// that share is what it misses, with no counted drop.
+#[test]
+fn xdp_rx_takes_every_queue_of_a_multi_queue_veth() {
+    let Some(_g) = network_test() else {
+        return;
+    };
+    let p = VethPair::with_queues(2);
+    let sender = SenderArgs {
+        extra: words(&["--flows", "64"]),
+        ..p.sender(ToolBin::UdpTx, 6_400, "50kpps")
+    };
+    let (t, r) = run_pair(
+        &p,
+        &ReceiverArgs {
+            extra: words(&["--queues", "2"]),
+            ..p.receiver(ToolBin::XdpRx, 6_400)
+        },
+        &sender,
+    );
+    assert_eq!(
+        (t.sent, r.counts.unique, r.counts.lost),
+        (6_400, 6_400, 0),
+        "{r:?}"
+    );
+    let f = r.counts.flows;
+    assert_eq!((f.flows, f.min, f.max), (64, 100, 100), "{r:?}");
+    let per_queue = &r.thread_received;
+    assert_eq!(per_queue.len(), 2, "{r:?}");
+    assert!(
+        per_queue.iter().all(|&n| n > 0) && per_queue.iter().sum::<u64>() == 6_400,
+        "both queues' shares: {per_queue:?}"
+    );
+    // One socket: the note, and the other queue's datagrams missed without a counted drop.
+    let o = run(
+        &p.rx_ns,
+        XDP_RX,
+        &["-i", &p.rx_if, "--idle-timeout", "1", "--json"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&format!(
+            "xdp-rx: note: {} has 2 receive queues and xdp-rx binds queue 0: datagrams on the others go to the stack, uncounted (use --queues)",
+            p.rx_if
+        )),
+        "{}",
+        text(&o)
+    );
+    let (_, one) = run_pair(&p, &p.receiver(ToolBin::XdpRx, 6_400), &sender);
+    assert!(
+        one.counts.unique < 6_400 && one.counts.unique + one.kernel_drops < 6_400,
+        "queue 1's share is neither received nor a counted drop: {one:?}"
+    );
+    drop(p);
+    assert_eq!(leftovers(), Vec::<String>::new());
+}

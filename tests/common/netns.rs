@@ -40,10 +40,11 @@ pub struct VethPair {
 
 const NATIVE_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/experiments/setups/native.sh");
 
-fn native_sh(prefix: &str, verb: &str) -> Output {
+fn native_sh(prefix: &str, verb: &str, queues: u32) -> Output {
     let out = Command::new("bash")
         .args([NATIVE_SH, verb])
         .env("PKTMMAP_NS_PREFIX", prefix)
+        .env("PKTMMAP_QUEUES", queues.to_string())
         .env_remove("PKTMMAP_RPS")
         .output()
         .expect("run native.sh");
@@ -57,11 +58,16 @@ fn native_sh(prefix: &str, verb: &str) -> Output {
 
 impl VethPair {
     pub fn new() -> Self {
+        Self::with_queues(1)
+    }
+
+    /// A private native set-up whose veth ends have `queues` transmit and receive queues each.
+    pub fn with_queues(queues: u32) -> Self {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("pktmmap-t{}{n}", std::process::id() % 100_000);
-        native_sh(&prefix, "up");
+        native_sh(&prefix, "up", queues);
         // Read with the runner's own parser: unknown or missing keys fail here too.
-        let text = String::from_utf8_lossy(&native_sh(&prefix, "env").stdout).into_owned();
+        let text = String::from_utf8_lossy(&native_sh(&prefix, "env", queues).stdout).into_owned();
         let env = pktmmap::experiment::place::setup::parse_env(&text)
             .unwrap_or_else(|e| panic!("native.sh env: {e}: {text}"));
         HELD.lock()
