@@ -115,11 +115,10 @@ pub struct SendOptions {
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub flows: u32,
     /// What tells the flows apart: `port` (source ports, --src-port up) or `addr` (source
-    /// addresses from the sender's up, one source port; only the address's last 16 bits
-    /// change), from --src-ip up. mmap-tx and xdp-tx write each frame's address (and IPv4
-    /// header checksum); udp-tx binds each flow's socket to its address, so --src-ip is
-    /// required there and each must be an address of this host (exit 4 naming the first that
-    /// is not).
+    /// addresses, --src-ip up, from one source port; only the address's last 16 bits
+    /// change). mmap-tx and xdp-tx write each frame's address (and IPv4 header checksum);
+    /// udp-tx binds each flow's socket to its address, so --src-ip is required there and
+    /// each must be an address of this host (exit 4 naming the first that is not).
     #[arg(long, default_value = "port", value_name = "port|addr")]
     pub flow_by: crate::wire::FlowBy,
     /// With --flows: the flows take turns in a random order drawn from this seed instead of

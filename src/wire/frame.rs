@@ -152,6 +152,8 @@ impl std::error::Error for FrameError {}
 #[derive(Debug, Clone)]
 pub struct FrameTemplate {
     bytes: Vec<u8>,
+    /// The IP version of its headers.
+    family: Family,
     /// Where the UDP payload starts (42 over IPv4, 62 over IPv6).
     payload_at: usize,
     /// One's-complement sum of the UDP pseudo-header, UDP header and payload, with the
@@ -330,6 +332,7 @@ impl FrameTemplate {
         let sum = checksum::accumulate(pseudo, &f[udp_at..]) - u64::from(flow.src_port);
         Ok(Self {
             bytes: f,
+            family,
             payload_at,
             udp_sum: sum,
             first: flow.src_port,
@@ -349,7 +352,7 @@ impl FrameTemplate {
             return Ok(self);
         }
         let ip_at = ETH_HEADER_LEN;
-        let v4 = self.payload_at == Family::V4.udp_offset() + UDP_HEADER_LEN;
+        let v4 = self.family == Family::V4;
         let (src_at, src) = if v4 {
             let at = ip_at + ipv4::field::SRC.start;
             let o: [u8; 4] = self.bytes[at..at + 4].try_into().expect("4 bytes");
